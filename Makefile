@@ -1,0 +1,40 @@
+# Everything needed is set up on first use: only Python >= 3.11, git and make
+# are assumed. uv is installed into .tools/ if it is not already on PATH.
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+RUN := $(UV) run --frozen
+
+.PHONY: setup demo serve test test-postgres lint bench fmt clean
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+setup: .venv/.synced
+	$(RUN) python manage.py compile_translations
+
+demo: setup
+	$(RUN) truyvet demo
+
+serve: setup
+	$(RUN) truyvet serve
+
+test: setup
+	$(RUN) pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(RUN) ruff check truyvet tests bench
+	$(RUN) mypy truyvet
+
+fmt: setup
+	$(RUN) ruff check --fix truyvet tests bench
+
+bench: setup
+	$(RUN) python -m bench
+
+clean:
+	rm -rf .venv .tools var/static

@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from truyvet.core.masking import mask_identifier, mask_phone
+from truyvet.core.text import fold
+
+
+class Sex(models.TextChoices):
+    MALE = "male", _("Nam")
+    FEMALE = "female", _("Nữ")
+    OTHER = "other", _("Khác")
+
+
+class IdKind(models.TextChoices):
+    CCCD = "cccd", _("Căn cước công dân")
+    CMND = "cmnd", _("Chứng minh nhân dân")
+    PASSPORT = "passport", _("Hộ chiếu")
+
+
+class Person(models.Model):
+    """A human being the system knows about, with or without a login: many
+    people checked in at a door or vaccinated at a site have no smartphone."""
+
+    full_name = models.CharField(max_length=120)
+    name_folded = models.CharField(max_length=120, db_index=True, editable=False)
+    birth_date = models.DateField(null=True, blank=True)
+    # Kept even when the full date is unknown (the national QR masks day and month).
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    sex = models.CharField(max_length=6, choices=Sex.choices, blank=True)
+    id_kind = models.CharField(max_length=8, choices=IdKind.choices, blank=True)
+    id_number = models.CharField(max_length=20, null=True, blank=True)
+    phone = models.CharField(max_length=16, blank=True, db_index=True)  # E.164, +84...
+    commune = models.ForeignKey(
+        "places.AdministrativeUnit", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="residents",
+    )
+    street = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # One record per identity document, so scans of the same card
+            # find the same person instead of creating duplicates.
+            models.UniqueConstraint(
+                fields=["id_number"], condition=Q(id_number__isnull=False),
+                name="person_id_number_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(birth_year__isnull=True) | Q(birth_year__gte=1880),
+                name="person_birth_year_plausible",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.name_folded = fold(self.full_name)
+        if self.birth_date is not None:
+            self.birth_year = self.birth_date.year
+        super().save(*args, **kwargs)
+
+    @property
+    def masked_id(self) -> str:
+        return mask_identifier(self.id_number or "")
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+
+class UserManager(BaseUserManager["User"]):
+    def create_user(self, phone: str, password: str | None = None, **extra: Any) -> User:
+        user = self.model(phone=phone, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, phone: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        if "person" not in extra:
+            extra["person"] = Person.objects.create(full_name=phone, phone=phone)
+        return self.create_user(phone, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A login: a verified Vietnamese mobile number and a password, always
+    attached to the Person it belongs to."""
+
+    phone = models.CharField(_("số điện thoại"), max_length=16, unique=True)
+    person = models.OneToOneField(Person, on_delete=models.PROTECT, related_name="user")
+    phone_verified_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)  # may open the Django admin
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "phone"
+    REQUIRED_FIELDS: list[str] = []
+
+    def __str__(self) -> str:
+        return mask_phone(self.phone)
+
+
+class Role(models.TextChoices):
+    SYSTEM_ADMIN = "system_admin", _("Quản trị hệ thống")
+    PROVINCE_OFFICER = "province_officer", _("Cán bộ tỉnh")
+    DISTRICT_OFFICER = "district_officer", _("Cán bộ huyện")
+    COMMUNE_OFFICER = "commune_officer", _("Cán bộ xã")
+    HEALTH_WORKER = "health_worker", _("Cán bộ y tế")
+
+
+class RoleAssignment(models.Model):
+    """A role held over an administrative unit and everything below it.
+
+    Venue roles (owner, admin, controller) are memberships of venues and live
+    with the venues; a citizen's role over their own data needs no row.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    unit = models.ForeignKey(
+        "places.AdministrativeUnit", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="role_assignments",
+    )
+    granted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role", "unit"], name="role_once_per_unit"),
+            models.CheckConstraint(
+                condition=Q(role="system_admin", unit__isnull=True)
+                | (~Q(role="system_admin") & Q(unit__isnull=False)),
+                name="role_unit_matches_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} @ {self.unit or '*'}"
+
+
+class OtpPurpose(models.TextChoices):
+    REGISTER = "register", _("Đăng ký")
+    RESET_PASSWORD = "reset", _("Đặt lại mật khẩu")
+    VERIFY_PHONE = "verify", _("Xác minh số điện thoại")
+
+
+class OneTimeCode(models.Model):
+    """A 6-digit code sent by SMS. Only its hash is stored; it dies after
+    ``OTP_MAX_ATTEMPTS`` wrong guesses, on first use or at ``expires_at``."""
+
+    phone = models.CharField(max_length=16)
+    purpose = models.CharField(max_length=10, choices=OtpPurpose.choices)
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["phone", "purpose", "-created_at"], name="otp_lookup")]
+
+
+class AccessToken(models.Model):
+    """A bearer token for the mobile-app API; only a SHA-256 of it is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    label = models.CharField(max_length=60, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)

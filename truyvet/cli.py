@@ -1,0 +1,80 @@
+"""The ``truyvet`` command.
+
+    truyvet serve [--host H] [--port P]   migrate, then serve with gunicorn
+    truyvet demo  [--host H] [--port P]   the same, after loading the Hạ Lang demo
+    truyvet load-divisions                load Vietnam's administrative units
+    truyvet <django command> ...          any manage.py command
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "truyvet.settings")
+    import django
+
+    django.setup()
+
+
+def _prepare() -> None:
+    from django.core.management import call_command
+
+    call_command("compile_translations", verbosity=0)
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def _serve(host: str, port: int, banner: list[str]) -> None:
+    from django.conf import settings
+
+    url = f"http://{host}:{port}"
+    print(f"\ntruyvet is running at {url}  (Ctrl+C to stop)", flush=True)
+    if settings.PUBLIC_BASE_URL != url:
+        print(f"QR codes and links use PUBLIC_BASE_URL={settings.PUBLIC_BASE_URL}")
+    for line in banner:
+        print(line)
+    sys.stdout.flush()
+    workers = os.environ.get("WEB_CONCURRENCY", "3")
+    os.execvp(  # noqa: S606 - replaces this process with the production server
+        sys.executable,
+        [
+            sys.executable, "-m", "gunicorn", "truyvet.wsgi:application",
+            "--bind", f"{host}:{port}", "--workers", workers, "--threads", "4",
+            "--access-logfile", "-", "--graceful-timeout", "20",
+        ],
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else "help"
+    if command in {"serve", "demo"}:
+        parser = argparse.ArgumentParser(prog=f"truyvet {command}")
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        options = parser.parse_args(argv[1:])
+        _django_setup()
+        _prepare()
+        banner: list[str] = []
+        if command == "demo":
+            from truyvet.core.demo import demo_load
+
+            banner = demo_load(progress=True)
+        _serve(options.host, options.port, banner)
+        return
+    if command in {"help", "-h", "--help"}:
+        print(__doc__)
+        return
+    _django_setup()
+    from django.core.management import execute_from_command_line
+
+    # "load-divisions" -> "load_divisions": CLI words, Django command names.
+    execute_from_command_line(["truyvet", command.replace("-", "_"), *argv[1:]])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Typed readers for settings that come from the environment.
+
+Every reader fails loudly with ``ImproperlyConfigured`` on a value it cannot
+parse, naming the variable, so a typo in a deployment stops the process at
+start-up instead of surfacing later as odd behaviour.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class Env:
+    """Reads typed values from a mapping (``os.environ`` by default)."""
+
+    def __init__(self, source: Mapping[str, str] | None = None) -> None:
+        self.source = os.environ if source is None else source
+
+    def _raw(self, name: str) -> str | None:
+        value = self.source.get(name)
+        return None if value is None else value.strip()
+
+    def str(self, name: str, default: str = "") -> str:
+        value = self._raw(name)
+        return default if value is None or value == "" else value
+
+    def required_str(self, name: str) -> str:
+        value = self._raw(name)
+        if not value:
+            raise ImproperlyConfigured(f"{name} must be set.")
+        return value
+
+    def bool(self, name: str, default: bool = False) -> bool:
+        value = self._raw(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {value!r}.")
+
+    def int(
+        self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+    ) -> int:
+        value = self._raw(name)
+        if value is None or value == "":
+            return default
+        try:
+            parsed = int(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
+        if minimum is not None and parsed < minimum:
+            raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {parsed}.")
+        if maximum is not None and parsed > maximum:
+            raise ImproperlyConfigured(f"{name} must be at most {maximum}, got {parsed}.")
+        return parsed
+
+    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+        value = self._raw(name)
+        if value is None or value == "":
+            return list(default or [])
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    def choice(self, name: str, default: str, choices: set[str]) -> str:
+        value = self.str(name, default)
+        if value not in choices:
+            allowed = ", ".join(sorted(choices))
+            raise ImproperlyConfigured(f"{name} must be one of {allowed}; got {value!r}.")
+        return value
+
+    def url(self, name: str, default: str) -> str:
+        value = self.str(name, default)
+        if not (value.startswith("http://") or value.startswith("https://")):
+            raise ImproperlyConfigured(f"{name} must be an http(s) URL, got {value!r}.")
+        return value.rstrip("/")

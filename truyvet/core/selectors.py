@@ -1,0 +1,66 @@
+"""Reads owned by core: the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from truyvet.core.models import AuditEvent
+from truyvet.core.permissions import is_system_admin, scope_units, OFFICER_ROLES
+
+
+def audit_events_visible_to(
+    user: Any, *, action: str | None = None, since: datetime | None = None
+) -> QuerySet[AuditEvent]:
+    """The events an officer may read: those filed under a unit in their scope
+    (admins: all)."""
+    events = AuditEvent.objects.select_related("actor", "unit", "subject_person")
+    if not is_system_admin(user):
+        condition = Q(pk__in=[])
+        for unit in scope_units(user, OFFICER_ROLES):
+            condition |= Q(unit__path__startswith=unit.path)
+        events = events.filter(condition)
+    if action:
+        events = events.filter(action=action)
+    if since:
+        events = events.filter(at__gte=since)
+    return events
+
+
+def audit_events_about(person_id: int) -> QuerySet[AuditEvent]:
+    """What officials did with this person's data, for the person to see."""
+    return (
+        AuditEvent.objects.filter(subject_person_id=person_id)
+        .exclude(actor__person_id=person_id)
+        .select_related("actor", "actor__person")
+    )
+
+
+def home_sections_for(user: Any) -> list[dict[str, Any]]:
+    """The blocks a user's home page shows, one per kind of work they do.
+
+    Each later domain adds its links here; the page itself has no role logic.
+    """
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from truyvet.core import permissions
+
+    if not getattr(user, "is_authenticated", False):
+        return []
+    sections: list[dict[str, Any]] = [
+        {
+            "title": _("Của tôi"),
+            "links": [(reverse("accounts:profile"), _("Thông tin cá nhân"))],
+        }
+    ]
+    if permissions.is_official(user):
+        links = [(reverse("accounts:people"), _("Tra cứu người dân"))]
+        if permissions.is_officer(user):
+            links.append((reverse("accounts:roles"), _("Phân quyền cán bộ")))
+            links.append((reverse("accounts:audit"), _("Nhật ký truy cập")))
+        links.append((reverse("places:search"), _("Đơn vị hành chính")))
+        sections.append({"title": _("Công việc cán bộ"), "links": links})
+    return sections

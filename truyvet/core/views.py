@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
+
+from truyvet.core.selectors import home_sections_for
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """One home page whose sections depend on the roles the user holds."""
+    return render(request, "core/home.html", {"sections": home_sections_for(request.user)})
+
+
+@cache_control(max_age=3600, public=True)
+def manifest(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(
+        {
+            "name": "truyvet",
+            "short_name": "truyvet",
+            "description": _("Khai báo, quét mã QR và truy vết COVID-19"),
+            "lang": "vi",
+            "start_url": "/",
+            "scope": "/",
+            "display": "standalone",
+            "background_color": "#ffffff",
+            "theme_color": "#0b6e4f",
+            "icons": [
+                {"src": static("core/icon.svg"), "sizes": "any", "type": "image/svg+xml",
+                 "purpose": "any maskable"},
+            ],
+        },
+        content_type="application/manifest+json",
+    )
+
+
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """Served from the site root so its scope covers every page."""
+    response = render(
+        request, "core/sw.js", {"version": "v1"},
+        content_type="application/javascript",
+    )
+    response["Service-Worker-Allowed"] = "/"
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def offline(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/offline.html")

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from truyvet.places import views
+
+app_name = "places"
+urlpatterns = [
+    path("", views.search_view, name="search"),
+]

@@ -5,4 +5,5 @@ from truyvet.places import views
 app_name = "places"
 urlpatterns = [
     path("", views.search_view, name="search"),
+    path("<str:code>/", views.detail_view, name="detail"),
 ]

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "truyvet.core",
     "truyvet.places",
     "truyvet.accounts",
+    "truyvet.venues",
+    "truyvet.checkins",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +179,29 @@ SMS_HTTP_TOKEN = env.str("SMS_HTTP_TOKEN", "")
 SMS_SENDER = env.str("SMS_SENDER", "TRUYVET")
 if SMS_BACKEND == "http" and not SMS_HTTP_URL:
     raise ImproperlyConfigured("SMS_HTTP_URL must be set when SMS_BACKEND is http.")
+
+# --- Signing keys ----------------------------------------------------------------
+# Venue QR codes carry a truncated HMAC-SHA256 under a key id, so posters stay
+# small enough to scan from a distance. Format: "kid:secret,kid2:secret2"; the
+# first key signs, every listed key verifies (rotation = prepend a new key).
+QR_SIGNING_KEYS = env.str("QR_SIGNING_KEYS", "")
+if PRODUCTION and not QR_SIGNING_KEYS:
+    raise ImproperlyConfigured("QR_SIGNING_KEYS must be set when TRUYVET_PRODUCTION is on.")
+# Personal QR tokens are Ed25519-signed so a controller verifies them offline
+# with the public key. A base64 raw 32-byte private key; generated under ./var
+# in development.
+PERSONAL_QR_PRIVATE_KEY = env.str("PERSONAL_QR_PRIVATE_KEY", "")
+if PRODUCTION and not PERSONAL_QR_PRIVATE_KEY:
+    raise ImproperlyConfigured(
+        "PERSONAL_QR_PRIVATE_KEY must be set when TRUYVET_PRODUCTION is on."
+    )
+
+# --- Check-ins ------------------------------------------------------------------------
+CHECKIN_RETENTION_DAYS = env.int("CHECKIN_RETENTION_DAYS", 21, minimum=1, maximum=365)
+# Scans of the same person at the same venue within this window are one visit.
+CHECKIN_MERGE_MINUTES = env.int("CHECKIN_MERGE_MINUTES", 30, minimum=0, maximum=720)
+# Offline uploads may carry device times this far in the future.
+CHECKIN_MAX_CLOCK_SKEW_SECONDS = env.int("CHECKIN_MAX_CLOCK_SKEW_SECONDS", 300, minimum=0)
 
 # --- Language and time --------------------------------------------------------
 LANGUAGE_CODE = "vi"

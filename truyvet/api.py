@@ -124,11 +124,15 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def _mount_routers() -> None:
     from truyvet.accounts.api import router as accounts_router
+    from truyvet.checkins.api import router as checkins_router
     from truyvet.core.api import router as core_router
     from truyvet.places.api import router as places_router
+    from truyvet.venues.api import router as venues_router
 
     api.add_router("/", core_router)
     api.add_router("/places/", places_router)
+    api.add_router("/venues/", venues_router)
+    api.add_router("/checkins/", checkins_router)
     api.add_router("/", accounts_router)
 
 

@@ -3,6 +3,8 @@
     truyvet serve [--host H] [--port P]   migrate, then serve with gunicorn
     truyvet demo  [--host H] [--port P]   the same, after loading the Hạ Lang demo
     truyvet load-divisions                load Vietnam's administrative units
+    truyvet worker                        run background jobs (django-q2 qcluster)
+    truyvet purge-checkins                delete check-ins past the retention period now
     truyvet <django command> ...          any manage.py command
 """
 
@@ -72,6 +74,10 @@ def main(argv: list[str] | None = None) -> None:
     _django_setup()
     from django.core.management import execute_from_command_line
 
+    if command == "worker":
+        # The queue lives in the database: one worker process tree per
+        # installation (or more; django-q2 hands each task to one of them).
+        command = "qcluster"
     # "load-divisions" -> "load_divisions": CLI words, Django command names.
     execute_from_command_line(["truyvet", command.replace("-", "_"), *argv[1:]])
 

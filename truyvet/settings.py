@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from truyvet.core.env import Env
+from truyvet.core.signing import parse_signing_keys
 
 env = Env()
 
@@ -64,6 +65,8 @@ INSTALLED_APPS = [
     "truyvet.accounts",
     "truyvet.venues",
     "truyvet.checkins",
+    "django_q",
+    "truyvet.tracing",
 ]
 
 MIDDLEWARE = [
@@ -187,6 +190,7 @@ if SMS_BACKEND == "http" and not SMS_HTTP_URL:
 QR_SIGNING_KEYS = env.str("QR_SIGNING_KEYS", "")
 if PRODUCTION and not QR_SIGNING_KEYS:
     raise ImproperlyConfigured("QR_SIGNING_KEYS must be set when TRUYVET_PRODUCTION is on.")
+parse_signing_keys(QR_SIGNING_KEYS)  # a malformed value stops start-up, not the first scan
 # Personal QR tokens are Ed25519-signed so a controller verifies them offline
 # with the public key. A base64 raw 32-byte private key; generated under ./var
 # in development.
@@ -202,6 +206,84 @@ CHECKIN_RETENTION_DAYS = env.int("CHECKIN_RETENTION_DAYS", 21, minimum=1, maximu
 CHECKIN_MERGE_MINUTES = env.int("CHECKIN_MERGE_MINUTES", 30, minimum=0, maximum=720)
 # Offline uploads may carry device times this far in the future.
 CHECKIN_MAX_CLOCK_SKEW_SECONDS = env.int("CHECKIN_MAX_CLOCK_SKEW_SECONDS", 300, minimum=0)
+# Rate limits on check-in endpoints, per minute; 0 switches one off (load tests).
+# Carrier-grade NAT puts many phones behind one address, so the per-address
+# limit is generous; the per-account limits stop one login from flooding.
+CHECKIN_RATELIMIT_IP_PER_MINUTE = env.int("CHECKIN_RATELIMIT_IP_PER_MINUTE", 120, minimum=0)
+CHECKIN_RATELIMIT_USER_PER_MINUTE = env.int("CHECKIN_RATELIMIT_USER_PER_MINUTE", 20, minimum=0)
+CHECKIN_RATELIMIT_STAFF_PER_MINUTE = env.int(
+    "CHECKIN_RATELIMIT_STAFF_PER_MINUTE", 240, minimum=0
+)
+# Largest camera frame the server decodes for browsers without BarcodeDetector.
+CHECKIN_DECODE_MAX_BYTES = env.int(
+    "CHECKIN_DECODE_MAX_BYTES", 2 * 1024 * 1024, minimum=10 * 1024
+)
+
+# --- Background tasks (django-q2) -------------------------------------------------
+# The queue lives in the default database (ORM broker), so it works the same on
+# SQLite and PostgreSQL with nothing else to run but `truyvet worker`.
+Q_CLUSTER = {
+    "name": "truyvet",
+    "orm": "default",
+    "workers": env.int("TASK_WORKERS", 2, minimum=1, maximum=64),
+    "timeout": 600,
+    "retry": 900,  # must exceed timeout
+    "max_attempts": 3,
+    "catch_up": False,  # after downtime run a missed daily job once, not once per day
+    "sync": env.bool("TASK_SYNC", False),  # true: run tasks inline (debugging only)
+    "label": "Tasks",
+}
+
+# --- Venues ---------------------------------------------------------------------------
+# false (default, the 2021 practice): a self-registered venue is active at once and
+# officers suspend it if needed; true: it waits as pending until an officer approves
+# it (see docs/decisions/0003-venue-approval.md).
+VENUE_REQUIRE_APPROVAL = env.bool("VENUE_REQUIRE_APPROVAL", False)
+
+# --- Tracing ---------------------------------------------------------------------------
+# A contact is anyone at the same venue within this many minutes of the case's
+# presence (Vietnam's rule, PC-Covid 2022: "scanned within 1 hour of the F0").
+TRACING_BUFFER_MINUTES = env.int("TRACING_BUFFER_MINUTES", 60, minimum=0, maximum=720)
+# A visit counts for at most this long after arrival, whatever its check-out says.
+# It bounds the indexed range the exposure search reads, so it must cover the
+# longest venue dwell time (lodging: 12 h); see docs/decisions/ on tracing.
+TRACING_MAX_VISIT_MINUTES = env.int(
+    "TRACING_MAX_VISIT_MINUTES", 1440, minimum=60, maximum=7 * 1440
+)
+# The infectious window starts this many days before symptom onset (or before
+# the positive test when there are no symptoms).
+TRACING_WINDOW_DAYS_BEFORE = env.int("TRACING_WINDOW_DAYS_BEFORE", 2, minimum=0, maximum=14)
+# F2 expansion from chosen F1s: how deep (2 = F2 only, 3 = F3 too) and how many
+# contacts one expansion may add at most.
+TRACING_EXPAND_MAX_DEPTH = env.int("TRACING_EXPAND_MAX_DEPTH", 2, minimum=2, maximum=4)
+TRACING_EXPAND_MAX_CONTACTS = env.int(
+    "TRACING_EXPAND_MAX_CONTACTS", 500, minimum=1, maximum=100_000
+)
+# The number alerts tell contacts to call.
+TRACING_HOTLINE = env.str("TRACING_HOTLINE", "1900 9095")
+
+# --- Notifications: outbox and e-mail ---------------------------------------------------
+# SMS, e-mail and in-app messages are written to an outbox in the same
+# transaction as the action that causes them; the worker delivers the due ones.
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
+# First retry after this many seconds, doubling each time (capped at one hour).
+OUTBOX_RETRY_SECONDS = env.int("OUTBOX_RETRY_SECONDS", 60, minimum=1, maximum=3600)
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", 200, minimum=1, maximum=10_000)
+_EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "memory": "django.core.mail.backends.locmem.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+}
+EMAIL_BACKEND = _EMAIL_BACKENDS[env.choice("EMAIL_BACKEND", "console", set(_EMAIL_BACKENDS))]
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", str(VAR_DIR / "email"))
+EMAIL_HOST = env.str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "truyvet <no-reply@localhost>")
 
 # --- Language and time --------------------------------------------------------
 LANGUAGE_CODE = "vi"

@@ -1,5 +1,243 @@
+"""JSON endpoints for sign-up, login, people, roles and the audit log.
+
+Each endpoint parses, checks access with a named permission, calls a service
+or selector and serializes; errors are ServiceErrors, which truyvet.api turns
+into the one error shape.
+"""
+
 from __future__ import annotations
 
-from ninja import Router
+from datetime import datetime
+from typing import Any
 
-router = Router()
+from django.conf import settings
+from django.contrib.auth import logout
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from ninja import Query, Router, Schema, Status
+
+from truyvet.accounts import selectors, services
+from truyvet.accounts.models import AccessToken, Person, RoleAssignment, User
+from truyvet.accounts.schemas import (
+    AuditEventRead,
+    LoginIn,
+    MeRead,
+    OkOut,
+    OtpRequestIn,
+    OtpSentOut,
+    PasswordResetIn,
+    PersonCreate,
+    PersonDetailRead,
+    PersonFieldsIn,
+    PersonRead,
+    RegisterIn,
+    RoleGrantIn,
+    RoleRead,
+    TokenOut,
+)
+from truyvet.core import permissions
+from truyvet.core.api_auth import hash_token, logged_in
+from truyvet.core.errors import NotAllowed, NotFound
+from truyvet.core.models import AuditEvent
+from truyvet.core.selectors import audit_events_visible_to
+
+router = Router(tags=["accounts"])
+
+TOKEN_DAYS = 30
+
+
+def _caller(request: HttpRequest) -> Any:
+    """The user the endpoint's ``auth`` accepted (token or session)."""
+    return request.auth  # type: ignore[attr-defined]
+
+
+def _person_input(payload: PersonFieldsIn, *, phone: str = "") -> services.PersonInput:
+    return services.PersonInput(
+        full_name=payload.full_name,
+        birth_date=payload.birth_date,
+        birth_year=payload.birth_year,
+        sex=payload.sex,
+        id_kind=payload.id_kind,
+        id_number=payload.id_number,
+        phone=phone,
+        commune=selectors.unit_for_input(payload.commune_id, field="commune_id"),
+        street=payload.street,
+    )
+
+
+def _token_out(user: User, label: str) -> dict[str, Any]:
+    raw = services.token_issue(user=user, label=label, days=TOKEN_DAYS)
+    access = AccessToken.objects.get(key_hash=hash_token(raw))
+    return {"token": raw, "expires_at": access.expires_at, "person_id": user.person_id}
+
+
+# --- Signing up and in ------------------------------------------------------------
+
+
+@router.post("/auth/otp", response={202: OtpSentOut}, summary="Send a one-time code by SMS")
+def otp_request(request: HttpRequest, payload: OtpRequestIn) -> Status[dict[str, Any]]:
+    """For `register`, the number must not have an account yet. For `reset`
+    the answer is the same whether or not it has one."""
+    services.otp_request(phone=payload.phone, purpose=payload.purpose, request=request)
+    return Status(202, {
+        "expires_in": settings.OTP_TTL_SECONDS,
+        "resend_after": settings.OTP_RESEND_SECONDS,
+    })
+
+
+@router.post("/auth/register", response={201: TokenOut}, summary="Create an account")
+def register(request: HttpRequest, payload: RegisterIn) -> Status[dict[str, Any]]:
+    """Creates the account and its person once the SMS code proves the phone,
+    and returns a bearer token for the new account."""
+    user = services.account_register(
+        phone=payload.phone, code=payload.code, password=payload.password,
+        person=_person_input(payload),
+    )
+    return Status(201, _token_out(user, payload.token_label))
+
+
+@router.post("/auth/login", response=TokenOut, summary="Exchange phone and password for a token")
+def login(request: HttpRequest, payload: LoginIn) -> dict[str, Any]:
+    """401 on a wrong phone or password; 429 with Retry-After once locked."""
+    user = services.account_login(phone=payload.phone, password=payload.password, request=request)
+    return _token_out(user, payload.token_label)
+
+
+@router.post("/auth/logout", response=OkOut, auth=logged_in, summary="Revoke this token")
+def logout_endpoint(request: HttpRequest) -> dict[str, bool]:
+    """Revokes the bearer token the request carries, or ends the session."""
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, raw = header.partition(" ")
+    if scheme.lower() == "bearer" and raw.strip():
+        services.token_revoke(raw=raw.strip())
+    else:
+        logout(request)
+    return {"ok": True}
+
+
+@router.post("/auth/password-reset", response=OkOut, summary="Set a new password with an SMS code")
+def password_reset(request: HttpRequest, payload: PasswordResetIn) -> dict[str, bool]:
+    """Also signs out every app of the account and lifts a login lockout."""
+    services.password_reset(
+        phone=payload.phone, code=payload.code, new_password=payload.new_password
+    )
+    return {"ok": True}
+
+
+@router.get("/me", response=MeRead, auth=logged_in, summary="The caller's own record")
+def me(request: HttpRequest) -> Person:
+    """Full values: one's own data is not masked, and reading it is not audited."""
+    return selectors.me_for(_caller(request))
+
+
+# --- People ---------------------------------------------------------------------------
+
+
+@router.get("/people", response=list[PersonRead], auth=logged_in, summary="Search people")
+def people_search(
+    request: HttpRequest, q: str = "", limit: int = 20, purpose: str = ""
+) -> list[Person]:
+    """Officials only; people living in their scope, by name (diacritics
+    optional), phone or document number. Results are masked; every search
+    is audited."""
+    viewer = _caller(request)
+    if not permissions.can_search_people(viewer):
+        raise NotAllowed(_("Chỉ cán bộ được tra cứu người dân."))
+    return selectors.people_search(
+        viewer=viewer, query=q[:100], limit=limit, purpose=purpose, request=request
+    )
+
+
+@router.get(
+    "/people/{person_id}", response=PersonDetailRead, auth=logged_in,
+    summary="One person's full record (audited)",
+)
+def person_detail(request: HttpRequest, person_id: int, purpose: str = "") -> Person:
+    """Requires a `purpose` unless it is the caller's own record. 404 both
+    for people outside the caller's scope and for ids that do not exist."""
+    return selectors.person_detail_for(
+        viewer=_caller(request), person_id=person_id, purpose=purpose, request=request
+    )
+
+
+@router.post(
+    "/people", response={201: PersonDetailRead}, auth=logged_in,
+    summary="Record a person without a login",
+)
+def person_create(request: HttpRequest, payload: PersonCreate) -> Status[Person]:
+    """Officials record people living in their scope who have no smartphone."""
+    actor = _caller(request)
+    if not permissions.can_register_people(actor):
+        raise NotAllowed(_("Chỉ cán bộ được tạo hồ sơ người dân."))
+    person = services.person_create(
+        data=_person_input(payload, phone=payload.phone), actor=actor, request=request
+    )
+    return Status(201, person)
+
+
+# --- Roles ----------------------------------------------------------------------------
+
+
+def _require_role_manager(user: Any) -> None:
+    if not permissions.can_list_roles(user):
+        raise NotAllowed(_("Chỉ cán bộ quản lý được xem và cấp vai trò."))
+
+
+@router.get("/roles", response=list[RoleRead], auth=logged_in, summary="Roles in my scope")
+def roles_list(request: HttpRequest) -> QuerySet[RoleAssignment]:
+    _require_role_manager(_caller(request))
+    return selectors.roles_visible_to(_caller(request))
+
+
+@router.post("/roles", response={201: RoleRead}, auth=logged_in, summary="Grant a role")
+def role_grant(request: HttpRequest, payload: RoleGrantIn) -> Status[RoleAssignment]:
+    """Grant to an existing account by its phone number; audited."""
+    _require_role_manager(_caller(request))
+    assignment = services.role_grant_by_phone(
+        actor=_caller(request), phone=payload.phone, role=payload.role,
+        unit_code=payload.unit_code, scheme=payload.scheme, request=request,
+    )
+    return Status(201, assignment)
+
+
+@router.delete(
+    "/roles/{assignment_id}", response={204: None}, auth=logged_in, summary="Revoke a role"
+)
+def role_revoke(request: HttpRequest, assignment_id: int) -> Status[None]:
+    """404 for assignments outside the caller's scope; audited."""
+    _require_role_manager(_caller(request))
+    assignment = selectors.roles_visible_to(_caller(request)).filter(pk=assignment_id).first()
+    if assignment is None:
+        raise NotFound(_("Không tìm thấy vai trò này."))
+    services.role_revoke(actor=_caller(request), assignment=assignment, request=request)
+    return Status(204, None)
+
+
+# --- Audit log ------------------------------------------------------------------------
+
+
+class AuditFilter(Schema):
+    action: str = ""
+    since: datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@router.get("/audit", response=list[AuditEventRead], auth=logged_in, summary="Audit log")
+def audit_list(request: HttpRequest, filters: Query[AuditFilter]) -> QuerySet[AuditEvent]:
+    """Officers see events filed under units in their scope, admins all;
+    newest first, `limit` at most 200."""
+    viewer = _caller(request)
+    if not permissions.can_view_any_audit(viewer):
+        raise NotAllowed(_("Chỉ cán bộ quản lý được xem nhật ký truy cập."))
+    limit = max(1, min(filters.limit, 200))
+    offset = max(0, filters.offset)
+    since = filters.since
+    if since is not None and timezone.is_naive(since):
+        since = timezone.make_aware(since)  # a time without offset is local time
+    events = audit_events_visible_to(
+        viewer, action=filters.action or None, since=since
+    ).select_related("actor__person", "unit__parent", "unit__parent__parent")
+    return events[offset : offset + limit]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from truyvet.core.masking import mask_identifier, mask_phone
+from truyvet.core.masking import mask_identifier, mask_name, mask_phone
 from truyvet.core.text import fold
 
 
@@ -36,7 +36,8 @@ class Person(models.Model):
     birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
     sex = models.CharField(max_length=6, choices=Sex.choices, blank=True)
     id_kind = models.CharField(max_length=8, choices=IdKind.choices, blank=True)
-    id_number = models.CharField(max_length=20, null=True, blank=True)
+    # NULL, not "", when absent: the unique constraint must ignore people without one.
+    id_number = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001
     phone = models.CharField(max_length=16, blank=True, db_index=True)  # E.164, +84...
     commune = models.ForeignKey(
         "places.AdministrativeUnit", null=True, blank=True, on_delete=models.PROTECT,
@@ -77,6 +78,10 @@ class Person(models.Model):
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
 
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.full_name)
+
 
 class UserManager(BaseUserManager["User"]):
     def create_user(self, phone: str, password: str | None = None, **extra: Any) -> User:
@@ -107,7 +112,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     objects = UserManager()
 
     USERNAME_FIELD = "phone"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     def __str__(self) -> str:
         return mask_phone(self.phone)
@@ -174,6 +179,9 @@ class OneTimeCode(models.Model):
     class Meta:
         indexes = [models.Index(fields=["phone", "purpose", "-created_at"], name="otp_lookup")]
 
+    def __str__(self) -> str:
+        return f"OTP {self.purpose} {self.created_at:%Y-%m-%d %H:%M}"
+
 
 class AccessToken(models.Model):
     """A bearer token for the mobile-app API; only a SHA-256 of it is stored."""
@@ -184,3 +192,6 @@ class AccessToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"token {self.label or self.pk}"

@@ -1,7 +1,26 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _schedule_jobs(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from django.db import connections
+    from django_q.models import Schedule
+
+    from truyvet.checkins.tasks import schedule_purge
+
+    # Not when django-q2's tables are absent (migrating backwards, say).
+    if Schedule._meta.db_table in connections[using].introspection.table_names():
+        schedule_purge(using=using)
 
 
 class CheckinsConfig(AppConfig):
     name = "truyvet.checkins"
     label = "checkins"
     verbose_name = "Check-ins"
+
+    def ready(self) -> None:
+        # After every migrate (idempotent): the daily retention purge exists
+        # in django-q2's schedule table on any fresh or upgraded install.
+        post_migrate.connect(_schedule_jobs, sender=self, dispatch_uid="checkins.schedule")

@@ -64,3 +64,70 @@ class CheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} @ {self.venue_id} {self.arrived_at:%Y-%m-%d %H:%M}"
+
+
+class ScanOutcome(models.TextChoices):
+    CREATED = "created", _("Đã ghi nhận lượt đến")
+    MERGED = "merged", _("Đã ghi nhận trước đó (gộp vào lượt đến)")
+    CHECKED_OUT = "checked_out", _("Đã ghi nhận rời đi")
+
+
+class ScanReceipt(models.Model):
+    """A client-generated scan id that did not create its own row (it was
+    merged into a visit or checked the person out), so that a retried upload
+    of the same scan returns the same answer and writes nothing.
+
+    Scans that created a visit need no receipt: the visit's id is the scan id.
+    """
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    checkin = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="+")
+    outcome = models.CharField(max_length=12, choices=ScanOutcome.choices)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.id} -> {self.checkin_id} ({self.outcome})"
+
+
+class PersonalQrKey(models.Model):
+    """The opaque reference a person's personal QR carries instead of any
+    personal data. ``version`` is bumped by a rotation, which revokes every
+    token (screenshot or printed card) issued before; ``revoked_at`` revokes
+    the person's QR outright until the next rotation."""
+
+    person = models.OneToOneField(
+        "accounts.Person", on_delete=models.CASCADE, related_name="personal_qr_key"
+    )
+    ref = models.CharField(max_length=16, unique=True)  # base32 of 10 random bytes
+    version = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"QR {self.ref} v{self.version}"
+
+
+class ScanIdentityKind(models.TextChoices):
+    NATIONAL_QID = "national_qid", _("Mã QID của nền tảng QR quốc gia")
+
+
+class ScanIdentity(models.Model):
+    """An identifier seen on a scanned card that is not an ID number, tied to
+    the person it was first seen with. The national QR often masks the ID
+    number; its QID still finds the same person on the next scan."""
+
+    kind = models.CharField(max_length=16, choices=ScanIdentityKind.choices)
+    value = models.CharField(max_length=64)
+    person = models.ForeignKey(
+        "accounts.Person", on_delete=models.CASCADE, related_name="scan_identities"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="scan_identity_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"

@@ -68,3 +68,78 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PermissionError("The audit log is append-only.")
+
+
+# --- Notification outbox -------------------------------------------------------
+
+
+class OutboxChannel(models.TextChoices):
+    SMS = "sms", _("Tin nhắn SMS")
+    INAPP = "inapp", _("Thông báo trong ứng dụng")
+    EMAIL = "email", _("Thư điện tử")
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Chờ gửi")
+    SENT = "sent", _("Đã gửi")
+    FAILED = "failed", _("Gửi không thành công")
+
+
+class OutboxMessage(models.Model):
+    """One message to one recipient over one channel, written in the same
+    transaction as the action that causes it and delivered later by the
+    worker (``truyvet.core.tasks.outbox_deliver_due``).
+
+    ``dedupe_key`` is unique, so the same alert enqueued twice (a retried
+    request, a second click) is stored, and therefore sent, once. In-app
+    messages need no transport: they are delivered, and shown in the
+    recipient's inbox, as soon as they are committed.
+    """
+
+    channel = models.CharField(max_length=8, choices=OutboxChannel.choices)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=40, blank=True)  # e.g. "exposure.contact"
+    recipient_person = models.ForeignKey(
+        "accounts.Person", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="+",
+    )
+    phone = models.CharField(max_length=16, blank=True)
+    email = models.EmailField(blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    link = models.CharField(max_length=300, blank=True)  # a page of this site, for in-app
+    status = models.CharField(
+        max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due"),
+            models.Index(fields=["recipient_user", "channel", "-created_at"], name="outbox_inbox"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(channel="sms") | ~models.Q(phone=""),
+                name="outbox_sms_has_phone",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(channel="email") | ~models.Q(email=""),
+                name="outbox_email_has_address",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(channel="inapp") | models.Q(recipient_user__isnull=False),
+                name="outbox_inapp_has_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.dedupe_key} ({self.status})"

@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from truyvet.accounts.models import Role, RoleAssignment
 from truyvet.places.models import AdministrativeUnit, Level
+from truyvet.venues.models import StaffRole, VenueStaff
 
 if TYPE_CHECKING:
     from truyvet.accounts.models import Person
@@ -138,3 +139,211 @@ def can_view_audit(user: Any, unit: AdministrativeUnit | None) -> bool:
 
 def can_view_any_audit(user: Any) -> bool:
     return is_officer(user)
+
+
+def can_list_roles(user: Any) -> bool:
+    """Opens the roles page and API: officers (for their scope) and admins."""
+    return is_officer(user)
+
+
+def can_register_people(user: Any) -> bool:
+    """Opens the form for people without a login; where each person may live
+    is then checked with ``can_register_person``."""
+    return is_official(user)
+
+
+def can_grant_role_kind(user: Any, role: str) -> bool:
+    """Whether ``role`` is one the user may grant over some unit, so that
+    forms offer only those; ``can_grant_role`` decides for a given unit."""
+    if is_system_admin(user):
+        return True
+    return role != Role.SYSTEM_ADMIN and is_officer(user)
+
+
+# --- Venues (issue 3) -------------------------------------------------------------
+#
+# Venue roles are memberships (venues.VenueStaff), read from the database on
+# every call and never cached on the user, so a removed staff member loses
+# access with their very next request.
+
+
+def venue_role(user: Any, venue: Any) -> str | None:
+    """The user's staff role at ``venue`` (owner, admin, controller) or None."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    return (
+        VenueStaff.objects.filter(venue_id=venue.pk, user_id=user.pk)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def _venue_roles_in(user: Any, venue: Any, roles: frozenset[str]) -> bool:
+    return venue_role(user, venue) in roles
+
+
+_VENUE_MANAGERS = frozenset({StaffRole.OWNER, StaffRole.ADMIN})
+_VENUE_STAFF = frozenset({StaffRole.OWNER, StaffRole.ADMIN, StaffRole.CONTROLLER})
+
+
+def can_register_venue(user: Any) -> bool:
+    """Any logged-in person registers their own venue (self-service); where
+    an officer registers on someone's behalf is checked with
+    ``can_register_venue_for_unit``."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def can_register_venue_for_unit(user: Any, commune: AdministrativeUnit | None) -> bool:
+    """Registers venues for others (activated at once, bulk import): officers
+    over the commune."""
+    return can_manage_unit(user, commune)
+
+
+def can_import_venues(user: Any) -> bool:
+    """Opens the bulk import page; each row's commune is then checked with
+    ``can_register_venue_for_unit``."""
+    return is_officer(user)
+
+
+def can_view_venue(user: Any, venue: Any) -> bool:
+    """The venue's staff, and officials whose scope covers its commune."""
+    return can_view_unit(user, venue.commune) or venue_role(user, venue) is not None
+
+
+def can_manage_venue(user: Any, venue: Any) -> bool:
+    """Edits details, prints posters, revokes the QR: the owner and venue
+    admins, and officers over the commune."""
+    return can_manage_unit(user, venue.commune) or _venue_roles_in(user, venue, _VENUE_MANAGERS)
+
+
+def can_manage_venue_staff(user: Any, venue: Any, role: str) -> bool:
+    """Adds or removes a staff member holding ``role``: the owner manages
+    admins and controllers, a venue admin manages controllers, officers over
+    the commune manage everyone (owners included)."""
+    if can_manage_unit(user, venue.commune):
+        return True
+    mine = venue_role(user, venue)
+    if mine == StaffRole.OWNER:
+        return role in (StaffRole.ADMIN, StaffRole.CONTROLLER)
+    if mine == StaffRole.ADMIN:
+        return role == StaffRole.CONTROLLER
+    return False
+
+
+def can_view_venue_staff(user: Any, venue: Any) -> bool:
+    return can_manage_venue(user, venue)
+
+
+def can_view_visitor_log(user: Any, venue: Any) -> bool:
+    """Who came, even masked, is for the owner and venue admins only: not
+    controllers, and not officers (tracing reaches visits through a case)."""
+    return _venue_roles_in(user, venue, _VENUE_MANAGERS)
+
+
+def can_change_venue_status(user: Any, venue: Any) -> bool:
+    """Approves, suspends, closes and reopens: officers over the commune."""
+    return can_manage_unit(user, venue.commune)
+
+
+def can_scan_at_venue(user: Any, venue: Any) -> bool:
+    """Checks people in at the door: the venue's controllers, admins and owner."""
+    return _venue_roles_in(user, venue, _VENUE_STAFF)
+
+
+def can_print_posters_for_unit(user: Any, unit: AdministrativeUnit | None) -> bool:
+    """Downloads every poster of a commune or district in one PDF."""
+    return can_manage_unit(user, unit)
+
+
+# --- Check-ins (issue 4) -----------------------------------------------------------
+#
+# Scanning at a venue is ``can_scan_at_venue`` above. There is deliberately no
+# permission to list another person's visits: officials reach visits only
+# through a case (tracing).
+
+
+def can_checkout_checkin(user: Any, checkin: Any) -> bool:
+    """Ends a visit by tapping "leaving": only the person who made it."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return getattr(user, "person_id", None) == checkin.person_id
+
+
+def can_print_personal_qr_card(user: Any, person: Person) -> bool:
+    """Prints the 5 × 5 cm personal QR card: the person themselves, and
+    officials whose scope covers where the person lives (for people without
+    a smartphone; each print by an official is audited)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if getattr(user, "person_id", None) == person.pk:
+        return True
+    return _covers(user, person.commune, None)
+
+
+# --- Tracing (issue 5) ---------------------------------------------------------------
+#
+# Decision: health workers and officers (commune, district, province) whose
+# unit covers a case's unit view it, manage it (register, edit the window,
+# isolate, reclassify, close), trace it and send its alerts; the same people
+# see the full identity of contacts who live in their scope and work the
+# contact tasks of their communes. A system admin is deliberately NOT among
+# them (purpose limitation: keys and settings are not tracing), unless they
+# also hold one of those roles over the unit. Citizens and venue staff never
+# are. Officials reach anyone's movements only through a case.
+
+TRACING_ROLES = frozenset({Role.HEALTH_WORKER, *OFFICER_ROLES})
+
+
+def _covers_for_tracing(user: Any, unit: AdministrativeUnit | None) -> bool:
+    if unit is None:
+        return False
+    return any(scope.contains(unit) for scope in scope_units(user, TRACING_ROLES))
+
+
+def can_use_tracing(user: Any) -> bool:
+    """Opens the tracing pages at all (cases list, contact tasks)."""
+    return bool(scope_units(user, TRACING_ROLES))
+
+
+def tracing_scope_q(user: Any, path_field: str) -> Q:
+    """Rows whose unit (``path_field``) lies in the user's tracing scope;
+    nothing for anyone else, system admins included."""
+    units = scope_units(user, TRACING_ROLES)
+    if not units:
+        return Q(pk__in=[])
+    condition = Q()
+    for unit in units:
+        condition |= Q(**{f"{path_field}__startswith": unit.path})
+    return condition
+
+
+def can_register_case(user: Any, unit: AdministrativeUnit | None) -> bool:
+    """Registers a case for someone living in ``unit``."""
+    return _covers_for_tracing(user, unit)
+
+
+def can_view_case(user: Any, case: Any) -> bool:
+    """Sees the case, its timeline and its contacts (out-of-scope ones masked)."""
+    return _covers_for_tracing(user, case.unit)
+
+
+def can_manage_case(user: Any, case: Any) -> bool:
+    """Edits the window, records isolation, reclassifies and closes the case."""
+    return _covers_for_tracing(user, case.unit)
+
+
+def can_trace(user: Any, case: Any) -> bool:
+    """Runs the exposure search, expands to F2, sends alerts and publishes
+    exposure sites for the case."""
+    return _covers_for_tracing(user, case.unit)
+
+
+def can_view_contact_identity(user: Any, contact: Any) -> bool:
+    """Sees who a contact is (name, phone) rather than a masked form: only
+    officials whose scope covers where the contact lives."""
+    return _covers_for_tracing(user, contact.unit)
+
+
+def can_work_contact_task(user: Any, task: Any) -> bool:
+    """Follows up a contact handed to their commune."""
+    return _covers_for_tracing(user, task.unit)

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from truyvet.core.models import AuditEvent
-from truyvet.core.permissions import is_system_admin, scope_units, OFFICER_ROLES
+from truyvet.core.permissions import OFFICER_ROLES, is_system_admin, scope_units
 
 
 def audit_events_visible_to(

@@ -49,3 +49,12 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 
 def offline(request: HttpRequest) -> HttpResponse:
     return render(request, "core/offline.html")
+
+
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    """Unknown paths under /api/ answer in the API's error shape, not HTML."""
+    return JsonResponse(
+        {"ok": False, "status": 404, "error": _("Không tìm thấy địa chỉ API này."),
+         "code": "not_found", "errors": []},
+        status=404,
+    )

@@ -115,6 +115,18 @@ class Venue(models.Model):
     def effective_dwell_minutes(self) -> int:
         return self.dwell_minutes or DEFAULT_DWELL_MINUTES.get(self.venue_type, 60)
 
+    @property
+    def accepts_checkins(self) -> bool:
+        """Only active venues take check-ins: pending ones await an officer's
+        approval, suspended and closed ones were stopped by one."""
+        return self.status == VenueStatus.ACTIVE
+
+    @property
+    def address(self) -> str:
+        """"Tổ 1, Thị trấn Thanh Nhật, Huyện Hạ Lang, Tỉnh Cao Bằng"; select the
+        commune's parents to avoid a query per level."""
+        return ", ".join(part for part in (self.street, self.commune.full_name) if part)
+
 
 class StaffRole(models.TextChoices):
     OWNER = "owner", _("Chủ địa điểm")

@@ -1,0 +1,66 @@
+"""Shared test set-up: a cheap password hasher, SMS kept in memory, Cao Bằng's
+administrative units loaded once, and the named personas of truyvet.testing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from truyvet.core import sms
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    from truyvet.testing import ensure_test_units
+
+    with django_db_blocker.unblock():
+        ensure_test_units()
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_offline(settings: Any) -> Iterator[None]:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.SMS_BACKEND = "memory"
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _on_commit_runs_when_a_service_commits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Inside a test's wrapping transaction nothing ever commits, so SMS that
+    services send with ``transaction.on_commit`` would never go out. Here a
+    service's outermost atomic block counts as the commit it would be in
+    production: its hooks run when it exits cleanly, and are dropped with it
+    when it rolls back (Django already discards those of a rolled-back
+    savepoint)."""
+    original_exit = transaction.Atomic.__exit__
+
+    def exit_and_run_hooks(self: Any, exc_type: Any, exc: Any, tb: Any) -> Any:
+        result = original_exit(self, exc_type, exc, tb)
+        connection = transaction.get_connection(self.using)
+        if exc_type is None and all(b._from_testcase for b in connection.atomic_blocks):
+            pending, connection.run_on_commit = connection.run_on_commit, []
+            for _savepoints, hook, _robust in pending:
+                hook()
+        return result
+
+    monkeypatch.setattr(transaction.Atomic, "__exit__", exit_and_run_hooks)
+    yield
+
+
+@pytest.fixture
+def units(db: Any) -> Any:
+    from truyvet.testing import ensure_test_units
+
+    return ensure_test_units()
+
+
+@pytest.fixture
+def personas(units: Any) -> Any:
+    from truyvet.testing import Personas
+
+    return Personas.create(units)

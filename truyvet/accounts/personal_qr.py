@@ -1,0 +1,273 @@
+"""The personal QR: a short signed token that stands for a person.
+
+    TV1.<ref>.<version>.<signature>
+
+- ``ref`` is an opaque random reference (16 base32 characters, 80 bits) kept
+  in ``checkins.PersonalQrKey``; it says nothing about the person, so a
+  leaked screenshot leaks no ID number, birth date or phone number (the
+  PC-Covid QR leaked all three, context/vietnam.md §5).
+- ``version`` is bumped by a rotation, which revokes every earlier token,
+  printed cards included.
+- ``signature`` is Ed25519 over ``TV1.<ref>.<version>`` (base32, no padding).
+  A controller's device verifies it offline with the public key from
+  ``GET /api/v1/checkins/personal-qr/public-key``; whether the version is
+  still current (not rotated or revoked) needs the server.
+
+Every character is upper-case base32, a digit or ".", so the whole token
+fits the QR alphanumeric mode: about 126 characters, QR version 5 at error
+correction level M (``personal_qr_measure`` reports the numbers).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from truyvet.core.errors import ServiceError
+
+if TYPE_CHECKING:
+    from truyvet.accounts.models import Person
+    from truyvet.checkins.models import PersonalQrKey
+
+PREFIX = "TV1"
+REF_BYTES = 10
+_TOKEN = re.compile(r"TV1\.([A-Z2-7]{16})\.([1-9][0-9]{0,4})\.([A-Z2-7]{103})")
+KEY_FILE_NAME = "personal_qr_ed25519.key"
+
+
+class PersonalQrError(ServiceError):
+    """A personal QR that cannot stand for anyone. ``code`` tells why:
+    ``personal_qr_malformed``, ``personal_qr_forged``, ``personal_qr_revoked``."""
+
+
+# --- Keys ------------------------------------------------------------------------
+
+
+def _b32(data: bytes) -> str:
+    return base64.b32encode(data).decode("ascii").rstrip("=")
+
+
+def _unb32(text: str) -> bytes:
+    return base64.b32decode(text + "=" * (-len(text) % 8))
+
+
+def _key_file() -> Path:
+    return Path(settings.VAR_DIR) / KEY_FILE_NAME
+
+
+def _generated_key_b64() -> str:
+    """A key made once per installation and kept under VAR_DIR (development
+    and single-machine set-ups); production sets PERSONAL_QR_PRIVATE_KEY."""
+    path = _key_file()
+    if not path.exists():
+        raw = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+        try:
+            # O_EXCL: of two processes starting at once only one writes the key.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(raw)
+    return path.read_text().strip()
+
+
+@lru_cache(maxsize=4)
+def _private_key_from(encoded: str) -> Ed25519PrivateKey:
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ImproperlyConfigured(
+            "PERSONAL_QR_PRIVATE_KEY must be base64 of exactly 32 raw bytes."
+        )
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def _private_key() -> Ed25519PrivateKey:
+    encoded = settings.PERSONAL_QR_PRIVATE_KEY or _generated_key_b64()
+    return _private_key_from(encoded)
+
+
+def _public_key() -> Ed25519PublicKey:
+    return _private_key().public_key()
+
+
+def personal_qr_public_key_b64() -> str:
+    """The raw 32-byte Ed25519 public key, base64: what a controller's
+    device needs to verify personal QRs offline."""
+    raw = _public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return base64.b64encode(raw).decode("ascii")
+
+
+def personal_qr_key_id() -> str:
+    """First 8 bytes of the SHA-256 of the public key, hex: lets a device
+    notice that the server's key changed."""
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(_public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    return digest.finalize()[:8].hex()
+
+
+# --- Tokens ----------------------------------------------------------------------
+
+
+def _signed_part(ref: str, version: int) -> str:
+    return f"{PREFIX}.{ref}.{version}"
+
+
+def _key_for(person: Person) -> PersonalQrKey:
+    """The person's key, created on first use."""
+    from truyvet.checkins.models import PersonalQrKey
+
+    key = PersonalQrKey.objects.filter(person=person).first()
+    if key is not None:
+        return key
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                return PersonalQrKey.objects.create(
+                    person=person, ref=_b32(secrets.token_bytes(REF_BYTES))
+                )
+        except IntegrityError:
+            # Another request created this person's key first (or, once in
+            # 2^80, the random ref was taken): use theirs or try again.
+            key = PersonalQrKey.objects.filter(person=person).first()
+            if key is not None:
+                return key
+    raise RuntimeError("could not create a personal QR key")
+
+
+def personal_qr_token(person: Person) -> str:
+    """The current token for ``person``. A revoked QR gets a fresh version
+    here only through ``personal_qr_rotate``."""
+    key = _key_for(person)
+    signed = _signed_part(key.ref, key.version)
+    signature = _private_key().sign(signed.encode("ascii"))
+    return f"{signed}.{_b32(signature)}"
+
+
+@dataclass(frozen=True)
+class ParsedToken:
+    ref: str
+    version: int
+
+
+def personal_qr_check_signature(token: str) -> ParsedToken:
+    """Format and signature only, without the database: what an offline
+    device can do. Raises PersonalQrError (malformed or forged)."""
+    text = (token or "").strip()
+    match = _TOKEN.fullmatch(text)
+    if match is None:
+        raise PersonalQrError(
+            _("Mã QR cá nhân không đúng định dạng."), code="personal_qr_malformed"
+        )
+    ref, version, signature = match.group(1), int(match.group(2)), match.group(3)
+    try:
+        raw_signature = _unb32(signature)
+        # Base32 of 64 bytes leaves 3 unused bits in the last character:
+        # only the canonical spelling is accepted, so no altered token passes.
+        if _b32(raw_signature) != signature:
+            raise ValueError("non-canonical base32")
+        _public_key().verify(raw_signature, _signed_part(ref, version).encode("ascii"))
+    except (InvalidSignature, ValueError):
+        raise PersonalQrError(
+            _("Mã QR cá nhân không hợp lệ: chữ ký không đúng (mã giả hoặc đã bị sửa)."),
+            code="personal_qr_forged",
+        ) from None
+    return ParsedToken(ref=ref, version=version)
+
+
+def personal_qr_verify(token: str) -> Person:
+    """The person a token stands for.
+
+    Raises PersonalQrError with code ``personal_qr_malformed`` (not a
+    personal QR), ``personal_qr_forged`` (bad signature, or signed by us for
+    a reference that no longer exists) or ``personal_qr_revoked`` (rotated to
+    a newer version, or revoked).
+    """
+    from truyvet.checkins.models import PersonalQrKey
+
+    parsed = personal_qr_check_signature(token)
+    key = (
+        PersonalQrKey.objects.select_related("person").filter(ref=parsed.ref).first()
+    )
+    if key is None:
+        raise PersonalQrError(
+            _("Mã QR cá nhân không hợp lệ: không có trong hệ thống."),
+            code="personal_qr_forged",
+        )
+    if key.revoked_at is not None or key.version != parsed.version:
+        raise PersonalQrError(
+            _("Mã QR cá nhân này đã bị thu hồi hoặc đã được đổi mã mới. "
+              "Hãy mở mã QR mới nhất."),
+            code="personal_qr_revoked", status=409,
+        )
+    return key.person
+
+
+def personal_qr_rotate(person: Person) -> str:
+    """Issues a new version (and lifts a revocation); every earlier token,
+    screenshots and printed cards included, stops working. Returns the new
+    token."""
+    from django.db.models import F
+
+    from truyvet.checkins.models import PersonalQrKey
+
+    key = _key_for(person)
+    with transaction.atomic():
+        PersonalQrKey.objects.filter(pk=key.pk).update(
+            version=F("version") + 1, rotated_at=timezone.now(), revoked_at=None
+        )
+    return personal_qr_token(person)
+
+
+def personal_qr_revoke(person: Person) -> None:
+    """Stops every token of the person (a lost card) until the next rotation."""
+    from truyvet.checkins.models import PersonalQrKey
+
+    key = _key_for(person)
+    PersonalQrKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+
+
+def personal_qr_measure(token: str, *, error: str = "m") -> dict[str, int | str]:
+    """Length of ``token`` and the QR it makes: what posters and the report cite."""
+    import segno
+
+    code = segno.make(token, error=error, micro=False)
+    return {
+        "length": len(token),
+        "qr_version": int(code.version),
+        "error": code.error or error.upper(),
+        "mode": code.mode or "",
+        "modules": code.symbol_size(border=0)[0],
+    }
+
+
+# --- The COVID card colour ----------------------------------------------------------
+
+
+def card_colour_for(person: Person) -> str | None:
+    """"green", "yellow" or "red" once the vaccination and certificates
+    issues provide the data (BRIEF §3 G); None until then, shown as grey
+    "no vaccination data"."""
+    return None

@@ -1,0 +1,323 @@
+"""JSON endpoints for check-ins, under /api/v1/checkins/.
+
+Each endpoint parses, calls a service or selector (which check access and
+rate limits) and serialises. Errors have the API's one shape; scan errors
+carry stable codes: `qr_malformed`, `qr_forged`, `qr_unknown`, `qr_revoked`
+(venue QR), `personal_qr_malformed`, `personal_qr_forged`,
+`personal_qr_revoked`, `cccd_malformed`, `national_qr_malformed`,
+`payload_unknown`, `payload_is_venue`, `venue_inactive`, `not_venue_staff`,
+`checkin_too_old`, `checkin_in_future`, `checkin_id_conflict`, `rate_limited`
+(429 with Retry-After).
+
+There is no endpoint that lists another person's visits: a citizen reads
+their own (`/mine`), and officials reach visits only through a case.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from ninja import File, Router, Status
+from ninja.files import UploadedFile
+
+from truyvet.accounts.personal_qr import (
+    card_colour_for,
+    personal_qr_key_id,
+    personal_qr_measure,
+    personal_qr_public_key_b64,
+    personal_qr_rotate as personal_qr_rotate_token,
+    personal_qr_token,
+)
+from truyvet.checkins import selectors, services
+from truyvet.checkins.models import CheckIn
+from truyvet.checkins.parsers import decode_frame
+from truyvet.checkins.schemas import (
+    BatchIn,
+    BatchOut,
+    CheckInResultOut,
+    CheckInRead,
+    CheckoutIn,
+    CitizenScanIn,
+    DecodeOut,
+    GuestCheckInIn,
+    GuestResultOut,
+    HistoryItemOut,
+    ManualIn,
+    PersonalQrOut,
+    PersonLookupOut,
+    PublicKeyOut,
+    StaffScanIn,
+    StaffScanOut,
+)
+from truyvet.core.api_auth import logged_in
+from truyvet.core.errors import NotAllowed
+
+router = Router(tags=["checkins"])
+
+
+def _caller(request: HttpRequest) -> Any:
+    return request.auth  # type: ignore[attr-defined]
+
+
+def _venue_brief(checkin: CheckIn) -> dict[str, Any]:
+    venue = checkin.venue
+    return {
+        "code": venue.code, "name": venue.name, "venue_type": venue.venue_type,
+        "commune": venue.commune.full_name,
+    }
+
+
+def _checkin_read(checkin: CheckIn) -> dict[str, Any]:
+    return {
+        "id": checkin.pk, "venue": _venue_brief(checkin), "arrived_at": checkin.arrived_at,
+        "received_at": checkin.received_at, "ends_at": checkin.ends_at,
+        "departure_kind": checkin.departure_kind, "method": checkin.method,
+    }
+
+
+def _result_out(result: services.CheckInResult) -> dict[str, Any]:
+    return {
+        "ok": True, "outcome": result.outcome, "duplicate": result.duplicate,
+        "checkin": _checkin_read(result.checkin),
+    }
+
+
+def _status(result: services.CheckInResult) -> int:
+    return 201 if result.outcome == "created" and not result.duplicate else 200
+
+
+def _staff_out(staff: services.StaffScanResult) -> dict[str, Any]:
+    checkin = staff.result.checkin
+    return {
+        "ok": True, "outcome": staff.result.outcome, "duplicate": staff.result.duplicate,
+        "checkin_id": checkin.pk, "arrived_at": checkin.arrived_at, "ends_at": checkin.ends_at,
+        "display": vars(staff.display),
+    }
+
+
+def _staff_venue(request: HttpRequest, text: str) -> Any:
+    return services.venue_for_staff(controller=_caller(request), text=text)
+
+
+# --- Citizens -----------------------------------------------------------------------
+
+
+@router.post(
+    "/scan", response={200: CheckInResultOut, 201: CheckInResultOut}, auth=logged_in,
+    summary="Check in by a scanned venue QR",
+)
+def scan(request: HttpRequest, payload: CitizenScanIn) -> Status[dict[str, Any]]:
+    """The logged-in citizen scanned a venue poster (a mobile app posts the
+    payload it read). 201 for a new visit, 200 for a repeat within the merge
+    window or a retried id."""
+    result = services.checkin_citizen_scan(
+        user=_caller(request), venue_payload=payload.venue, scanned_at=payload.scanned_at,
+        checkin_id=payload.id, request=request,
+    )
+    return Status(_status(result), _result_out(result))
+
+
+@router.post(
+    "/guest", response={200: GuestResultOut, 201: GuestResultOut},
+    summary="Check in without an account",
+)
+def guest(request: HttpRequest, payload: GuestCheckInIn) -> Status[dict[str, Any]]:
+    """Name and phone (ID number optional), no login and no OTP. Rate
+    limited per address. The visit is adopted by the account registered
+    later with the same phone and name. The time is the server's."""
+    venue = services.venue_from_scanned_payload(payload.venue)
+    result = services.checkin_guest(
+        venue=venue, full_name=payload.full_name, phone=payload.phone,
+        id_number=payload.id_number, checkin_id=payload.id, request=request,
+    )
+    body = _result_out(result)
+    body["checkout_token"] = services.guest_checkout_token(result.checkin)
+    return Status(_status(result), body)
+
+
+@router.post(
+    "/{uuid:checkin_id}/checkout", response=CheckInRead, auth=None,
+    summary="Leave (end a visit now)",
+)
+def checkout(
+    request: HttpRequest, checkin_id: uuid.UUID, payload: CheckoutIn | None = None
+) -> dict[str, Any]:
+    """For the person the visit belongs to (logged in), or with the guest
+    `checkout_token`. Tapping again changes nothing. 404 for visits of
+    others."""
+    user = _optional_user(request)
+    token = payload.guest_token if payload is not None else ""
+    if user is None and not token:
+        raise NotAllowed(_("Bạn cần đăng nhập."), code="unauthenticated")
+    checkin = selectors.checkin_by_id(checkin_id)
+    services.checkin_throttle(scope="scan", request=request, user=user)
+    visit = services.checkin_checkout(actor=user, checkin=checkin, guest_token=token)
+    return _checkin_read(selectors.checkin_by_id(visit.pk))
+
+
+def _optional_user(request: HttpRequest) -> Any:
+    """The caller if a token or session logs them in, else None (the guest
+    check-out accepts both)."""
+    for method in logged_in:
+        user = method(request)
+        if user:
+            return user
+    return None
+
+
+@router.get("/mine", response=list[HistoryItemOut], auth=logged_in,
+            summary="My visits of the last 21 days")
+def mine(request: HttpRequest) -> list[dict[str, Any]]:
+    """Newest first: "Nơi đã đến". Only the caller's own visits."""
+    return [
+        {
+            "id": c.pk, "venue": _venue_brief(c), "arrived_at": c.arrived_at,
+            "ends_at": c.ends_at, "departure_kind": c.departure_kind, "method": c.method,
+            "epidemic_level": None,
+        }
+        for c in selectors.checkins_of_me(user=_caller(request))
+    ]
+
+
+# --- Controllers ----------------------------------------------------------------------
+
+
+@router.post(
+    "/staff-scan", response={200: StaffScanOut, 201: StaffScanOut}, auth=logged_in,
+    summary="A controller scans a visitor's code",
+)
+def staff_scan(request: HttpRequest, payload: StaffScanIn) -> Status[dict[str, Any]]:
+    """For the venue's controllers, admins and owner. Accepts a truyvet
+    personal QR, the CCCD QR or the national QR; someone first seen through
+    a card is created once (deduplicated by ID number, or by QID when the
+    national QR masks the number). A second scan within the merge window is
+    `merged`; a later one while the visit is still open is the exit
+    (`checked_out`). Returns what the door screen shows."""
+    venue = _staff_venue(request, payload.venue)
+    staff = services.checkin_staff_scan(
+        controller=_caller(request), venue=venue, payload=payload.payload,
+        scanned_at=payload.scanned_at, checkin_id=payload.id, request=request,
+    )
+    return Status(_status(staff.result), _staff_out(staff))
+
+
+@router.post(
+    "/manual", response={200: StaffScanOut, 201: StaffScanOut}, auth=logged_in,
+    summary="A controller enters a visitor by hand",
+)
+def manual(request: HttpRequest, payload: ManualIn) -> Status[dict[str, Any]]:
+    """Name and phone or document number, or `person_id` from
+    `people-lookup`."""
+    venue = _staff_venue(request, payload.venue)
+    staff = services.checkin_manual(
+        controller=_caller(request), venue=venue, full_name=payload.full_name,
+        phone=payload.phone, id_number=payload.id_number, person_id=payload.person_id,
+        scanned_at=payload.scanned_at, checkin_id=payload.id, request=request,
+    )
+    return Status(_status(staff.result), _staff_out(staff))
+
+
+@router.get("/people-lookup", response=list[PersonLookupOut], auth=logged_in,
+            summary="Find a visitor for manual entry (masked)")
+def people_lookup(request: HttpRequest, venue: str, q: str = "") -> list[dict[str, Any]]:
+    """`venue` is the code of a venue the caller scans at. A whole phone or
+    document number matches anyone; a name matches only visitors of this
+    venue within the retention period. Masked; audited."""
+    found_venue = _staff_venue(request, venue)
+    people = selectors.people_lookup(
+        controller=_caller(request), venue=found_venue, query=q, request=request
+    )
+    return [
+        {"id": p.pk, "name": p.masked_name, "birth_year": p.birth_year,
+         "masked_phone": p.masked_phone, "masked_id": p.masked_id}
+        for p in people
+    ]
+
+
+@router.post("/batch", response=BatchOut, auth=logged_in, summary="Upload an offline queue")
+def batch(request: HttpRequest, payload: BatchIn) -> dict[str, Any]:
+    """Each item is applied on its own: rejected items come back with their
+    own `code` and `error` (for example `checkin_too_old`,
+    `checkin_in_future`, `qr_revoked`, `qr_forged`, `not_venue_staff`)
+    while the others are recorded. Posting the same batch again records
+    nothing new and returns the same results, marked `duplicate`. Up to 500
+    items."""
+    items = [
+        services.BatchItem(
+            id=item.id, kind=item.kind, venue=item.venue, scanned_at=item.scanned_at,
+            payload=item.payload, full_name=item.full_name, phone=item.phone,
+            id_number=item.id_number, person_id=item.person_id,
+        )
+        for item in payload.items
+    ]
+    results = services.checkins_batch(actor=_caller(request), items=items, request=request)
+    rendered = [
+        {
+            "id": r.id, "ok": r.ok, "outcome": r.outcome, "duplicate": r.duplicate,
+            "checkin_id": r.checkin_id, "display": vars(r.display) if r.display else None,
+            "code": r.code, "error": str(r.message),
+            "errors": [
+                {"field": e.field, "message": str(e.message), "code": e.code} for e in r.errors
+            ],
+        }
+        for r in results
+    ]
+    accepted = sum(1 for r in results if r.ok)
+    return {"ok": True, "accepted": accepted, "rejected": len(results) - accepted,
+            "results": rendered}
+
+
+@router.post("/decode", response=DecodeOut, auth=logged_in,
+             summary="Decode QR codes in a camera frame")
+def decode(request: HttpRequest, image: File[UploadedFile]) -> dict[str, Any]:
+    """For browsers without BarcodeDetector: upload one frame (multipart
+    field `image`; PNG, JPEG or WebP up to CHECKIN_DECODE_MAX_BYTES). Only
+    decodes; post the text to `/staff-scan` or `/scan` to record it."""
+    services.checkin_throttle(scope="decode", request=request, user=_caller(request))
+    data = image.read(settings.CHECKIN_DECODE_MAX_BYTES + 1)
+    codes = decode_frame(
+        data, content_type=image.content_type or "",
+        max_bytes=settings.CHECKIN_DECODE_MAX_BYTES,
+    )
+    return {
+        "ok": True, "found": bool(codes),
+        "results": [{"text": c.text, "format": c.format, "kind": c.kind} for c in codes],
+    }
+
+
+# --- Personal QR -----------------------------------------------------------------------
+
+
+@router.get("/personal-qr", response=PersonalQrOut, auth=logged_in,
+            summary="My personal QR token")
+def personal_qr(request: HttpRequest) -> dict[str, Any]:
+    """The text to show as a QR. It carries an opaque reference and an
+    Ed25519 signature, no ID number, birth date or phone."""
+    person = _caller(request).person
+    token = personal_qr_token(person)
+    measured = personal_qr_measure(token)
+    return {
+        "token": token, "length": measured["length"], "qr_version": measured["qr_version"],
+        "card_colour": card_colour_for(person), "key_id": personal_qr_key_id(),
+    }
+
+
+@router.post("/personal-qr/rotate", response=PersonalQrOut, auth=logged_in,
+             summary="Replace my personal QR")
+def personal_qr_rotate(request: HttpRequest) -> dict[str, Any]:
+    """Every earlier token, screenshots and printed cards included, stops
+    working."""
+    personal_qr_rotate_token(_caller(request).person)
+    return personal_qr(request)
+
+
+@router.get("/personal-qr/public-key", response=PublicKeyOut,
+            summary="Public key to verify personal QRs offline")
+def personal_qr_public_key(request: HttpRequest) -> dict[str, Any]:
+    """Verify `signature` (Ed25519) over `signed_part`. Whether a token was
+    rotated or revoked since is known only online."""
+    return {"key_id": personal_qr_key_id(), "public_key": personal_qr_public_key_b64()}

@@ -1,0 +1,241 @@
+"""API input and output for check-ins.
+
+Inputs forbid unknown fields and check only shape; meaning (a forged venue
+code, a bad CCCD, a time too old) is checked by the services, so the API and
+the pages give the same messages. Times are ISO 8601 with a time zone, for
+example ``2021-10-01T08:30:00+07:00``; a time without a zone is refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from ninja import Field, Schema
+
+from truyvet.accounts.schemas import StrictIn
+
+VENUE_FIELD = Field(
+    max_length=500,
+    description=(
+        "The venue. For a citizen: the scanned venue QR (the URL, `/v/TOKEN` or the "
+        "token). For a controller: the venue's QR or its plain code, e.g. `HK7M3QWX`."
+    ),
+)
+ID_FIELD = Field(
+    None,
+    description=(
+        "A UUID the client generates for this scan. Sending the same id again (a retry) "
+        "records nothing new and returns the first answer with `duplicate: true`."
+    ),
+)
+SCANNED_AT_FIELD = Field(
+    None,
+    description=(
+        "When the scan happened on the device, with a time zone; default: now. At most "
+        "CHECKIN_RETENTION_DAYS old and CHECKIN_MAX_CLOCK_SKEW_SECONDS in the future."
+    ),
+)
+
+
+# --- Inputs ---------------------------------------------------------------------------
+
+
+class CitizenScanIn(StrictIn):
+    venue: str = VENUE_FIELD
+    scanned_at: datetime | None = SCANNED_AT_FIELD
+    id: uuid.UUID | None = ID_FIELD
+
+
+class GuestCheckInIn(StrictIn):
+    venue: str = VENUE_FIELD
+    full_name: str = Field(max_length=200)
+    phone: str = Field(max_length=32)
+    id_number: str = Field("", max_length=32, description="CCCD, CMND or passport; optional")
+    id: uuid.UUID | None = ID_FIELD
+
+
+class StaffScanIn(StrictIn):
+    venue: str = VENUE_FIELD
+    payload: str = Field(
+        max_length=2000,
+        description=(
+            "The text read from the visitor's code: a truyvet personal QR (`TV1.…`), the "
+            "chip ID card (CCCD) QR or the national personal QR of PC-Covid/VNEID."
+        ),
+    )
+    scanned_at: datetime | None = SCANNED_AT_FIELD
+    id: uuid.UUID | None = ID_FIELD
+
+
+class ManualIn(StrictIn):
+    venue: str = VENUE_FIELD
+    full_name: str = Field("", max_length=200)
+    phone: str = Field("", max_length=32)
+    id_number: str = Field("", max_length=32)
+    person_id: int | None = Field(
+        None, description="A person picked from `people-lookup` instead of typed details"
+    )
+    scanned_at: datetime | None = SCANNED_AT_FIELD
+    id: uuid.UUID | None = ID_FIELD
+
+
+class BatchItemIn(StrictIn):
+    id: uuid.UUID = Field(description="The client's UUID for this scan (idempotency key)")
+    kind: str = Field(max_length=20, description="`staff_scan`, `manual` or `citizen_scan`")
+    venue: str = VENUE_FIELD
+    scanned_at: datetime = Field(description="The device time of the scan, with a time zone")
+    payload: str = Field("", max_length=2000, description="staff_scan: the scanned text")
+    full_name: str = Field("", max_length=200, description="manual")
+    phone: str = Field("", max_length=32, description="manual")
+    id_number: str = Field("", max_length=32, description="manual")
+    person_id: int | None = Field(None, description="manual: a person from people-lookup")
+
+
+class BatchIn(StrictIn):
+    items: list[BatchItemIn] = Field(max_length=500)
+
+
+class CheckoutIn(StrictIn):
+    guest_token: str = Field(
+        "", max_length=400,
+        description="For a guest without an account: the `checkout_token` of the guest check-in",
+    )
+
+
+# --- Outputs -----------------------------------------------------------------------
+
+
+class VenueBrief(Schema):
+    code: str
+    name: str
+    venue_type: str
+    commune: str = Field(description="Commune, district and province")
+
+
+class CheckInRead(Schema):
+    id: uuid.UUID
+    venue: VenueBrief
+    arrived_at: datetime = Field(description="When the scan happened (device clock)")
+    received_at: datetime = Field(description="When the server received it")
+    ends_at: datetime = Field(
+        description="The departure, or arrival + the venue's dwell time until there is one"
+    )
+    departure_kind: str = Field(description="`estimated`, `citizen` or `exit_scan`")
+    method: str
+
+
+class CheckInResultOut(Schema):
+    ok: bool = True
+    outcome: str = Field(
+        description="`created` (a new visit), `merged` (a repeat within the merge window) "
+        "or `checked_out` (an exit scan ended the visit)"
+    )
+    duplicate: bool = Field(description="This scan id was seen before; nothing was written")
+    checkin: CheckInRead
+
+
+class GuestResultOut(CheckInResultOut):
+    checkout_token: str = Field(
+        description="Send it to POST /checkins/{id}/checkout to end the visit without an account"
+    )
+
+
+class ScanDisplayOut(Schema):
+    name: str = Field(description="Abbreviated, e.g. `N. T. Hoa`")
+    birth_year: int | None
+    card_colour: str | None = Field(
+        description="`green`, `yellow`, `red`, or null while there is no vaccination data"
+    )
+    method: str
+    method_label: str
+    outcome: str
+    outcome_label: str
+
+
+class StaffScanOut(Schema):
+    ok: bool = True
+    outcome: str
+    duplicate: bool
+    checkin_id: uuid.UUID
+    arrived_at: datetime
+    ends_at: datetime
+    display: ScanDisplayOut
+
+
+class PersonLookupOut(Schema):
+    id: int
+    name: str = Field(description="Abbreviated")
+    birth_year: int | None
+    masked_phone: str
+    masked_id: str
+
+
+class FieldErrorOut(Schema):
+    field: str
+    message: str
+    code: str
+
+
+class BatchItemOut(Schema):
+    id: uuid.UUID
+    ok: bool
+    outcome: str = ""
+    duplicate: bool = False
+    checkin_id: uuid.UUID | None = None
+    display: ScanDisplayOut | None = None
+    code: str = Field("", description="Why the item was rejected, e.g. `checkin_too_old`, "
+                      "`checkin_in_future`, `qr_revoked`, `qr_forged`, `cccd_malformed`")
+    error: str = Field("", description="The reason in the user's language")
+    errors: list[FieldErrorOut] = []
+
+
+class BatchOut(Schema):
+    ok: bool = True
+    accepted: int
+    rejected: int
+    results: list[BatchItemOut]
+
+
+class HistoryItemOut(Schema):
+    id: uuid.UUID
+    venue: VenueBrief
+    arrived_at: datetime
+    ends_at: datetime
+    departure_kind: str
+    method: str
+    epidemic_level: int | None = Field(
+        description="The commune's epidemic level (1-4) at the time; null until levels exist"
+    )
+
+
+class DecodedOut(Schema):
+    text: str
+    format: str
+    kind: str = Field(description="`personal_qr`, `cccd`, `national_qr`, `venue` or `unknown`")
+
+
+class DecodeOut(Schema):
+    ok: bool = True
+    found: bool
+    results: list[DecodedOut]
+
+
+class PersonalQrOut(Schema):
+    token: str = Field(description="Encode this text in the QR; it carries no personal data")
+    length: int
+    qr_version: int = Field(description="QR version at error correction level M")
+    card_colour: str | None
+    key_id: str
+
+
+class PublicKeyOut(Schema):
+    alg: str = "Ed25519"
+    key_id: str = Field(description="First 8 bytes of SHA-256 of the raw public key, hex")
+    public_key: str = Field(description="The raw 32-byte public key, base64")
+    token_format: str = "TV1.<ref>.<version>.<signature>"
+    signed_part: str = Field(
+        "TV1.<ref>.<version>",
+        description="The ASCII text the signature covers; ref and signature are base32 "
+        "(RFC 4648, upper case, no padding)",
+    )

@@ -1,0 +1,803 @@
+"""Writes for tracing: cases and their windows, trace runs, alerts, exposure
+sites and contact tasks.
+
+Every function takes keyword arguments, checks all of its input and the
+caller's scope first, then writes in one transaction together with its
+audit row and any outgoing messages (the outbox), so a refused or failed
+call changes nothing and sends nothing.
+
+A case outside the caller's scope is reported as not found, exactly like a
+case that does not exist, so probing ids reveals nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from truyvet.accounts.models import Person
+from truyvet.core import permissions
+from truyvet.core.errors import ErrorCollector, NotFound, ServiceError
+from truyvet.core.models import AuditAction, OutboxChannel
+from truyvet.core.outbox import Message, outbox_enqueue
+from truyvet.core.services import audit_record
+from truyvet.tracing import exposure
+from truyvet.tracing.models import (
+    Case,
+    CaseOutcome,
+    CaseStatus,
+    CaseWindowEdit,
+    Classification,
+    Contact,
+    ContactTask,
+    ExposureSite,
+    TaskStatus,
+    TestType,
+    TraceRun,
+)
+from truyvet.venues.models import StaffRole, Venue, VenueStaff
+
+INVALID_INPUT = gettext_lazy("Thông tin chưa hợp lệ, vui lòng kiểm tra lại.")
+CASE_NOT_FOUND = gettext_lazy("Không tìm thấy ca bệnh.")
+TASK_NOT_FOUND = gettext_lazy("Không tìm thấy nhiệm vụ.")
+CASE_CLOSED = gettext_lazy("Ca bệnh đã đóng, không thể thay đổi.")
+# How far back a case's dates may reach: older data has been purged anyway.
+MAX_LOOKBACK_DAYS = 90
+# Venues listed by name in one SMS; the in-app message lists them all.
+SMS_MAX_VENUES = 3
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, dt_time.min, tzinfo=timezone.get_default_timezone())
+
+
+def default_window(
+    *, symptom_onset: date | None, test_date: date | None, isolated_at: datetime | None
+) -> tuple[datetime, datetime | None]:
+    """The infectious window by the rule: from TRACING_WINDOW_DAYS_BEFORE days
+    before symptom onset, or before the positive test when there are no
+    symptoms (the earlier of the two when a test came before the symptoms),
+    at 00:00 local time, until isolation; open-ended (until now) while the
+    person is not isolated."""
+    basis = min(d for d in (symptom_onset, test_date) if d is not None)
+    start = _local_midnight(basis - timedelta(days=settings.TRACING_WINDOW_DAYS_BEFORE))
+    return start, isolated_at
+
+
+def _audit(
+    *, actor: Any, case: Case, kind: str, purpose: str, request: HttpRequest | None,
+    action: AuditAction = AuditAction.STATUS_CHANGE, detail: dict[str, Any] | None = None,
+) -> None:
+    audit_record(
+        actor=actor, action=action, purpose=purpose, request=request,
+        subject_person=case.person, target=f"case:{case.pk}", unit=case.unit,
+        detail={"kind": kind, "case": case.pk, **(detail or {})},
+    )
+
+
+def _in_scope(actor: Any, case: Case, check: Any) -> None:
+    if not check(actor, case):
+        raise NotFound(CASE_NOT_FOUND)
+
+
+def _locked_open(case: Case) -> Case:
+    """The case re-read under a row lock, refusing closed cases."""
+    fresh = Case.objects.select_for_update().select_related("person", "unit").get(pk=case.pk)
+    if not fresh.is_open:
+        raise ServiceError(CASE_CLOSED, code="case_closed", status=409)
+    return fresh
+
+
+# --- Cases ------------------------------------------------------------------------
+
+
+@dataclass
+class CaseInput:
+    classification: str
+    test_date: date | None = None
+    test_type: str = ""
+    symptom_onset: date | None = None
+    isolation_place: str = ""
+    isolated_at: datetime | None = None
+
+
+def _validate_dates(data: CaseInput, errors: ErrorCollector) -> None:
+    today = timezone.localdate()
+    oldest = today - timedelta(days=MAX_LOOKBACK_DAYS)
+    for name, value in (("test_date", data.test_date), ("symptom_onset", data.symptom_onset)):
+        if value is None:
+            continue
+        if value > today:
+            errors.add(name, gettext_lazy("Ngày không được ở tương lai."), "future")
+        elif value < oldest:
+            errors.add(
+                name, gettext_lazy("Ngày quá xa (quá 90 ngày trước)."), "too_old"
+            )
+    if data.symptom_onset is None and data.test_date is None:
+        errors.add(
+            "symptom_onset",
+            gettext_lazy("Cần ngày khởi phát triệu chứng hoặc ngày xét nghiệm dương tính."),
+            "required",
+        )
+    if data.test_type and data.test_type not in TestType.values:
+        errors.add("test_type", gettext_lazy("Loại xét nghiệm không hợp lệ."))
+    if data.isolated_at is not None:
+        if data.isolated_at > _now() + timedelta(minutes=5):
+            errors.add("isolated_at", gettext_lazy("Thời điểm cách ly không được ở tương lai."),
+                       "future")
+        elif data.isolated_at < _local_midnight(oldest):
+            errors.add("isolated_at", gettext_lazy("Thời điểm cách ly quá xa."), "too_old")
+
+
+def case_register(
+    *, actor: Any, person: Person, data: CaseInput, request: HttpRequest | None = None
+) -> Case:
+    """Opens a case for ``person`` and computes its infectious window.
+
+    A confirmed case needs its positive test (date and type); either kind
+    needs symptom onset or a test date to place the window.
+    """
+    errors = ErrorCollector()
+    if data.classification not in Classification.values:
+        errors.add("classification", gettext_lazy("Hãy chọn phân loại ca bệnh."), "required")
+    if data.classification == Classification.CONFIRMED:
+        if data.test_date is None:
+            errors.add("test_date", gettext_lazy("Ca F0 cần ngày xét nghiệm dương tính."),
+                       "required")
+        if not data.test_type:
+            errors.add("test_type", gettext_lazy("Ca F0 cần loại xét nghiệm."), "required")
+    _validate_dates(data, errors)
+    place = " ".join((data.isolation_place or "").split())
+    if len(place) > 200:
+        errors.add("isolation_place", gettext_lazy("Nơi cách ly dài quá 200 ký tự."), "too_long")
+    if person.commune_id is None:
+        errors.add(
+            "person", gettext_lazy("Người này chưa có địa chỉ xã/phường nên chưa thể lập ca bệnh."),
+            "no_commune",
+        )
+    elif not permissions.can_register_case(actor, person.commune):
+        raise NotFound(gettext_lazy("Không tìm thấy người này."))
+    window: tuple[datetime, datetime | None] | None = None
+    if not errors.errors:
+        window = default_window(
+            symptom_onset=data.symptom_onset, test_date=data.test_date,
+            isolated_at=data.isolated_at,
+        )
+        if window[1] is not None and window[1] < window[0]:
+            errors.add("isolated_at", gettext_lazy(
+                "Thời điểm cách ly phải sau thời điểm bắt đầu giai đoạn lây nhiễm."
+            ))
+    if Case.objects.filter(person=person, status=CaseStatus.OPEN).exists():
+        errors.add("person", gettext_lazy("Người này đang có một ca bệnh chưa đóng."), "duplicate")
+    errors.raise_if_any(INVALID_INPUT)
+    assert window is not None
+    with transaction.atomic():
+        case = Case.objects.create(
+            person=person, unit=person.commune, classification=data.classification,
+            test_date=data.test_date, test_type=data.test_type or "",
+            symptom_onset=data.symptom_onset, isolation_place=place,
+            isolated_at=data.isolated_at, window_start=window[0], window_end=window[1],
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        _audit(actor=actor, case=case, kind="case.register", request=request,
+               purpose=_("Đăng ký ca bệnh #%(id)s") % {"id": case.pk},
+               detail={"classification": case.classification})
+    return case
+
+
+def _parse_reason(reason: str, errors: ErrorCollector) -> str:
+    cleaned = " ".join((reason or "").split())
+    if len(cleaned) < 5:
+        errors.add("reason", gettext_lazy("Hãy ghi rõ lý do thay đổi (ít nhất 5 ký tự)."),
+                   "required")
+    elif len(cleaned) > 300:
+        errors.add("reason", gettext_lazy("Lý do dài quá 300 ký tự."), "too_long")
+    return cleaned
+
+
+def case_window_edit(
+    *, actor: Any, case: Case, start: datetime | None, end: datetime | None, reason: str,
+    request: HttpRequest | None = None,
+) -> Case:
+    """Sets the infectious window by hand. ``end`` None means "until now".
+    The old and new window and the reason are kept (``CaseWindowEdit``) and
+    audited; later isolation or tests no longer recompute the window."""
+    _in_scope(actor, case, permissions.can_manage_case)
+    errors = ErrorCollector()
+    cleaned = _parse_reason(reason, errors)
+    now = _now()
+    if start is None:
+        errors.add("start", gettext_lazy("Hãy nhập thời điểm bắt đầu."), "required")
+    else:
+        if start > now:
+            errors.add("start", gettext_lazy("Thời điểm bắt đầu không được ở tương lai."),
+                       "future")
+        if start < now - timedelta(days=MAX_LOOKBACK_DAYS):
+            errors.add("start", gettext_lazy("Ngày quá xa (quá 90 ngày trước)."), "too_old")
+    if end is not None:
+        if end > now + timedelta(minutes=5):
+            errors.add("end", gettext_lazy("Thời điểm kết thúc không được ở tương lai."),
+                       "future")
+        if start is not None and end < start:
+            errors.add("end", gettext_lazy("Thời điểm kết thúc phải sau thời điểm bắt đầu."),
+                       "order")
+    errors.raise_if_any(INVALID_INPUT)
+    assert start is not None
+    with transaction.atomic():
+        locked = _locked_open(case)
+        edit = CaseWindowEdit.objects.create(
+            case=locked, old_start=locked.window_start, old_end=locked.window_end,
+            new_start=start, new_end=end, reason=cleaned,
+            edited_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        locked.window_start, locked.window_end, locked.window_manual = start, end, True
+        locked.save(update_fields=["window_start", "window_end", "window_manual"])
+        _audit(
+            actor=actor, case=locked, kind="case.window_edit", request=request,
+            purpose=cleaned,
+            detail={
+                "old": [edit.old_start.isoformat(),
+                        edit.old_end.isoformat() if edit.old_end else None],
+                "new": [start.isoformat(), end.isoformat() if end else None],
+            },
+        )
+    return locked
+
+
+def case_isolate(
+    *, actor: Any, case: Case, place: str, at: datetime | None,
+    request: HttpRequest | None = None,
+) -> Case:
+    """Records where and when the person was isolated; the window then ends
+    there (unless it was set by hand)."""
+    _in_scope(actor, case, permissions.can_manage_case)
+    errors = ErrorCollector()
+    cleaned = " ".join((place or "").split())
+    if not cleaned:
+        errors.add("isolation_place", gettext_lazy("Hãy nhập nơi cách ly."), "required")
+    elif len(cleaned) > 200:
+        errors.add("isolation_place", gettext_lazy("Nơi cách ly dài quá 200 ký tự."), "too_long")
+    if at is None:
+        errors.add("isolated_at", gettext_lazy("Hãy nhập thời điểm cách ly."), "required")
+    elif at > _now() + timedelta(minutes=5):
+        errors.add("isolated_at", gettext_lazy("Thời điểm cách ly không được ở tương lai."),
+                   "future")
+    elif at < case.window_start and not case.window_manual:
+        errors.add("isolated_at", gettext_lazy(
+            "Thời điểm cách ly phải sau thời điểm bắt đầu giai đoạn lây nhiễm."
+        ))
+    errors.raise_if_any(INVALID_INPUT)
+    with transaction.atomic():
+        locked = _locked_open(case)
+        locked.isolation_place, locked.isolated_at = cleaned, at
+        fields = ["isolation_place", "isolated_at"]
+        if not locked.window_manual:
+            locked.window_end = at
+            fields.append("window_end")
+        locked.save(update_fields=fields)
+        _audit(actor=actor, case=locked, kind="case.isolate", request=request,
+               purpose=_("Ghi nhận cách ly ca bệnh #%(id)s") % {"id": locked.pk})
+    return locked
+
+
+def case_reclassify(
+    *, actor: Any, case: Case, test_date: date | None, test_type: str,
+    request: HttpRequest | None = None,
+) -> Case:
+    """Turns a suspected case into a confirmed F0 on a positive test. The
+    window is recomputed with the test date unless it was set by hand."""
+    _in_scope(actor, case, permissions.can_manage_case)
+    errors = ErrorCollector()
+    if case.classification != Classification.SUSPECTED:
+        raise ServiceError(gettext_lazy("Chỉ ca nghi nhiễm mới chuyển thành F0."),
+                           code="not_suspected", status=409)
+    if test_date is None:
+        errors.add("test_date", gettext_lazy("Ca F0 cần ngày xét nghiệm dương tính."), "required")
+    if not test_type:
+        errors.add("test_type", gettext_lazy("Ca F0 cần loại xét nghiệm."), "required")
+    _validate_dates(
+        CaseInput(classification=Classification.CONFIRMED, test_date=test_date,
+                  test_type=test_type, symptom_onset=case.symptom_onset),
+        errors,
+    )
+    errors.raise_if_any(INVALID_INPUT)
+    with transaction.atomic():
+        locked = _locked_open(case)
+        locked.classification = Classification.CONFIRMED
+        locked.test_date, locked.test_type = test_date, test_type
+        fields = ["classification", "test_date", "test_type"]
+        if not locked.window_manual:
+            locked.window_start, _end = default_window(
+                symptom_onset=locked.symptom_onset, test_date=test_date,
+                isolated_at=locked.isolated_at,
+            )
+            if locked.window_end is not None and locked.window_end < locked.window_start:
+                locked.window_start = locked.window_end
+            fields.append("window_start")
+        locked.save(update_fields=fields)
+        _audit(actor=actor, case=locked, kind="case.reclassify", request=request,
+               purpose=_("Chuyển ca bệnh #%(id)s thành F0") % {"id": locked.pk})
+    return locked
+
+
+def case_close(
+    *, actor: Any, case: Case, outcome: str, request: HttpRequest | None = None
+) -> Case:
+    """Closes the case. Closing it as "not a case" also withdraws its public
+    exposure sites."""
+    _in_scope(actor, case, permissions.can_manage_case)
+    if outcome not in CaseOutcome.values:
+        errors = ErrorCollector()
+        errors.add("outcome", gettext_lazy("Hãy chọn kết quả khi đóng ca bệnh."), "required")
+        errors.raise_if_any(INVALID_INPUT)
+    now = _now()
+    with transaction.atomic():
+        locked = _locked_open(case)
+        locked.status, locked.outcome, locked.closed_at = CaseStatus.CLOSED, outcome, now
+        locked.save(update_fields=["status", "outcome", "closed_at"])
+        withdrawn = 0
+        if outcome == CaseOutcome.NOT_A_CASE:
+            withdrawn = ExposureSite.objects.filter(
+                case=locked, withdrawn_at__isnull=True
+            ).update(withdrawn_at=now)
+        _audit(actor=actor, case=locked, kind="case.close", request=request,
+               purpose=_("Đóng ca bệnh #%(id)s") % {"id": locked.pk},
+               detail={"outcome": outcome, "sites_withdrawn": withdrawn})
+    return locked
+
+
+# --- Trace runs ---------------------------------------------------------------------
+
+
+def _contact_units(person_ids: Collection[int]) -> dict[int, int | None]:
+    return dict(Person.objects.filter(pk__in=list(person_ids)).values_list("id", "commune_id"))
+
+
+def _venue_labels(venue_ids: Collection[int]) -> dict[int, tuple[str, str]]:
+    return {
+        pk: (name, code)
+        for pk, name, code in Venue.objects.filter(pk__in=list(venue_ids)).values_list(
+            "id", "name", "code"
+        )
+    }
+
+
+def _visits_json(
+    found: exposure.Exposure, venues: dict[int, tuple[str, str]]
+) -> list[dict[str, Any]]:
+    visits = []
+    for visit in found.visits:
+        name, code = venues.get(visit.venue_id, ("", ""))
+        visits.append(visit.as_json() | {"venue_name": name, "venue_code": code})
+    return visits
+
+
+def _store_contacts(
+    *, case: Case, run: TraceRun, degree: int, found: Sequence[exposure.Exposure],
+    sources: dict[int, Contact], now: datetime,
+) -> list[Contact]:
+    """Creates or refreshes the contacts of ``found`` and hands new ones to
+    their communes as tasks. A person already known at a lower degree stays
+    there; one known at a higher degree moves up."""
+    units = _contact_units([f.person_id for f in found])
+    venues = _venue_labels({v.venue_id for f in found for v in f.visits})
+    existing = {c.person_id: c for c in Contact.objects.filter(case=case)}
+    created, updated = [], []
+    for item in found:
+        fields = {
+            "degree": degree,
+            "source": sources.get(item.source_person_id),
+            "run": run,
+            "overlap_seconds": item.overlap_seconds,
+            "gap_seconds": item.gap_seconds,
+            "visit_count": min(len(item.visits), 32767),
+            "first_exposure_at": item.first_at,
+            "last_exposure_at": item.last_at,
+            "visits": _visits_json(item, venues),
+            "unit_id": units.get(item.person_id),
+            "found_at": now,
+        }
+        known = existing.get(item.person_id)
+        if known is None:
+            created.append(Contact(case=case, person_id=item.person_id, **fields))
+        elif known.degree >= degree:
+            for name, value in fields.items():
+                setattr(known, name, value)
+            updated.append(known)
+    Contact.objects.bulk_create(created)
+    if updated:
+        Contact.objects.bulk_update(updated, [
+            "degree", "source", "run", "overlap_seconds", "gap_seconds", "visit_count",
+            "first_exposure_at", "last_exposure_at", "visits", "unit", "found_at",
+        ])
+    ContactTask.objects.bulk_create([
+        ContactTask(contact=contact, unit_id=contact.unit_id or case.unit_id, created_at=now,
+                    updated_at=now)
+        for contact in created
+    ])
+    return created + updated
+
+
+def trace_run(*, actor: Any, case: Case, request: HttpRequest | None = None) -> TraceRun:
+    """Runs the F1 exposure search over the case's window and stores the
+    contacts, ranked. F1s no longer found (the window changed) are dropped
+    unless they were already alerted. Audited as a trace run."""
+    _in_scope(actor, case, permissions.can_trace)
+    rules = exposure.SearchRules.from_settings()
+    with transaction.atomic():
+        locked = _locked_open(case)
+        now = _now()
+        start, end = locked.window_start, locked.window_end_at(now)
+        began = time.perf_counter()
+        presences = exposure.presences_of({locked.person_id: (start, end)}, rules)
+        found = exposure.contacts_of(
+            presences, rules=rules, exclude_person_ids={locked.person_id}
+        )
+        elapsed = round((time.perf_counter() - began) * 1000)
+        run = TraceRun.objects.create(
+            case=locked, degree=1, run_by=actor, run_at=now, window_start=start,
+            window_end=end, buffer_minutes=round(rules.buffer.total_seconds() / 60),
+            visit_count=len(presences), contact_count=len(found), duration_ms=elapsed,
+        )
+        kept = _store_contacts(case=locked, run=run, degree=1, found=found, sources={}, now=now)
+        Contact.objects.filter(case=locked, degree=1, notified_at__isnull=True).exclude(
+            pk__in=[c.pk for c in kept]
+        ).delete()
+        locked.traced_at = now
+        locked.save(update_fields=["traced_at"])
+        _audit(
+            actor=actor, case=locked, kind="trace.f1", request=request,
+            action=AuditAction.TRACE_RUN,
+            purpose=_("Truy vết F1 ca bệnh #%(id)s") % {"id": locked.pk},
+            detail={"run": run.pk, "degree": 1, "visits": len(presences),
+                    "contacts": len(found), "buffer_minutes": run.buffer_minutes},
+        )
+    return run
+
+
+def trace_expand(
+    *, actor: Any, case: Case, contact_ids: Collection[int], depth: int = 2,
+    request: HttpRequest | None = None,
+) -> TraceRun:
+    """Expands from the chosen contacts to the next generation(s) (F2, and
+    F3 when ``depth`` is 3 ...), each person's window running from their
+    first exposure until now. Stops at TRACING_EXPAND_MAX_DEPTH and at
+    TRACING_EXPAND_MAX_CONTACTS new contacts (the strongest kept;
+    ``truncated`` says so). One query for the sources' visits and one for
+    the candidates per generation."""
+    _in_scope(actor, case, permissions.can_trace)
+    errors = ErrorCollector()
+    max_depth = settings.TRACING_EXPAND_MAX_DEPTH
+    if not 2 <= depth <= max_depth:
+        errors.add("depth", gettext_lazy("Độ sâu mở rộng phải từ 2 đến %(max)s.") % {
+            "max": max_depth}, "out_of_range")
+    chosen = list(
+        Contact.objects.filter(case=case, pk__in=list(contact_ids), degree__lt=depth)
+    ) if contact_ids else []
+    if not chosen:
+        errors.add("contact_ids", gettext_lazy("Hãy chọn ít nhất một người tiếp xúc để mở rộng."),
+                   "required")
+    errors.raise_if_any(INVALID_INPUT)
+    rules = exposure.SearchRules.from_settings()
+    limit = settings.TRACING_EXPAND_MAX_CONTACTS
+    with transaction.atomic():
+        locked = _locked_open(case)
+        now = _now()
+        began = time.perf_counter()
+        known = set(Contact.objects.filter(case=locked).values_list("person_id", flat=True))
+        known.add(locked.person_id)
+        sources = {c.person_id: c for c in chosen}
+        degree = min(c.degree for c in chosen) + 1
+        total_visits, added, truncated = 0, 0, False
+        runs: list[TraceRun] = []
+        while degree <= depth and sources and not truncated:
+            windows = {pid: (c.first_exposure_at, now) for pid, c in sources.items()}
+            presences = exposure.presences_of(windows, rules)
+            found = [
+                f for f in exposure.contacts_of(
+                    presences, rules=rules, exclude_person_ids=set(sources) | {locked.person_id}
+                )
+                if f.person_id not in known
+            ]
+            if added + len(found) > limit:
+                found, truncated = found[: limit - added], True
+            run = TraceRun.objects.create(
+                case=locked, degree=degree, run_by=actor, run_at=now,
+                window_start=min(w[0] for w in windows.values()), window_end=now,
+                buffer_minutes=round(rules.buffer.total_seconds() / 60),
+                source_count=len(sources), visit_count=len(presences),
+                contact_count=len(found), truncated=truncated,
+            )
+            runs.append(run)
+            stored = _store_contacts(
+                case=locked, run=run, degree=degree, found=found, sources=sources, now=now
+            )
+            total_visits += len(presences)
+            added += len(found)
+            known.update(f.person_id for f in found)
+            sources = {c.person_id: c for c in stored}
+            degree += 1
+        elapsed = round((time.perf_counter() - began) * 1000)
+        TraceRun.objects.filter(pk__in=[r.pk for r in runs]).update(duration_ms=elapsed)
+        _audit(
+            actor=actor, case=locked, kind="trace.expand", request=request,
+            action=AuditAction.TRACE_RUN,
+            purpose=_("Mở rộng truy vết ca bệnh #%(id)s đến F%(depth)s") % {
+                "id": locked.pk, "depth": depth},
+            detail={"runs": [r.pk for r in runs], "depth": depth,
+                    "from_contacts": sorted(c.pk for c in chosen), "visits": total_visits,
+                    "contacts": added, "truncated": truncated},
+        )
+    return runs[-1] if runs else TraceRun(case=locked, degree=depth)
+
+
+# --- Alerts and exposure sites ---------------------------------------------------------
+
+
+def _local(moment: datetime) -> datetime:
+    return timezone.localtime(moment)
+
+
+def format_span(start: datetime, end: datetime) -> str:
+    """"08:15–09:40 ngày 12/11/2021", or both dates when it crosses midnight."""
+    a, b = _local(start), _local(end)
+    if a.date() == b.date():
+        return f"{a:%H:%M}–{b:%H:%M} ngày {a:%d/%m/%Y}"
+    return f"{a:%H:%M} ngày {a:%d/%m/%Y} – {b:%H:%M} ngày {b:%d/%m/%Y}"
+
+
+def _case_kind_text(case: Case) -> str:
+    if case.classification == Classification.CONFIRMED:
+        return _("một ca bệnh COVID-19 (F0)")
+    return _("một trường hợp nghi nhiễm COVID-19")
+
+
+def _contact_body(case: Case, contact: Contact, venues: dict[int, Venue], *, short: bool) -> str:
+    places = []
+    visits = contact.visits if not short else contact.visits[:SMS_MAX_VENUES]
+    for visit in visits:
+        venue = venues.get(visit["venue_id"])
+        name = venue.name if venue else visit.get("venue_name", "")
+        span = format_span(
+            datetime.fromisoformat(visit["contact_start"]),
+            datetime.fromisoformat(visit["contact_end"]),
+        )
+        places.append(f"{name} ({span})")
+    more = len(contact.visits) - len(visits)
+    listed = "; ".join(places) + (_(" và %(n)s nơi khác") % {"n": more} if more > 0 else "")
+    return _(
+        "Cảnh báo COVID-19: Bạn đã có mặt tại %(places)s, cùng thời gian với %(kind)s. "
+        "Hãy tự cách ly tại nơi ở, đeo khẩu trang, theo dõi sức khoẻ (sốt, ho, khó thở), "
+        "không đến nơi đông người và liên hệ trạm y tế xã/phường hoặc gọi %(hotline)s "
+        "để được hướng dẫn xét nghiệm."
+    ) % {"places": listed, "kind": _case_kind_text(case), "hotline": settings.TRACING_HOTLINE}
+
+
+def _venue_body(case: Case, venue: Venue, spans: list[tuple[datetime, datetime]]) -> str:
+    when = "; ".join(format_span(a, b) for a, b in spans[:SMS_MAX_VENUES])
+    return _(
+        "Cảnh báo COVID-19 cho địa điểm %(venue)s: %(kind)s đã có mặt tại đây lúc %(when)s. "
+        "Hãy khử khuẩn khu vực, thông báo cho nhân viên và người có mặt trong thời gian này "
+        "tự theo dõi sức khoẻ, tiếp tục yêu cầu quét mã QR, và làm theo hướng dẫn của "
+        "trạm y tế (%(hotline)s)."
+    ) % {"venue": venue.name, "kind": _case_kind_text(case), "when": when,
+         "hotline": settings.TRACING_HOTLINE}
+
+
+@dataclass
+class NotifyResult:
+    contacts: int = 0
+    venues: int = 0
+    messages: int = 0
+    sites: int = 0
+
+
+def _contact_messages(case: Case, contacts: Sequence[Contact]) -> list[Message]:
+    venue_ids = {v["venue_id"] for c in contacts for v in c.visits}
+    venues = Venue.objects.in_bulk(list(venue_ids))
+    link = reverse("tracing:my_exposure")
+    messages = []
+    for contact in contacts:
+        person = contact.person
+        user = getattr(person, "user", None)
+        phone = person.phone or (user.phone if user is not None else "")
+        key = f"exposure:{case.pk}:{person.pk}"
+        if user is not None:
+            messages.append(Message(
+                channel=OutboxChannel.INAPP, dedupe_key=f"{key}:inapp", kind="exposure.contact",
+                person=person, user=user, subject=_("Cảnh báo tiếp xúc COVID-19"),
+                body=_contact_body(case, contact, venues, short=False), link=link,
+            ))
+        if phone:
+            messages.append(Message(
+                channel=OutboxChannel.SMS, dedupe_key=f"{key}:sms", kind="exposure.contact",
+                person=person, phone=phone, body=_contact_body(case, contact, venues, short=True),
+            ))
+    return messages
+
+
+def _venue_messages(case: Case, presences: Sequence[exposure.Presence]) -> tuple[int, list[Message]]:
+    spans: dict[int, list[tuple[datetime, datetime]]] = {}
+    for presence in presences:
+        spans.setdefault(presence.venue_id, []).append((presence.start, presence.end))
+    venues = Venue.objects.in_bulk(list(spans))
+    owners: dict[int, list[VenueStaff]] = {}
+    for staff in VenueStaff.objects.filter(
+        venue_id__in=list(spans), role=StaffRole.OWNER
+    ).select_related("user__person"):
+        owners.setdefault(staff.venue_id, []).append(staff)
+    messages = []
+    for venue_id, venue_spans in spans.items():
+        venue = venues[venue_id]
+        body = _venue_body(case, venue, venue_spans)
+        key = f"exposure-venue:{case.pk}:{venue_id}"
+        phones = set()
+        for staff in owners.get(venue_id, []):
+            if staff.user is not None:
+                messages.append(Message(
+                    channel=OutboxChannel.INAPP, dedupe_key=f"{key}:inapp:{staff.user_id}",
+                    kind="exposure.venue", user=staff.user, person=staff.user.person,
+                    subject=_("Cảnh báo COVID-19 tại địa điểm của bạn"), body=body,
+                ))
+            phones.add(staff.phone)
+        if not phones and venue.contact_phone:
+            phones.add(venue.contact_phone)
+        for phone in sorted(phones):
+            messages.append(Message(
+                channel=OutboxChannel.SMS, dedupe_key=f"{key}:sms:{phone}",
+                kind="exposure.venue", phone=phone, body=body,
+            ))
+    return len(spans), messages
+
+
+def _publish(case: Case, actor: Any, presences: Sequence[exposure.Presence]) -> int:
+    """Makes the case's current sites public: one per venue and widened
+    presence (the same windows the search uses), in whole minutes rounded
+    outwards. Sites from an earlier window that no longer apply are
+    withdrawn. Returns how many sites became live."""
+    rules = exposure.SearchRules.from_settings()
+    now = _now()
+    wanted: dict[tuple[int, datetime], datetime] = {}
+    for venue_id, lo, hi in exposure.candidate_ranges(presences, rules):
+        start = lo.replace(second=0, microsecond=0)
+        end = hi if hi.second == 0 and hi.microsecond == 0 else (
+            hi.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        )
+        wanted[(venue_id, start)] = end
+    live = 0
+    for site in ExposureSite.objects.filter(case=case):
+        key = (site.venue_id, site.starts_at)
+        end = wanted.pop(key, None)
+        if end is None:
+            if site.withdrawn_at is None:
+                site.withdrawn_at = now
+                site.save(update_fields=["withdrawn_at"])
+        elif site.withdrawn_at is not None or site.ends_at != end:
+            site.withdrawn_at, site.ends_at, site.published_at = None, end, now
+            site.save(update_fields=["withdrawn_at", "ends_at", "published_at"])
+            live += 1
+    ExposureSite.objects.bulk_create([
+        ExposureSite(case=case, venue_id=venue_id, starts_at=start, ends_at=end,
+                     published_at=now, published_by=actor)
+        for (venue_id, start), end in wanted.items()
+    ])
+    return live + len(wanted)
+
+
+def exposure_notify(
+    *, actor: Any, case: Case, notify_contacts: bool = True, notify_venues: bool = True,
+    publish_sites: bool = False, request: HttpRequest | None = None,
+) -> NotifyResult:
+    """One action: alerts the case's F1 contacts (in-app when they have an
+    account, SMS when a phone is known), alerts the owners of the venues the
+    case visited in the window, and optionally publishes those venues and
+    times as public exposure sites (no personal data).
+
+    Messages go through the outbox in this transaction, keyed by case and
+    recipient, so repeating the action sends nothing twice. All messages are
+    in Vietnamese, whatever the official's language.
+    """
+    _in_scope(actor, case, permissions.can_trace)
+    if not (notify_contacts or notify_venues or publish_sites):
+        errors = ErrorCollector()
+        errors.add("notify_contacts", gettext_lazy("Hãy chọn ít nhất một việc cần làm."),
+                   "required")
+        errors.raise_if_any(INVALID_INPUT)
+    if notify_contacts and case.traced_at is None:
+        raise ServiceError(gettext_lazy("Hãy chạy truy vết trước khi gửi cảnh báo."),
+                           code="not_traced", status=409)
+    result = NotifyResult()
+    with transaction.atomic(), translation.override("vi"):
+        locked = _locked_open(case)
+        now = _now()
+        messages: list[Message] = []
+        contacts: list[Contact] = []
+        if notify_contacts:
+            contacts = list(
+                Contact.objects.filter(case=locked, degree=1).select_related("person__user")
+            )
+            messages += _contact_messages(locked, contacts)
+            result.contacts = len(contacts)
+        presences: list[exposure.Presence] = []
+        if notify_venues or publish_sites:
+            presences = exposure.presences_of(
+                {locked.person_id: (locked.window_start, locked.window_end_at(now))}
+            )
+        if notify_venues:
+            result.venues, venue_messages = _venue_messages(locked, presences)
+            messages += venue_messages
+        result.messages = len(outbox_enqueue(messages=messages))
+        if contacts:
+            Contact.objects.filter(
+                pk__in=[c.pk for c in contacts], notified_at__isnull=True
+            ).update(notified_at=now)
+        if publish_sites:
+            result.sites = _publish(locked, actor, presences)
+        _audit(
+            actor=actor, case=locked, kind="exposure.notify", request=request,
+            purpose=_("Gửi cảnh báo tiếp xúc ca bệnh #%(id)s") % {"id": locked.pk},
+            detail={"contacts": result.contacts, "venues": result.venues,
+                    "messages": result.messages, "sites": result.sites},
+        )
+    return result
+
+
+def exposure_site_withdraw(
+    *, actor: Any, site: ExposureSite, request: HttpRequest | None = None
+) -> ExposureSite:
+    """Takes a published site off the public list (published by mistake)."""
+    _in_scope(actor, site.case, permissions.can_trace)
+    with transaction.atomic():
+        if site.withdrawn_at is None:
+            site.withdrawn_at = _now()
+            site.save(update_fields=["withdrawn_at"])
+        _audit(actor=actor, case=site.case, kind="exposure.withdraw", request=request,
+               purpose=_("Gỡ địa điểm công bố của ca bệnh #%(id)s") % {"id": site.case_id},
+               detail={"site": site.pk})
+    return site
+
+
+# --- Contact tasks -----------------------------------------------------------------------
+
+
+def contact_task_update(
+    *, actor: Any, task: ContactTask, status: str, note: str = "",
+    request: HttpRequest | None = None,
+) -> ContactTask:
+    """Records the follow-up of a contact by their commune's officials."""
+    if not permissions.can_work_contact_task(actor, task):
+        raise NotFound(TASK_NOT_FOUND)
+    errors = ErrorCollector()
+    if status not in TaskStatus.values:
+        errors.add("status", gettext_lazy("Trạng thái không hợp lệ."))
+    cleaned = " ".join((note or "").split())
+    if len(cleaned) > 500:
+        errors.add("note", gettext_lazy("Ghi chú dài quá 500 ký tự."), "too_long")
+    errors.raise_if_any(INVALID_INPUT)
+    with transaction.atomic():
+        task.status, task.note = status, cleaned
+        task.updated_at, task.updated_by = _now(), actor
+        task.save(update_fields=["status", "note", "updated_at", "updated_by"])
+        audit_record(
+            actor=actor, action=AuditAction.STATUS_CHANGE, request=request,
+            purpose=_("Cập nhật theo dõi người tiếp xúc"),
+            subject_person=task.contact.person, target=f"contact-task:{task.pk}", unit=task.unit,
+            detail={"kind": "contact_task.update", "status": status},
+        )
+    return task

@@ -1,0 +1,218 @@
+"""Venue QR codes: short public codes and signed check-in URLs.
+
+A poster's QR encodes ``{PUBLIC_BASE_URL}/v/{CODE}.{VERSION}.{KID}{SIGNATURE}``,
+for example ``https://truyvet.caobang.gov.vn/v/HK7M3QWX.1.DMFRGGZDFMZTWQ2LK``:
+
+- ``CODE`` is the venue's public code (``venue_code_generate``);
+- ``VERSION`` is ``Venue.qr_version``; bumping it revokes every poster printed
+  before, for example after a poster was defaced or copied to another place;
+- ``KID`` is the 1-2 character id of the signing key (core.signing);
+- ``SIGNATURE`` is the 10-byte HMAC tag over ``CODE.VERSION`` in base32,
+  exactly 16 characters.
+
+The token after ``/v/`` uses upper-case letters, digits and ``.`` only (QR
+alphanumeric characters) and is read back case-insensitively. With a 30-character
+base URL the whole URL is 61 bytes: a version 4 symbol (33 × 33 modules) at
+level M, so each module is 4.6 mm on a 15.2 cm poster QR.
+The check-in page is routed at ``v/<str:token>`` (venues/urls.py or
+checkins/urls.py) and passes the token or the whole URL to
+``venue_qr_resolve``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import segno
+from django.conf import settings
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from truyvet.core import signing
+from truyvet.core.errors import NotFound, ServiceError
+from truyvet.venues.models import Venue, VenueStatus
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud over the phone or typed from
+# a poster cannot be mistaken for another one.
+CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
+CODE_LENGTH = 8  # 25^8 ≈ 1.5e11 codes: collisions stay rare with millions of venues
+QR_PATH = "/v/"
+SIGNING_PURPOSE = "venues.qr"
+QR_ERROR_LEVEL = "m"
+
+# Lenient on purpose: a code or signature with any letter or digit changed must
+# parse and then fail the signature check ("forged"), not be called malformed.
+_TOKEN = re.compile(
+    r"(?P<code>[0-9A-Z]{4,12})\.(?P<version>[1-9][0-9]{0,8})\."
+    r"(?P<kid>[0-9A-Z]{1,2})(?P<signature>[0-9A-Z]{16})"
+)
+
+
+@dataclass(frozen=True)
+class ParsedVenueQr:
+    code: str
+    version: int
+    kid: str
+    signature: str  # base32 text as printed; decoded when verified
+
+
+def venue_code_generate() -> str:
+    """A fresh random public code. The caller makes sure it is unused
+    (``Venue.code`` is unique, so a rare collision fails loudly on save)."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def _signed_message(code: str, version: int) -> bytes:
+    return f"{code}.{version}".encode("ascii")
+
+
+def _b32(tag: bytes) -> str:
+    return base64.b32encode(tag).decode("ascii").rstrip("=")
+
+
+def venue_qr_token(venue: Venue) -> str:
+    """The part of the URL after ``/v/``: ``CODE.VERSION.KIDSIGNATURE``."""
+    code = venue.code.upper()
+    kid, tag = signing.sign(_signed_message(code, venue.qr_version), purpose=SIGNING_PURPOSE)
+    return f"{code}.{venue.qr_version}.{kid.upper()}{_b32(tag)}"
+
+
+def venue_qr_payload(venue: Venue) -> str:
+    """The https URL a phone camera opens when it scans the venue's poster."""
+    return f"{settings.PUBLIC_BASE_URL}{QR_PATH}{venue_qr_token(venue)}"
+
+
+def venue_qr_parse(payload: str) -> ParsedVenueQr:
+    """Reads a scanned payload: the full URL with any host, the path
+    (``/v/TOKEN``) or the bare token, in any letter case, with or without a
+    trailing slash. Raises ``ServiceError(code="qr_malformed")`` otherwise.
+    Nothing is verified here."""
+    text = (payload or "").strip()
+    if len(text) > 500:  # no real poster is this long; don't regex a novel
+        raise _malformed()
+    if "://" in text:
+        try:
+            text = urlsplit(text).path
+        except ValueError as error:
+            raise _malformed() from error
+    parts = [part for part in text.split("/") if part]
+    # "TOKEN" alone, or a path ending in ".../v/TOKEN".
+    if not parts or (len(parts) > 1 and parts[-2].lower() != QR_PATH.strip("/")):
+        raise _malformed()
+    found = _TOKEN.fullmatch(parts[-1].upper())
+    if found is None:
+        raise _malformed()
+    return ParsedVenueQr(
+        code=found["code"],
+        version=int(found["version"]),
+        kid=found["kid"],
+        signature=found["signature"],
+    )
+
+
+def venue_qr_verify(parsed: ParsedVenueQr) -> bool:
+    """True when the signature matches the code and version under a key
+    that is still configured."""
+    try:
+        tag = base64.b32decode(parsed.signature + "=" * (-len(parsed.signature) % 8))
+    except (binascii.Error, ValueError):
+        return False
+    return signing.verify(
+        _signed_message(parsed.code, parsed.version),
+        kid=parsed.kid, tag=tag, purpose=SIGNING_PURPOSE,
+    )
+
+
+def venue_qr_resolve(payload: str, *, require_active: bool = False) -> Venue:
+    """The venue a scanned QR payload belongs to, its commune and the
+    commune's ancestors selected (for ``commune.full_name``).
+
+    Checked in this order, each with its own error code and message:
+
+    1. ``qr_malformed`` (400): not a truyvet venue code at all;
+    2. ``qr_forged`` (400): the signature does not match the code and version,
+       so any changed character in the code or the signature lands here. This
+       is checked before the database is touched, so junk costs no query;
+    3. ``qr_unknown`` (404): correctly signed, but no venue has this code
+       (deleted, or the code was signed with the same keys elsewhere);
+    4. ``qr_revoked`` (410): genuine, but the venue has since moved to a new
+       ``qr_version``, so this poster was replaced. A version *above* the
+       current one (only possible after restoring an older database) is
+       refused the same way: only the current poster is valid.
+
+    A pending, suspended or closed venue is returned like any other by
+    default, because its poster is genuine and the check-in page should name
+    the venue and say why it takes no check-ins. Callers that record a
+    check-in pass ``require_active=True`` to get ``venue_inactive`` (409), with
+    a message saying whether the venue awaits approval, is suspended or is
+    closed, for any venue that does not ``accepts_checkins``.
+    """
+    parsed = venue_qr_parse(payload)
+    if not venue_qr_verify(parsed):
+        raise ServiceError(
+            _("Mã QR này không hợp lệ: mã đã bị sửa đổi hoặc bị làm giả. "
+              "Không khai báo bằng mã này và báo cho cán bộ phụ trách."),
+            code="qr_forged",
+        )
+    venue = (
+        Venue.objects.select_related("commune__parent__parent")
+        .filter(code=parsed.code)
+        .first()
+    )
+    if venue is None:
+        raise NotFound(
+            _("Không tìm thấy địa điểm của mã QR này. Địa điểm có thể đã bị xóa."),
+            code="qr_unknown",
+        )
+    if parsed.version != venue.qr_version:
+        raise ServiceError(
+            _("Mã QR này đã được thay thế hoặc đã bị thu hồi. "
+              "Hãy hỏi địa điểm để quét mã QR mới."),
+            code="qr_revoked",
+            status=410,
+        )
+    if require_active and not venue.accepts_checkins:
+        raise ServiceError(_INACTIVE.get(venue.status, _INACTIVE[VenueStatus.CLOSED]),
+                           code="venue_inactive", status=409)
+    return venue
+
+
+_INACTIVE: dict[str, Promise] = {
+    VenueStatus.PENDING: _("Địa điểm này đang chờ cán bộ duyệt, chưa nhận khai báo ra vào."),
+    VenueStatus.SUSPENDED: _("Địa điểm này đang tạm dừng hoạt động, không nhận khai báo ra vào."),
+    VenueStatus.CLOSED: _("Địa điểm này đã đóng cửa, không nhận khai báo ra vào."),
+}
+
+
+def _malformed() -> ServiceError:
+    return ServiceError(
+        _("Đây không phải mã QR địa điểm của hệ thống truy vết."), code="qr_malformed"
+    )
+
+
+def venue_qr_code(venue: Venue) -> segno.QRCode:
+    """The QR symbol for the venue's current poster: error correction at
+    least M (segno raises it for free when the version has room to spare)."""
+    return segno.make(venue_qr_payload(venue), error=QR_ERROR_LEVEL, micro=False)
+
+
+def venue_qr_png(venue: Venue, *, scale: int = 10) -> bytes:
+    """A PNG of the QR alone, ``scale`` pixels per module, with the standard
+    4-module quiet zone."""
+    out = io.BytesIO()
+    venue_qr_code(venue).save(out, kind="png", scale=scale, border=4)
+    return out.getvalue()
+
+
+def venue_qr_svg(venue: Venue) -> bytes:
+    """An SVG of the QR alone (10 user units per module, scalable), with the
+    quiet zone; the venue name is its title."""
+    out = io.BytesIO()
+    venue_qr_code(venue).save(out, kind="svg", border=4, scale=10, title=venue.name)
+    return out.getvalue()

@@ -126,7 +126,9 @@ def _mount_routers() -> None:
     from truyvet.accounts.api import router as accounts_router
     from truyvet.checkins.api import router as checkins_router
     from truyvet.core.api import router as core_router
+    from truyvet.core.inbox import router as inbox_router
     from truyvet.places.api import router as places_router
+    from truyvet.tracing.api import router as tracing_router
     from truyvet.venues.api import router as venues_router
 
     api.add_router("/", core_router)
@@ -134,6 +136,8 @@ def _mount_routers() -> None:
     api.add_router("/venues/", venues_router)
     api.add_router("/checkins/", checkins_router)
     api.add_router("/", accounts_router)
+    api.add_router("/tracing/", tracing_router)
+    api.add_router("/", inbox_router)
 
 
 _mount_routers()

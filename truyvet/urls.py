@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from truyvet.api import api
+from truyvet.core import inbox as core_inbox
 from truyvet.core import views as core_views
 from truyvet.venues import views as venue_views
 
@@ -17,6 +18,8 @@ urlpatterns = [
     path("places/", include("truyvet.places.urls")),
     path("venues/", include("truyvet.venues.urls")),
     path("checkins/", include("truyvet.checkins.urls")),
+    path("tracing/", include("truyvet.tracing.urls")),
+    path("inbox/", core_inbox.inbox_view, name="inbox"),
     # The path printed in every venue QR: keep it exactly /v/<token>.
     path("v/<str:token>", venue_views.scan_view, name="venue_scan"),
     path("django-admin/", admin.site.urls),

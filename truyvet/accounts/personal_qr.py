@@ -2,7 +2,7 @@
 
     TV1.<ref>.<version>.<signature>
 
-- ``ref`` is an opaque random reference (16 base32 characters, 80 bits) kept
+- ``ref`` is an opaque random reference (12 base32 characters, 60 bits) kept
   in ``checkins.PersonalQrKey``; it says nothing about the person, so a
   leaked screenshot leaks no ID number, birth date or phone number (the
   PC-Covid QR leaked all three, context/vietnam.md §5).
@@ -14,8 +14,12 @@
   still current (not rotated or revoked) needs the server.
 
 Every character is upper-case base32, a digit or ".", so the whole token
-fits the QR alphanumeric mode: about 126 characters, QR version 5 at error
-correction level M (``personal_qr_measure`` reports the numbers).
+fits the QR alphanumeric mode: 122 characters, which is exactly the capacity
+of QR version 5 at error correction level M (37 × 37 modules, about 1 mm per
+module on the 5 × 5 cm card) while the version number has one digit
+(``personal_qr_measure`` reports the numbers). 60 random bits keep the
+reference unique in practice (a rare collision is retried); forging is
+stopped by the signature, not by the reference being hard to guess.
 """
 
 from __future__ import annotations
@@ -49,8 +53,9 @@ if TYPE_CHECKING:
     from truyvet.checkins.models import PersonalQrKey
 
 PREFIX = "TV1"
-REF_BYTES = 10
-_TOKEN = re.compile(r"TV1\.([A-Z2-7]{16})\.([1-9][0-9]{0,4})\.([A-Z2-7]{103})")
+REF_LENGTH = 12
+BASE32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_TOKEN = re.compile(r"TV1\.([A-Z2-7]{12})\.([1-9][0-9]{0,4})\.([A-Z2-7]{103})")
 KEY_FILE_NAME = "personal_qr_ed25519.key"
 
 
@@ -135,6 +140,10 @@ def _signed_part(ref: str, version: int) -> str:
     return f"{PREFIX}.{ref}.{version}"
 
 
+def _new_ref() -> str:
+    return "".join(secrets.choice(BASE32_ALPHABET) for _ in range(REF_LENGTH))
+
+
 def _key_for(person: Person) -> PersonalQrKey:
     """The person's key, created on first use."""
     from truyvet.checkins.models import PersonalQrKey
@@ -145,12 +154,10 @@ def _key_for(person: Person) -> PersonalQrKey:
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                return PersonalQrKey.objects.create(
-                    person=person, ref=_b32(secrets.token_bytes(REF_BYTES))
-                )
+                return PersonalQrKey.objects.create(person=person, ref=_new_ref())
         except IntegrityError:
-            # Another request created this person's key first (or, once in
-            # 2^80, the random ref was taken): use theirs or try again.
+            # Another request created this person's key first (or, rarely,
+            # the random ref was taken): use theirs or try again.
             key = PersonalQrKey.objects.filter(person=person).first()
             if key is not None:
                 return key
@@ -249,18 +256,27 @@ def personal_qr_revoke(person: Person) -> None:
     PersonalQrKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
 
 
-def personal_qr_measure(token: str, *, error: str = "m") -> dict[str, int | str]:
-    """Length of ``token`` and the QR it makes: what posters and the report cite."""
+@dataclass(frozen=True)
+class QrMeasure:
+    length: int  # characters in the token
+    qr_version: int  # 1-40
+    error: str  # error correction level
+    mode: str  # QR encoding mode segno chose
+    modules: int  # modules per side, without the quiet zone
+
+
+def personal_qr_measure(token: str, *, error: str = "m") -> QrMeasure:
+    """Length of ``token`` and the QR it makes: what the card and the report cite."""
     import segno
 
     code = segno.make(token, error=error, micro=False)
-    return {
-        "length": len(token),
-        "qr_version": int(code.version),
-        "error": code.error or error.upper(),
-        "mode": code.mode or "",
-        "modules": code.symbol_size(border=0)[0],
-    }
+    return QrMeasure(
+        length=len(token),
+        qr_version=int(code.version),
+        error=code.error or error.upper(),
+        mode=code.mode or "",
+        modules=int(code.symbol_size(border=0)[0]),
+    )
 
 
 # --- The COVID card colour ----------------------------------------------------------

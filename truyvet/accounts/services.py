@@ -338,6 +338,7 @@ def account_register(*, phone: str, code: str, password: str, person: PersonInpu
             user.set_password(password)
             user.save()
             _claim_venue_invitations(user)
+            _adopt_guest_checkins(user)
     except IntegrityError:
         errors.add("phone", gettext_lazy("Số điện thoại này đã có tài khoản. Hãy đăng nhập."),
                    "taken")
@@ -368,6 +369,14 @@ def _claim_venue_invitations(user: User) -> None:
     from truyvet.venues.services import venue_staff_claim
 
     venue_staff_claim(user=user)
+
+
+def _adopt_guest_checkins(user: User) -> None:
+    """Visits recorded with the guest form under this phone and name before
+    the account existed join the new account (the OTP proved the phone)."""
+    from truyvet.checkins.services import checkins_adopt_guest
+
+    checkins_adopt_guest(user=user)
 
 
 def _login_keys(phone: str, request: HttpRequest | None) -> tuple[str, str]:

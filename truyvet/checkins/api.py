@@ -29,8 +29,10 @@ from truyvet.accounts.personal_qr import (
     personal_qr_key_id,
     personal_qr_measure,
     personal_qr_public_key_b64,
-    personal_qr_rotate as personal_qr_rotate_token,
     personal_qr_token,
+)
+from truyvet.accounts.personal_qr import (
+    personal_qr_rotate as personal_qr_rotate_token,
 )
 from truyvet.checkins import selectors, services
 from truyvet.checkins.models import CheckIn
@@ -38,8 +40,8 @@ from truyvet.checkins.parsers import decode_frame
 from truyvet.checkins.schemas import (
     BatchIn,
     BatchOut,
-    CheckInResultOut,
     CheckInRead,
+    CheckInResultOut,
     CheckoutIn,
     CitizenScanIn,
     DecodeOut,
@@ -54,7 +56,7 @@ from truyvet.checkins.schemas import (
     StaffScanOut,
 )
 from truyvet.core.api_auth import logged_in
-from truyvet.core.errors import NotAllowed
+from truyvet.core.errors import ServiceError
 
 router = Router(tags=["checkins"])
 
@@ -107,7 +109,10 @@ def _staff_venue(request: HttpRequest, text: str) -> Any:
 
 
 @router.post(
-    "/scan", response={200: CheckInResultOut, 201: CheckInResultOut}, auth=logged_in,
+    "/scan",
+    url_name="checkins_scan",
+    response={200: CheckInResultOut, 201: CheckInResultOut},
+    auth=logged_in,
     summary="Check in by a scanned venue QR",
 )
 def scan(request: HttpRequest, payload: CitizenScanIn) -> Status[dict[str, Any]]:
@@ -122,7 +127,9 @@ def scan(request: HttpRequest, payload: CitizenScanIn) -> Status[dict[str, Any]]
 
 
 @router.post(
-    "/guest", response={200: GuestResultOut, 201: GuestResultOut},
+    "/guest",
+    url_name="checkins_guest",
+    response={200: GuestResultOut, 201: GuestResultOut},
     summary="Check in without an account",
 )
 def guest(request: HttpRequest, payload: GuestCheckInIn) -> Status[dict[str, Any]]:
@@ -140,7 +147,10 @@ def guest(request: HttpRequest, payload: GuestCheckInIn) -> Status[dict[str, Any
 
 
 @router.post(
-    "/{uuid:checkin_id}/checkout", response=CheckInRead, auth=None,
+    "/{uuid:checkin_id}/checkout",
+    url_name="checkins_checkout",
+    response=CheckInRead,
+    auth=None,
     summary="Leave (end a visit now)",
 )
 def checkout(
@@ -152,7 +162,7 @@ def checkout(
     user = _optional_user(request)
     token = payload.guest_token if payload is not None else ""
     if user is None and not token:
-        raise NotAllowed(_("Bạn cần đăng nhập."), code="unauthenticated")
+        raise ServiceError(_("Bạn cần đăng nhập."), code="unauthenticated", status=401)
     checkin = selectors.checkin_by_id(checkin_id)
     services.checkin_throttle(scope="scan", request=request, user=user)
     visit = services.checkin_checkout(actor=user, checkin=checkin, guest_token=token)
@@ -169,8 +179,13 @@ def _optional_user(request: HttpRequest) -> Any:
     return None
 
 
-@router.get("/mine", response=list[HistoryItemOut], auth=logged_in,
-            summary="My visits of the last 21 days")
+@router.get(
+    "/mine",
+    url_name="checkins_mine",
+    response=list[HistoryItemOut],
+    auth=logged_in,
+    summary="My visits of the last 21 days",
+)
 def mine(request: HttpRequest) -> list[dict[str, Any]]:
     """Newest first: "Nơi đã đến". Only the caller's own visits."""
     return [
@@ -187,7 +202,10 @@ def mine(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post(
-    "/staff-scan", response={200: StaffScanOut, 201: StaffScanOut}, auth=logged_in,
+    "/staff-scan",
+    url_name="checkins_staff_scan",
+    response={200: StaffScanOut, 201: StaffScanOut},
+    auth=logged_in,
     summary="A controller scans a visitor's code",
 )
 def staff_scan(request: HttpRequest, payload: StaffScanIn) -> Status[dict[str, Any]]:
@@ -206,7 +224,10 @@ def staff_scan(request: HttpRequest, payload: StaffScanIn) -> Status[dict[str, A
 
 
 @router.post(
-    "/manual", response={200: StaffScanOut, 201: StaffScanOut}, auth=logged_in,
+    "/manual",
+    url_name="checkins_manual",
+    response={200: StaffScanOut, 201: StaffScanOut},
+    auth=logged_in,
     summary="A controller enters a visitor by hand",
 )
 def manual(request: HttpRequest, payload: ManualIn) -> Status[dict[str, Any]]:
@@ -221,8 +242,13 @@ def manual(request: HttpRequest, payload: ManualIn) -> Status[dict[str, Any]]:
     return Status(_status(staff.result), _staff_out(staff))
 
 
-@router.get("/people-lookup", response=list[PersonLookupOut], auth=logged_in,
-            summary="Find a visitor for manual entry (masked)")
+@router.get(
+    "/people-lookup",
+    url_name="checkins_people_lookup",
+    response=list[PersonLookupOut],
+    auth=logged_in,
+    summary="Find a visitor for manual entry (masked)",
+)
 def people_lookup(request: HttpRequest, venue: str, q: str = "") -> list[dict[str, Any]]:
     """`venue` is the code of a venue the caller scans at. A whole phone or
     document number matches anyone; a name matches only visitors of this
@@ -238,7 +264,13 @@ def people_lookup(request: HttpRequest, venue: str, q: str = "") -> list[dict[st
     ]
 
 
-@router.post("/batch", response=BatchOut, auth=logged_in, summary="Upload an offline queue")
+@router.post(
+    "/batch",
+    url_name="checkins_batch",
+    response=BatchOut,
+    auth=logged_in,
+    summary="Upload an offline queue",
+)
 def batch(request: HttpRequest, payload: BatchIn) -> dict[str, Any]:
     """Each item is applied on its own: rejected items come back with their
     own `code` and `error` (for example `checkin_too_old`,
@@ -271,8 +303,13 @@ def batch(request: HttpRequest, payload: BatchIn) -> dict[str, Any]:
             "results": rendered}
 
 
-@router.post("/decode", response=DecodeOut, auth=logged_in,
-             summary="Decode QR codes in a camera frame")
+@router.post(
+    "/decode",
+    url_name="checkins_decode",
+    response=DecodeOut,
+    auth=logged_in,
+    summary="Decode QR codes in a camera frame",
+)
 def decode(request: HttpRequest, image: File[UploadedFile]) -> dict[str, Any]:
     """For browsers without BarcodeDetector: upload one frame (multipart
     field `image`; PNG, JPEG or WebP up to CHECKIN_DECODE_MAX_BYTES). Only
@@ -292,8 +329,13 @@ def decode(request: HttpRequest, image: File[UploadedFile]) -> dict[str, Any]:
 # --- Personal QR -----------------------------------------------------------------------
 
 
-@router.get("/personal-qr", response=PersonalQrOut, auth=logged_in,
-            summary="My personal QR token")
+@router.get(
+    "/personal-qr",
+    url_name="checkins_personal_qr",
+    response=PersonalQrOut,
+    auth=logged_in,
+    summary="My personal QR token",
+)
 def personal_qr(request: HttpRequest) -> dict[str, Any]:
     """The text to show as a QR. It carries an opaque reference and an
     Ed25519 signature, no ID number, birth date or phone."""
@@ -301,13 +343,18 @@ def personal_qr(request: HttpRequest) -> dict[str, Any]:
     token = personal_qr_token(person)
     measured = personal_qr_measure(token)
     return {
-        "token": token, "length": measured["length"], "qr_version": measured["qr_version"],
+        "token": token, "length": measured.length, "qr_version": measured.qr_version,
         "card_colour": card_colour_for(person), "key_id": personal_qr_key_id(),
     }
 
 
-@router.post("/personal-qr/rotate", response=PersonalQrOut, auth=logged_in,
-             summary="Replace my personal QR")
+@router.post(
+    "/personal-qr/rotate",
+    url_name="checkins_personal_qr_rotate",
+    response=PersonalQrOut,
+    auth=logged_in,
+    summary="Replace my personal QR",
+)
 def personal_qr_rotate(request: HttpRequest) -> dict[str, Any]:
     """Every earlier token, screenshots and printed cards included, stops
     working."""
@@ -315,8 +362,12 @@ def personal_qr_rotate(request: HttpRequest) -> dict[str, Any]:
     return personal_qr(request)
 
 
-@router.get("/personal-qr/public-key", response=PublicKeyOut,
-            summary="Public key to verify personal QRs offline")
+@router.get(
+    "/personal-qr/public-key",
+    url_name="checkins_personal_qr_public_key",
+    response=PublicKeyOut,
+    summary="Public key to verify personal QRs offline",
+)
 def personal_qr_public_key(request: HttpRequest) -> dict[str, Any]:
     """Verify `signature` (Ed25519) over `signed_part`. Whether a token was
     rotated or revoked since is known only online."""

@@ -98,7 +98,7 @@ class PersonalQrKey(models.Model):
     person = models.OneToOneField(
         "accounts.Person", on_delete=models.CASCADE, related_name="personal_qr_key"
     )
-    ref = models.CharField(max_length=16, unique=True)  # base32 of 10 random bytes
+    ref = models.CharField(max_length=16, unique=True)  # 12 random base32 characters
     version = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     rotated_at = models.DateTimeField(null=True, blank=True)

@@ -282,6 +282,14 @@ def _parse_masked_birth(
             "bad_date",
         )
         return None, None
+    month_bad = bool(month_text) and "*" not in month_text and not 1 <= int(month_text) <= 12
+    day_bad = bool(day_text) and "*" not in day_text and not 1 <= int(day_text) <= 31
+    if month_bad or day_bad:
+        errors.add(
+            "birth_date", _("Ngày sinh không phải ngày có thật: %(value)s.") % {"value": value},
+            "bad_date",
+        )
+        return None, None
     if year is None or not month_text or "*" in month_text or not day_text or "*" in day_text:
         return None, year
     try:
@@ -439,7 +447,9 @@ def decode_frame(data: bytes, *, content_type: str, max_bytes: int) -> list[Deco
             image = probe.convert("L")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise refuse(_("Không đọc được ảnh.")) from None
-    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    found = zxingcpp.read_barcodes(
+        image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    )
     return [
         DecodedCode(text=code.text, format=str(code.format.name), kind=classify_payload(code.text))
         for code in found

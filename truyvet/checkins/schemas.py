@@ -233,7 +233,7 @@ class PublicKeyOut(Schema):
     alg: str = "Ed25519"
     key_id: str = Field(description="First 8 bytes of SHA-256 of the raw public key, hex")
     public_key: str = Field(description="The raw 32-byte public key, base64")
-    token_format: str = "TV1.<ref>.<version>.<signature>"
+    token_format: str = "TV1.<ref>.<version>.<signature>"  # noqa: S105 - a format, not a secret
     signed_part: str = Field(
         "TV1.<ref>.<version>",
         description="The ASCII text the signature covers; ref and signature are base32 "

@@ -55,10 +55,10 @@ def checkin_of_me(*, user: Any, checkin_id: uuid.UUID | str) -> CheckIn:
         key = uuid.UUID(str(checkin_id))
     except ValueError:
         raise NotFound(_("Không tìm thấy lượt đến này.")) from None
+    person_id = getattr(user, "person_id", None)
     found = (
-        CheckIn.objects.select_related(*_VENUE_RELATED)
-        .filter(pk=key, person_id=getattr(user, "person_id", None))
-        .first()
+        CheckIn.objects.select_related(*_VENUE_RELATED).filter(pk=key, person_id=person_id).first()
+        if person_id is not None else None
     )
     if found is None:
         raise NotFound(_("Không tìm thấy lượt đến này."))
@@ -155,3 +155,21 @@ def people_lookup(
             detail={"kind": kind, "results": len(found), "person_ids": [p.pk for p in found]},
         )
     return found
+
+
+def home_links_for(user: Any) -> dict[str, list[tuple[str, str]]]:
+    """Links for the home page: ``"mine"`` for everyone logged in, and
+    ``"control"`` for venue staff (core.selectors.home_sections_for)."""
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    if not getattr(user, "is_authenticated", False):
+        return {"mine": [], "control": []}
+    mine = [
+        (reverse("checkins:personal_qr"), gettext("Mã QR cá nhân")),
+        (reverse("checkins:history"), gettext("Nơi đã đến")),
+    ]
+    control = []
+    if venues_scannable_by(user).exists():
+        control.append((reverse("checkins:control_index"), gettext("Kiểm soát ra vào")))
+    return {"mine": mine, "control": control}

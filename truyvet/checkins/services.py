@@ -124,7 +124,7 @@ class StaffScanResult:
 def _venue_ready(venue: Venue) -> None:
     if venue.status == VenueStatus.ACTIVE:
         return
-    messages = {
+    messages: dict[str, str | Promise] = {
         VenueStatus.PENDING: _("Địa điểm này đang chờ cán bộ duyệt, chưa nhận khai báo ra vào."),
         VenueStatus.SUSPENDED: _("Địa điểm này đang tạm dừng hoạt động, không nhận khai báo "
                                  "ra vào."),
@@ -380,7 +380,7 @@ def _clean_person_fields(
             number = validate_identity_number(kind, number)
         except IdentityError as exc:
             errors.add("id_number", exc.message)
-    if not phone_required and not normalized_phone and not number and not errors.errors:
+    if not phone_required and not (phone or "").strip() and not number:
         errors.add("phone", _("Cần số điện thoại hoặc số giấy tờ để liên hệ khi truy vết."),
                    "required")
     errors.raise_if_any(INVALID_INPUT)
@@ -471,7 +471,7 @@ def guest_checkout_token(checkin: CheckIn) -> str:
     return signing.dumps(str(checkin.pk), salt=GUEST_CHECKOUT_SALT, compress=True)
 
 
-def _guest_token_matches(token: str, checkin: CheckIn) -> bool:
+def guest_token_matches(token: str, checkin: CheckIn) -> bool:
     try:
         value = signing.loads(
             token, salt=GUEST_CHECKOUT_SALT,
@@ -493,7 +493,7 @@ def checkin_checkout(
     the real one.
     """
     allowed = permissions.can_checkout_checkin(actor, checkin) or (
-        bool(guest_token) and _guest_token_matches(guest_token, checkin)
+        bool(guest_token) and guest_token_matches(guest_token, checkin)
     )
     if not allowed:
         raise NotFound(_("Không tìm thấy lượt đến này."))
@@ -849,3 +849,43 @@ def checkins_adopt_guest(*, user: User) -> int:
             if key is not None:
                 PersonalQrKey.objects.filter(pk=key.pk).update(person=person)
     return moved
+
+
+# --- Personal QR cards ------------------------------------------------------------------
+
+
+def personal_qr_card_pdf(
+    *, actor: Any, person: Person, purpose: str = "", request: HttpRequest | None = None
+) -> bytes:
+    """The printable 5 × 5 cm card of ``person``. People print their own;
+    officials print for people living in their scope (no smartphone), with
+    a purpose, and each such print is audited."""
+    from django.utils.translation import gettext
+
+    from truyvet.accounts.personal_qr import personal_qr_token
+    from truyvet.checkins.cards import personal_card_pdf
+    from truyvet.core.models import AuditAction
+    from truyvet.core.services import audit_record
+
+    if not permissions.can_print_personal_qr_card(actor, person):
+        raise NotFound(_("Không tìm thấy người này."))
+    own = getattr(actor, "person_id", None) == person.pk
+    cleaned = " ".join((purpose or "").split())[:300]
+    if not own and len(cleaned) < 3:
+        raise ServiceError(
+            _("Hãy ghi rõ mục đích in thẻ."), code="validation_error",
+            errors=[FieldError("purpose", _("Hãy ghi rõ mục đích in thẻ."), "required")],
+        )
+    with transaction.atomic():
+        token = personal_qr_token(person)
+        if not own:
+            audit_record(
+                actor=actor, action=AuditAction.EXPORT, purpose=cleaned, request=request,
+                subject_person=person, target=f"person:{person.pk}", unit=person.commune,
+                detail={"kind": "personal_qr_card"},
+            )
+    return personal_card_pdf(
+        token=token, full_name=person.full_name, title=gettext("truyvet · Mã QR cá nhân"),
+        note=gettext("Cắt theo đường viền: thẻ 5 × 5 cm. Đưa mã này cho người kiểm soát quét "
+                     "khi ra vào địa điểm."),
+    )

@@ -126,3 +126,176 @@ def demo_load(*, progress: bool = False) -> list[str]:
     lines = ["", f"Demo logins (password for all: {DEMO_PASSWORD}):"]
     lines += [f"  {a.phone}  {a.role_label} — {a.name}" for a in ACCOUNTS]
     return lines
+
+
+# --- Venues (issue 3) ------------------------------------------------------------------
+
+# Hamlets (xóm) as Hạ Lang names them; the demo spreads venues over them.
+_HAMLETS = (
+    "Bản Thẳm", "Nà Thắm", "Pác Rằng", "Khuổi Hâu", "Lũng Nặm", "Nà Rầy", "Bó Lếch",
+    "Bản Piên", "Còn Sày", "Nà Kéo", "Bản Khuông", "Lũng Phiắc", "Pò Tập", "Nà Ngườm",
+    "Bản Ruộc", "Đoỏng Lẹng", "Cốc Phát", "Nà Lẹng", "Bản Thuôn", "Khau Lừa",
+)
+_SURNAMES = ("Nông", "Hoàng", "Bế", "Lục", "Triệu", "Đàm", "Lương", "Hà", "Lâm", "Mã",
+             "Nguyễn", "Lý", "Chu", "Ngôn")
+_GIVEN = ("Hùng", "Lan", "Thảo", "Minh", "Hạnh", "Tuấn", "Thu", "Phương", "Dũng", "Hoa",
+          "Sơn", "Quyên", "Tùng", "Mai", "Hiền", "Khánh", "Vân", "Thắng", "Nga", "Bình")
+# Seat of the district (Thị trấn Thanh Nhật), for approximate coordinates.
+_HA_LANG_CENTRE = (22.705, 106.680)
+_DEMO_OWNER = "0901000007"  # Triệu Văn Sơn, "Chủ địa điểm" in ACCOUNTS
+_DEMO_CONTROLLER = "0901000008"  # Hà Thị Mai, "Người kiểm soát" in ACCOUNTS
+
+
+def _demo_venue_rows() -> list[list[object]]:
+    """About 300 venues of Hạ Lang as import rows (name, type, commune code,
+    street, contact phone, latitude, longitude). Seeded: the same every run."""
+    import random
+
+    from truyvet.venues.models import VenueType as T
+
+    rng = random.Random(20211115)  # noqa: S311 - demo data, not security
+    district = _unit_by_names(HA_LANG)
+    assert district is not None
+    communes = list(district.children.order_by("code"))
+    phones = iter(f"0902{index:06d}" for index in range(1, 10_000))
+
+    def person() -> str:
+        return f"{rng.choice(_SURNAMES)} {rng.choice(('Văn', 'Thị'))} {rng.choice(_GIVEN)}"
+
+    rows: list[list[object]] = []
+    for commune in communes:
+        kind, _space, bare = commune.name.partition(" ")
+        if commune.name.startswith("Thị trấn"):
+            kind, bare = "thị trấn", commune.name.removeprefix("Thị trấn ")
+        lowered = f"{kind.lower()} {bare}"
+        centre = (_HA_LANG_CENTRE[0] + rng.uniform(-0.07, 0.09),
+                  _HA_LANG_CENTRE[1] + rng.uniform(-0.09, 0.11))
+        hamlets = rng.sample(_HAMLETS, 6)
+        township = commune.name == "Thị trấn Thanh Nhật"
+
+        def add(name: str, venue_type: str, street: str = "", phone: str = "",
+                centre: tuple[float, float] = centre, hamlets: list[str] = hamlets,
+                township: bool = township, commune_code: str = commune.code) -> None:
+            street = street or (f"Tổ dân phố {rng.randint(1, 6)}" if township
+                                else f"Xóm {rng.choice(hamlets)}")
+            located = rng.random() < 0.7  # many owners skipped the GPS button
+            rows.append([
+                name, venue_type, commune_code, street, phone or next(phones),
+                round(centre[0] + rng.uniform(-0.012, 0.012), 6) if located else None,
+                round(centre[1] + rng.uniform(-0.012, 0.012), 6) if located else None,
+            ])
+
+        add(f"UBND {lowered}", T.GOVERNMENT, "Trụ sở UBND")
+        add(f"Trạm Y tế {lowered}", T.HEALTH)
+        add(f"Trường Mầm non {bare}", T.SCHOOL)
+        add(f"Trường Tiểu học {bare}", T.SCHOOL)
+        add(f"Trường THCS {bare}", T.SCHOOL)
+        add(f"Chợ {bare}", T.MARKET, "Khu chợ trung tâm")
+        add(f"Bưu điện văn hoá {lowered}", T.GOVERNMENT)
+        add(f"HTX nông nghiệp {bare}", T.BUSINESS)
+        for hamlet in hamlets[:2]:
+            add(f"Nhà văn hoá xóm {hamlet}", T.OTHER, f"Xóm {hamlet}")
+        if rng.random() < 0.6:
+            add(f"Miếu thổ công xóm {hamlets[2]}", T.RELIGIOUS, f"Xóm {hamlets[2]}")
+        for _shop in range(rng.randint(5, 8)):
+            add(f"Cửa hàng tạp hoá {person()}", T.SHOP)
+        add(f"Đại lý vật tư nông nghiệp {person()}", T.SHOP)
+        for _eatery in range(rng.randint(2, 4)):
+            add(f"Quán {rng.choice(('phở', 'cơm', 'bún', 'ăn sáng'))} {person()}",
+                T.RESTAURANT)
+
+        if township:  # the district seat
+            for name, venue_type in (
+                ("Ủy ban nhân dân huyện Hạ Lang", T.GOVERNMENT),
+                ("Huyện ủy Hạ Lang", T.GOVERNMENT),
+                ("Trung tâm Y tế huyện Hạ Lang", T.HEALTH),
+                ("Công an huyện Hạ Lang", T.GOVERNMENT),
+                ("Ban Chỉ huy Quân sự huyện Hạ Lang", T.GOVERNMENT),
+                ("Kho bạc Nhà nước Hạ Lang", T.GOVERNMENT),
+                ("Chi cục Thuế khu vực Hạ Lang", T.GOVERNMENT),
+                ("Bưu điện huyện Hạ Lang", T.GOVERNMENT),
+                ("Trường THPT Hạ Lang", T.SCHOOL),
+                ("Trường PTDT Nội trú THCS huyện Hạ Lang", T.SCHOOL),
+                ("Trung tâm GDNN-GDTX huyện Hạ Lang", T.SCHOOL),
+                ("Agribank chi nhánh huyện Hạ Lang", T.BUSINESS),
+                ("Điện lực Hạ Lang", T.BUSINESS),
+                ("Viettel Hạ Lang", T.BUSINESS),
+                ("Bến xe khách Hạ Lang", T.TRANSPORT),
+                ("Cửa hàng xăng dầu Thanh Nhật", T.SHOP),
+                ("Siêu thị mini Thanh Nhật", T.SHOP),
+                ("Khách sạn Hạ Lang", T.LODGING),
+                ("Nhà nghỉ Thanh Nhật", T.LODGING),
+                ("Nhà nghỉ Bằng Giang", T.LODGING),
+                ("Nhà văn hoá huyện Hạ Lang", T.OTHER),
+                ("Chốt kiểm dịch cửa ngõ thị trấn Thanh Nhật", T.CHECKPOINT),
+            ):
+                add(name, venue_type, "Phố Thanh Nhật")
+            # The demo owner's own places: their contact phone makes them owner.
+            add("Cửa hàng tạp hoá Triệu Sơn", T.SHOP, "Tổ dân phố 2", _DEMO_OWNER)
+            add("Quán phở Sơn Hà", T.RESTAURANT, "Tổ dân phố 2", _DEMO_OWNER)
+            add("Nhà nghỉ Sơn Thủy", T.LODGING, "Tổ dân phố 3", _DEMO_OWNER)
+        if commune.name == "Xã Minh Long":  # the Lý Vạn border gate with China
+            add("Chốt kiểm dịch cửa khẩu Lý Vạn", T.CHECKPOINT, "Cửa khẩu Lý Vạn")
+            add("Chợ cửa khẩu Lý Vạn", T.MARKET, "Cửa khẩu Lý Vạn")
+        if commune.name == "Xã Thị Hoa":  # the Bí Hà crossing
+            add("Chốt kiểm dịch cửa khẩu Bí Hà", T.CHECKPOINT, "Cửa khẩu Bí Hà")
+    return rows
+
+
+def demo_venues(say: Callable[[str], None]) -> None:
+    """About 300 venues across Hạ Lang's 13 communes, imported by the district
+    officer as a CSV file would be; the demo owner owns three of them and
+    the demo controller works at five. Rows already there are skipped, so a
+    second run adds nothing."""
+    import csv
+    import io
+
+    from truyvet.venues.importing import COLUMNS
+    from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueType
+    from truyvet.venues.services import venue_import, venue_staff_add
+
+    officer = User.objects.filter(phone="+84901000003").first()
+    district = _unit_by_names(HA_LANG)
+    if officer is None or district is None:
+        say("Skipping venues: the demo accounts or Hạ Lang are missing")
+        return
+    rows = _demo_venue_rows()
+    codes = {row[2] for row in rows}
+    existing = set(
+        Venue.objects.filter(commune__code__in=codes, commune__parent=district)
+        .values_list("commune__code", "dedup_key")
+    )
+    fresh = [row for row in rows
+             if (row[2], Venue.make_dedup_key(str(row[0]), str(row[3]))) not in existing]
+    if fresh:
+        say(f"Registering {len(fresh)} venues in Hạ Lang's 13 communes")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([header for _key, header, _required in COLUMNS])
+        writer.writerows(["" if cell is None else cell for cell in row] for row in fresh)
+        report = venue_import(actor=officer, file=io.BytesIO(buffer.getvalue().encode()),
+                              filename="ha-lang-demo.csv")
+        assert report.ok, report.errors[:5]
+
+    controller_phone = "+84" + _DEMO_CONTROLLER[1:]
+    for name in ("Ủy ban nhân dân huyện Hạ Lang", "Trung tâm Y tế huyện Hạ Lang",
+                 "Chợ Thanh Nhật", "Quán phở Sơn Hà", "Chốt kiểm dịch cửa khẩu Lý Vạn"):
+        venue = Venue.objects.filter(name=name, commune__parent=district).first()
+        if venue and not VenueStaff.objects.filter(venue=venue, phone=controller_phone).exists():
+            venue_staff_add(actor=officer, venue=venue, phone=_DEMO_CONTROLLER,
+                            role=StaffRole.CONTROLLER, notify=False)
+    # Every checkpoint and health station has a (not yet registered) controller.
+    for index, venue in enumerate(
+        Venue.objects.filter(commune__parent=district,
+                             venue_type__in=(VenueType.CHECKPOINT, VenueType.HEALTH))
+        .order_by("commune__code", "name"),
+        start=1,
+    ):
+        if not venue.staff.filter(role=StaffRole.CONTROLLER).exclude(
+            phone=controller_phone
+        ).exists():
+            venue_staff_add(actor=officer, venue=venue, phone=f"0903{index:06d}",
+                            role=StaffRole.CONTROLLER, notify=False)
+
+
+DEMO_STEPS.append(demo_venues)

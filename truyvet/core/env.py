@@ -7,6 +7,7 @@ start-up instead of surfacing later as odd behaviour.
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping
 
@@ -22,21 +23,21 @@ class Env:
     def __init__(self, source: Mapping[str, str] | None = None) -> None:
         self.source = os.environ if source is None else source
 
-    def _raw(self, name: str) -> str | None:
+    def _raw(self, name: builtins.str) -> builtins.str | None:
         value = self.source.get(name)
         return None if value is None else value.strip()
 
-    def str(self, name: str, default: str = "") -> str:
+    def str(self, name: builtins.str, default: builtins.str = "") -> builtins.str:
         value = self._raw(name)
         return default if value is None or value == "" else value
 
-    def required_str(self, name: str) -> str:
+    def required_str(self, name: builtins.str) -> builtins.str:
         value = self._raw(name)
         if not value:
             raise ImproperlyConfigured(f"{name} must be set.")
         return value
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool = False) -> builtins.bool:
         value = self._raw(name)
         if value is None:
             return default
@@ -48,8 +49,13 @@ class Env:
         raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {value!r}.")
 
     def int(
-        self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
-    ) -> int:
+        self,
+        name: builtins.str,
+        default: builtins.int,
+        *,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> builtins.int:
         value = self._raw(name)
         if value is None or value == "":
             return default
@@ -63,20 +69,24 @@ class Env:
             raise ImproperlyConfigured(f"{name} must be at most {maximum}, got {parsed}.")
         return parsed
 
-    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+    def list(
+        self, name: builtins.str, default: builtins.list[builtins.str] | None = None
+    ) -> builtins.list[builtins.str]:
         value = self._raw(name)
         if value is None or value == "":
             return list(default or [])
         return [item.strip() for item in value.split(",") if item.strip()]
 
-    def choice(self, name: str, default: str, choices: set[str]) -> str:
+    def choice(
+        self, name: builtins.str, default: builtins.str, choices: builtins.set[builtins.str]
+    ) -> builtins.str:
         value = self.str(name, default)
         if value not in choices:
             allowed = ", ".join(sorted(choices))
             raise ImproperlyConfigured(f"{name} must be one of {allowed}; got {value!r}.")
         return value
 
-    def url(self, name: str, default: str) -> str:
+    def url(self, name: builtins.str, default: builtins.str) -> builtins.str:
         value = self.str(name, default)
         if not (value.startswith("http://") or value.startswith("https://")):
             raise ImproperlyConfigured(f"{name} must be an http(s) URL, got {value!r}.")

@@ -1,8 +1,9 @@
 """Background jobs owned by core, run by the django-q2 worker (``truyvet worker``).
 
 ``outbox_deliver_due`` runs every minute from the schedule that
-``schedules_ensure`` writes (idempotent; called after ``migrate``), and once
-more right after any commit that enqueued an SMS or e-mail.
+``schedule_outbox`` writes after every ``migrate`` (see
+``truyvet.tracing.apps``), and once more right after any commit that
+enqueued an SMS or e-mail (``truyvet.core.outbox.outbox_kick``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 
 from truyvet.core import outbox
 
-OUTBOX_SCHEDULE_NAME = "outbox_deliver_due"
+OUTBOX_TASK_NAME = "outbox: deliver due messages"
+OUTBOX_TASK_FUNC = "truyvet.core.tasks.outbox_deliver_due"
 
 
 def outbox_deliver_due() -> dict[str, Any]:
@@ -20,16 +22,15 @@ def outbox_deliver_due() -> dict[str, Any]:
     return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
 
 
-def schedules_ensure() -> None:
-    """Creates or updates core's schedules in django-q2's table."""
+def schedule_outbox(*, using: str = "default") -> None:
+    """Creates the every-minute delivery schedule once; an operator's later
+    changes to it are kept."""
     from django_q.models import Schedule
 
-    Schedule.objects.update_or_create(
-        name=OUTBOX_SCHEDULE_NAME,
-        defaults={
-            "func": "truyvet.core.tasks.outbox_deliver_due",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
+    schedules = Schedule.objects.using(using)
+    if schedules.filter(name=OUTBOX_TASK_NAME).exists():
+        return
+    schedules.create(
+        name=OUTBOX_TASK_NAME, func=OUTBOX_TASK_FUNC, schedule_type=Schedule.MINUTES,
+        minutes=1, repeats=-1,
     )

@@ -22,7 +22,7 @@ class Classification(models.TextChoices):
     SUSPECTED = "suspected", _("Nghi nhiễm")
 
 
-class TestType(models.TextChoices):
+class Diagnostic(models.TextChoices):
     PCR = "pcr", _("RT-PCR")
     RAPID = "rapid", _("Test nhanh kháng nguyên")
     OTHER = "other", _("Khác")
@@ -59,7 +59,7 @@ class Case(models.Model):
     )
     classification = models.CharField(max_length=10, choices=Classification.choices)
     test_date = models.DateField(null=True, blank=True)
-    test_type = models.CharField(max_length=8, choices=TestType.choices, blank=True)
+    test_type = models.CharField(max_length=8, choices=Diagnostic.choices, blank=True)
     symptom_onset = models.DateField(null=True, blank=True)
     isolation_place = models.CharField(max_length=200, blank=True)
     isolated_at = models.DateTimeField(null=True, blank=True)

@@ -42,9 +42,9 @@ from truyvet.tracing.models import (
     Classification,
     Contact,
     ContactTask,
+    Diagnostic,
     ExposureSite,
     TaskStatus,
-    TestType,
     TraceRun,
 )
 from truyvet.venues.models import StaffRole, Venue, VenueStaff
@@ -135,7 +135,7 @@ def _validate_dates(data: CaseInput, errors: ErrorCollector) -> None:
             gettext_lazy("Cần ngày khởi phát triệu chứng hoặc ngày xét nghiệm dương tính."),
             "required",
         )
-    if data.test_type and data.test_type not in TestType.values:
+    if data.test_type and data.test_type not in Diagnostic.values:
         errors.add("test_type", gettext_lazy("Loại xét nghiệm không hợp lệ."))
     if data.isolated_at is not None:
         if data.isolated_at > _now() + timedelta(minutes=5):
@@ -186,7 +186,7 @@ def case_register(
     if Case.objects.filter(person=person, status=CaseStatus.OPEN).exists():
         errors.add("person", gettext_lazy("Người này đang có một ca bệnh chưa đóng."), "duplicate")
     errors.raise_if_any(INVALID_INPUT)
-    assert window is not None
+    assert window is not None and person.commune is not None
     with transaction.atomic():
         case = Case.objects.create(
             person=person, unit=person.commune, classification=data.classification,
@@ -632,7 +632,9 @@ def _contact_messages(case: Case, contacts: Sequence[Contact]) -> list[Message]:
     return messages
 
 
-def _venue_messages(case: Case, presences: Sequence[exposure.Presence]) -> tuple[int, list[Message]]:
+def _venue_messages(
+    case: Case, presences: Sequence[exposure.Presence]
+) -> tuple[int, list[Message]]:
     spans: dict[int, list[tuple[datetime, datetime]]] = {}
     for presence in presences:
         spans.setdefault(presence.venue_id, []).append((presence.start, presence.end))
@@ -683,13 +685,13 @@ def _publish(case: Case, actor: Any, presences: Sequence[exposure.Presence]) -> 
     live = 0
     for site in ExposureSite.objects.filter(case=case):
         key = (site.venue_id, site.starts_at)
-        end = wanted.pop(key, None)
-        if end is None:
+        new_end = wanted.pop(key, None) if key in wanted else None
+        if new_end is None:
             if site.withdrawn_at is None:
                 site.withdrawn_at = now
                 site.save(update_fields=["withdrawn_at"])
-        elif site.withdrawn_at is not None or site.ends_at != end:
-            site.withdrawn_at, site.ends_at, site.published_at = None, end, now
+        elif site.withdrawn_at is not None or site.ends_at != new_end:
+            site.withdrawn_at, site.ends_at, site.published_at = None, new_end, now
             site.save(update_fields=["withdrawn_at", "ends_at", "published_at"])
             live += 1
     ExposureSite.objects.bulk_create([
@@ -719,12 +721,12 @@ def exposure_notify(
         errors.add("notify_contacts", gettext_lazy("Hãy chọn ít nhất một việc cần làm."),
                    "required")
         errors.raise_if_any(INVALID_INPUT)
-    if notify_contacts and case.traced_at is None:
-        raise ServiceError(gettext_lazy("Hãy chạy truy vết trước khi gửi cảnh báo."),
-                           code="not_traced", status=409)
     result = NotifyResult()
     with transaction.atomic(), translation.override("vi"):
         locked = _locked_open(case)
+        if notify_contacts and locked.traced_at is None:
+            raise ServiceError(gettext_lazy("Hãy chạy truy vết trước khi gửi cảnh báo."),
+                               code="not_traced", status=409)
         now = _now()
         messages: list[Message] = []
         contacts: list[Contact] = []

@@ -89,7 +89,7 @@ def _require_manager(user: Any, venue: Venue) -> None:
         raise NotAllowed(_("Bạn không có quyền quản lý địa điểm này."))
 
 
-# --- Registering and listing -------------------------------------------------------------
+# --- Registering and listing -----------------------------------------------------------------
 
 
 @router.post("/", response={201: VenueDetailRead}, auth=logged_in, summary="Register a venue")
@@ -127,8 +127,7 @@ def venue_resolve(request: HttpRequest, payload: ResolveIn) -> Venue:
     (`qr_forged`, `qr_revoked`, `qr_unknown`, `qr_malformed`)."""
     from truyvet.venues import qr
 
-    venue = qr.venue_qr_resolve(payload.payload)
-    return Venue.objects.select_related("commune__parent__parent").get(pk=venue.pk)
+    return qr.venue_qr_resolve(payload.payload)
 
 
 # --- Import (officers) -----------------------------------------------------------------------
@@ -143,7 +142,8 @@ def venue_import(
 ) -> Status[services.ImportReport]:
     """Officers, into communes of their area. Every row is checked first; by
     default any error imports nothing and answers 400 with one entry per
-    problem (`row`, `field` = the column header, `message`). With
+    problem (`row`, `field` = the column header, `message`); 403 when the only
+    problem is rows in communes outside the caller's area. With
     `skip_invalid`, valid rows are imported and the rest reported."""
     report = services.venue_import(
         actor=_caller(request), file=file, filename=file.name or "", request=request,
@@ -153,8 +153,9 @@ def venue_import(
         raise ServiceError(
             _("Tệp có %(count)s lỗi ở %(rows)s dòng; chưa địa điểm nào được lưu.")
             % {"count": len(report.errors), "rows": len(report.error_rows)},
-            code="import_invalid",
+            code="import_forbidden" if report.only_out_of_scope else "import_invalid",
             errors=[FieldError(i.column, i.message, i.code, row=i.row) for i in report.errors],
+            status=403 if report.only_out_of_scope else 400,
         )
     return Status(201, report)
 
@@ -195,7 +196,7 @@ def posters_bulk(request: HttpRequest, unit: str, english: bool = True) -> HttpR
                          f"ap-phich-{area.code}.pdf")
 
 
-# --- One venue ----------------------------------------------------------------------------------
+# --- One venue -------------------------------------------------------------------------------
 
 
 @router.get("/{code}", response=VenueDetailRead, auth=logged_in, summary="One venue")
@@ -244,7 +245,7 @@ def venue_qr_revoke(request: HttpRequest, code: str) -> Venue:
     return _venue(request, code)
 
 
-# --- Staff ----------------------------------------------------------------------------------------
+# --- Staff -----------------------------------------------------------------------------------
 
 
 @router.get("/{code}/staff", response=list[StaffRead], auth=logged_in, summary="Staff")
@@ -279,7 +280,7 @@ def staff_remove(request: HttpRequest, code: str, staff_id: int) -> Status[None]
     return Status(204, None)
 
 
-# --- Posters and QR -------------------------------------------------------------------------------
+# --- Posters and QR --------------------------------------------------------------------------
 
 
 @router.get("/{code}/poster.pdf", auth=logged_in, summary="A4 poster (PDF)")
@@ -311,7 +312,7 @@ def qr_svg(request: HttpRequest, code: str) -> HttpResponse:
     return file_response(qr.venue_qr_svg(venue), "image/svg+xml", f"qr-{venue.code}.svg")
 
 
-# --- Visitors -----------------------------------------------------------------------------------------
+# --- Visitors --------------------------------------------------------------------------------
 
 
 def _range(filters: LogRange) -> tuple[Any, Any]:

@@ -102,14 +102,14 @@ class Venue(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
-    @staticmethod
-    def make_dedup_key(name: str, street: str) -> str:
-        return f"{fold(name)}|{fold(street)}"
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.name_folded = fold(self.name)
         self.dedup_key = self.make_dedup_key(self.name, self.street)
         super().save(*args, **kwargs)
+
+    @staticmethod
+    def make_dedup_key(name: str, street: str) -> str:
+        return f"{fold(name)}|{fold(street)}"
 
     @property
     def effective_dwell_minutes(self) -> int:

@@ -65,7 +65,7 @@ class ParsedVenueQr:
 def venue_code_generate() -> str:
     """A fresh random public code. The caller makes sure it is unused
     (``Venue.code`` is unique, so a rare collision fails loudly on save)."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return "".join(secrets.choice(CODE_ALPHABET) for _position in range(CODE_LENGTH))
 
 
 def _signed_message(code: str, version: int) -> bytes:

@@ -65,6 +65,8 @@ def venue_scope_q(viewer: Any) -> Q:
     """Venues the viewer may see: in an official's scope, or staffed by them."""
     if not getattr(viewer, "is_authenticated", False) or not viewer.is_active:
         return Q(pk__in=[])
+    if permissions.is_system_admin(viewer):
+        return Q()  # an empty Q would vanish from an OR below, not match all
     staffed = Q(pk__in=VenueStaff.objects.filter(user_id=viewer.pk).values("venue_id"))
     if not permissions.is_official(viewer):
         return staffed
@@ -372,3 +374,18 @@ def import_communes_for(viewer: Any) -> list[AdministrativeUnit]:
         AdministrativeUnit.objects.filter(scope, level=Level.COMMUNE)
         .select_related("parent").order_by("path")[:2000]
     )
+
+
+def home_links_for(user: Any) -> dict[str, list[tuple[str, str]]]:
+    """Links for the home page: everyone's own venues, and the officials'
+    venue work."""
+    from django.urls import reverse
+
+    mine = [(reverse("venues:mine"), _("Địa điểm của tôi"))]
+    official: list[tuple[str, str]] = []
+    if permissions.is_official(user):
+        official.append((reverse("venues:manage"), _("Địa điểm trong địa bàn")))
+    if permissions.can_import_venues(user):
+        official.append((reverse("venues:import"), _("Nhập địa điểm từ tệp")))
+        official.append((reverse("venues:posters"), _("In áp phích hàng loạt")))
+    return {"mine": mine, "official": official}

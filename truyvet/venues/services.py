@@ -527,12 +527,14 @@ def venue_qr_revoke(*, actor: Any, venue: Venue, request: HttpRequest | None = N
 
 
 def venue_staff_add(
-    *, actor: Any, venue: Venue, phone: str, role: str, request: HttpRequest | None = None
+    *, actor: Any, venue: Venue, phone: str, role: str, request: HttpRequest | None = None,
+    notify: bool = True,
 ) -> VenueStaff:
     """Adds a staff member by phone number. The owner adds admins and
     controllers, a venue admin adds controllers, officers over the commune
     add anyone. A number without an account is invited by SMS and linked
-    when it registers (``venue_staff_claim``). Audited."""
+    when it registers (``venue_staff_claim``); ``notify=False`` sends no SMS
+    (the demo, whose numbers are made up). Audited."""
     errors = ErrorCollector()
     normalized = clean_phone(phone, errors, "phone")
     if role not in StaffRole.values:
@@ -558,7 +560,10 @@ def venue_staff_add(
                 target=f"venue:{venue.code}", unit=venue.commune,
                 detail={"staff": staff.pk, "role": role, "invited": user is None},
             )
-            transaction.on_commit(lambda: _sms_in_vietnamese(to=normalized, message=message))
+            if notify:
+                transaction.on_commit(
+                    lambda: _sms_in_vietnamese(to=normalized, message=message)
+                )
     except IntegrityError:  # added twice at the same moment
         errors.add("phone", taken, "duplicate")
         errors.raise_if_any(INVALID_INPUT)
@@ -634,6 +639,14 @@ class ImportReport:
     @property
     def error_rows(self) -> list[int]:
         return sorted({issue.row for issue in self.errors})
+
+    @property
+    def only_out_of_scope(self) -> bool:
+        """Every problem is a row outside the officer's area: a refusal
+        (403) rather than a file to correct (400)."""
+        return bool(self.errors) and all(
+            issue.code == "commune_out_of_scope" for issue in self.errors
+        )
 
 
 @dataclass

@@ -15,8 +15,8 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -147,7 +147,10 @@ def register_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def mine_view(request: HttpRequest) -> HttpResponse:
     """The venues the user owns or works at."""
-    venues = list(selectors.venues_of(request.user))
+    venues = [
+        (venue, StaffRole(role).label if (role := getattr(venue, "my_role", None)) else "")
+        for venue in selectors.venues_of(request.user)
+    ]
     return render(request, "venues/mine.html", {
         "venues": venues,
         "is_officer": permissions.is_officer(request.user),
@@ -179,17 +182,22 @@ def manage_view(request: HttpRequest) -> HttpResponse:
         "page": page,
         "filters": query.urlencode(),
         "can_import": permissions.can_import_venues(viewer),
-        "status_choices": VenueStatus.choices,
-        "moves": {key: sorted(value) for key, value in services.STATUS_MOVES.items()},
-        "can_change": {
-            venue.pk: permissions.can_change_venue_status(viewer, venue)
-            for venue in page.object_list
-        },
+        "rows": [
+            (venue, _status_actions(viewer, venue)) for venue in page.object_list
+        ],
     }
     template = "venues/_manage_results.html" if _is_partial(request) else "venues/manage.html"
     response = render(request, template, context)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def _status_actions(viewer: Any, venue: Venue) -> list[tuple[str, Any]]:
+    """The statuses the viewer may move ``venue`` to, as (value, label)."""
+    if not permissions.can_change_venue_status(viewer, venue):
+        return []
+    return [(target, VenueStatus(target).label)
+            for target in sorted(services.STATUS_MOVES[venue.status])]
 
 
 # --- One venue ---------------------------------------------------------------------------------
@@ -199,7 +207,7 @@ def _chart(days: list[selectors.DayCount]) -> dict[str, Any]:
     """Bars of an inline SVG, 0-100 units tall."""
     peak = max((day.visits for day in days), default=0)
     width = 100 / max(len(days), 1)
-    bars = [
+    bars: list[dict[str, Any]] = [
         {
             "day": day.day,
             "visits": day.visits,
@@ -211,7 +219,10 @@ def _chart(days: list[selectors.DayCount]) -> dict[str, Any]:
     ]
     for bar in bars:
         bar["y"] = round(95 - bar["height"], 2)
-    return {"bars": bars, "peak": peak, "total": sum(day.visits for day in days)}
+    return {
+        "bars": bars, "peak": peak, "total": sum(day.visits for day in days),
+        "first": days[0].day if days else None, "last": days[-1].day if days else None,
+    }
 
 
 def _staff_roles_for(user: Any, venue: Venue) -> list[tuple[str, Any]]:
@@ -230,20 +241,19 @@ def detail_view(request: HttpRequest, code: str) -> HttpResponse:
         "venue": venue,
         "can_manage": can_manage,
         "can_log": permissions.can_view_visitor_log(viewer, venue),
-        "can_status": permissions.can_change_venue_status(viewer, venue),
-        "moves": sorted(services.STATUS_MOVES[venue.status]),
-        "status_labels": dict(VenueStatus.choices),
+        "status_actions": _status_actions(viewer, venue),
         "duplicate": venue.possible_duplicate_of
         if permissions.can_view_unit(viewer, venue.commune) else None,
     }
     if can_manage:
         roles = _staff_roles_for(viewer, venue)
+        manageable = {value for value, _label in roles}
         until = timezone.localdate()
         since = until - timedelta(days=CHART_DAYS - 1)
         context |= {
             "staff": [
-                (member, member.user_id == viewer.pk
-                 or permissions.can_manage_venue_staff(viewer, venue, member.role))
+                (member, mask_phone(member.phone),
+                 member.user_id == viewer.pk or member.role in manageable)
                 for member in selectors.venue_staff_list(viewer=viewer, venue=venue)
             ],
             "staff_form": StaffAddForm(roles=roles) if roles else None,
@@ -523,7 +533,9 @@ def import_view(request: HttpRequest) -> HttpResponse:
             if report.created:
                 messages.success(request, _("Đã nhập %(count)s địa điểm.") % {
                     "count": report.created})
-    status = 400 if (file_error or (report and report.errors and not report.created)) else 200
+    status = 200
+    if file_error or (report and report.errors and not report.created):
+        status = 403 if report and report.only_out_of_scope else 400
     return render(request, "venues/import.html", {
         "form": form, "report": report, "file_error": file_error,
         "shown_errors": report.errors[:IMPORT_PAGE_ISSUES] if report else [],
@@ -583,7 +595,6 @@ def scan_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "venues/scan.html", {
             "error": exc, "error_title": SCAN_ERROR_TITLES.get(exc.code),
         }, status=exc.status if exc.status >= 400 else 400)
-    venue = Venue.objects.select_related("commune__parent__parent").get(pk=venue.pk)
     return render(request, "venues/scan.html", {"venue": venue, "token": token})
 
 

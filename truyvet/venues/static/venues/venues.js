@@ -12,7 +12,7 @@ document.addEventListener("click", (event) => {
     (position) => {
       form.querySelector("[name=latitude]").value = position.coords.latitude.toFixed(6);
       form.querySelector("[name=longitude]").value = position.coords.longitude.toFixed(6);
-      say(button.dataset.done.replace("%s", Math.round(position.coords.accuracy)));
+      say(button.dataset.done.replace("{m}", Math.round(position.coords.accuracy)));
     },
     () => say(button.dataset.denied),
     { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },

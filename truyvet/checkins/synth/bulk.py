@@ -1,0 +1,194 @@
+"""Bulk loading of check-in rows and a small progress bar.
+
+Rows are plain tuples ``(arrived, venue_id, person_id, received, ends,
+departure_kind, method)`` with times as whole UTC epoch seconds, so that
+millions of them never become model instances. Each batch is written in its
+own transaction:
+
+- PostgreSQL: one ``COPY ... FROM STDIN`` per batch, with the text lines
+  built here (UUIDs as 32 hex digits, times as ``YYYY-MM-DD HH:MM:SS+00``);
+- SQLite: one ``executemany`` INSERT per batch, with times stored the way
+  Django stores them (naive UTC text, so its lookups compare them correctly),
+  and ``PRAGMA synchronous=OFF`` for the duration of the load when no
+  transaction is open, put back afterwards.
+
+Check-in ids are random version 4 UUIDs, as a phone's offline queue makes them,
+so running the generator twice appends rather than collides.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TextIO
+
+from django.db import connection, transaction
+
+from truyvet.checkins.models import CheckIn
+
+# (arrived, venue_id, person_id, received, ends, departure_kind, method)
+Row = tuple[int, int, int, int, int, str, str]
+
+_COLUMNS = ("id", "venue", "person", "arrived_at", "received_at", "ends_at",
+            "departure_kind", "method")
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+_HMS: list[str] = []
+
+
+def _clock() -> list[str]:
+    """"HH:MM:SS" for every second of a day, built once."""
+    if not _HMS:
+        _HMS.extend(
+            f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)
+        )
+    return _HMS
+
+
+class _Stamps:
+    """Formats UTC epoch seconds as timestamp text, fast: a cached date
+    prefix per day and a precomputed clock for the time of day."""
+
+    def __init__(self, suffix: str) -> None:
+        self.suffix = suffix
+        self.days: dict[int, str] = {}
+        self.clock = _clock()
+
+    def __call__(self, seconds: int) -> str:
+        day, second = divmod(seconds, 86400)
+        prefix = self.days.get(day)
+        if prefix is None:
+            prefix = datetime.fromtimestamp(day * 86400, tz=UTC).strftime("%Y-%m-%d ")
+            self.days[day] = prefix
+        return prefix + self.clock[second] + self.suffix
+
+
+def _uuid_hexes(count: int) -> Iterator[str]:
+    """``count`` random version 4 UUIDs as 32 hex digits."""
+    pool = os.urandom(16 * count).hex()
+    variant = _VARIANT
+    for start in range(0, 32 * count, 32):
+        raw = pool[start : start + 32]
+        yield raw[:12] + "4" + raw[13:16] + variant[raw[16]] + raw[17:]
+
+
+def _columns() -> list[str]:
+    fields = {field.name: field for field in CheckIn._meta.concrete_fields}
+    return [connection.ops.quote_name(fields[name].column) for name in _COLUMNS]
+
+
+class CheckInWriter:
+    """Writes batches of rows into the check-in table of the default database."""
+
+    def __init__(self) -> None:
+        self.vendor = connection.vendor
+        table = connection.ops.quote_name(CheckIn._meta.db_table)
+        columns = ", ".join(_columns())
+        if self.vendor == "postgresql":
+            self.sql = f"COPY {table} ({columns}) FROM STDIN"
+            self.stamp = _Stamps("+00")
+        elif self.vendor == "sqlite":
+            marks = ", ".join(["%s"] * len(_COLUMNS))
+            self.sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
+            self.stamp = _Stamps("")
+        else:  # pragma: no cover - settings allow only these two
+            raise NotImplementedError(f"no bulk loader for {self.vendor}")
+
+    def write(self, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        stamp = self.stamp
+        ids = _uuid_hexes(len(rows))
+        with transaction.atomic(), connection.cursor() as cursor:
+            if self.vendor == "postgresql":
+                text = "".join(
+                    f"{uid}\t{venue}\t{person}\t{stamp(arrived)}\t{stamp(received)}\t"
+                    f"{stamp(ends)}\t{kind}\t{method}\n"
+                    for uid, (arrived, venue, person, received, ends, kind, method)
+                    in zip(ids, rows, strict=False)
+                )
+                with cursor.copy(self.sql) as copy:
+                    copy.write(text)
+            else:
+                cursor.executemany(self.sql, [
+                    (uid, venue, person, stamp(arrived), stamp(received), stamp(ends), kind,
+                     method)
+                    for uid, (arrived, venue, person, received, ends, kind, method)
+                    in zip(ids, rows, strict=False)
+                ])
+
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """Relaxes durability for the load on SQLite, where each commit would
+        otherwise wait for the disk; a crash mid-load can lose the last
+        batches, never corrupt the file (the journal is WAL)."""
+        if self.vendor != "sqlite" or connection.in_atomic_block:
+            yield
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            before = int(cursor.fetchone()[0])
+            cursor.execute("PRAGMA synchronous=OFF")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA synchronous={before:d}")
+
+
+class ProgressBar:
+    """``label [#####.....]  45%  450,000/1,000,000  52,345/s  ETA 0:00:10``
+    on stderr. On a terminal it redraws in place; otherwise (``nohup``, CI
+    logs) it prints a line every ``every`` seconds."""
+
+    WIDTH = 28
+
+    def __init__(self, *, label: str, total: int, stream: TextIO | None = None,
+                 enabled: bool = True, every: float = 10.0) -> None:
+        self.label = label
+        self.total = max(total, 0)
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and self.total > 0
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.every = 0.2 if self.tty else every
+        self.done = 0
+        self.started = time.monotonic()
+        self.shown = 0.0
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        now = time.monotonic()
+        if self.enabled and (now - self.shown >= self.every or self.done >= self.total):
+            self.shown = now
+            self._draw()
+
+    def _draw(self) -> None:
+        share = min(self.done / self.total, 1.0) if self.total else 1.0
+        filled = int(share * self.WIDTH)
+        rate = self.rate
+        remaining = (self.total - self.done) / rate if rate > 0 else 0.0
+        minutes, seconds = divmod(int(remaining), 60)
+        hours, minutes = divmod(minutes, 60)
+        line = (
+            f"{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {share:4.0%}  "
+            f"{self.done:,}/{self.total:,}  {rate:,.0f}/s  ETA {hours}:{minutes:02d}:{seconds:02d}"
+        )
+        self.stream.write(("\r" + line) if self.tty else line + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if not self.enabled:
+            return
+        if self.done < self.total or not self.shown:
+            self._draw()
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -1,0 +1,866 @@
+"""The generator itself: an area, its venues and residents, their check-ins.
+
+See the package docstring (``truyvet.checkins.synth``) for what is generated
+and the guarantees; the vocabulary lives in ``vocabulary.py`` and the bulk
+writer in ``bulk.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import time as clock
+from array import array
+from bisect import bisect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
+from functools import lru_cache
+from itertools import accumulate
+from random import Random
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from truyvet.accounts.identity import cccd_century_digit
+from truyvet.accounts.models import IdKind, Person, Sex
+from truyvet.checkins.models import CheckInMethod, DepartureKind
+from truyvet.checkins.synth import vocabulary as vocab
+from truyvet.checkins.synth.bulk import CheckInWriter, ProgressBar, Row
+from truyvet.core.errors import ServiceError
+from truyvet.core.text import fold
+from truyvet.places.models import AdministrativeUnit, Kind, Level
+from truyvet.venues import qr
+from truyvet.venues.models import (
+    DEFAULT_DWELL_MINUTES,
+    StaffRole,
+    Venue,
+    VenueStaff,
+    VenueStatus,
+)
+
+DEFAULT_PROVINCE = "04"  # Cao Bằng
+# Cao Bằng had 5,677 QR venues over its 161 communes (2021 map): about 35 each.
+VENUES_PER_COMMUNE = 35
+PEOPLE_PER_VENUE = 20
+# 419 of Cao Bằng's 5,677 venues had a scan in the last 7 days (BRIEF §1).
+DEFAULT_ACTIVE_SHARE = 0.074
+# Venues that scanned earlier in the period but not in the last 7 days.
+DEFAULT_LAPSED_SHARE = 0.05
+DEFAULT_DAYS = 14
+DEFAULT_SEED = 2021
+DEFAULT_BATCH = 50_000
+# Popularity of the n-th busiest venue ~ 1 / n**ZIPF_EXPONENT.
+ZIPF_EXPONENT = 0.9
+# Where visitors live: the venue's commune, elsewhere in its district, or
+# anywhere in the area.
+HOME_COMMUNE_SHARE = 0.72
+HOME_DISTRICT_SHARE = 0.20
+ACTIVE_WINDOW = timedelta(days=7)
+# Staff with accounts (the demo's owner) and citizens with accounts scan more.
+STAFFED_VENUE_ACTIVITY = 20.0
+ACCOUNT_HOLDER_WEIGHT = 3.0
+# Venues and people were registered in the months before the period.
+REGISTERED_BEFORE_DAYS = 120
+
+_VIETNAM_BORN = 1900  # CCCD century digits start at 1900
+_POSTER_METHODS = frozenset({CheckInMethod.CITIZEN_SCAN, CheckInMethod.GUEST_FORM})
+_CARD_METHODS = frozenset(
+    {CheckInMethod.PERSONAL_QR, CheckInMethod.CCCD_QR, CheckInMethod.NATIONAL_QR}
+)
+
+
+class SynthError(ValueError):
+    """A plan that cannot be generated (bad numbers, unknown area, no one to
+    check in)."""
+
+
+@dataclass(frozen=True)
+class SynthPlan:
+    """What to generate. ``venues`` and ``people`` are totals for the area
+    (only the missing ones are created; None means the defaults above);
+    ``checkins`` are always added. ``until`` defaults to now."""
+
+    province: str | None = None  # None: Cao Bằng, or the province of ``district``
+    district: str | None = None
+    venues: int | None = None
+    people: int | None = None
+    checkins: int = 0
+    days: int = DEFAULT_DAYS
+    until: datetime | None = None
+    seed: int = DEFAULT_SEED
+    active_share: float = DEFAULT_ACTIVE_SHARE
+    lapsed_share: float = DEFAULT_LAPSED_SHARE
+    batch: int = DEFAULT_BATCH
+
+    def validate(self) -> None:
+        problems = []
+        for name in ("venues", "people"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                problems.append(f"{name} must be 0 or more")
+        if self.checkins < 0:
+            problems.append("checkins must be 0 or more")
+        if not 1 <= self.days <= 366:
+            problems.append("days must be between 1 and 366")
+        for name in ("active_share", "lapsed_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                problems.append(f"{name.replace('_', '-')} must be between 0 and 1")
+        if self.active_share + self.lapsed_share > 1.0:
+            problems.append("active-share + lapsed-share must not exceed 1")
+        if self.batch < 1:
+            problems.append("batch must be 1 or more")
+        if self.until is not None and timezone.is_naive(self.until):
+            problems.append("until must be timezone-aware")
+        if problems:
+            raise SynthError("; ".join(problems))
+
+
+@dataclass
+class SynthResult:
+    area: AdministrativeUnit
+    since: datetime
+    until: datetime
+    venues_created: int = 0
+    venues_total: int = 0
+    people_created: int = 0
+    people_total: int = 0
+    checkins_created: int = 0
+    # Venues given a scan in the last 7 days / only before them (when there
+    # were at least as many check-ins as such venues).
+    active_venues: int = 0
+    lapsed_venues: int = 0
+    load_seconds: float = 0.0
+    hook_called: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.checkins_created / self.load_seconds if self.load_seconds else 0.0
+
+
+# --- The area ---------------------------------------------------------------
+
+
+def _unit(level: Level, code: str) -> AdministrativeUnit | None:
+    return AdministrativeUnit.objects.filter(scheme="2021", level=level, code=code).first()
+
+
+def _load_divisions(province: str | None) -> None:
+    from truyvet.places.services import divisions_load
+
+    try:
+        divisions_load(province_codes=[province] if province else None)
+    except ServiceError as error:
+        raise SynthError(str(error)) from error
+
+
+def synth_area(*, province: str | None, district: str | None) -> AdministrativeUnit:
+    """The district, or else the province, loading the 2021 administrative
+    map (that province, or the whole country for a district of an unnamed
+    province) when it is missing."""
+    province_code = province.zfill(2) if province else None
+    if district:
+        district_code = district.zfill(3)
+        unit = _unit(Level.DISTRICT, district_code)
+        if unit is None:
+            _load_divisions(province_code or DEFAULT_PROVINCE)
+            unit = _unit(Level.DISTRICT, district_code)
+        if unit is None and province_code is None:
+            _load_divisions(None)
+            unit = _unit(Level.DISTRICT, district_code)
+        if unit is None:
+            raise SynthError(f"there is no district with code {district_code}")
+        if province_code and not unit.path.startswith(f"2021/{province_code}/"):
+            raise SynthError(f"district {district_code} is not in province {province_code}")
+        return unit
+    province_code = province_code or DEFAULT_PROVINCE
+    unit = _unit(Level.PROVINCE, province_code)
+    if unit is None:
+        _load_divisions(province_code)
+        unit = _unit(Level.PROVINCE, province_code)
+    if unit is None:  # pragma: no cover - divisions_load raised already
+        raise SynthError(f"there is no province with code {province_code}")
+    return unit
+
+
+def _communes(area: AdministrativeUnit) -> list[AdministrativeUnit]:
+    return list(
+        AdministrativeUnit.objects.filter(
+            scheme=area.scheme, level=Level.COMMUNE, path__startswith=area.path
+        ).select_related("parent").order_by("code")
+    )
+
+
+def _commune_weight(commune: AdministrativeUnit) -> float:
+    """Towns have more shops and people than upland communes."""
+    return 3.0 if commune.kind in (Kind.TOWNSHIP, Kind.WARD) else 1.0
+
+
+def _short(name: str) -> str:
+    """"Xã Thắng Lợi" -> "Thắng Lợi", "Huyện Hạ Lang" -> "Hạ Lang"."""
+    for prefix in ("Thành phố ", "Thị trấn ", "Thị xã ", "Huyện ", "Quận ", "Phường ",
+                   "Xã ", "Tỉnh "):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def _lower_kind(name: str) -> str:
+    """"Xã Thắng Lợi" -> "xã Thắng Lợi", as it reads inside a longer name."""
+    short = _short(name)
+    return name[: len(name) - len(short)].lower() + short
+
+
+@lru_cache(maxsize=4096)
+def _hamlets(commune_code: str) -> tuple[str, ...]:
+    """The commune's hamlets: fixed per commune, whatever the seed, so that
+    venues and residents of different runs share them."""
+    rng = Random(f"truyvet-synth:hamlets:{commune_code}")
+    wanted = rng.randint(7, 14)
+    names: list[str] = []
+    while len(names) < wanted:
+        name = f"{rng.choice(vocab.HAMLET_FIRST)} {rng.choice(vocab.HAMLET_SECOND)}"
+        if name not in names and name.split()[0] != name.split()[1]:
+            names.append(name)
+    return tuple(names)
+
+
+def _address(rng: Random, commune: AdministrativeUnit, hamlet: str | None = None) -> str:
+    if commune.kind in (Kind.TOWNSHIP, Kind.WARD):
+        group = f"Tổ {rng.randint(1, 12)}" if rng.random() < 0.6 else (
+            f"Tổ dân phố {rng.randint(1, 12)}"
+        )
+        return f"Số {rng.randint(1, 180)}, {group}" if rng.random() < 0.4 else group
+    hamlet = hamlet or rng.choice(_hamlets(commune.code))
+    word = "Thôn" if rng.random() < 0.3 and not hamlet.startswith("Bản") else "Xóm"
+    return f"{word} {hamlet}"
+
+
+def _cumulative(pairs: Sequence[tuple[str, float]]) -> tuple[list[str], list[float]]:
+    return [value for value, _w in pairs], list(accumulate(weight for _v, weight in pairs))
+
+
+_TEMPLATES = {vtype: _cumulative(pairs) for vtype, pairs in vocab.NAME_TEMPLATES.items()}
+_PREFIXES = _cumulative(vocab.MOBILE_PREFIXES)
+_SURNAMES = _cumulative(vocab.SURNAMES)
+_MIDDLE_MALE = _cumulative(vocab.MIDDLE_MALE)
+_MIDDLE_FEMALE = _cumulative(vocab.MIDDLE_FEMALE)
+_TYPES = _cumulative(vocab.TYPE_MIX)
+
+
+def _pick(rng: Random, table: tuple[list[str], list[float]]) -> str:
+    values, cumulative = table
+    return values[bisect(cumulative, rng.random() * cumulative[-1])]
+
+
+def _mobile(rng: Random) -> str:
+    """A valid Vietnamese mobile number in E.164."""
+    prefix = _pick(rng, _PREFIXES)
+    return f"+84{prefix}{rng.randrange(10_000_000):07d}"
+
+
+def _before(rng: Random, since: datetime) -> datetime:
+    return since - timedelta(seconds=rng.randrange(REGISTERED_BEFORE_DAYS * 86400))
+
+
+# --- Venues -----------------------------------------------------------------
+
+
+def _sign(rng: Random) -> tuple[str, str]:
+    """("Hồng Nhung", "Cô Nhung"): a shop-sign name and the way people call
+    its owner."""
+    if rng.random() < 0.65:
+        given = rng.choice(vocab.GIVEN_FEMALE)
+        first, address = vocab.SIGN_FIRST_FEMALE, vocab.ADDRESS_FEMALE
+    else:
+        given = rng.choice(vocab.GIVEN_MALE)
+        first, address = vocab.SIGN_FIRST_MALE, vocab.ADDRESS_MALE
+    sign = f"{rng.choice(first)} {given}" if rng.random() < 0.6 else given
+    return sign, f"{rng.choice(address)} {given}"
+
+
+def _venue_codes(count: int, taken: set[str]) -> list[str]:
+    """``count`` unused public codes from ``venues.qr``, checked against the
+    database 500 at a time."""
+    codes: list[str] = []
+    while len(codes) < count:
+        batch = []
+        while len(batch) < min(500, count - len(codes)):
+            code = qr.venue_code_generate()
+            if code not in taken:
+                taken.add(code)
+                batch.append(code)
+        existing = set(Venue.objects.filter(code__in=batch).values_list("code", flat=True))
+        codes.extend(code for code in batch if code not in existing)
+    return codes
+
+
+class _VenueNamer:
+    """Names venues: a commune's institutions first (its People's Committee,
+    primary school, health station, market), the district's in its seat,
+    then shop signs and hamlet names; never twice the same name and address
+    in one commune."""
+
+    def __init__(self, rng: Random, communes: Sequence[AdministrativeUnit],
+                 area: AdministrativeUnit) -> None:
+        self.rng = rng
+        self.taken: set[tuple[int, str]] = set(
+            Venue.objects.filter(commune__path__startswith=area.path)
+            .values_list("commune_id", "dedup_key")
+        )
+        self.institutions: dict[tuple[int, str], list[str]] = {}
+        seats: dict[int, AdministrativeUnit] = {}
+        for commune in communes:
+            district = commune.parent
+            assert district is not None
+            seat = seats.get(district.pk)
+            if seat is None or (seat.kind != Kind.TOWNSHIP and commune.kind == Kind.TOWNSHIP):
+                seats[district.pk] = commune
+        for commune in communes:
+            for vtype, names in vocab.COMMUNE_INSTITUTIONS.items():
+                self.institutions[(commune.pk, vtype)] = [
+                    self._fill(name, commune) for name in names
+                ]
+        for seat in seats.values():
+            for vtype, names in vocab.DISTRICT_INSTITUTIONS.items():
+                self.institutions.setdefault((seat.pk, vtype), [])[:0] = [
+                    self._fill(name, seat) for name in names
+                ]
+
+    def _fill(self, template: str, commune: AdministrativeUnit, hamlet: str = "") -> str:
+        sign, called = _sign(self.rng) if "{sign}" in template or "{called}" in template else (
+            "", ""
+        )
+        district = commune.parent
+        return template.format(
+            sign=sign, called=called, hamlet=hamlet, commune=_short(commune.name),
+            commune_full=_lower_kind(commune.name),
+            district=_short(district.name) if district else "", n=self.rng.randint(1, 40),
+        )
+
+    def name(self, commune: AdministrativeUnit, vtype: str) -> tuple[str, str]:
+        """(name, street) for a new venue of ``vtype`` in ``commune``."""
+        rng = self.rng
+        waiting = self.institutions.get((commune.pk, vtype), [])
+        while waiting:
+            name = waiting.pop(0)
+            street = _address(rng, commune)
+            if self._claim(commune, name, street):
+                return name, street
+        for _attempt in range(20):
+            template = _pick(rng, _TEMPLATES[vtype])
+            hamlet = rng.choice(_hamlets(commune.code))
+            name = self._fill(template, commune, hamlet)
+            street = _address(rng, commune, hamlet if "{hamlet}" in template else None)
+            if self._claim(commune, name, street):
+                return name, street
+        name, street = f"{name} {rng.randint(2, 99)}", street  # a crowded commune
+        self._claim(commune, name, street)
+        return name, street
+
+    def _claim(self, commune: AdministrativeUnit, name: str, street: str) -> bool:
+        key = (commune.pk, Venue.make_dedup_key(name, street))
+        if key in self.taken:
+            return False
+        self.taken.add(key)
+        return True
+
+
+def _venues_ensure(*, area: AdministrativeUnit, communes: Sequence[AdministrativeUnit],
+                   target: int, seed: int, since: datetime, show: bool,
+                   stream: TextIO | None) -> tuple[int, int]:
+    """Creates venues until the area has ``target``; returns (created, total)."""
+    existing = Venue.objects.filter(commune__path__startswith=area.path).count()
+    missing = target - existing
+    if missing <= 0 or not communes:
+        return 0, existing
+    rng = Random(f"truyvet-synth:{seed}:venues:{area.path}:{existing}")
+    namer = _VenueNamer(rng, communes, area)
+    weights = list(accumulate(_commune_weight(commune) for commune in communes))
+    bar = ProgressBar(label="venues ", total=missing, stream=stream, enabled=show)
+    taken_codes: set[str] = set()
+    created = 0
+    while created < missing:
+        count = min(2000, missing - created)
+        venues = []
+        for code in _venue_codes(count, taken_codes):
+            commune = rng.choices(communes, cum_weights=weights)[0]
+            vtype = _pick(rng, _TYPES)
+            name, street = namer.name(commune, vtype)
+            registered = _before(rng, since)
+            venues.append(Venue(
+                code=code, name=name, name_folded=fold(name), venue_type=vtype,
+                commune=commune, street=street, dedup_key=Venue.make_dedup_key(name, street),
+                contact_phone=_mobile(rng), status=VenueStatus.ACTIVE,
+                status_changed_at=registered, created_at=registered,
+            ))
+        with transaction.atomic():
+            Venue.objects.bulk_create(venues, batch_size=500)
+            # The contact is the owner, as when officers import a list.
+            VenueStaff.objects.bulk_create([
+                VenueStaff(venue=venue, phone=venue.contact_phone, role=StaffRole.OWNER,
+                           added_at=venue.created_at)
+                for venue in venues
+            ], batch_size=500)
+        created += count
+        bar.advance(count)
+    bar.finish()
+    return created, existing + created
+
+
+# --- People -----------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def _folded(name: str) -> str:
+    return fold(name)
+
+
+def _person(rng: Random, commune: AdministrativeUnit, reference_year: int,
+            since: datetime) -> Person:
+    male = rng.random() < 0.5
+    surname = _pick(rng, _SURNAMES)
+    if male:
+        middle = _pick(rng, _MIDDLE_MALE)
+        given = rng.choice(vocab.GIVEN_MALE)
+    else:
+        middle = _pick(rng, _MIDDLE_FEMALE)
+        given = rng.choice(vocab.GIVEN_FEMALE)
+    full_name = f"{surname} {middle} {given}"
+    roll = rng.random()
+    age = rng.randint(6, 17) if roll < 0.12 else (
+        rng.randint(18, 59) if roll < 0.85 else rng.randint(60, 90)
+    )
+    year = reference_year - age
+    sex = Sex.MALE if male else Sex.FEMALE
+    person = Person(
+        full_name=full_name, name_folded=_folded(full_name), birth_year=year, sex=sex,
+        commune=commune, street=_address(rng, commune), created_at=_before(rng, since),
+        phone=_mobile(rng) if age >= 12 and rng.random() < 0.85 else "",
+    )
+    # Chip ID cards from 14, with the province where the birth was registered.
+    if age >= 14 and year >= _VIETNAM_BORN and rng.random() < 0.6:
+        province = commune.path.split("/")[1]
+        digit = cccd_century_digit(birth_year=year, sex=sex)
+        person.id_kind = IdKind.CCCD
+        person.id_number = f"0{province}{digit}{year % 100:02d}{rng.randrange(1_000_000):06d}"
+        person.birth_date = date(year, rng.randint(1, 12), rng.randint(1, 28))
+    return person
+
+
+def _people_ensure(*, area: AdministrativeUnit, communes: Sequence[AdministrativeUnit],
+                   target: int, seed: int, since: datetime, show: bool,
+                   stream: TextIO | None) -> tuple[int, int]:
+    """Creates residents of the area until it has ``target``; returns
+    (created, total). An ID number already in use is dropped from the new
+    person rather than failing the load."""
+    existing = Person.objects.filter(commune__path__startswith=area.path).count()
+    missing = target - existing
+    if missing <= 0 or not communes:
+        return 0, existing
+    rng = Random(f"truyvet-synth:{seed}:people:{area.path}:{existing}")
+    weights = list(accumulate(_commune_weight(commune) for commune in communes))
+    reference_year = timezone.localtime(since).year
+    bar = ProgressBar(label="people ", total=missing, stream=stream, enabled=show)
+    created = 0
+    while created < missing:
+        count = min(5000, missing - created)
+        people = [
+            _person(rng, rng.choices(communes, cum_weights=weights)[0], reference_year, since)
+            for _index in range(count)
+        ]
+        numbers = [person.id_number for person in people if person.id_number]
+        used: set[str] = set()
+        for start in range(0, len(numbers), 900):
+            used.update(Person.objects.filter(id_number__in=numbers[start : start + 900])
+                        .values_list("id_number", flat=True))
+        seen: set[str] = set()
+        for person in people:
+            if person.id_number and (person.id_number in used or person.id_number in seen):
+                person.id_number, person.id_kind = None, ""
+            elif person.id_number:
+                seen.add(person.id_number)
+        with transaction.atomic():
+            Person.objects.bulk_create(people, batch_size=1000)
+        created += count
+        bar.advance(count)
+    bar.finish()
+    return created, existing + created
+
+
+# --- Check-ins --------------------------------------------------------------
+
+
+class _Pool:
+    """People to draw visitors from, each with a cumulative weight."""
+
+    __slots__ = ("ids", "cumulative", "total")
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.cumulative = array("d")
+        self.total = 0.0
+
+    def add(self, person_id: int, weight: float) -> None:
+        self.total += weight
+        self.ids.append(person_id)
+        self.cumulative.append(self.total)
+
+
+@dataclass
+class _Pools:
+    area: _Pool
+    districts: dict[int, _Pool]
+    communes: dict[int, _Pool]
+
+
+def _pools(area: AdministrativeUnit, district_of: dict[int, int], rng: Random) -> _Pools:
+    """Every resident of the area, in id order, with a lognormal appetite for
+    going out (a few people scan ten times more than most), higher for
+    people with an account."""
+    pools = _Pools(area=_Pool(), districts={}, communes={})
+    with_account = set(
+        Person.objects.filter(commune__path__startswith=area.path, user__isnull=False)
+        .values_list("pk", flat=True)
+    )
+    rows = (
+        Person.objects.filter(commune__path__startswith=area.path)
+        .order_by("pk").values_list("pk", "commune_id").iterator(chunk_size=20_000)
+    )
+    for person_id, commune_id in rows:
+        weight = min(rng.lognormvariate(0.0, 0.8), 20.0)
+        if person_id in with_account:
+            weight *= ACCOUNT_HOLDER_WEIGHT
+        pools.area.add(person_id, weight)
+        district = district_of.get(commune_id)
+        if district is not None:
+            pools.districts.setdefault(district, _Pool()).add(person_id, weight)
+        pools.communes.setdefault(commune_id, _Pool()).add(person_id, weight)
+    return pools
+
+
+@dataclass(frozen=True)
+class _Sim:
+    """A venue as the row loop needs it."""
+
+    venue_id: int
+    vtype: str
+    dwell: int  # seconds
+    commune_pool: _Pool
+    district_pool: _Pool
+
+
+_HOURLY_CUM = {vtype: list(accumulate(curve)) for vtype, curve in vocab.HOURLY.items()}
+_METHODS_CUM = {
+    vtype: _cumulative(vocab.METHODS.get(vtype, vocab.METHODS_DEFAULT))
+    for vtype in vocab.HOURLY
+}
+
+
+@dataclass(frozen=True)
+class _Day:
+    start: int  # local midnight, epoch seconds
+    lo: int  # the part of the day inside the period
+    hi: int
+    weekday: int
+    early: bool  # before the last 7 days: lapsed venues still scan
+
+
+def _days(since: int, until: int, tz: ZoneInfo) -> list[_Day]:
+    first = datetime.fromtimestamp(since, tz).date()
+    last = datetime.fromtimestamp(until, tz).date()
+    cut = datetime.fromtimestamp(until - int(ACTIVE_WINDOW.total_seconds()), tz).date()
+    days = []
+    current = first
+    while current <= last:
+        start = int(datetime.combine(current, day_time(0), tzinfo=tz).timestamp())
+        end = int(datetime.combine(current + timedelta(days=1), day_time(0), tzinfo=tz)
+                  .timestamp())
+        lo, hi = max(start, since), min(end, until)
+        if hi > lo:
+            days.append(_Day(start, lo, hi, current.weekday(), current < cut))
+        current += timedelta(days=1)
+    return days
+
+
+def _coverage(vtype: str, day: _Day) -> float:
+    """The share of the type's daily arrivals that fall in the day's part
+    inside the period (1.0 for whole days)."""
+    curve = vocab.HOURLY[vtype]
+    inside = 0.0
+    for hour, weight in enumerate(curve):
+        begin = day.start + hour * 3600
+        overlap = min(begin + 3600, day.hi) - max(begin, day.lo)
+        if overlap > 0:
+            inside += weight * overlap / 3600
+    return inside / sum(curve)
+
+
+def _day_weight(vtype: str, day: _Day) -> float:
+    return vocab.WEEKLY.get(vtype, vocab.WEEKLY_DEFAULT)[day.weekday] * _coverage(vtype, day)
+
+
+def _allocate(total: int, weights: Sequence[float]) -> list[int]:
+    """``total`` split in proportion to ``weights`` (largest remainders), so
+    the parts add up exactly."""
+    whole = sum(weights)
+    if total <= 0 or whole <= 0:
+        return [0] * len(weights)
+    shares = [total * weight / whole for weight in weights]
+    parts = [int(share) for share in shares]
+    by_remainder = sorted(range(len(weights)), key=lambda i: parts[i] - shares[i])
+    for index in by_remainder[: total - sum(parts)]:
+        parts[index] += 1
+    return parts
+
+
+class _RowMaker:
+    """Turns drawn venues into check-in rows for one day."""
+
+    def __init__(self, rng: Random, pools: _Pools, until: int) -> None:
+        self.rng = rng
+        self.area_pool = pools.area
+        self.until = until
+        self.merge = int(getattr(settings, "CHECKIN_MERGE_MINUTES", 30)) * 60
+
+    def rows(self, sims: Sequence[_Sim], drawn: Sequence[int], day: _Day,
+             lo: int | None = None) -> list[Row]:
+        rand = self.rng.random
+        area_pool = self.area_pool
+        until = self.until
+        merge = self.merge
+        day_lo, day_hi, start = lo if lo is not None else day.lo, day.hi, day.start
+        estimated, citizen, exit_scan = (
+            DepartureKind.ESTIMATED.value, DepartureKind.CITIZEN.value,
+            DepartureKind.EXIT_SCAN.value,
+        )
+        posters, cards = _POSTER_METHODS, _CARD_METHODS
+        rows: list[Row] = []
+        append = rows.append
+        for index in drawn:
+            sim = sims[index]
+            hours = _HOURLY_CUM[sim.vtype]
+            top = hours[-1]
+            for _attempt in range(40):
+                arrived = start + bisect(hours, rand() * top) * 3600 + int(rand() * 3600)
+                if day_lo <= arrived < day_hi:
+                    break
+            else:  # the type hardly opens in this sliver of a day
+                arrived = day_lo + int(rand() * (day_hi - day_lo))
+            roll = rand()
+            if roll < HOME_COMMUNE_SHARE:
+                pool = sim.commune_pool
+            elif roll < HOME_COMMUNE_SHARE + HOME_DISTRICT_SHARE:
+                pool = sim.district_pool
+            else:
+                pool = area_pool
+            person = pool.ids[bisect(pool.cumulative, rand() * pool.total)]
+            names, weights = _METHODS_CUM[sim.vtype]
+            method = names[bisect(weights, rand() * weights[-1])]
+            dwell = sim.dwell
+            kind, ends = estimated, arrived + dwell
+            if method in posters and rand() < vocab.CITIZEN_CHECKOUT_SHARE:
+                left = arrived + max(60, int(dwell * (0.25 + 1.5 * rand())))
+                if left <= until:
+                    kind, ends = citizen, left
+            elif method in cards and dwell > merge + 60 and rand() < vocab.EXIT_SCAN_SHARE:
+                left = arrived + merge + 60 + int(rand() * (dwell - merge - 60))
+                if left <= until:
+                    kind, ends = exit_scan, left
+            if rand() < vocab.LATE_SYNC_SHARE:
+                received = arrived + 300 + int(rand() * rand() * 43_200)
+            else:
+                received = arrived + 1 + int(rand() * rand() * 15)
+            append((arrived, sim.venue_id, person, min(received, until), ends, kind, method))
+        rows.sort()
+        return rows
+
+
+def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, until: int,
+                   result: SynthResult, show: bool, stream: TextIO | None) -> None:
+    rng = Random(f"truyvet-synth:{plan.seed}:checkins:{area.path}")
+    communes = {c.pk: c.parent_id for c in _communes(area)}
+    district_of = {pk: parent for pk, parent in communes.items() if parent is not None}
+    pools = _pools(area, district_of, rng)
+    if not pools.area.ids:
+        raise SynthError(f"nobody lives in {area.name} to check in; ask for --people")
+    venues = list(
+        Venue.objects.filter(commune__path__startswith=area.path, status=VenueStatus.ACTIVE)
+        .order_by("pk").values_list("pk", "commune_id", "venue_type", "dwell_minutes")
+    )
+    if not venues:
+        raise SynthError(f"{area.name} has no active venue to check in at; ask for --venues")
+    staffed = set(
+        VenueStaff.objects.filter(venue__commune__path__startswith=area.path,
+                                  user__isnull=False).values_list("venue_id", flat=True)
+    )
+    days = _days(since, until, ZoneInfo(settings.TIME_ZONE))
+    has_early = any(day.early for day in days)
+
+    # Which venues scan at all: a weighted draw without replacement
+    # (Efraimidis-Spirakis keys) favouring markets, clinics, checkpoints and
+    # venues whose staff use the system.
+    def activity(row: tuple[int, int, str, int | None]) -> float:
+        weight = vocab.TYPE_ACTIVITY.get(row[2], (1.0, 1.0))[0]
+        return weight * (STAFFED_VENUE_ACTIVITY if row[0] in staffed else 1.0)
+
+    keyed = sorted(venues, key=lambda row: rng.random() ** (1.0 / activity(row)), reverse=True)
+    active_count = max(1, round(plan.active_share * len(venues))) if plan.active_share else 0
+    lapsed_count = round(plan.lapsed_share * len(venues)) if has_early else 0
+    lapsed_count = min(lapsed_count, len(venues) - active_count)
+    if active_count + lapsed_count == 0:
+        raise SynthError("with --active-share 0 and no lapsed venues nobody scans anywhere")
+    active, lapsed = keyed[:active_count], keyed[active_count : active_count + lapsed_count]
+
+    # How busy each scanning venue is: Zipf over a rank order that puts the
+    # popular types first more often than not.
+    scanning = active + lapsed
+    ranked = sorted(
+        range(len(scanning)),
+        key=lambda i: rng.random() ** (1.0 / vocab.TYPE_ACTIVITY.get(scanning[i][2],
+                                                                    (1.0, 1.0))[1]),
+        reverse=True,
+    )
+    popularity = [0.0] * len(scanning)
+    for rank, index in enumerate(ranked, start=1):
+        popularity[index] = vocab.TYPE_ACTIVITY.get(scanning[index][2], (1.0, 1.0))[1] / (
+            rank ** ZIPF_EXPONENT
+        )
+    sims = []
+    for venue_id, commune_id, vtype, dwell_minutes in scanning:
+        commune_pool = pools.communes.get(commune_id)
+        district_pool = pools.districts.get(district_of.get(commune_id, -1))
+        district_pool = district_pool if district_pool is not None else pools.area
+        vtype = vtype if vtype in vocab.HOURLY else "other"
+        sims.append(_Sim(
+            venue_id=venue_id, vtype=vtype,
+            dwell=(dwell_minutes or DEFAULT_DWELL_MINUTES.get(vtype, 60)) * 60,
+            commune_pool=commune_pool if commune_pool is not None else district_pool,
+            district_pool=district_pool,
+        ))
+
+    # Every scanning venue gets one visit on a day that makes it count as
+    # active (the last 7 days) or lapsed (before them), as far as the number
+    # of check-ins allows; the rest follow popularity.
+    recent = [i for i, day in enumerate(days) if not day.early
+              and day.start >= days[-1].start - 6 * 86400]
+    early = [i for i, day in enumerate(days) if day.early]
+    forced: dict[int, list[int]] = {}
+    budget = plan.checkins
+    for index, sim in enumerate(sims):
+        if budget == 0:
+            break
+        choices = recent if index < len(active) else early
+        weights = [_day_weight(sim.vtype, days[i]) for i in choices]
+        day_index = (rng.choices(choices, weights=weights)[0] if sum(weights) > 0
+                     else rng.choice(choices))
+        forced.setdefault(day_index, []).append(index)
+        budget -= 1
+    result.active_venues = sum(1 for group in forced.values() for i in group if i < len(active))
+    result.lapsed_venues = sum(len(group) for group in forced.values()) - result.active_venues
+
+    def eligible(day: _Day) -> range:
+        return range(len(sims)) if day.early else range(len(active))
+
+    per_type: dict[bool, dict[str, float]] = {True: {}, False: {}}
+    for phase in (True, False):
+        for index in (range(len(sims)) if phase else range(len(active))):
+            vtype = sims[index].vtype
+            per_type[phase][vtype] = per_type[phase].get(vtype, 0.0) + popularity[index]
+    day_weights = [
+        sum(total * _day_weight(vtype, day) for vtype, total in per_type[day.early].items())
+        for day in days
+    ]
+    counts = _allocate(budget, day_weights)
+
+    writer = CheckInWriter()
+    maker = _RowMaker(rng, pools, until)
+    bar = ProgressBar(label="checkins", total=plan.checkins, stream=stream, enabled=show)
+    started = clock.monotonic()
+    cut = until - int(ACTIVE_WINDOW.total_seconds())
+    with writer.loading():
+        for day_index, day in enumerate(days):
+            pinned = forced.get(day_index, [])
+            for group_start in range(0, len(pinned), plan.batch):
+                group = pinned[group_start : group_start + plan.batch]
+                # An active venue's pinned visit is inside the last 7 days.
+                rows = maker.rows(sims, [i for i in group if i < len(active)], day,
+                                  lo=max(day.lo, cut))
+                rows += maker.rows(sims, [i for i in group if i >= len(active)], day)
+                writer.write(rows)
+                bar.advance(len(rows))
+                result.checkins_created += len(rows)
+            remaining = counts[day_index]
+            if remaining == 0:
+                continue
+            population = eligible(day)
+            cumulative = list(accumulate(
+                popularity[i] * _day_weight(sims[i].vtype, day) for i in population
+            ))
+            while remaining > 0:
+                count = min(plan.batch, remaining)
+                drawn = rng.choices(population, cum_weights=cumulative, k=count)
+                writer.write(maker.rows(sims, drawn, day))
+                bar.advance(count)
+                result.checkins_created += count
+                remaining -= count
+    bar.finish()
+    result.load_seconds = clock.monotonic() - started
+
+
+# --- The whole run ----------------------------------------------------------
+
+
+def checkins_after_load_hook() -> Callable[..., object] | None:
+    """``truyvet.checkins.services.checkins_after_bulk_load`` when it exists."""
+    from truyvet.checkins import services
+
+    hook = getattr(services, "checkins_after_bulk_load", None)
+    return hook if callable(hook) else None
+
+
+def synth_generate(*, plan: SynthPlan, progress: bool = False,
+                   stream: TextIO | None = None) -> SynthResult:
+    """Generates ``plan`` into the default database and returns what was
+    made. See the package docstring for the guarantees."""
+    plan.validate()
+    area = synth_area(province=plan.province, district=plan.district)
+    communes = _communes(area)
+    until_at = plan.until or timezone.now()
+    until = int(until_at.timestamp())
+    since = until - plan.days * 86400
+    result = SynthResult(area=area, since=datetime.fromtimestamp(since, UTC),
+                         until=datetime.fromtimestamp(until, UTC))
+    venues_target = plan.venues if plan.venues is not None else VENUES_PER_COMMUNE * len(
+        communes
+    )
+    people_target = plan.people if plan.people is not None else PEOPLE_PER_VENUE * venues_target
+
+    started = clock.monotonic()
+    result.venues_created, result.venues_total = _venues_ensure(
+        area=area, communes=communes, target=venues_target, seed=plan.seed,
+        since=result.since, show=progress, stream=stream,
+    )
+    result.timings["venues"] = clock.monotonic() - started
+    started = clock.monotonic()
+    result.people_created, result.people_total = _people_ensure(
+        area=area, communes=communes, target=people_target, seed=plan.seed,
+        since=result.since, show=progress, stream=stream,
+    )
+    result.timings["people"] = clock.monotonic() - started
+    if plan.checkins:
+        try:
+            _checkins_load(area=area, plan=plan, since=since, until=until, result=result,
+                           show=progress, stream=stream)
+        finally:
+            # Also after a failure half-way: the batches committed so far
+            # are in the table and rollups must count them.
+            hook = checkins_after_load_hook()
+            if hook is not None and result.checkins_created:
+                hook(since=result.since, until=result.until)
+                result.hook_called = True
+    return result

@@ -1,0 +1,64 @@
+"""Venues for the check-in tests, made through the venues services: a
+restaurant and a market in Thị trấn Thanh Nhật registered by the Hạ Lang
+district officer for the venue owner, with the controller persona at the
+restaurant only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from truyvet.venues.models import StaffRole, Venue, VenueType
+from truyvet.venues.services import venue_register, venue_staff_add
+
+
+def make_venue(personas: Any, *, name: str, venue_type: str, dwell: int | None = None) -> Venue:
+    venue = venue_register(
+        actor=personas.district_officer, name=name, venue_type=venue_type,
+        commune=personas.units.thanh_nhat, street="Tổ 1",
+        contact_phone=personas.venue_owner.phone,
+    )
+    if dwell is not None:
+        Venue.objects.filter(pk=venue.pk).update(dwell_minutes=dwell)
+        venue.refresh_from_db()
+    return venue
+
+
+@pytest.fixture
+def restaurant(personas: Any) -> Venue:
+    venue = make_venue(personas, name="Quán Phở Hạ Lang", venue_type=VenueType.RESTAURANT)
+    venue_staff_add(actor=personas.venue_owner, venue=venue, phone=personas.controller.phone,
+                    role=StaffRole.CONTROLLER)
+    return venue
+
+
+@pytest.fixture
+def market(personas: Any) -> Venue:
+    return make_venue(personas, name="Chợ Thanh Nhật", venue_type=VenueType.MARKET)
+
+
+@pytest.fixture
+def login(client: Client) -> Callable[[Any], Client]:
+    def as_user(user: Any) -> Client:
+        client.force_login(user)
+        return client
+
+    return as_user
+
+
+def post_json(client: Client, url: str, body: Any, **extra: Any) -> Any:
+    return client.post(url, data=json.dumps(body, default=str),
+                       content_type="application/json", **extra)
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits_unless_asked(settings: Any) -> None:
+    """Tests that are not about rate limits should not trip over them; the
+    rate-limit tests set the limits they need."""
+    settings.CHECKIN_RATELIMIT_IP_PER_MINUTE = 0
+    settings.CHECKIN_RATELIMIT_USER_PER_MINUTE = 0
+    settings.CHECKIN_RATELIMIT_STAFF_PER_MINUTE = 0

@@ -1,0 +1,330 @@
+"""HTML pages for check-ins: the check-in block of the venue page, the
+confirmation with its "leaving" button, "Nơi đã đến", the personal QR and
+its printable card, and the controller's door page. Each page calls the
+same services and selectors as ``api.py``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from truyvet.accounts.models import Person
+from truyvet.accounts.personal_qr import (
+    card_colour_for,
+    personal_qr_measure,
+    personal_qr_rotate,
+    personal_qr_token,
+)
+from truyvet.checkins import selectors, services
+from truyvet.checkins.forms import CardPurposeForm, GuestForm, ManualEntryForm, WedgeScanForm
+from truyvet.checkins.models import CheckIn, DepartureKind
+from truyvet.core.errors import NotFound, ServiceError
+from truyvet.core.selectors import audit_events_about
+
+GUEST_SESSION_KEY = "checkins.guest_tokens"
+GUEST_SESSION_MAX = 20
+CONTROL_SESSION_KEY = "checkins.control_venue"
+
+
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any],
+    error: ServiceError | None = None,
+) -> HttpResponse:
+    """Renders a page; a rate limit keeps its 429 and Retry-After."""
+    status = 429 if error is not None and error.status == 429 else 200
+    response = render(request, template, context, status=status)
+    if status == 429 and error is not None and error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _venue_page(token: str) -> str:
+    token = (token or "").strip().rstrip("/").rsplit("/", 1)[-1]
+    return reverse("venue_scan", kwargs={"token": token}) if token else reverse("home")
+
+
+# --- The venue page's check-in block ---------------------------------------------------
+
+
+@require_POST
+def scan_checkin_view(request: HttpRequest) -> HttpResponse:
+    """The logged-in citizen's one tap on the venue page."""
+    token = request.POST.get("venue", "")
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('accounts:login')}?{urlencode({'next': _venue_page(token)})}")
+    try:
+        result = services.checkin_citizen_scan(
+            user=request.user, venue_payload=token, request=request,
+        )
+    except ServiceError as exc:
+        messages.error(request, str(exc.message))
+        return redirect(_venue_page(token))
+    return redirect("checkins:visit", checkin_id=result.checkin.pk)
+
+
+def _remember_guest(request: HttpRequest, token: str) -> None:
+    tokens = [t for t in request.session.get(GUEST_SESSION_KEY, []) if isinstance(t, str)]
+    request.session[GUEST_SESSION_KEY] = [token, *tokens][:GUEST_SESSION_MAX]
+
+
+def _guest_token_for(request: HttpRequest, checkin: CheckIn) -> str:
+    """The guest check-out token this browser holds for ``checkin``, if any."""
+    for token in request.session.get(GUEST_SESSION_KEY, []):
+        if isinstance(token, str) and services.guest_token_matches(token, checkin):
+            return token
+    return ""
+
+
+def guest_checkin_view(request: HttpRequest) -> HttpResponse:
+    """Name and phone, ID optional, no account: the visitor is done in
+    seconds. GET shows the form for ``?venue=<token>``."""
+    form = GuestForm(request.POST or None, initial={"venue": request.GET.get("venue", "")})
+    token = (request.POST.get("venue") if request.method == "POST" else
+             request.GET.get("venue")) or ""
+    venue = None
+    error: ServiceError | None = None
+    try:
+        venue = services.venue_from_scanned_payload(token)
+    except ServiceError as exc:
+        messages.error(request, str(exc.message))
+        return redirect(_venue_page(token) if token else "home")
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.checkin_guest(
+                venue=venue, full_name=form.cleaned_data["full_name"],
+                phone=form.cleaned_data["phone"], id_number=form.cleaned_data["id_number"],
+                request=request,
+            )
+        except ServiceError as exc:
+            error = exc
+            form.add_service_error(exc)
+        else:
+            _remember_guest(request, services.guest_checkout_token(result.checkin))
+            return redirect("checkins:visit", checkin_id=result.checkin.pk)
+    return _render(
+        request, "checkins/guest.html",
+        {"form": form, "venue": venue, "token": token,
+         "login_url": f"{reverse('accounts:login')}?{urlencode({'next': _venue_page(token)})}"},
+        error,
+    )
+
+
+# --- A visit: confirmation and "leaving" -------------------------------------------------
+
+
+def _visit_for(request: HttpRequest, checkin_id: uuid.UUID) -> tuple[CheckIn, str]:
+    """The visit if it is the user's own or this browser's guest visit."""
+    try:
+        checkin = selectors.checkin_by_id(checkin_id)
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+    if getattr(request.user, "person_id", None) == checkin.person_id:
+        return checkin, ""
+    token = _guest_token_for(request, checkin)
+    if not token:
+        raise Http404(_("Không tìm thấy lượt đến này."))
+    return checkin, token
+
+
+@require_GET
+def visit_view(request: HttpRequest, checkin_id: uuid.UUID) -> HttpResponse:
+    checkin, guest_token = _visit_for(request, checkin_id)
+    return render(request, "checkins/visit.html", {
+        "checkin": checkin,
+        "is_guest": bool(guest_token),
+        "open": checkin.departure_kind == DepartureKind.ESTIMATED,
+    })
+
+
+@require_POST
+def checkout_view(request: HttpRequest, checkin_id: uuid.UUID) -> HttpResponse:
+    checkin, guest_token = _visit_for(request, checkin_id)
+    try:
+        services.checkin_throttle(scope="scan", request=request, user=request.user)
+        services.checkin_checkout(actor=request.user, checkin=checkin, guest_token=guest_token)
+    except ServiceError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Đã ghi nhận bạn rời đi. Cảm ơn bạn!"))
+    return redirect("checkins:visit", checkin_id=checkin.pk)
+
+
+# --- "Nơi đã đến" ------------------------------------------------------------------------
+
+
+@login_required
+def history_view(request: HttpRequest) -> HttpResponse:
+    """The user's own visits of the last 21 days, and the officials who
+    viewed their data."""
+    user: Any = request.user
+    return render(request, "checkins/history.html", {
+        "checkins": list(selectors.checkins_of_me(user=user)),
+        "days": selectors.HISTORY_DAYS,
+        "viewed_by": list(audit_events_about(user.person_id)[:50]),
+    })
+
+
+# --- Personal QR --------------------------------------------------------------------------
+
+
+def _qr_svg(token: str) -> str:
+    return segno.make(token, error="m", micro=False).svg_inline(
+        scale=8, border=4, dark="#000", light="#fff", omitsize=True,
+    )
+
+
+@login_required
+def personal_qr_view(request: HttpRequest) -> HttpResponse:
+    """The personal QR, big on screen, with the short name and the COVID
+    card colour (grey "no vaccination data" until that data exists)."""
+    person: Person = request.user.person  # type: ignore[union-attr]
+    token = personal_qr_token(person)
+    return render(request, "checkins/personal_qr.html", {
+        "person": person,
+        "token": token,
+        "svg": _qr_svg(token),
+        "measured": personal_qr_measure(token),
+        "colour": card_colour_for(person),
+    })
+
+
+@login_required
+@require_POST
+def personal_qr_rotate_view(request: HttpRequest) -> HttpResponse:
+    personal_qr_rotate(request.user.person)  # type: ignore[union-attr]
+    messages.success(request, _("Đã tạo mã QR mới. Mã cũ và thẻ in trước đây không còn dùng "
+                                "được."))
+    return redirect("checkins:personal_qr")
+
+
+def _pdf(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def personal_qr_card_view(request: HttpRequest) -> HttpResponse:
+    """The user's own card, 5 × 5 cm."""
+    data = services.personal_qr_card_pdf(
+        actor=request.user, person=request.user.person,  # type: ignore[union-attr]
+    )
+    return _pdf(data, "the-qr-ca-nhan.pdf")
+
+
+@login_required
+def person_card_view(request: HttpRequest, person_id: int) -> HttpResponse:
+    """An official prints the card of someone in their scope: the purpose is
+    asked first and the print is audited."""
+    from truyvet.core import permissions
+
+    person = Person.objects.select_related("commune").filter(pk=person_id).first()
+    if person is None or not permissions.can_print_personal_qr_card(request.user, person):
+        raise Http404(_("Không tìm thấy người này."))
+    if getattr(request.user, "person_id", None) == person.pk:
+        return redirect("checkins:personal_qr_card")
+    form = CardPurposeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            data = services.personal_qr_card_pdf(
+                actor=request.user, person=person, purpose=form.cleaned_data["purpose"],
+                request=request,
+            )
+        except ServiceError as exc:
+            form.add_service_error(exc)
+        else:
+            return _pdf(data, f"the-qr-{person.pk}.pdf")
+    return render(request, "checkins/person_card.html", {"person": person, "form": form})
+
+
+# --- The controller's door page ------------------------------------------------------------
+
+
+@login_required
+def control_index_view(request: HttpRequest) -> HttpResponse:
+    """Choose the venue you stand at; the choice is remembered and reopened
+    next time (``?choose=1`` shows the list again)."""
+    venues = list(selectors.venues_scannable_by(request.user))
+    codes = {venue.code for venue in venues}
+    remembered = request.session.get(CONTROL_SESSION_KEY)
+    if "choose" not in request.GET:
+        if remembered in codes:
+            return redirect("checkins:control", code=remembered)
+        if len(venues) == 1:
+            return redirect("checkins:control", code=venues[0].code)
+    return render(request, "checkins/control_index.html",
+                  {"venues": venues, "remembered": remembered})
+
+
+def _control_venue(request: HttpRequest, code: str) -> Any:
+    try:
+        return selectors.venue_for_controller(user=request.user, code=code)
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+
+
+@login_required
+def control_view(request: HttpRequest, code: str) -> HttpResponse:
+    """The door page: a focused field for a handheld scanner (it types the
+    code and presses Enter), manual entry with a lookup, and a big result
+    panel. ``static/checkins/controller.js`` posts to the API; without
+    JavaScript the forms post here and the same services answer."""
+    venue = _control_venue(request, code)
+    request.session[CONTROL_SESSION_KEY] = venue.code
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    scan_form = WedgeScanForm(request.POST if action == "scan" else None)
+    manual_form = ManualEntryForm(request.POST if action == "manual" else None)
+    outcome: services.StaffScanResult | None = None
+    error: ServiceError | None = None
+    try:
+        if action == "scan" and scan_form.is_valid():
+            outcome = services.checkin_staff_scan(
+                controller=request.user, venue=venue,
+                payload=scan_form.cleaned_data["payload"], request=request,
+            )
+        elif action == "manual" and manual_form.is_valid():
+            data = manual_form.cleaned_data
+            outcome = services.checkin_manual(
+                controller=request.user, venue=venue, full_name=data["full_name"],
+                phone=data["phone"], id_number=data["id_number"],
+                person_id=data["person_id"], request=request,
+            )
+            manual_form = ManualEntryForm()
+    except ServiceError as exc:
+        error = exc
+        if action == "manual":
+            manual_form.add_service_error(exc)
+    return _render(request, "checkins/control.html", {
+        "venue": venue,
+        "scan_form": WedgeScanForm(),
+        "manual_form": manual_form,
+        "outcome": outcome,
+        "error": error,
+    }, error)
+
+
+@login_required
+@require_GET
+def control_lookup_view(request: HttpRequest, code: str) -> HttpResponse:
+    """People matching the controller's search (htmx partial), masked."""
+    venue = _control_venue(request, code)
+    query = (request.GET.get("q") or "")[:100]
+    people = (
+        selectors.people_lookup(controller=request.user, venue=venue, query=query,
+                                request=request)
+        if query.strip() else []
+    )
+    return render(request, "checkins/_lookup_results.html",
+                  {"people": people, "query": query, "venue": venue})

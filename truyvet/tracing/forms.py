@@ -1,0 +1,119 @@
+"""HTML forms for tracing. They check shape only; the services check
+meaning and their FieldErrors land next to the matching fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from truyvet.accounts.forms import ServiceErrorsMixin
+from truyvet.tracing.models import CaseOutcome, CaseStatus, Classification, Diagnostic, TaskStatus
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def _blank(choices: Any, label: Any) -> list[tuple[str, Any]]:
+    return [("", label), *choices]
+
+
+class PersonLookupForm(forms.Form):
+    q = forms.CharField(
+        label=_("Số điện thoại hoặc số CCCD/CMND của người bệnh"), max_length=40,
+        widget=forms.TextInput(attrs={"inputmode": "text", "autocomplete": "off",
+                                      "placeholder": "0912 345 678"}),
+    )
+
+
+class CaseCreateForm(ServiceErrorsMixin, forms.Form):
+    classification = forms.ChoiceField(
+        label=_("Phân loại"), choices=_blank(Classification.choices, _("— Chọn —")),
+    )
+    test_date = forms.DateField(label=_("Ngày xét nghiệm dương tính"), required=False,
+                                widget=DATE)
+    test_type = forms.ChoiceField(
+        label=_("Loại xét nghiệm"), required=False,
+        choices=_blank(Diagnostic.choices, _("— Không có —")),
+    )
+    symptom_onset = forms.DateField(
+        label=_("Ngày khởi phát triệu chứng"), required=False, widget=DATE,
+        help_text=_("Để trống nếu không có triệu chứng."),
+    )
+    isolation_place = forms.CharField(label=_("Nơi cách ly"), required=False, max_length=300)
+    isolated_at = forms.DateTimeField(label=_("Thời điểm cách ly"), required=False,
+                                      widget=DATETIME)
+
+
+class WindowForm(ServiceErrorsMixin, forms.Form):
+    start = forms.DateTimeField(label=_("Bắt đầu giai đoạn lây nhiễm"), widget=DATETIME)
+    end = forms.DateTimeField(
+        label=_("Kết thúc"), required=False, widget=DATETIME,
+        help_text=_("Để trống: đến nay (chưa cách ly)."),
+    )
+    reason = forms.CharField(label=_("Lý do thay đổi"), max_length=600)
+
+
+class IsolationForm(ServiceErrorsMixin, forms.Form):
+    isolation_place = forms.CharField(label=_("Nơi cách ly"), max_length=300)
+    isolated_at = forms.DateTimeField(label=_("Thời điểm cách ly"), widget=DATETIME)
+
+
+class ReclassifyForm(ServiceErrorsMixin, forms.Form):
+    test_date = forms.DateField(label=_("Ngày xét nghiệm dương tính"), widget=DATE)
+    test_type = forms.ChoiceField(label=_("Loại xét nghiệm"), choices=Diagnostic.choices)
+
+
+class CloseForm(ServiceErrorsMixin, forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Kết quả"), choices=_blank(CaseOutcome.choices, _("— Chọn —")),
+    )
+
+
+class AlertsForm(ServiceErrorsMixin, forms.Form):
+    notify_contacts = forms.BooleanField(
+        label=_("Gửi cảnh báo cho người tiếp xúc F1 (tin nhắn SMS và thông báo trong ứng dụng)"),
+        required=False, initial=True,
+    )
+    notify_venues = forms.BooleanField(
+        label=_("Gửi cảnh báo cho chủ các địa điểm ca bệnh đã đến"), required=False,
+        initial=True,
+    )
+    publish_sites = forms.BooleanField(
+        label=_("Công bố địa điểm và khung giờ (không có thông tin cá nhân)"), required=False,
+    )
+
+
+class ExpandForm(ServiceErrorsMixin, forms.Form):
+    depth = forms.TypedChoiceField(label=_("Mở rộng đến"), coerce=int, choices=[])
+    contact_ids = forms.TypedMultipleChoiceField(
+        label=_("Người tiếp xúc"), coerce=int, choices=[], required=False,
+    )
+
+    def __init__(self, *args: Any, contact_ids: list[int], max_depth: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["contact_ids"].choices = [(pk, str(pk)) for pk in contact_ids]  # type: ignore[attr-defined]
+        self.fields["depth"].choices = [  # type: ignore[attr-defined]
+            (d, f"F{d}") for d in range(2, max_depth + 1)
+        ]
+
+
+class TaskForm(ServiceErrorsMixin, forms.Form):
+    status = forms.ChoiceField(label=_("Tình trạng"), choices=TaskStatus.choices)
+    note = forms.CharField(label=_("Ghi chú"), required=False, max_length=1000,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CaseFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Trạng thái"), required=False,
+        choices=_blank(CaseStatus.choices, _("Tất cả")),
+    )
+
+
+class TaskFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Tình trạng"), required=False,
+        choices=_blank(TaskStatus.choices, _("Tất cả")),
+    )

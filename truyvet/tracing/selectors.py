@@ -1,0 +1,428 @@
+"""Reads for tracing, already scoped to the viewer.
+
+Purpose limitation: the only way for an official to see where a person has
+been is ``case_timeline`` (a case in their scope), and every call of it is
+audited, as is every list that shows contacts by name. Contacts who live
+outside the viewer's scope come back masked. Citizens read only their own
+matches against the published exposure sites.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from truyvet.accounts.models import Person
+from truyvet.accounts.phones import PhoneError, normalize_phone
+from truyvet.checkins.models import CheckIn, DepartureKind
+from truyvet.core import permissions
+from truyvet.core.errors import NotAllowed, NotFound
+from truyvet.core.masking import mask_name, mask_phone
+from truyvet.core.models import AuditAction, AuditEvent
+from truyvet.core.requests import client_ip
+from truyvet.core.services import audit_record
+from truyvet.tracing.models import Case, CaseStatus, Contact, ContactTask, ExposureSite
+from truyvet.tracing.services import CASE_NOT_FOUND, TASK_NOT_FOUND
+
+_UNIT_CHAIN = ("unit", "unit__parent", "unit__parent__parent")
+_ID_NUMBER = re.compile(r"\d{9}|\d{12}|[A-Z][A-Z0-9]{5,8}")
+
+
+def _require_tracing(viewer: Any) -> None:
+    if not permissions.can_use_tracing(viewer):
+        raise NotAllowed(gettext_lazy("Chỉ cán bộ y tế và cán bộ chính quyền được truy vết."))
+
+
+# --- Cases ---------------------------------------------------------------------------
+
+
+def cases_visible_to(viewer: Any, *, status: str = "") -> QuerySet[Case]:
+    """The cases in the viewer's scope, newest first (masked in lists)."""
+    _require_tracing(viewer)
+    cases = Case.objects.filter(permissions.tracing_scope_q(viewer, "unit__path")).select_related(
+        "person", *_UNIT_CHAIN
+    )
+    if status in CaseStatus.values:
+        cases = cases.filter(status=status)
+    return cases
+
+
+def case_for(*, viewer: Any, case_id: int) -> Case:
+    """The case if it is in the viewer's scope; NotFound otherwise, the same
+    whether it exists or not."""
+    case = (
+        Case.objects.select_related("person", "person__commune", "created_by", *_UNIT_CHAIN)
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None or not permissions.can_view_case(viewer, case):
+        raise NotFound(CASE_NOT_FOUND)
+    return case
+
+
+def person_for_case(*, viewer: Any, person_id: int) -> Person:
+    """Someone the viewer may open a case for (lives in their tracing scope)."""
+    person = Person.objects.select_related("commune").filter(pk=person_id).first()
+    if person is None or not permissions.can_register_case(viewer, person.commune):
+        raise NotFound(gettext_lazy("Không tìm thấy người này."))
+    return person
+
+
+def people_for_case(*, viewer: Any, query: str, request: HttpRequest | None = None) -> list[Person]:
+    """Finds who a new case is about, by exact phone number or document
+    number only (no browsing by name), among people in the viewer's scope.
+    Audited as a search."""
+    _require_tracing(viewer)
+    text = re.sub(r"\s", "", query or "").upper()
+    if not text:
+        return []
+    from django.db.models import Q
+
+    condition = Q(pk__in=[])
+    try:
+        condition |= Q(phone=normalize_phone(text))
+    except PhoneError:
+        pass
+    if _ID_NUMBER.fullmatch(text):
+        condition |= Q(id_number=text)
+    with transaction.atomic():
+        found = list(
+            Person.objects.filter(condition)
+            .filter(permissions.tracing_scope_q(viewer, "commune__path"))
+            .select_related("commune")[:5]
+        )
+        audit_record(
+            actor=viewer, action=AuditAction.PERSON_SEARCH, request=request,
+            purpose=_("Tìm người để đăng ký ca bệnh"),
+            detail={"kind": "case.person_lookup", "results": [p.pk for p in found]},
+        )
+    return found
+
+
+# --- The timeline --------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEntry:
+    """One visit of the case during the window (the "mốc dịch tễ")."""
+
+    checkin_id: Any
+    venue_id: int
+    venue_name: str
+    venue_code: str
+    venue_type: str
+    address: str
+    commune: str
+    venue_phone: str
+    arrived_at: datetime
+    departed_at: datetime
+    departure_real: bool
+    departure_label: str
+    method_label: str
+
+
+def case_timeline(
+    *, viewer: Any, case: Case, request: HttpRequest | None = None, export: str = ""
+) -> list[TimelineEntry]:
+    """Every venue the case visited in the infectious window, in order, with
+    arrival, departure (real or estimated), commune and the venue's phone.
+
+    Each call is audited (a read of the person's movements; ``export`` names
+    the file format when it feeds a download). One query for the visits.
+    """
+    if not permissions.can_view_case(viewer, case):
+        raise NotFound(CASE_NOT_FOUND)
+    now = timezone.now()
+    start, end = case.window_start, case.window_end_at(now)
+    cap = timedelta(minutes=settings.TRACING_MAX_VISIT_MINUTES)
+    with transaction.atomic():
+        visits = list(
+            CheckIn.objects.filter(
+                person_id=case.person_id, arrived_at__gte=start - cap, arrived_at__lte=end,
+                ends_at__gte=start,
+            )
+            .select_related(
+                "venue", "venue__commune", "venue__commune__parent",
+                "venue__commune__parent__parent",
+            )
+            .order_by("arrived_at", "id")
+        )
+        if export:
+            purpose = _("Xuất mốc dịch tễ ca bệnh #%(id)s (%(format)s)") % {
+                "id": case.pk, "format": export.upper()}
+            action = AuditAction.EXPORT
+        else:
+            purpose = _("Xem mốc dịch tễ ca bệnh #%(id)s") % {"id": case.pk}
+            action = AuditAction.PERSON_READ
+        audit_record(
+            actor=viewer, action=action, purpose=purpose, request=request,
+            subject_person=case.person, target=f"case:{case.pk}", unit=case.unit,
+            detail={"kind": "case.timeline", "case": case.pk, "visits": len(visits),
+                    "format": export or None},
+        )
+    entries = []
+    for visit in visits:
+        departed = min(visit.ends_at, visit.arrived_at + cap)
+        if departed < start:
+            continue
+        venue = visit.venue
+        entries.append(
+            TimelineEntry(
+                checkin_id=visit.pk,
+                venue_id=venue.pk,
+                venue_name=venue.name,
+                venue_code=venue.code,
+                venue_type=venue.get_venue_type_display(),
+                address=venue.street,
+                commune=venue.commune.full_name,
+                venue_phone=venue.contact_phone,
+                arrived_at=visit.arrived_at,
+                departed_at=departed,
+                departure_real=visit.departure_kind != DepartureKind.ESTIMATED,
+                departure_label=visit.get_departure_kind_display(),
+                method_label=visit.get_method_display(),
+            )
+        )
+    return entries
+
+
+# --- Contacts ----------------------------------------------------------------------
+
+
+@dataclass
+class ContactRow:
+    """A contact as one viewer may see them."""
+
+    contact: Contact
+    masked: bool
+    name: str
+    phone: str
+    commune: str
+    task_status: str
+    task_status_label: str
+    task_id: int | None
+    can_open_task: bool
+    visits: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def overlap_minutes(self) -> int:
+        return self.contact.overlap_minutes
+
+    @property
+    def gap_minutes(self) -> int:
+        return round(self.contact.gap_seconds / 60)
+
+
+def visits_for_display(visits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A contact's stored visit breakdown with real datetimes and minutes."""
+    shown = []
+    for visit in visits:
+        item = dict(visit)
+        for key in ("source_start", "source_end", "contact_start", "contact_end"):
+            item[key] = datetime.fromisoformat(visit[key])
+        item["overlap_minutes"] = round(visit["overlap_seconds"] / 60)
+        shown.append(item)
+    return shown
+
+
+def _audit_people_shown(
+    *, viewer: Any, people: list[Person], purpose: str, target: str, unit: Any,
+    request: HttpRequest | None, detail: dict[str, Any],
+) -> None:
+    """One audit row per person whose identity a page shows, in one query,
+    so each of them can see the read in their own access log."""
+    now = timezone.now()
+    ip = client_ip(request)
+    AuditEvent.objects.bulk_create([
+        AuditEvent(
+            at=now, actor=viewer, action=AuditAction.PERSON_READ, purpose=purpose[:300],
+            subject_person=person, target=target[:200], unit=unit, ip_address=ip, detail=detail,
+        )
+        for person in people
+    ])
+
+
+def case_contacts_for(
+    *, viewer: Any, case: Case, request: HttpRequest | None = None
+) -> list[ContactRow]:
+    """The case's contacts, ranked (F1 before F2, longest overlap first).
+
+    Contacts living outside the viewer's scope are masked (abbreviated name,
+    partial phone): their own commune's officials follow them up through a
+    contact task. Showing an unmasked contact is audited, one row per person.
+    A fixed number of queries whatever the number of contacts.
+    """
+    if not permissions.can_view_case(viewer, case):
+        raise NotFound(CASE_NOT_FOUND)
+    contacts = list(
+        Contact.objects.filter(case=case)
+        .select_related("person", "task", "task__unit", *_UNIT_CHAIN)
+        .order_by("degree", "-overlap_seconds", "gap_seconds", "person_id")
+    )
+    rows = []
+    shown: list[Person] = []
+    for contact in contacts:
+        person = contact.person
+        visible = permissions.can_view_contact_identity(viewer, contact)
+        task: ContactTask | None = getattr(contact, "task", None)
+        if visible:
+            shown.append(person)
+        rows.append(
+            ContactRow(
+                contact=contact,
+                masked=not visible,
+                name=person.full_name if visible else mask_name(person.full_name),
+                phone=person.phone if visible else mask_phone(person.phone),
+                commune=contact.unit.full_name if contact.unit else "",
+                task_status=task.status if task else "",
+                task_status_label=task.get_status_display() if task else "",
+                task_id=task.pk if task else None,
+                can_open_task=bool(task and permissions.can_work_contact_task(viewer, task)),
+                visits=visits_for_display(contact.visits),
+            )
+        )
+    if shown:
+        _audit_people_shown(
+            viewer=viewer, people=shown, request=request, unit=case.unit,
+            target=f"case:{case.pk}",
+            purpose=_("Xem danh sách người tiếp xúc ca bệnh #%(id)s") % {"id": case.pk},
+            detail={"kind": "case.contacts", "case": case.pk},
+        )
+    return rows
+
+
+# --- Contact tasks -------------------------------------------------------------------
+
+
+def contact_tasks_for(viewer: Any, *, status: str = "") -> QuerySet[ContactTask]:
+    """The follow-up tasks of contacts living in the viewer's scope, whatever
+    unit the case belongs to."""
+    _require_tracing(viewer)
+    tasks = ContactTask.objects.filter(
+        permissions.tracing_scope_q(viewer, "unit__path")
+    ).select_related(
+        "contact", "contact__person", "contact__case", "contact__case__unit",
+        "contact__case__unit__parent", *_UNIT_CHAIN,
+    )
+    if status:
+        tasks = tasks.filter(status=status)
+    return tasks
+
+
+def contact_task_for(
+    *, viewer: Any, task_id: int, request: HttpRequest | None = None, audit: bool = True
+) -> ContactTask:
+    """One task with the contact's full identity, for their commune's
+    officials. Audited as a read of the contact's data."""
+    task = (
+        ContactTask.objects.select_related(
+            "contact", "contact__person", "contact__person__commune", "contact__case",
+            "contact__case__unit", "contact__case__unit__parent", *_UNIT_CHAIN,
+        )
+        .filter(pk=task_id)
+        .first()
+    )
+    if task is None or not permissions.can_work_contact_task(viewer, task):
+        raise NotFound(TASK_NOT_FOUND)
+    if audit:
+        audit_record(
+            actor=viewer, action=AuditAction.PERSON_READ, request=request,
+            purpose=_("Theo dõi người tiếp xúc (nhiệm vụ #%(id)s)") % {"id": task.pk},
+            subject_person=task.contact.person, target=f"contact-task:{task.pk}", unit=task.unit,
+            detail={"kind": "contact_task.read", "case": task.contact.case_id},
+        )
+    return task
+
+
+# --- Public exposure sites and "Was I exposed?" ------------------------------------------
+
+
+def exposure_sites_live(*, now: datetime | None = None) -> QuerySet[ExposureSite]:
+    """Published, not withdrawn sites whose window ended within the check-in
+    retention period (older visits no longer exist to match)."""
+    now = now or timezone.now()
+    since = now - timedelta(days=settings.CHECKIN_RETENTION_DAYS)
+    return (
+        ExposureSite.objects.filter(withdrawn_at__isnull=True, ends_at__gte=since)
+        .select_related(
+            "venue", "venue__commune", "venue__commune__parent", "venue__commune__parent__parent"
+        )
+        .order_by("-starts_at", "id")
+    )
+
+
+@dataclass
+class ExposureMatch:
+    site: ExposureSite
+    arrived_at: datetime
+    left_at: datetime
+
+
+def my_exposures(*, user: Any, now: datetime | None = None) -> list[ExposureMatch]:
+    """The user's own visits that overlap a published exposure site at the
+    same venue (the same closed-interval rule the server search uses; sites
+    are already widened by the buffer). Sites of the user's own case are
+    left out. Two queries."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    now = now or timezone.now()
+    cap = timedelta(minutes=settings.TRACING_MAX_VISIT_MINUTES)
+    since = now - timedelta(days=settings.CHECKIN_RETENTION_DAYS)
+    mine = CheckIn.objects.filter(person_id=user.person_id, arrived_at__gte=since - cap)
+    sites = list(
+        exposure_sites_live(now=now)
+        .filter(venue_id__in=mine.values("venue_id"))
+        .exclude(case__person_id=user.person_id)
+    )
+    if not sites:
+        return []
+    visits = list(
+        mine.filter(venue_id__in={s.venue_id for s in sites}).values_list(
+            "venue_id", "arrived_at", "ends_at"
+        )
+    )
+    matches = []
+    for site in sites:
+        for venue_id, arrived_at, ends_at in visits:
+            left = min(ends_at, arrived_at + cap)
+            if venue_id == site.venue_id and arrived_at <= site.ends_at and left >= site.starts_at:
+                matches.append(ExposureMatch(site=site, arrived_at=arrived_at, left_at=left))
+    matches.sort(key=lambda m: m.arrived_at, reverse=True)
+    return matches
+
+
+# --- Home page ------------------------------------------------------------------------
+
+
+def home_links_for(user: Any) -> dict[str, list[tuple[str, str]]]:
+    """Links for the home page: everyone's inbox and "Was I exposed?", and
+    the tracing pages for health workers and officers."""
+    from django.urls import reverse
+
+    from truyvet.core.outbox import inbox_unread_count
+
+    unread = inbox_unread_count(user)
+    inbox = _("Thông báo (%(n)s mới)") % {"n": unread} if unread else _("Thông báo")
+    links: dict[str, list[tuple[str, str]]] = {
+        "mine": [
+            (reverse("inbox"), inbox),
+            (reverse("tracing:my_exposure"), _("Tôi có tiếp xúc không?")),
+        ],
+        "official": [],
+    }
+    if permissions.can_use_tracing(user):
+        links["official"] = [
+            (reverse("tracing:cases"), _("Ca bệnh và truy vết")),
+            (reverse("tracing:tasks"), _("Người tiếp xúc cần theo dõi")),
+        ]
+    return links

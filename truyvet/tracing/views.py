@@ -1,0 +1,319 @@
+"""HTML pages for tracing: the same selectors and services as ``api.py``.
+
+The case page is the officials' workspace: window, timeline, trace, ranked
+contacts, F2 expansion, alerts and exposure sites. Each of its actions is a
+POST with an ``action`` field; a refused action re-renders the page with
+the service's errors on the right form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
+
+from truyvet.core import permissions
+from truyvet.core.errors import NotFound, ServiceError
+from truyvet.tracing import exports, selectors, services
+from truyvet.tracing.forms import (
+    AlertsForm,
+    CaseCreateForm,
+    CaseFilterForm,
+    CloseForm,
+    ExpandForm,
+    IsolationForm,
+    PersonLookupForm,
+    ReclassifyForm,
+    TaskFilterForm,
+    TaskForm,
+    WindowForm,
+)
+from truyvet.tracing.models import Case, Classification, ExposureSite
+
+PAGE_SIZE = 50
+
+
+def _tracing_official(request: HttpRequest) -> Any:
+    if not permissions.can_use_tracing(request.user):
+        raise PermissionDenied
+    return request.user
+
+
+def _case_or_404(viewer: Any, case_id: int) -> Case:
+    try:
+        return selectors.case_for(viewer=viewer, case_id=case_id)
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+
+
+# --- Cases ---------------------------------------------------------------------------
+
+
+@login_required
+def cases_view(request: HttpRequest) -> HttpResponse:
+    viewer = _tracing_official(request)
+    form = CaseFilterForm(request.GET or None)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    page = Paginator(selectors.cases_visible_to(viewer, status=status), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "tracing/cases.html", {"form": form, "page": page})
+
+
+@login_required
+def case_create_view(request: HttpRequest) -> HttpResponse:
+    """Find the person by exact phone or document number, then register."""
+    viewer = _tracing_official(request)
+    person = None
+    people: list[Any] = []
+    lookup = PersonLookupForm(request.GET if "q" in request.GET else None)
+    if request.GET.get("person"):
+        try:
+            person = selectors.person_for_case(viewer=viewer, person_id=int(request.GET["person"]))
+        except (ValueError, NotFound) as exc:
+            raise Http404 from exc
+    elif lookup.is_bound and lookup.is_valid():
+        people = selectors.people_for_case(
+            viewer=viewer, query=lookup.cleaned_data["q"], request=request
+        )
+    form = CaseCreateForm(request.POST or None)
+    if request.method == "POST" and person is not None and form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = services.case_register(
+                actor=viewer, person=person, request=request,
+                data=services.CaseInput(
+                    classification=data["classification"], test_date=data["test_date"],
+                    test_type=data["test_type"], symptom_onset=data["symptom_onset"],
+                    isolation_place=data["isolation_place"], isolated_at=data["isolated_at"],
+                ),
+            )
+        except NotFound as exc:
+            raise Http404 from exc
+        except ServiceError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Đã đăng ký ca bệnh #%(id)s.") % {"id": case.pk})
+            return redirect("tracing:case", case_id=case.pk)
+    return render(request, "tracing/case_create.html", {
+        "lookup": lookup, "people": people, "person": person, "form": form,
+        "searched": lookup.is_bound, "window_days": settings.TRACING_WINDOW_DAYS_BEFORE,
+    })
+
+
+def _case_forms(case: Case, contact_ids: list[int]) -> dict[str, Any]:
+    local = timezone.localtime
+    return {
+        "window_form": WindowForm(initial={
+            "start": local(case.window_start),
+            "end": local(case.window_end) if case.window_end else None,
+        }),
+        "isolation_form": IsolationForm(initial={"isolation_place": case.isolation_place}),
+        "reclassify_form": ReclassifyForm(),
+        "close_form": CloseForm(),
+        "alerts_form": AlertsForm(),
+        "expand_form": ExpandForm(contact_ids=contact_ids,
+                                  max_depth=settings.TRACING_EXPAND_MAX_DEPTH),
+    }
+
+
+def _run_action(
+    request: HttpRequest, viewer: Any, case: Case, forms: dict[str, Any]
+) -> tuple[str, Any] | None:
+    """Carries out the POSTed action. Returns the success message, or None
+    when a form failed (its errors are on the form in ``forms``)."""
+    action = request.POST.get("action", "")
+    post = request.POST
+    form: Any = None
+    call: Callable[[], Any]
+    if action == "trace":
+        call = lambda: services.trace_run(actor=viewer, case=case, request=request)  # noqa: E731
+        done = _("Đã truy vết xong.")
+    elif action == "window":
+        form = forms["window_form"] = WindowForm(post)
+        call = lambda: services.case_window_edit(  # noqa: E731
+            actor=viewer, case=case, start=form.cleaned_data["start"],
+            end=form.cleaned_data["end"], reason=form.cleaned_data["reason"], request=request,
+        )
+        done = _("Đã cập nhật giai đoạn lây nhiễm.")
+    elif action == "isolate":
+        form = forms["isolation_form"] = IsolationForm(post)
+        call = lambda: services.case_isolate(  # noqa: E731
+            actor=viewer, case=case, place=form.cleaned_data["isolation_place"],
+            at=form.cleaned_data["isolated_at"], request=request,
+        )
+        done = _("Đã ghi nhận cách ly.")
+    elif action == "reclassify":
+        form = forms["reclassify_form"] = ReclassifyForm(post)
+        call = lambda: services.case_reclassify(  # noqa: E731
+            actor=viewer, case=case, test_date=form.cleaned_data["test_date"],
+            test_type=form.cleaned_data["test_type"], request=request,
+        )
+        done = _("Đã chuyển thành ca F0.")
+    elif action == "close":
+        form = forms["close_form"] = CloseForm(post)
+        call = lambda: services.case_close(  # noqa: E731
+            actor=viewer, case=case, outcome=form.cleaned_data["outcome"], request=request,
+        )
+        done = _("Đã đóng ca bệnh.")
+    elif action == "expand":
+        form = forms["expand_form"] = ExpandForm(
+            post, contact_ids=forms["contact_ids"], max_depth=settings.TRACING_EXPAND_MAX_DEPTH
+        )
+        call = lambda: services.trace_expand(  # noqa: E731
+            actor=viewer, case=case, contact_ids=form.cleaned_data["contact_ids"],
+            depth=form.cleaned_data["depth"], request=request,
+        )
+        done = _("Đã mở rộng truy vết.")
+    elif action == "alerts":
+        form = forms["alerts_form"] = AlertsForm(post)
+        call = lambda: services.exposure_notify(  # noqa: E731
+            actor=viewer, case=case, notify_contacts=form.cleaned_data["notify_contacts"],
+            notify_venues=form.cleaned_data["notify_venues"],
+            publish_sites=form.cleaned_data["publish_sites"], request=request,
+        )
+        done = ""
+    elif action == "withdraw":
+        site = ExposureSite.objects.filter(case=case, pk=post.get("site") or 0).first()
+        if site is None:
+            raise Http404
+        call = lambda: services.exposure_site_withdraw(  # noqa: E731
+            actor=viewer, site=site, request=request
+        )
+        done = _("Đã gỡ địa điểm khỏi danh sách công bố.")
+    else:
+        raise Http404
+    if form is not None and not form.is_valid():
+        return None
+    try:
+        result = call()
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+    except ServiceError as exc:
+        if form is not None:
+            form.add_service_error(exc)
+        else:
+            messages.error(request, str(exc.message))
+            return "", None
+        return None
+    if action == "alerts":
+        done = _(
+            "Đã xếp %(messages)s tin vào hàng gửi: %(contacts)s người tiếp xúc, "
+            "%(venues)s địa điểm, %(sites)s địa điểm công bố mới."
+        ) % vars(result)
+    return done, result
+
+
+@login_required
+def case_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    viewer = _tracing_official(request)
+    case = _case_or_404(viewer, case_id)
+    contact_ids = list(case.contacts.values_list("pk", flat=True))
+    forms = _case_forms(case, contact_ids)
+    forms["contact_ids"] = contact_ids
+    if request.method == "POST":
+        outcome = _run_action(request, viewer, case, forms)
+        if outcome is not None:
+            message, _result = outcome
+            if message:
+                messages.success(request, message)
+            return redirect("tracing:case", case_id=case.pk)
+        case = _case_or_404(viewer, case_id)
+    timeline = selectors.case_timeline(viewer=viewer, case=case, request=request)
+    contacts = selectors.case_contacts_for(viewer=viewer, case=case, request=request)
+    return render(request, "tracing/case.html", {
+        "case": case,
+        "timeline": timeline,
+        "contacts": contacts,
+        "f1_count": sum(1 for row in contacts if row.contact.degree == 1),
+        "runs": list(case.trace_runs.all()[:5]),
+        "edits": list(case.window_edits.select_related("edited_by__person")[:10]),
+        "sites": list(case.exposure_sites.select_related("venue")),
+        "is_suspected": case.classification == Classification.SUSPECTED,
+        "buffer_minutes": settings.TRACING_BUFFER_MINUTES,
+        **forms,
+    })
+
+
+@login_required
+@require_GET
+def timeline_file_view(request: HttpRequest, case_id: int, file_format: str) -> HttpResponse:
+    viewer = _tracing_official(request)
+    return exports.timeline_download(
+        viewer=viewer, case=_case_or_404(viewer, case_id), file_format=file_format,
+        request=request,
+    )
+
+
+# --- Contact tasks -------------------------------------------------------------------
+
+
+@login_required
+def tasks_view(request: HttpRequest) -> HttpResponse:
+    viewer = _tracing_official(request)
+    form = TaskFilterForm(request.GET or None)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    page = Paginator(selectors.contact_tasks_for(viewer, status=status), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "tracing/tasks.html", {"form": form, "page": page})
+
+
+@login_required
+def task_view(request: HttpRequest, task_id: int) -> HttpResponse:
+    viewer = _tracing_official(request)
+    try:
+        task = selectors.contact_task_for(viewer=viewer, task_id=task_id, request=request,
+                                          audit=request.method != "POST")
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+    form = TaskForm(request.POST or None, initial={"status": task.status, "note": task.note})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_task_update(
+                actor=viewer, task=task, status=form.cleaned_data["status"],
+                note=form.cleaned_data["note"], request=request,
+            )
+        except ServiceError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Đã lưu."))
+            return redirect("tracing:tasks")
+    return render(request, "tracing/task.html", {
+        "task": task, "form": form, "visits": selectors.visits_for_display(task.contact.visits),
+    })
+
+
+# --- Public and citizens -------------------------------------------------------------
+
+
+@require_GET
+@cache_control(max_age=300, public=True)
+def exposure_sites_view(request: HttpRequest) -> HttpResponse:
+    """Public: venues and times only, nothing about anyone."""
+    return render(request, "tracing/exposure_sites.html", {
+        "sites": list(selectors.exposure_sites_live()),
+        "feed_url": reverse("api:exposure_sites"),
+        "buffer_minutes": settings.TRACING_BUFFER_MINUTES,
+    })
+
+
+@login_required
+def my_exposure_view(request: HttpRequest) -> HttpResponse:
+    """"Was I exposed?": the citizen's own visits against the published sites."""
+    return render(request, "tracing/my_exposure.html", {
+        "matches": selectors.my_exposures(user=request.user),
+        "hotline": settings.TRACING_HOTLINE,
+    })

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.utils import translation
 
 from truyvet.core import sms
 
@@ -25,7 +26,11 @@ def _fast_and_offline(settings: Any) -> Iterator[None]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SMS_BACKEND = "memory"
     sms.outbox.clear()
+    # The test client leaves the last request's language active on the
+    # thread; every test starts from the default, Vietnamese.
+    translation.activate(settings.LANGUAGE_CODE)
     yield
+    translation.deactivate()
     sms.outbox.clear()
 
 

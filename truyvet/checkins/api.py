@@ -254,6 +254,7 @@ def people_lookup(request: HttpRequest, venue: str, q: str = "") -> list[dict[st
     document number matches anyone; a name matches only visitors of this
     venue within the retention period. Masked; audited."""
     found_venue = _staff_venue(request, venue)
+    services.checkin_throttle(scope="lookup", request=request, user=_caller(request))
     people = selectors.people_lookup(
         controller=_caller(request), venue=found_venue, query=q, request=request
     )

@@ -112,35 +112,38 @@ def people_lookup(
 ) -> list[Person]:
     """People a controller may pick for a manual entry at ``venue``.
 
-    Text with digits must be a whole phone number or document number and
-    matches anyone (the visitor tells it at the door; no prefix search, so
-    numbers cannot be enumerated). Text without digits matches names, but
-    only among people who visited this venue within the retention period.
-    At most 10 results; the caller shows them masked. Every lookup is
-    audited under the venue's commune.
+    Only people in the venue's context are found: its visitors within the
+    retention period, and (by number only) the residents of its commune.
+    Text with digits must be a whole phone number or document number (the
+    visitor tells it at the door; no prefix search, so numbers cannot be
+    enumerated). Text without digits matches the names of its visitors.
+    Anyone else is simply typed in, and the manual entry finds them by
+    document number or phone and name. At most 10 results; the caller shows
+    them masked. Every lookup is audited under the venue's commune.
     """
     if not permissions.can_scan_at_venue(controller, venue):
         raise NotAllowed(
             _("Bạn không phải người kiểm soát của địa điểm này."), code="not_venue_staff"
         )
     text = " ".join((query or "").split())[:100]
+    since = timezone.now() - timedelta(days=settings.CHECKIN_RETENTION_DAYS)
+    visitors = Q(pk__in=CheckIn.objects.filter(venue=venue, arrived_at__gte=since).values(
+        "person_id"
+    ))
     condition: Q | None = None
     kind = ""
     if _DIGITS.search(text):
         kind = "number"
         compact = re.sub(r"\s", "", text).upper()
-        condition = Q(id_number=compact)
+        number = Q(id_number=compact)
         try:
-            condition |= Q(phone=normalize_phone(text))
+            number |= Q(phone=normalize_phone(text))
         except PhoneError:
             pass
+        condition = number & (visitors | Q(commune_id=venue.commune_id))
     elif len(fold(text)) >= 2:
         kind = "name"
-        since = timezone.now() - timedelta(days=settings.CHECKIN_RETENTION_DAYS)
-        visitors = CheckIn.objects.filter(venue=venue, arrived_at__gte=since).values(
-            "person_id"
-        )
-        condition = Q(pk__in=visitors, name_folded__contains=fold(text))
+        condition = visitors & Q(name_folded__contains=fold(text))
     if condition is None:
         return []
     with transaction.atomic():

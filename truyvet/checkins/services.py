@@ -33,7 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -179,7 +179,7 @@ def checkin_throttle(*, scope: str, request: HttpRequest | None, user: Any = Non
     if getattr(user, "is_authenticated", False):
         limit = (
             settings.CHECKIN_RATELIMIT_STAFF_PER_MINUTE
-            if scope in {"staff", "batch"}
+            if scope in {"staff", "batch", "lookup"}
             else settings.CHECKIN_RATELIMIT_USER_PER_MINUTE
         )
         _throttle(f"{scope}:user:{user.pk}", limit)
@@ -192,7 +192,10 @@ def _lock_person(person: Person) -> None:
     """Serialises scans of one person (PostgreSQL row lock; SQLite already
     runs one writer at a time), so two phones scanning the same card at
     once make one visit, not two."""
-    list(Person.objects.select_for_update().filter(pk=person.pk).values_list("pk", flat=True))
+    if connection.features.has_select_for_update:
+        list(
+            Person.objects.select_for_update().filter(pk=person.pk).values_list("pk", flat=True)
+        )
 
 
 def _earlier_answer(
@@ -391,21 +394,23 @@ def _find_or_create_person(fields: _PersonFields) -> Person:
     """The person these details stand for: by document number; else by
     phone and name (ignoring case and diacritics, so family members who
     share one phone stay apart), preferring one with an account; else a new
-    record without a login."""
+    record without a login.
+
+    A document number already on record with a different phone is not
+    trusted (anyone can type a number) and is left out: the visit goes by
+    phone and name instead. The answer is the same either way, so the form
+    cannot be used to find out which numbers are on record.
+    """
     if fields.id_number:
         person = Person.objects.filter(id_number=fields.id_number).first()
-        if person is not None:
-            if fields.phone and person.phone and person.phone != fields.phone:
-                raise ServiceError(
-                    INVALID_INPUT, code="validation_error",
-                    errors=[FieldError(
-                        "id_number",
-                        _("Số giấy tờ này đã gắn với một số điện thoại khác. Hãy kiểm tra lại "
-                          "hoặc đăng nhập."),
-                        "id_phone_mismatch",
-                    )],
-                )
+        if person is not None and not (
+            fields.phone and person.phone and person.phone != fields.phone
+        ):
             return person
+        if person is not None:
+            fields = _PersonFields(
+                full_name=fields.full_name, phone=fields.phone, id_number="", id_kind=""
+            )
     if fields.phone:
         candidates = list(
             Person.objects.filter(phone=fields.phone, name_folded=fold(fields.full_name))
@@ -757,7 +762,7 @@ def venue_for_staff(*, controller: Any, text: str) -> Venue:
     return venue
 
 
-def _batch_apply(actor: Any, item: BatchItem) -> ItemResult:
+def _batch_apply(actor: Any, item: BatchItem, venues: dict[str, Venue]) -> ItemResult:
     if item.kind == BatchKind.CITIZEN_SCAN:
         venue = venue_from_scanned_payload(item.venue)
         result = checkin_record(
@@ -768,7 +773,10 @@ def _batch_apply(actor: Any, item: BatchItem) -> ItemResult:
             id=item.id, ok=True, outcome=result.outcome, duplicate=result.duplicate,
             checkin_id=result.checkin.pk,
         )
-    venue = venue_for_staff(controller=actor, text=item.venue)
+    # A queue holds many scans at the same door: resolve each venue once.
+    if item.venue not in venues:
+        venues[item.venue] = venue_for_staff(controller=actor, text=item.venue)
+    venue = venues[item.venue]
     if item.kind == BatchKind.STAFF_SCAN:
         staff = checkin_staff_scan(
             controller=actor, venue=venue, payload=item.payload, scanned_at=item.scanned_at,
@@ -795,7 +803,7 @@ def checkins_batch(
     as before with ``duplicate=True`` and write nothing, so posting the same
     batch again is safe."""
     if not getattr(actor, "is_authenticated", False):
-        raise NotAllowed(_("Bạn cần đăng nhập."), code="unauthenticated")
+        raise ServiceError(_("Bạn cần đăng nhập."), code="unauthenticated", status=401)
     if len(items) > BATCH_MAX_ITEMS:
         raise ServiceError(
             _("Mỗi lần gửi tối đa %(count)s lượt quét.") % {"count": BATCH_MAX_ITEMS},
@@ -803,6 +811,7 @@ def checkins_batch(
         )
     checkin_throttle(scope="batch", request=request, user=actor)
     results: list[ItemResult] = []
+    venues: dict[str, Venue] = {}
     for item in items:
         if item.kind not in BatchKind.ALL:
             results.append(ItemResult(
@@ -811,7 +820,7 @@ def checkins_batch(
             ))
             continue
         try:
-            results.append(_batch_apply(actor, item))
+            results.append(_batch_apply(actor, item, venues))
         except ServiceError as exc:
             results.append(ItemResult(
                 id=item.id, ok=False, code=exc.code, message=exc.message, errors=exc.errors,

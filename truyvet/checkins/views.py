@@ -321,6 +321,11 @@ def control_lookup_view(request: HttpRequest, code: str) -> HttpResponse:
     """People matching the controller's search (htmx partial), masked."""
     venue = _control_venue(request, code)
     query = (request.GET.get("q") or "")[:100]
+    try:
+        services.checkin_throttle(scope="lookup", request=request, user=request.user)
+    except ServiceError as exc:
+        return _render(request, "checkins/_lookup_results.html",
+                       {"people": [], "query": "", "error": exc}, exc)
     people = (
         selectors.people_lookup(controller=request.user, venue=venue, query=query,
                                 request=request)

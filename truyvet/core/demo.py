@@ -299,3 +299,94 @@ def demo_venues(say: Callable[[str], None]) -> None:
 
 
 DEMO_STEPS.append(demo_venues)
+
+
+# --- Tracing (issue 5) ------------------------------------------------------------------
+
+_DEMO_HEALTH_WORKER = "+84901000006"  # Đàm Thị Thu, "Cán bộ y tế huyện Hạ Lang"
+_DEMO_CITIZEN = "+84901000009"  # Nguyễn Thị Hoa, Thanh Nhật: becomes a contact of case 1
+_DEMO_NEIGHBOUR_CITIZEN = "+84901000010"  # Lương Văn Đức, Quảng Hòa: contact of case 2
+_DEMO_F0_VENUES = (
+    ("Chợ Thanh Nhật", 30, 45), ("Quán phở Sơn Hà", 52, 40),
+    ("Trung tâm Y tế huyện Hạ Lang", 20, 30),
+    ("Siêu thị mini Thanh Nhật", 44, 20), ("Bến xe khách Hạ Lang", 26, 15),
+)  # (venue, hours ago of the first F0's visit, of the second's)
+
+
+def demo_cases(say: Callable[[str], None]) -> None:
+    """Two F0 cases in Hạ Lang, registered by the demo health worker and
+    traced, so the district officer finds timelines and ranked contacts and
+    can send the alerts. The F0s are the two Hạ Lang residents with the most
+    visits in the last three days when check-in data exists; otherwise two
+    residents are created with visits at demo venues. The demo citizens
+    Nguyễn Thị Hoa and Lương Văn Đức (who lives in Quảng Hòa, so he shows
+    masked and lands in that district's task list) visit a place at the same
+    time as a case, so they receive the alert at their next login.
+    Skipped when Hạ Lang already has cases."""
+    from datetime import timedelta
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from truyvet.accounts.models import Person
+    from truyvet.accounts.services import person_create
+    from truyvet.checkins.models import CheckIn
+    from truyvet.checkins.services import checkin_record
+    from truyvet.tracing import services as tracing
+    from truyvet.tracing.models import Case, Classification, Diagnostic
+    from truyvet.venues.models import Venue
+
+    district = _unit_by_names(HA_LANG)
+    worker = User.objects.filter(phone=_DEMO_HEALTH_WORKER).first()
+    if district is None or worker is None:
+        say("Skipping cases: the demo accounts or Hạ Lang are missing")
+        return
+    if Case.objects.filter(unit__parent=district).exists():
+        return
+    now = timezone.now()
+    onset = timezone.localdate() - timedelta(days=2)  # window opens 4 days ago
+    since = now - timedelta(days=3)
+    account_people = User.objects.values("person_id")
+    busiest: list[Person] = list(
+        Person.objects.filter(commune__parent=district, checkins__arrived_at__gte=since)
+        .exclude(pk__in=account_people)
+        .annotate(visits=Count("checkins"))
+        .order_by("-visits", "pk")[:2]
+    )
+    venues = {v.name: v for v in Venue.objects.filter(
+        commune__parent=district, name__in=[row[0] for row in _DEMO_F0_VENUES])}
+    if len(busiest) < 2:
+        say("Creating two residents with visits to be the demo F0 cases")
+        town = _unit_by_names(THANH_NHAT)
+        busiest = [
+            person_create(data=PersonInput(full_name="Nông Văn Bình", commune=town,
+                                           phone="0904000001", birth_date=date(1978, 3, 9))),
+            person_create(data=PersonInput(full_name="Hoàng Thị Thảo", commune=town,
+                                           phone="0904000002", birth_date=date(1995, 8, 21))),
+        ]
+        for name, first_hours, second_hours in _DEMO_F0_VENUES:
+            if name in venues:
+                for person, hours in zip(busiest, (first_hours, second_hours), strict=True):
+                    checkin_record(venue=venues[name], person=person,
+                                   arrived_at=now - timedelta(hours=hours), method="manual")
+    # The demo citizens meet the cases: 20 minutes after each case's latest visit.
+    for person, phone in zip(busiest, (_DEMO_CITIZEN, _DEMO_NEIGHBOUR_CITIZEN), strict=True):
+        latest = (CheckIn.objects.filter(person=person, arrived_at__gte=since)
+                  .select_related("venue").order_by("-arrived_at").first())
+        citizen = User.objects.select_related("person").filter(phone=phone).first()
+        if latest is not None and citizen is not None and latest.venue.accepts_checkins:
+            checkin_record(venue=latest.venue, person=citizen.person,
+                           arrived_at=min(latest.arrived_at + timedelta(minutes=20), now),
+                           method="citizen_scan")
+    say("Registering and tracing two F0 cases in Hạ Lang")
+    for person in busiest:
+        case = tracing.case_register(
+            actor=worker, person=person,
+            data=tracing.CaseInput(classification=Classification.CONFIRMED,
+                                   test_date=timezone.localdate(), test_type=Diagnostic.PCR,
+                                   symptom_onset=onset),
+        )
+        tracing.trace_run(actor=worker, case=case)
+
+
+DEMO_STEPS.append(demo_cases)

@@ -250,11 +250,16 @@ def detail_view(request: HttpRequest, code: str) -> HttpResponse:
         manageable = {value for value, _label in roles}
         until = timezone.localdate()
         since = until - timedelta(days=CHART_DAYS - 1)
+        members = list(selectors.venue_staff_list(viewer=viewer, venue=venue))
+        owners = sum(member.role == StaffRole.OWNER for member in members)
         context |= {
+            # Removable: by whoever manages the role, or by the member (leaving),
+            # but never the last owner.
             "staff": [
                 (member, mask_phone(member.phone),
-                 member.user_id == viewer.pk or member.role in manageable)
-                for member in selectors.venue_staff_list(viewer=viewer, venue=venue)
+                 (member.user_id == viewer.pk or member.role in manageable)
+                 and (member.role != StaffRole.OWNER or owners > 1))
+                for member in members
             ],
             "staff_form": StaffAddForm(roles=roles) if roles else None,
             "chart": _chart(selectors.venue_visits_per_day(
@@ -392,8 +397,8 @@ def staff_remove_view(request: HttpRequest, code: str, staff_id: int) -> HttpRes
 
 
 def _log_range(request: HttpRequest) -> tuple[LogRangeForm, date, date]:
-    form = LogRangeForm(request.GET or None)
     since, until = selectors.default_log_range()
+    form = LogRangeForm(request.GET or None, initial={"since": since, "until": until})
     if form.is_valid():
         since = form.cleaned_data.get("since") or since
         until = form.cleaned_data.get("until") or until

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TextIO
+from queue import Full, Queue
+from typing import TextIO, TypeVar
 
 from django.db import connection, transaction
 
@@ -32,7 +34,11 @@ from truyvet.checkins.models import CheckIn
 
 # (arrived, venue_id, person_id, received, ends, departure_kind, method)
 Row = tuple[int, int, int, int, int, str, str]
+# COPY text (PostgreSQL) or INSERT parameters (SQLite) for one batch.
+Payload = str | list[tuple[str, int, int, str, str, str, str, str]]
+T = TypeVar("T")
 
+SQLITE_LOAD_CACHE_KIB = 512 * 1024
 _COLUMNS = ("id", "venue", "person", "arrived_at", "received_at", "ends_at",
             "departure_kind", "method")
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
@@ -48,22 +54,14 @@ def _clock() -> list[str]:
     return _HMS
 
 
-class _Stamps:
-    """Formats UTC epoch seconds as timestamp text, fast: a cached date
-    prefix per day and a precomputed clock for the time of day."""
+class _DayPrefixes(dict[int, str]):
+    """"YYYY-MM-DD " for a UTC day number (epoch seconds // 86400), made on
+    first use: rows of one batch span a day or two."""
 
-    def __init__(self, suffix: str) -> None:
-        self.suffix = suffix
-        self.days: dict[int, str] = {}
-        self.clock = _clock()
-
-    def __call__(self, seconds: int) -> str:
-        day, second = divmod(seconds, 86400)
-        prefix = self.days.get(day)
-        if prefix is None:
-            prefix = datetime.fromtimestamp(day * 86400, tz=UTC).strftime("%Y-%m-%d ")
-            self.days[day] = prefix
-        return prefix + self.clock[second] + self.suffix
+    def __missing__(self, day: int) -> str:
+        prefix = datetime.fromtimestamp(day * 86400, tz=UTC).strftime("%Y-%m-%d ")
+        self[day] = prefix
+        return prefix
 
 
 def _uuid_hexes(count: int) -> Iterator[str]:
@@ -77,7 +75,7 @@ def _uuid_hexes(count: int) -> Iterator[str]:
 
 def _columns() -> list[str]:
     fields = {field.name: field for field in CheckIn._meta.concrete_fields}
-    return [connection.ops.quote_name(fields[name].column) for name in _COLUMNS]
+    return [connection.ops.quote_name(str(fields[name].column)) for name in _COLUMNS]
 
 
 class CheckInWriter:
@@ -89,36 +87,45 @@ class CheckInWriter:
         columns = ", ".join(_columns())
         if self.vendor == "postgresql":
             self.sql = f"COPY {table} ({columns}) FROM STDIN"
-            self.stamp = _Stamps("+00")
         elif self.vendor == "sqlite":
             marks = ", ".join(["%s"] * len(_COLUMNS))
             self.sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
-            self.stamp = _Stamps("")
         else:  # pragma: no cover - settings allow only these two
             raise NotImplementedError(f"no bulk loader for {self.vendor}")
+        self.days = _DayPrefixes()
 
-    def write(self, rows: Sequence[Row]) -> None:
-        if not rows:
-            return
-        stamp = self.stamp
+    def prepare(self, rows: Sequence[Row]) -> Payload:
+        """The batch as the database takes it: COPY text, or parameter rows.
+        Pure Python, so it can run in another thread than ``write``."""
+        days, clock = self.days, _clock()
         ids = _uuid_hexes(len(rows))
+        if self.vendor == "postgresql":
+            return "".join(
+                f"{uid}\t{venue}\t{person}\t"
+                f"{days[arrived // 86400]}{clock[arrived % 86400]}+00\t"
+                f"{days[received // 86400]}{clock[received % 86400]}+00\t"
+                f"{days[ends // 86400]}{clock[ends % 86400]}+00\t{kind}\t{method}\n"
+                for uid, (arrived, venue, person, received, ends, kind, method)
+                in zip(ids, rows, strict=False)
+            )
+        return [
+            (uid, venue, person, days[arrived // 86400] + clock[arrived % 86400],
+             days[received // 86400] + clock[received % 86400],
+             days[ends // 86400] + clock[ends % 86400], kind, method)
+            for uid, (arrived, venue, person, received, ends, kind, method)
+            in zip(ids, rows, strict=False)
+        ]
+
+    def write(self, payload: Payload) -> None:
+        """Writes one prepared batch in its own transaction."""
+        if not payload:
+            return
         with transaction.atomic(), connection.cursor() as cursor:
-            if self.vendor == "postgresql":
-                text = "".join(
-                    f"{uid}\t{venue}\t{person}\t{stamp(arrived)}\t{stamp(received)}\t"
-                    f"{stamp(ends)}\t{kind}\t{method}\n"
-                    for uid, (arrived, venue, person, received, ends, kind, method)
-                    in zip(ids, rows, strict=False)
-                )
+            if isinstance(payload, str):
                 with cursor.copy(self.sql) as copy:
-                    copy.write(text)
+                    copy.write(payload)
             else:
-                cursor.executemany(self.sql, [
-                    (uid, venue, person, stamp(arrived), stamp(received), stamp(ends), kind,
-                     method)
-                    for uid, (arrived, venue, person, received, ends, kind, method)
-                    in zip(ids, rows, strict=False)
-                ])
+                cursor.executemany(self.sql, payload)
 
     @contextmanager
     def loading(self) -> Iterator[None]:
@@ -130,13 +137,72 @@ class CheckInWriter:
             return
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA synchronous")
-            before = int(cursor.fetchone()[0])
+            synchronous = int(cursor.fetchone()[0])
+            cursor.execute("PRAGMA cache_size")
+            cache_size = int(cursor.fetchone()[0])
             cursor.execute("PRAGMA synchronous=OFF")
+            # Seven indexes take turns on every row; with SQLite's default
+            # 2 MB page cache each batch rereads them from the OS.
+            cursor.execute(f"PRAGMA cache_size={-SQLITE_LOAD_CACHE_KIB:d}")
         try:
             yield
         finally:
             with connection.cursor() as cursor:
-                cursor.execute(f"PRAGMA synchronous={before:d}")
+                cursor.execute(f"PRAGMA synchronous={synchronous:d}")
+                cursor.execute(f"PRAGMA cache_size={cache_size:d}")
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_DONE = object()
+
+
+def in_background(items: Iterable[T], *, depth: int = 2) -> Iterator[T]:
+    """Yields ``items`` while a thread computes the next ``depth`` of them.
+
+    Generating rows is pure Python and the database does its work while the
+    writer waits on the socket or on SQLite (both release the GIL), so on two
+    cores the next batch is made while the last one is written. The items
+    come out in order; an error in the thread is raised here; leaving early
+    stops the thread after the item it is making.
+    """
+    queue: Queue[object] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand_over(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not hand_over(item):
+                    return
+            hand_over(_DONE)
+        except BaseException as error:  # handed to the consumer, raised there
+            hand_over(_Failed(error))
+
+    thread = threading.Thread(target=produce, name="synth-rows", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
 
 
 class ProgressBar:

@@ -7,11 +7,10 @@ writer in ``bulk.py``.
 
 from __future__ import annotations
 
-import math
 import time as clock
 from array import array
 from bisect import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
@@ -27,9 +26,9 @@ from django.utils import timezone
 
 from truyvet.accounts.identity import cccd_century_digit
 from truyvet.accounts.models import IdKind, Person, Sex
-from truyvet.checkins.models import CheckInMethod, DepartureKind
+from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind
 from truyvet.checkins.synth import vocabulary as vocab
-from truyvet.checkins.synth.bulk import CheckInWriter, ProgressBar, Row
+from truyvet.checkins.synth.bulk import CheckInWriter, ProgressBar, Row, in_background
 from truyvet.core.errors import ServiceError
 from truyvet.core.text import fold
 from truyvet.places.models import AdministrativeUnit, Kind, Level
@@ -71,6 +70,13 @@ _POSTER_METHODS = frozenset({CheckInMethod.CITIZEN_SCAN, CheckInMethod.GUEST_FOR
 _CARD_METHODS = frozenset(
     {CheckInMethod.PERSONAL_QR, CheckInMethod.CCCD_QR, CheckInMethod.NATIONAL_QR}
 )
+
+
+def _seeded(label: str) -> Random:
+    """A generator of its own for each part of a run, so that adding venues
+    does not change the people drawn after them. Seeded from a string, which
+    Python hashes with SHA-512: the same on every machine and run."""
+    return Random(f"truyvet-synth:{label}")  # noqa: S311 - reproducible fake data, not secrets
 
 
 class SynthError(ValueError):
@@ -219,7 +225,7 @@ def _lower_kind(name: str) -> str:
 def _hamlets(commune_code: str) -> tuple[str, ...]:
     """The commune's hamlets: fixed per commune, whatever the seed, so that
     venues and residents of different runs share them."""
-    rng = Random(f"truyvet-synth:hamlets:{commune_code}")
+    rng = _seeded(f"hamlets:{commune_code}")
     wanted = rng.randint(7, 14)
     names: list[str] = []
     while len(names) < wanted:
@@ -288,7 +294,7 @@ def _venue_codes(count: int, taken: set[str]) -> list[str]:
     database 500 at a time."""
     codes: list[str] = []
     while len(codes) < count:
-        batch = []
+        batch: list[str] = []
         while len(batch) < min(500, count - len(codes)):
             code = qr.venue_code_generate()
             if code not in taken:
@@ -378,10 +384,10 @@ def _venues_ensure(*, area: AdministrativeUnit, communes: Sequence[Administrativ
     missing = target - existing
     if missing <= 0 or not communes:
         return 0, existing
-    rng = Random(f"truyvet-synth:{seed}:venues:{area.path}:{existing}")
+    rng = _seeded(f"{seed}:venues:{area.path}:{existing}")
     namer = _VenueNamer(rng, communes, area)
     weights = list(accumulate(_commune_weight(commune) for commune in communes))
-    bar = ProgressBar(label="venues ", total=missing, stream=stream, enabled=show)
+    bar = ProgressBar(label="venues  ", total=missing, stream=stream, enabled=show)
     taken_codes: set[str] = set()
     created = 0
     while created < missing:
@@ -462,10 +468,10 @@ def _people_ensure(*, area: AdministrativeUnit, communes: Sequence[Administrativ
     missing = target - existing
     if missing <= 0 or not communes:
         return 0, existing
-    rng = Random(f"truyvet-synth:{seed}:people:{area.path}:{existing}")
+    rng = _seeded(f"{seed}:people:{area.path}:{existing}")
     weights = list(accumulate(_commune_weight(commune) for commune in communes))
     reference_year = timezone.localtime(since).year
-    bar = ProgressBar(label="people ", total=missing, stream=stream, enabled=show)
+    bar = ProgressBar(label="people  ", total=missing, stream=stream, enabled=show)
     created = 0
     while created < missing:
         count = min(5000, missing - created)
@@ -476,8 +482,11 @@ def _people_ensure(*, area: AdministrativeUnit, communes: Sequence[Administrativ
         numbers = [person.id_number for person in people if person.id_number]
         used: set[str] = set()
         for start in range(0, len(numbers), 900):
-            used.update(Person.objects.filter(id_number__in=numbers[start : start + 900])
-                        .values_list("id_number", flat=True))
+            used.update(
+                number for number in Person.objects.filter(
+                    id_number__in=numbers[start : start + 900]
+                ).values_list("id_number", flat=True) if number
+            )
         seen: set[str] = set()
         for person in people:
             if person.id_number and (person.id_number in used or person.id_number in seen):
@@ -682,7 +691,9 @@ class _RowMaker:
 
 def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, until: int,
                    result: SynthResult, show: bool, stream: TextIO | None) -> None:
-    rng = Random(f"truyvet-synth:{plan.seed}:checkins:{area.path}")
+    # Counting what is there makes a second run with the same seed add new
+    # visits instead of copies of the first run's.
+    rng = _seeded(f"{plan.seed}:checkins:{area.path}:{CheckIn.objects.count()}")
     communes = {c.pk: c.parent_id for c in _communes(area)}
     district_of = {pk: parent for pk, parent in communes.items() if parent is not None}
     pools = _pools(area, district_of, rng)
@@ -777,12 +788,11 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
     ]
     counts = _allocate(budget, day_weights)
 
-    writer = CheckInWriter()
     maker = _RowMaker(rng, pools, until)
-    bar = ProgressBar(label="checkins", total=plan.checkins, stream=stream, enabled=show)
-    started = clock.monotonic()
     cut = until - int(ACTIVE_WINDOW.total_seconds())
-    with writer.loading():
+
+    def batches() -> Iterator[list[Row]]:
+        """The rows, day by day, in batches of at most ``plan.batch``."""
         for day_index, day in enumerate(days):
             pinned = forced.get(day_index, [])
             for group_start in range(0, len(pinned), plan.batch):
@@ -790,10 +800,7 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
                 # An active venue's pinned visit is inside the last 7 days.
                 rows = maker.rows(sims, [i for i in group if i < len(active)], day,
                                   lo=max(day.lo, cut))
-                rows += maker.rows(sims, [i for i in group if i >= len(active)], day)
-                writer.write(rows)
-                bar.advance(len(rows))
-                result.checkins_created += len(rows)
+                yield rows + maker.rows(sims, [i for i in group if i >= len(active)], day)
             remaining = counts[day_index]
             if remaining == 0:
                 continue
@@ -803,11 +810,19 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
             ))
             while remaining > 0:
                 count = min(plan.batch, remaining)
-                drawn = rng.choices(population, cum_weights=cumulative, k=count)
-                writer.write(maker.rows(sims, drawn, day))
-                bar.advance(count)
-                result.checkins_created += count
+                yield maker.rows(sims, rng.choices(population, cum_weights=cumulative, k=count),
+                                 day)
                 remaining -= count
+
+    writer = CheckInWriter()
+    bar = ProgressBar(label="checkins", total=plan.checkins, stream=stream, enabled=show)
+    started = clock.monotonic()
+    prepared = ((len(rows), writer.prepare(rows)) for rows in batches())
+    with writer.loading():
+        for count, payload in in_background(prepared):
+            writer.write(payload)
+            bar.advance(count)
+            result.checkins_created += count
     bar.finish()
     result.load_seconds = clock.monotonic() - started
 

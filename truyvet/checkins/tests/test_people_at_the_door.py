@@ -192,6 +192,17 @@ class TestManualEntry:
         event = AuditEvent.objects.filter(action=AuditAction.PERSON_SEARCH).first()
         assert event is not None and event.actor_id == personas.controller.pk
 
+    def test_a_number_lookup_finds_no_one_from_outside_the_venues_context(
+        self, personas: Any, restaurant: Any
+    ) -> None:
+        # Lương Văn Đức lives in Quảng Hòa and has never been here.
+        assert people_lookup(controller=personas.controller, venue=restaurant,
+                             query="0912000008") == []
+        checkin_guest(venue=restaurant, full_name="Lương Văn Đức", phone="0912000008")
+        found = people_lookup(controller=personas.controller, venue=restaurant,
+                              query="0912000008")
+        assert [p.pk for p in found] == [personas.other_citizen.person_id]
+
     def test_a_name_lookup_only_finds_this_venues_visitors(
         self, personas: Any, restaurant: Any
     ) -> None:
@@ -247,13 +258,22 @@ class TestGuests:
         b = checkin_guest(venue=restaurant, full_name="Phạm Thị Con", phone="0977123456")
         assert a.checkin.person_id != b.checkin.person_id
 
-    def test_an_id_number_of_someone_with_another_phone_is_refused(
+    def test_an_id_number_on_record_with_another_phone_is_not_trusted(
         self, personas: Any, restaurant: Any
     ) -> None:
-        with pytest.raises(ServiceError) as exc:
-            checkin_guest(venue=restaurant, full_name="Nguyễn Thị Hoa", phone="0977123456",
-                          id_number="004190123456")
-        assert [e.code for e in exc.value.errors] == ["id_phone_mismatch"]
+        result = checkin_guest(venue=restaurant, full_name="Nguyễn Thị Hoa",
+                               phone="0977123456", id_number="004190123456")
+        assert result.checkin.person_id != personas.citizen.person_id
+        assert result.checkin.person.id_number is None
+        assert result.checkin.person.phone == "+84977123456"
+        assert not CheckIn.objects.filter(person=personas.citizen.person).exists()
+
+    def test_a_guest_with_the_id_and_phone_on_record_is_that_person(
+        self, personas: Any, restaurant: Any
+    ) -> None:
+        result = checkin_guest(venue=restaurant, full_name="Nguyễn Thị Hoa",
+                               phone="0912000007", id_number="004190123456")
+        assert result.checkin.person_id == personas.citizen.person_id
 
     def test_registering_later_adopts_the_guest_visits(
         self, personas: Any, restaurant: Any, market: Any

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from truyvet.accounts.models import User
 from truyvet.accounts.services import token_issue
@@ -48,6 +50,15 @@ class Api:
         upload.name = name
         return self.client.post(f"/api/v1/venues{path}", {"file": upload, **fields},
                                 headers=self.headers)
+
+
+@pytest.fixture(autouse=True)
+def _vietnamese_unless_asked(settings: Any) -> Iterator[None]:
+    """A request in English leaves English active on the thread; each test
+    starts in the default language again."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

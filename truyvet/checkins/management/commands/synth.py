@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -101,7 +101,7 @@ class Command(BaseCommand):
         )
         try:
             result = synth_generate(plan=plan, progress=options["verbosity"] > 0,
-                                    stream=self.stderr._out)
+                                    stream=cast(TextIO, self.stderr._out))
         except SynthError as error:
             raise CommandError(str(error)) from error
         local = timezone.localtime

@@ -85,6 +85,11 @@
       const pick = event.target.closest(".pick");
       if (!pick) return;
       manualForm.elements.person_id.value = pick.dataset.personId;
+      // The number the visitor told, sent along: the server accepts a
+      // picked person only with their phone or document number (or a
+      // recent visit here), so ids cannot be guessed.
+      const asked = document.getElementById("lookup").value.trim();
+      manualForm.dataset.asked = /\d/.test(asked) ? asked : "";
       const picked = document.getElementById("picked");
       picked.textContent = pick.dataset.name;
       picked.hidden = false;
@@ -95,10 +100,18 @@
       const body = {
         full_name: f.full_name.value, phone: f.phone.value, id_number: f.id_number.value,
       };
-      if (f.person_id.value) body.person_id = parseInt(f.person_id.value, 10);
+      if (f.person_id.value) {
+        body.person_id = parseInt(f.person_id.value, 10);
+        const asked = manualForm.dataset.asked || "";
+        if (asked && !body.phone && !body.id_number) {
+          body.phone = asked;
+          body.id_number = asked;
+        }
+      }
       if (await record(root.dataset.manualUrl, body)) {
         manualForm.reset();
         f.person_id.value = "";
+        manualForm.dataset.asked = "";
         document.getElementById("picked").hidden = true;
         wedge.focus();
       }

@@ -1,0 +1,11 @@
+"""Benchmarks and load/fault suites (not part of `make test`).
+
+Each benchmark is a module here with a ``main(argv) -> int``; ``python -m
+bench`` (what ``make bench`` runs) runs them all with their defaults, and
+``python -m bench <name> [options]`` runs one (``--help`` lists options).
+"""
+
+# name -> module under bench/
+BENCHMARKS: dict[str, str] = {
+    "tracing": "bench.tracing_bench",
+}

@@ -1,0 +1,512 @@
+"""Tracing benchmark: the exposure search for an F0 with 14 days of history,
+over 1 M and 10 M check-ins, on SQLite and PostgreSQL, beside the raw SQL
+query on the same index (the floor).
+
+    python -m bench tracing                       # defaults below, writes docs/performance.md
+    python -m bench tracing --sqlite-sizes 1e6 --postgres-sizes 1e6,1e7
+    python -m bench tracing --postgres-url postgres://postgres@127.0.0.1:5432
+    python bench/tracing_bench.py run --database-url sqlite:///var/bench/x.sqlite3 --rows 1e6
+
+Each (database, size) pair gets its own database: ``var/bench/tracing-<n>.sqlite3``
+and ``truyvet_bench_tracing_<n>`` on the PostgreSQL server. A database that
+already holds at least the wanted number of check-ins is reused as it is (pass
+``--fresh`` to rebuild), so a database seeded by ``truyvet synth`` beforehand
+is measured as it stands. Otherwise it is seeded with ``truyvet synth``'s
+generator (COPY on PostgreSQL) for 21 days ending now, with the venue count
+scaled to the size (one venue per 176 check-ins: Cao Bằng's 5,677 venues at
+1 M), so 10 M check-ins model a bigger area at the same density, not ten
+times the crowd in each shop. When the generator cannot be imported, the
+small seeder in this file is used instead (``--seeder own``).
+
+What is timed, per F0 (the people with the most visits over the last 14 days):
+
+- **search**: ``exposure.presences_of`` + ``exposure.contacts_of`` as
+  ``tracing.services.trace_run`` calls them (two queries, the Python
+  aggregation, ranking), without the writes and the audit row;
+- **raw SQL**: the same candidate query as one parameterised SQL statement,
+  fetching the rows and nothing more.
+
+The driver runs each pair in a child process (settings bind DATABASE_URL at
+start-up) and writes the table under "## Tracing" in docs/performance.md.
+Benchmarks are not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "var" / "bench"
+DOC = ROOT / "docs" / "performance.md"
+CHECKINS_PER_VENUE = 176  # Cao Bằng: 5,677 venues at 1 M check-ins
+DAYS = 21  # the retention period: what a production table holds
+HISTORY_DAYS = 14
+
+
+def _size(text: str) -> int:
+    return int(float(text.replace("_", "").replace(",", "")))
+
+
+def _sizes(text: str) -> list[int]:
+    return [_size(part) for part in text.split(",") if part.strip()]
+
+
+def _label(rows: int) -> str:
+    return f"{rows / 1e6:g} M" if rows >= 1_000_000 else f"{rows / 1e3:g} k"
+
+
+# --- Child process: seed and measure one database -----------------------------------
+
+
+def _django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "truyvet.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def _count_checkins() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM checkins_checkin")
+        return int(cursor.fetchone()[0])
+
+
+def _seed_with_synth(rows: int, existing: int) -> str:
+    from truyvet.checkins.synth import SynthPlan, synth_generate
+
+    venues = max(50, round(rows / CHECKINS_PER_VENUE))
+    synth_generate(
+        plan=SynthPlan(province="04", venues=venues, checkins=rows - existing, days=DAYS),
+        progress=True, stream=sys.stderr,
+    )
+    return f"truyvet synth (Cao Bằng, {venues:,} venues, {DAYS} days)"
+
+
+def _seed_own(rows: int, existing: int) -> str:
+    """A small stand-in for ``truyvet synth``: venues with Zipf-like
+    popularity, residents with lognormal appetites, arrivals over DAYS days
+    ending now, departures from each venue's dwell time; bulk inserted in
+    chunks (COPY on PostgreSQL)."""
+    import uuid
+
+    from django.db import connection, transaction
+
+    from truyvet.accounts.models import Person
+    from truyvet.places.models import AdministrativeUnit
+    from truyvet.places.services import divisions_load
+    from truyvet.venues.models import DEFAULT_DWELL_MINUTES, Venue, VenueStatus, VenueType
+
+    rng = random.Random(2021)  # noqa: S311 - benchmark data
+    if not AdministrativeUnit.objects.filter(path__startswith="2021/04/").exists():
+        divisions_load(province_codes=["04"])
+    communes = list(AdministrativeUnit.objects.filter(path__startswith="2021/04/", level=3))
+    venue_count = max(50, round(rows / CHECKINS_PER_VENUE))
+    if Venue.objects.count() < venue_count:
+        kinds = list(VenueType.values)
+        Venue.objects.bulk_create([
+            Venue(code=f"B{i:09d}"[:12], name=f"Địa điểm {i}", name_folded=f"dia diem {i}",
+                  dedup_key=f"b{i}", venue_type=rng.choice(kinds), commune=rng.choice(communes),
+                  contact_phone="+84912000000", status=VenueStatus.ACTIVE)
+            for i in range(Venue.objects.count(), venue_count)
+        ], batch_size=5000)
+    people_count = venue_count * 20
+    if Person.objects.count() < people_count:
+        Person.objects.bulk_create([
+            Person(full_name=f"Người {i}", name_folded=f"nguoi {i}",
+                   commune=rng.choice(communes))
+            for i in range(Person.objects.count(), people_count)
+        ], batch_size=5000)
+    venues = list(Venue.objects.values_list("id", "venue_type"))
+    people = list(Person.objects.values_list("id", flat=True))
+    venue_weights = [1 / (n + 1) ** 0.9 for n in range(len(venues))]
+    person_weights = [rng.lognormvariate(0, 1) for _ in people]
+    now = int(time.time())
+    since = now - DAYS * 86400
+    chunk = 50_000
+    left = rows - existing
+    columns = ("id", "venue_id", "person_id", "arrived_at", "received_at", "ends_at",
+               "departure_kind", "method")
+    while left > 0:
+        n = min(chunk, left)
+        picked_venues = rng.choices(venues, weights=venue_weights, k=n)
+        picked_people = rng.choices(people, weights=person_weights, k=n)
+        batch = []
+        for (venue_id, kind), person_id in zip(picked_venues, picked_people, strict=True):
+            arrived = datetime.fromtimestamp(rng.randint(since, now), UTC)
+            ends = arrived + timedelta(minutes=DEFAULT_DWELL_MINUTES[kind])
+            batch.append((uuid.uuid4(), venue_id, person_id, arrived, arrived, ends,
+                          "estimated", "citizen_scan"))
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    raw: Any = cursor.cursor
+                    with raw.copy(
+                        f"COPY checkins_checkin ({', '.join(columns)}) FROM STDIN"
+                    ) as copy:
+                        for row in batch:
+                            copy.write_row(row)
+            else:
+                with connection.cursor() as cursor:
+                    cursor.executemany(
+                        f"INSERT INTO checkins_checkin ({', '.join(columns)}) "  # noqa: S608
+                        f"VALUES ({', '.join(['%s'] * len(columns))})",  # - constant names
+                        [(r[0].hex, *r[1:]) for r in batch],
+                    )
+        left -= n
+        sys.stderr.write(f"  {rows - left:,} check-ins\n")
+    return f"bench/tracing_bench.py's own seeder ({len(venues):,} venues, {DAYS} days)"
+
+
+def _analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def _pick_f0s(count: int, since: datetime) -> list[int]:
+    """The people with the most visits over the last 14 days: the longest
+    histories, so the heaviest searches."""
+    from django.db.models import Count
+
+    from truyvet.checkins.models import CheckIn
+
+    busiest = (
+        CheckIn.objects.filter(arrived_at__gte=since)
+        .values("person_id")
+        .annotate(visits=Count("id"))
+        .order_by("-visits")[:count]
+    )
+    return [row["person_id"] for row in busiest]
+
+
+def _raw_sql(presences: list[Any], rules: Any, exclude: int) -> tuple[str, list[Any]]:
+    """The candidate query written by hand: one indexed range per merged
+    presence, the same bounds the ORM query uses."""
+    from truyvet.tracing import exposure
+
+    ranges = exposure.candidate_ranges(presences, rules)
+    clauses, params = [], []
+    for venue_id, lo, hi in ranges:
+        clauses.append("(venue_id = %s AND arrived_at >= %s AND arrived_at <= %s "
+                       "AND ends_at >= %s)")
+        params += [venue_id, lo - rules.cap, hi, lo]
+    # Only placeholders are joined in; every value is a bound parameter.
+    where = " OR ".join(clauses)
+    sql = "SELECT person_id, venue_id, arrived_at, ends_at FROM checkins_checkin WHERE "
+    sql += f"({where}) AND person_id <> %s"
+    return sql, [*params, exclude]
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _plan(sql: str, params: list[Any]) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("EXPLAIN " + sql, params)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return "\n".join(" ".join(str(c) for c in row) for row in cursor.fetchall())
+
+
+def run_one(database_url: str, rows: int, *, f0s: int, repeats: int, fresh: bool,
+            seeder: str) -> dict[str, Any]:
+    _django(database_url)
+    from django.core.management import call_command
+    from django.db import connection, reset_queries
+    from django.utils import timezone
+
+    from truyvet.tracing import exposure
+
+    call_command("migrate", interactive=False, verbosity=0)
+    existing = _count_checkins()
+    seeded_by = "an existing database"
+    load_seconds = 0.0
+    if existing < rows:
+        started = time.perf_counter()
+        if seeder == "synth":
+            try:
+                seeded_by = _seed_with_synth(rows, existing)
+            except ImportError:
+                seeded_by = _seed_own(rows, existing)
+        else:
+            seeded_by = _seed_own(rows, existing)
+        load_seconds = time.perf_counter() - started
+        _analyze()
+    elif fresh:
+        raise SystemExit("--fresh needs an empty database; drop it first")
+    total = _count_checkins()
+
+    rules = exposure.SearchRules.from_settings()
+    now = timezone.now()
+    since = now - timedelta(days=HISTORY_DAYS)
+    people = _pick_f0s(f0s, since)
+    search_ms: list[float] = []
+    raw_ms: list[float] = []
+    visits, candidates, contacts = [], [], []
+    plan = ""
+    for person_id in people:
+        windows = {person_id: (since, now)}
+        for attempt in range(repeats + 1):  # the first run warms the cache
+            reset_queries()
+            started = time.perf_counter()
+            presences = exposure.presences_of(windows, rules)
+            found = exposure.contacts_of(presences, rules=rules,
+                                         exclude_person_ids={person_id})
+            elapsed = (time.perf_counter() - started) * 1000
+            sql, params = _raw_sql(presences, rules, person_id)
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                fetched = cursor.fetchall()
+            raw_elapsed = (time.perf_counter() - started) * 1000
+            if attempt:
+                search_ms.append(elapsed)
+                raw_ms.append(raw_elapsed)
+        visits.append(len(presences))
+        candidates.append(len(fetched))
+        contacts.append(len(found))
+        if not plan:
+            plan = _plan(sql, params)
+    result = {
+        "database": connection.vendor,
+        "database_version": _version(),
+        "rows": total,
+        "seeded_by": seeded_by,
+        "load_seconds": round(load_seconds, 1),
+        "f0s": len(people),
+        "samples": len(search_ms),
+        "visits_per_f0": round(statistics.mean(visits), 1) if visits else 0,
+        "candidates_per_f0": round(statistics.mean(candidates), 1) if candidates else 0,
+        "contacts_per_f0": round(statistics.mean(contacts), 1) if contacts else 0,
+        "search_p50_ms": round(_percentile(search_ms, 0.5), 2),
+        "search_p95_ms": round(_percentile(search_ms, 0.95), 2),
+        "raw_p50_ms": round(_percentile(raw_ms, 0.5), 2),
+        "raw_p95_ms": round(_percentile(raw_ms, 0.95), 2),
+        "buffer_minutes": round(rules.buffer.total_seconds() / 60),
+        "cap_minutes": round(rules.cap.total_seconds() / 60),
+        "plan": plan,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return result
+
+
+def _version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+        else:
+            cursor.execute("SELECT sqlite_version()")
+        return str(cursor.fetchone()[0]).split(" ")[0]
+
+
+# --- Driver: every pair, then the table --------------------------------------------------
+
+
+def _postgres_database(server_url: str, name: str) -> str:
+    """Creates ``name`` on the server when missing; returns its URL."""
+    import psycopg
+
+    with psycopg.connect(server_url.rstrip("/") + "/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server_url.rstrip('/')}/{name}"
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    except OSError:
+        pass
+    return {"cpus": str(os.cpu_count()), "ram": ram, "cpu": cpu,
+            "python": platform.python_version(), "os": platform.platform()}
+
+
+def _result_path(database: str, rows: int) -> Path:
+    return RESULTS / f"tracing-{database}-{rows}.json"
+
+
+def _table(results: list[dict[str, Any]]) -> str:
+    head = [
+        "| Database | Check-ins | F0s × runs | Visits / F0 | Candidate rows | Contacts "
+        "| Search p50 | Search p95 | Raw SQL p50 | Raw SQL p95 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines = []
+    for r in results:
+        name = ("PostgreSQL " if r["database"] == "postgresql" else "SQLite ") + r[
+            "database_version"]
+        lines.append(
+            f"| {name} | {r['rows']:,} | {r['f0s']} × {r['samples'] // max(r['f0s'], 1)} "
+            f"| {r['visits_per_f0']} | {r['candidates_per_f0']:,} | {r['contacts_per_f0']} "
+            f"| {r['search_p50_ms']} ms | {r['search_p95_ms']} ms "
+            f"| {r['raw_p50_ms']} ms | {r['raw_p95_ms']} ms |"
+        )
+    return "\n".join(head + lines)
+
+
+def _ratios(results: list[dict[str, Any]]) -> list[str]:
+    notes = []
+    for vendor, label in (("postgresql", "PostgreSQL"), ("sqlite", "SQLite")):
+        mine = sorted((r for r in results if r["database"] == vendor), key=lambda r: r["rows"])
+        if len(mine) >= 2:
+            small, big = mine[0], mine[-1]
+            ratio = big["search_p95_ms"] / max(small["search_p95_ms"], 0.001)
+            notes.append(
+                f"- {label}: p95 at {_label(big['rows'])} is {ratio:.2f}× p95 at "
+                f"{_label(small['rows'])} (target ≤ 1.5×)."
+            )
+        big_pg = [r for r in mine if vendor == "postgresql" and r["rows"] >= 9_000_000]
+        for r in big_pg:
+            verdict = "meets" if r["search_p95_ms"] <= 50 else "misses"
+            notes.append(f"- PostgreSQL p95 at {_label(r['rows'])}: {r['search_p95_ms']} ms "
+                         f"({verdict} the 50 ms target).")
+    return notes
+
+
+def write_doc(results: list[dict[str, Any]]) -> None:
+    info = machine()
+    plans = "\n\n".join(
+        f"{r['database']} at {_label(r['rows'])}:\n\n```\n{r['plan']}\n```" for r in results
+        if r.get("plan")
+    )
+    seeds = sorted({f"{_label(r['rows'])} on {r['database']}: {r['seeded_by']}"
+                    + (f", loaded in {r['load_seconds']:.0f} s" if r["load_seconds"] else "")
+                    for r in results})
+    section = "\n".join([
+        "## Tracing",
+        "",
+        "The exposure search (`truyvet.tracing.exposure`) for an F0 with 14 days of history: "
+        "the F0's visits, then everyone at the same venues whose presence meets the F0's "
+        f"widened by the buffer ({results[0]['buffer_minutes']} min; visits count for at most "
+        f"{results[0]['cap_minutes']} min). *Search* is the two queries plus the Python "
+        "aggregation and ranking that `trace_run` performs (writes and audit excluded); "
+        "*raw SQL* is the candidate query alone, as one hand-written statement on the same "
+        "`(venue, arrived_at)` index, fetching the rows (the floor). F0s are the people with "
+        "the most visits in the last 14 days; each is searched once to warm the cache, then "
+        "timed.",
+        "",
+        f"Machine: {info['cpus']} CPUs ({info['cpu']}), {info['ram']} RAM, Python "
+        f"{info['python']}, {info['os']}. Measured "
+        f"{max(r['measured_at'] for r in results)[:10]}.",
+        "",
+        _table(results),
+        "",
+        *_ratios(results),
+        "",
+        "Data: " + "; ".join(seeds) + ". Venues scale with the number of check-ins "
+        f"(one per {CHECKINS_PER_VENUE}), so 10 M is a bigger area at the same density.",
+        "",
+        "Reproduce: `make bench` (or `python -m bench tracing --help` for sizes and servers; "
+        "set `BENCH_POSTGRES_URL` to measure PostgreSQL). Query plans of the raw statement:",
+        "",
+        plans,
+        "",
+    ])
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else (
+        "# Performance\n\nMeasured numbers behind the quality bars in the brief (§6). "
+        "Each section is written by its benchmark under `bench/`.\n\n"
+    )
+    start = text.find("## Tracing")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    DOC.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench tracing", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", nargs="?", default="all", choices=["all", "run", "report"])
+    parser.add_argument("--sqlite-sizes", default=os.environ.get("BENCH_SQLITE_SIZES", "1e6"))
+    parser.add_argument("--postgres-sizes",
+                        default=os.environ.get("BENCH_POSTGRES_SIZES", "1e6,1e7"))
+    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", ""),
+                        help="server URL without a database name; empty skips PostgreSQL")
+    parser.add_argument("--database-url", help="run: the database to seed and measure")
+    parser.add_argument("--rows", type=_size, help="run: check-ins wanted")
+    parser.add_argument("--f0s", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seeder", choices=["synth", "own"], default="synth")
+    parser.add_argument("--fresh", action="store_true")
+    parser.add_argument("--no-doc", action="store_true", help="do not write docs/performance.md")
+    options = parser.parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+
+    if options.command == "run":
+        result = run_one(options.database_url, options.rows, f0s=options.f0s,
+                         repeats=options.repeats, fresh=options.fresh, seeder=options.seeder)
+        _result_path(result["database"], options.rows).write_text(json.dumps(result, indent=2))
+        print(json.dumps({k: v for k, v in result.items() if k != "plan"}, indent=2))
+        return 0
+
+    pairs: list[tuple[str, int, str]] = []
+    if options.command == "all":
+        for rows in _sizes(options.sqlite_sizes):
+            pairs.append(("sqlite", rows,
+                          f"sqlite:///{RESULTS / f'tracing-{rows}.sqlite3'}"))
+        if options.postgres_url:
+            for rows in _sizes(options.postgres_sizes):
+                url = _postgres_database(options.postgres_url, f"truyvet_bench_tracing_{rows}")
+                pairs.append(("postgresql", rows, url))
+        for vendor, rows, url in pairs:
+            print(f"tracing: {vendor} {_label(rows)}", flush=True)
+            subprocess.run(  # noqa: S603 - our own script
+                [sys.executable, __file__, "run", "--database-url", url, "--rows", str(rows),
+                 "--f0s", str(options.f0s), "--repeats", str(options.repeats),
+                 "--seeder", options.seeder],
+                check=True, cwd=ROOT,
+            )
+    results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("tracing-*.json"))]
+    results.sort(key=lambda r: (r["database"] != "sqlite", r["rows"]))
+    if results:
+        print(_table(results))
+        for note in _ratios(results):
+            print(note)
+        if not options.no_doc:
+            write_doc(results)
+            print(f"written to {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         options = parser.parse_args(argv[1:])
+        # QR codes and SMS links point at the address being served unless the
+        # deployment says otherwise.
+        os.environ.setdefault("PUBLIC_BASE_URL", f"http://{options.host}:{options.port}")
         _django_setup()
         _prepare()
         banner: list[str] = []

@@ -301,6 +301,21 @@ def demo_venues(say: Callable[[str], None]) -> None:
 DEMO_STEPS.append(demo_venues)
 
 
+# --- Check-ins (issue 4) ----------------------------------------------------------------
+
+
+def demo_checkins(say: Callable[[str], None]) -> None:
+    """Two weeks of Hạ Lang check-ins up to now from the synthetic data
+    generator, over the venues above (``truyvet.checkins.synth.demo``).
+    Seeded, and skipped when Hạ Lang already has them."""
+    from truyvet.checkins.synth.demo import demo_checkins as generate
+
+    generate(say)
+
+
+DEMO_STEPS.append(demo_checkins)
+
+
 # --- Tracing (issue 5) ------------------------------------------------------------------
 
 _DEMO_HEALTH_WORKER = "+84901000006"  # Đàm Thị Thu, "Cán bộ y tế huyện Hạ Lang"

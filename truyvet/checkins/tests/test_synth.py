@@ -362,7 +362,8 @@ class TestCommand:
 
     @pytest.mark.parametrize("arguments", [
         ["--active-share", "1.5"], ["--checkins", "many"], ["--until", "yesterday"],
-        ["--active-share", "0.8", "--lapsed-share", "0.5"], ["--district", "999"],
+        ["--active-share", "0.8", "--lapsed-share", "0.5"],
+        ["--province", "04", "--district", "999"],
     ])
     def test_bad_arguments_are_refused(self, units: Any, arguments: list[str]) -> None:
         with pytest.raises(CommandError):

@@ -12,6 +12,9 @@ from django.utils import translation
 
 from truyvet.core import sms
 
+# Browser fixtures (Playwright + Debian's chromium) for any app's tests.
+pytest_plugins = ["truyvet.testing_browser"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:

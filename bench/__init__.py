@@ -7,5 +7,6 @@ bench`` (what ``make bench`` runs) runs them all with their defaults, and
 
 # name -> module under bench/
 BENCHMARKS: dict[str, str] = {
+    "checkins": "bench.checkin_http",
     "tracing": "bench.tracing_bench",
 }

@@ -12,12 +12,54 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from truyvet.core.errors import FieldError, ServiceError
 
-api = NinjaAPI(
+
+class FieldErrorOut(Schema):
+    field: str
+    message: str
+    code: str
+    row: int | None = None  # file imports: the 1-based row
+
+
+class ErrorOut(Schema):
+    """The one shape of every JSON error."""
+
+    ok: bool
+    status: int
+    error: str
+    code: str
+    errors: list[FieldErrorOut]
+
+
+class TruyvetAPI(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        """The generated schema, plus the error shape as every operation's
+        ``default`` response, so that clients (and the fuzzer in
+        tests/fuzz_api.py) know what any status an operation does not
+        list carries."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        definitions = ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(definitions.pop("$defs", {}))
+        components["ErrorOut"] = definitions
+        error = {
+            "description": "Error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+        }
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                operation.setdefault("responses", {}).setdefault("default", error)
+        return schema
+
+
+api = TruyvetAPI(
     title="truyvet API",
     version="1",
     description=(
@@ -128,6 +170,7 @@ def _mount_routers() -> None:
     from truyvet.core.api import router as core_router
     from truyvet.core.inbox import router as inbox_router
     from truyvet.places.api import router as places_router
+    from truyvet.reports.api import router as reports_router
     from truyvet.tracing.api import router as tracing_router
     from truyvet.venues.api import router as venues_router
 
@@ -137,6 +180,7 @@ def _mount_routers() -> None:
     api.add_router("/checkins/", checkins_router)
     api.add_router("/", accounts_router)
     api.add_router("/tracing/", tracing_router)
+    api.add_router("/reports/", reports_router)
     api.add_router("/", inbox_router)
 
 

@@ -5,6 +5,7 @@
     truyvet load-divisions                load Vietnam's administrative units
     truyvet worker                        run background jobs (django-q2 qcluster)
     truyvet purge-checkins                delete check-ins past the retention period now
+    truyvet synth [--venues N] [--checkins N] ...  synthetic venues, people, check-ins in bulk
     truyvet <django command> ...          any manage.py command
 """
 

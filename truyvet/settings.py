@@ -67,13 +67,16 @@ INSTALLED_APPS = [
     "truyvet.checkins",
     "django_q",
     "truyvet.tracing",
+    "truyvet.reports",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "truyvet.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "truyvet.core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -111,7 +114,9 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers proceed while one writer commits; IMMEDIATE takes the
     # write lock at BEGIN so concurrent writers queue on busy_timeout instead
     # of failing with "database is locked" half-way through a transaction.
-    _database["CONN_MAX_AGE"] = 0
+    # Connections are kept (DATABASE_CONN_MAX_AGE) as on PostgreSQL: opening
+    # one runs these pragmas and registers Django's SQL functions, which
+    # doubled the CPU cost of a check-in (bench/checkin_http.py).
     _database["OPTIONS"] = {
         "init_command": (
             "PRAGMA journal_mode=WAL;"
@@ -131,6 +136,24 @@ else:
 _database["ATOMIC_REQUESTS"] = False
 _database["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", "") or None}
 DATABASES = {"default": _database}
+# A streaming replica of the primary for dashboard and report reads; see
+# truyvet.core.db_router for what is routed there (writes never are).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    _replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=_database["CONN_MAX_AGE"])
+    if _replica["ENGINE"] != _database["ENGINE"]:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must use the same database engine as DATABASE_URL."
+        )
+    _replica.setdefault("OPTIONS", {})
+    for _option, _value in _database.get("OPTIONS", {}).items():
+        _replica["OPTIONS"].setdefault(_option, _value)
+    _replica["CONN_HEALTH_CHECKS"] = _database.get("CONN_HEALTH_CHECKS", False)
+    _replica["ATOMIC_REQUESTS"] = False
+    # Under test the alias reads the primary's test database.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["truyvet.core.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: shared by every app instance, never per-process ---------------
@@ -262,6 +285,22 @@ TRACING_EXPAND_MAX_CONTACTS = env.int(
 # The number alerts tell contacts to call.
 TRACING_HOTLINE = env.str("TRACING_HOTLINE", "1900 9095")
 
+# --- Reports ------------------------------------------------------------------------------
+# Levels whose units get a daily and a weekly PDF report from the worker (units
+# with at least one venue): any of commune, district, province, nation.
+REPORTS_SCHEDULED_LEVELS = env.list("REPORTS_SCHEDULED_LEVELS", ["district", "province"])
+if set(REPORTS_SCHEDULED_LEVELS) - {"commune", "district", "province", "nation"}:
+    raise ImproperlyConfigured(
+        "REPORTS_SCHEDULED_LEVELS may list only commune, district, province and nation."
+    )
+# true: e-mail each scheduled report's link to the unit's report recipients.
+REPORTS_EMAIL = env.bool("REPORTS_EMAIL", False)
+# Reminders without a scan since, after which the inactive list flags a venue for
+# suspension (Hanoi suspended venues after 3 in 2021).
+REPORTS_REMINDERS_BEFORE_SUSPENSION = env.int(
+    "REPORTS_REMINDERS_BEFORE_SUSPENSION", 3, minimum=1, maximum=100
+)
+
 # --- Notifications: outbox and e-mail ---------------------------------------------------
 # SMS, e-mail and in-app messages are written to an outbox in the same
 # transaction as the action that causes them; the worker delivers the due ones.
@@ -320,7 +359,31 @@ SECURE_SSL_REDIRECT = BEHIND_TLS_PROXY
 SECURE_HSTS_SECONDS = 31536000 if BEHIND_TLS_PROXY else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = BEHIND_TLS_PROXY
 SECURE_HSTS_PRELOAD = False
+# Preloading is the domain owner's decision (hstspreload.org), not the app's:
+# `check --deploy` need not remind every installation of it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Load balancers and nginx probe the health endpoint over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy (truyvet.core.middleware; Django 6.0's SECURE_CSP
+# shape). No inline script or style anywhere: page behaviour lives in static
+# files, htmx runs with allowEval off. "<nonce>" admits a template's
+# nonce="{{ request.csp_nonce }}" script should one ever be unavoidable.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", "<nonce>"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "media-src": ["'self'", "blob:"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "worker-src": ["'self'"],
+    "manifest-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 X_FRAME_OPTIONS = "DENY"

@@ -15,14 +15,16 @@ their own (`/mine`), and officials reach visits only through a case.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import File, Router, Status
 from ninja.files import UploadedFile
+from ninja.responses import NinjaJSONEncoder
 
 from truyvet.accounts.personal_qr import (
     card_colour_for,
@@ -272,7 +274,7 @@ def people_lookup(request: HttpRequest, venue: str, q: str = "") -> list[dict[st
     auth=logged_in,
     summary="Upload an offline queue",
 )
-def batch(request: HttpRequest, payload: BatchIn) -> dict[str, Any]:
+def batch(request: HttpRequest, payload: BatchIn) -> HttpResponse:
     """Each item is applied on its own: rejected items come back with their
     own `code` and `error` (for example `checkin_too_old`,
     `checkin_in_future`, `qr_revoked`, `qr_forged`, `not_venue_staff`)
@@ -300,8 +302,12 @@ def batch(request: HttpRequest, payload: BatchIn) -> dict[str, Any]:
         for r in results
     ]
     accepted = sum(1 for r in results if r.ok)
-    return {"ok": True, "accepted": accepted, "rejected": len(results) - accepted,
+    body = {"ok": True, "accepted": accepted, "rejected": len(results) - accepted,
             "results": rendered}
+    # Rendered here in BatchOut's shape and order (tests pin it): validating
+    # up to 500 results against the schema again costs a fifth of the batch.
+    return HttpResponse(json.dumps(body, cls=NinjaJSONEncoder),
+                        content_type="application/json; charset=utf-8")
 
 
 @router.post(

@@ -405,3 +405,18 @@ def demo_cases(say: Callable[[str], None]) -> None:
 
 
 DEMO_STEPS.append(demo_cases)
+
+
+# --- Reports (issue 6) -------------------------------------------------------------------
+
+
+def demo_reports(say: Callable[[str], None]) -> None:
+    """The daily report rollups rebuilt over the demo's check-ins (loaded in
+    bulk, so they bypassed the services), and Hạ Lang's daily report for
+    yesterday (``truyvet.reports.demo``)."""
+    from truyvet.reports.demo import demo_reports as build
+
+    build(say)
+
+
+DEMO_STEPS.append(demo_reports)

@@ -51,6 +51,7 @@ def home_sections_for(user: Any) -> list[dict[str, Any]]:
     if not getattr(user, "is_authenticated", False):
         return []
     from truyvet.checkins.selectors import home_links_for
+    from truyvet.reports.selectors import home_links_for as report_links_for
     from truyvet.tracing.selectors import home_links_for as tracing_links_for
     from truyvet.venues.selectors import home_links_for as venue_links_for
 
@@ -73,6 +74,7 @@ def home_sections_for(user: Any) -> list[dict[str, Any]]:
             links.append((reverse("accounts:audit"), _("Nhật ký truy cập")))
         links.extend(venue_links["official"])
         links.extend(tracing_links["official"])
+        links.extend(report_links_for(user))
         links.append((reverse("places:search"), _("Đơn vị hành chính")))
         sections.append({"title": _("Công việc cán bộ"), "links": links})
     return sections

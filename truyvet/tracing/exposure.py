@@ -28,18 +28,24 @@ the table, and its cost does not grow with the size of the table.
 
 from __future__ import annotations
 
+import heapq
 import operator
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from functools import reduce
+from datetime import UTC, datetime, timedelta
+from functools import cached_property, reduce
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import FloatField, Func, Q, QuerySet
 
 from truyvet.checkins.models import CheckIn
+
+# A contact's breakdown keeps this many visits (the longest overlaps); the
+# totals and ``visit_count`` always cover every visit.
+MAX_VISITS_PER_CONTACT = 20
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,10 @@ class Presence:
     checkin_id: Any = None
 
 
+def _moment(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
 @dataclass
 class VisitOverlap:
     """How one contact met one presence of a source."""
@@ -92,21 +102,60 @@ class VisitOverlap:
         }
 
 
+# One met presence while searching: (overlap, gap, presence, their start, their end).
+_Hit = tuple[float, float, Presence, float, float]
+
+
 @dataclass
 class Exposure:
-    """One contact found by a search."""
+    """One contact found by a search.
+
+    The totals are exact over every visit. ``visits`` (the breakdown, at most
+    MAX_VISITS_PER_CONTACT, the longest overlaps) and the datetimes are built
+    on first use: a search of a crowded market finds thousands of contacts,
+    and ranking them needs only the numbers.
+    """
 
     person_id: int
     source_person_id: int  # the source they overlapped most with
     overlap_seconds: int
     gap_seconds: int
-    first_at: datetime
-    last_at: datetime
-    visits: list[VisitOverlap] = field(default_factory=list)
+    first_ts: float
+    last_ts: float
+    visit_count: int = 0  # source presences met, all of them
+    hits: list[_Hit] = field(default_factory=list, repr=False)
 
     @property
     def rank_key(self) -> tuple[int, int, int]:
         return (-self.overlap_seconds, self.gap_seconds, self.person_id)
+
+    @property
+    def first_at(self) -> datetime:
+        return _moment(self.first_ts)
+
+    @property
+    def last_at(self) -> datetime:
+        return _moment(self.last_ts)
+
+    @cached_property
+    def visits(self) -> list[VisitOverlap]:
+        kept = self.hits
+        if len(kept) > MAX_VISITS_PER_CONTACT:
+            kept = heapq.nsmallest(
+                MAX_VISITS_PER_CONTACT, kept,
+                key=lambda v: (-v[0], v[1], v[2].start, v[2].venue_id),
+            )
+        return [
+            VisitOverlap(
+                venue_id=presence.venue_id, source_start=presence.start,
+                source_end=presence.end, contact_start=_moment(start),
+                contact_end=_moment(end), overlap_seconds=round(shared),
+                gap_seconds=round(gap),
+            )
+            for shared, gap, presence, start, end in sorted(
+                kept, key=lambda v: (v[2].start, v[2].venue_id)
+            )
+        ]
 
 
 def _any_of(conditions: Iterable[Q]) -> Q:
@@ -167,20 +216,6 @@ def _merge(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]
     return merged
 
 
-def _shared_length(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]]) -> float:
-    """The length of the intersection of two sorted disjoint interval lists."""
-    total, i, j = 0.0, 0, 0
-    while i < len(a) and j < len(b):
-        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if end > start:
-            total += end - start
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return total
-
-
 def candidate_ranges(
     presences: Sequence[Presence], rules: SearchRules
 ) -> list[tuple[int, datetime, datetime]]:
@@ -205,19 +240,136 @@ def candidate_ranges(
     return ranges
 
 
-def candidates_query(
+@dataclass(frozen=True)
+class ScanRange:
+    """One indexed range read by the candidate query: check-ins at ``venue_id``
+    that arrived after ``after`` (or at ``lo - CAP`` or later, for the first
+    range of a venue) and by ``hi``, and that end at ``lo`` or later."""
+
+    venue_id: int
+    lo: datetime
+    hi: datetime
+    after: datetime | None  # the previous range's hi at the same venue
+
+
+def scan_ranges(presences: Sequence[Presence], rules: SearchRules) -> list[ScanRange]:
+    """The merged widened presences, with the arrival spans they read made
+    disjoint per venue: a range reads arrivals from ``lo - CAP``, which can
+    reach back into the previous range; those rows are already read by that
+    range (they arrived by its ``hi`` and end after its ``lo``), so each row
+    is read once."""
+    ranges: list[ScanRange] = []
+    previous: tuple[int, datetime] | None = None
+    for venue_id, lo, hi in candidate_ranges(presences, rules):
+        after = None
+        if previous is not None and previous[0] == venue_id and previous[1] >= lo - rules.cap:
+            after = previous[1]
+        ranges.append(ScanRange(venue_id, lo, hi, after))
+        previous = (venue_id, hi)
+    return ranges
+
+
+class Epoch(Func):
+    """A datetime column as seconds since 1970 (a float, exact to the
+    microsecond). Reading thousands of candidate rows as numbers skips a
+    datetime object per value, which is most of the cost of fetching them."""
+
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)"
+                           "::double precision", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # Django stores "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC: whole seconds
+        # from strftime, and the fraction from the text after the seconds.
+        return self.as_sql(
+            compiler, connection,
+            template="(CAST(strftime('%%s', %(expressions)s) AS INTEGER)"
+                     " + CAST(substr(%(expressions)s, 20) AS REAL))",
+            **extra,
+        )
+
+
+# SQLite allows 500 terms in one compound SELECT; keep well inside it.
+MAX_RANGES_PER_QUERY = 400
+CANDIDATE_COLUMNS = ("person_id", "venue_id", "arrived_ts", "ends_ts")
+
+
+def candidates_queries(
     presences: Sequence[Presence], rules: SearchRules, exclude_person_ids: Collection[int]
-) -> QuerySet[CheckIn]:
-    """Every check-in that can meet a widened presence: one indexed range of
-    ``(venue, arrived_at)`` per merged presence."""
-    condition = _any_of(
-        Q(venue_id=venue_id, arrived_at__gte=lo - rules.cap, arrived_at__lte=hi, ends_at__gte=lo)
-        for venue_id, lo, hi in candidate_ranges(presences, rules)
-    )
-    query = CheckIn.objects.filter(condition)
-    if exclude_person_ids:
-        query = query.exclude(person_id__in=list(exclude_person_ids))
-    return query
+) -> list[QuerySet[CheckIn, tuple[Any, ...]]]:
+    """Every check-in that can meet a widened presence, as ``UNION ALL`` of one
+    range of the ``(venue, arrived_at, ends_at, person)`` index per merged
+    presence: each part is an index-only range scan, and no row is read
+    twice. One query, unless there are more than MAX_RANGES_PER_QUERY ranges
+    (an expansion from many people), then one per that many."""
+    excluded = list(exclude_person_ids)
+    parts = []
+    for scan in scan_ranges(presences, rules):
+        arrived = (
+            Q(arrived_at__gt=scan.after) if scan.after is not None
+            else Q(arrived_at__gte=scan.lo - rules.cap)
+        )
+        part = CheckIn.objects.filter(
+            arrived, venue_id=scan.venue_id, arrived_at__lte=scan.hi, ends_at__gte=scan.lo
+        )
+        if excluded:
+            part = part.exclude(person_id__in=excluded)
+        parts.append(
+            part.order_by()
+            .annotate(arrived_ts=Epoch("arrived_at"), ends_ts=Epoch("ends_at"))
+            .values_list(*CANDIDATE_COLUMNS)
+        )
+    queries = []
+    for first in range(0, len(parts), MAX_RANGES_PER_QUERY):
+        chunk = parts[first:first + MAX_RANGES_PER_QUERY]
+        queries.append(chunk[0].union(*chunk[1:], all=True) if len(chunk) > 1 else chunk[0])
+    return queries
+
+
+@dataclass
+class _Source:
+    """One source's presences at one venue, prepared for fast lookups."""
+
+    presences: list[Presence]  # sorted by start
+    starts: list[float]
+    ends: list[float]
+    reach: list[float]  # running maximum of ends: presences[:i + 1] end no later
+    merged: list[tuple[float, float]]  # their union, disjoint and sorted
+    merged_ends: list[float]
+
+    @classmethod
+    def of(cls, presences: list[Presence]) -> _Source:
+        presences = sorted(presences, key=lambda p: (p.start, p.end))
+        starts = [p.start.timestamp() for p in presences]
+        ends = [p.end.timestamp() for p in presences]
+        reach, furthest = [], float("-inf")
+        for end in ends:
+            furthest = max(furthest, end)
+            reach.append(furthest)
+        merged = _merge(zip(starts, ends, strict=True))
+        return cls(presences, starts, ends, reach, merged, [e for _s, e in merged])
+
+    def meeting(self, start: float, end: float, buffer: float) -> range:
+        """Indexes of the presences that a stay [start, end] may meet within
+        ``buffer``: those starting by ``end + buffer`` whose running reach
+        gets to ``start - buffer`` (check each)."""
+        return range(
+            bisect_left(self.reach, start - buffer), bisect_right(self.starts, end + buffer)
+        )
+
+    def shared(self, intervals: Sequence[tuple[float, float]]) -> float:
+        """Length of (union of ``intervals``, disjoint and sorted) ∩ this source's union."""
+        total = 0.0
+        for start, end in intervals:
+            i = bisect_left(self.merged_ends, start)
+            while i < len(self.merged) and self.merged[i][0] <= end:
+                overlap = min(end, self.merged[i][1]) - max(start, self.merged[i][0])
+                if overlap > 0:
+                    total += overlap
+                i += 1
+        return total
 
 
 def contacts_of(
@@ -229,91 +381,88 @@ def contacts_of(
     """Everyone who met one of ``presences``, ranked (see the module's rule).
 
     ``exclude_person_ids`` are left out in the query (the sources themselves
-    at least). One query.
+    at least). One query; the matching costs O(rows × log(presences)).
     """
     if not presences:
         return []
     rules = rules or SearchRules.from_settings()
     excluded = set(exclude_person_ids)
     buffer = rules.buffer.total_seconds()
+    cap = rules.cap.total_seconds()
 
-    sources: dict[tuple[int, int], list[Presence]] = defaultdict(list)  # (venue, source)
+    grouped: dict[int, dict[int, list[Presence]]] = defaultdict(lambda: defaultdict(list))
     for presence in presences:
-        sources[(presence.venue_id, presence.person_id)].append(presence)
-    sources_at: dict[int, list[int]] = defaultdict(list)
-    for venue_id, source_id in sources:
-        sources_at[venue_id].append(source_id)
+        grouped[presence.venue_id][presence.person_id].append(presence)
+    sources = {
+        venue_id: [(source_id, _Source.of(items)) for source_id, items in by_source.items()]
+        for venue_id, by_source in grouped.items()
+    }
 
     # (person, venue) -> the person's presences there, as timestamps
     stays: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
-    rows = candidates_query(presences, rules, excluded).values_list(
-        "person_id", "venue_id", "arrived_at", "ends_at"
-    )
-    for person_id, venue_id, arrived_at, ends_at in rows:
-        if person_id in excluded:
-            continue
-        end = _capped_end(arrived_at, ends_at, rules.cap)
-        stays[(person_id, venue_id)].append((arrived_at.timestamp(), end.timestamp()))
+    for query in candidates_queries(presences, rules, excluded):
+        for person_id, venue_id, arrived, left in query:
+            stays[(person_id, venue_id)].append((arrived, min(left, arrived + cap)))
 
-    tz = presences[0].start.tzinfo
-    # person -> source -> [overlap, gap, first, last, visits]
+    # person -> source -> [overlap, gap, first, last, visit count, hits]
     found: dict[int, dict[int, list[Any]]] = defaultdict(dict)
     for (person_id, venue_id), intervals in stays.items():
-        theirs = _merge(intervals)
-        for source_id in sources_at[venue_id]:
-            hits = []
-            for presence in sources[(venue_id, source_id)]:
-                p_start, p_end = presence.start.timestamp(), presence.end.timestamp()
-                meeting = [
-                    (s, e) for s, e in theirs if s <= p_end + buffer and e >= p_start - buffer
-                ]
-                if not meeting:
-                    continue
-                gap = min(max(s - p_end, p_start - e, 0.0) for s, e in meeting)
-                shared = _shared_length(theirs, [(p_start, p_end)])
-                hits.append((presence, meeting, gap, shared))
-            if not hits:
+        theirs = intervals if len(intervals) == 1 else _merge(intervals)
+        for source_id, source in sources[venue_id]:
+            starts, ends, reach = source.starts, source.ends, source.reach
+            met: dict[int, list[float]] = {}  # presence -> [overlap, gap, first, last, s, e]
+            for s, e in theirs:
+                for i in range(bisect_left(reach, s - buffer), bisect_right(starts, e + buffer)):
+                    p_start, p_end = starts[i], ends[i]
+                    if s > p_end + buffer or e < p_start - buffer:
+                        continue
+                    overlap = min(e, p_end) - max(s, p_start)
+                    gap = max(s - p_end, p_start - e, 0.0)
+                    first, last = max(s, p_start - buffer), min(e, p_end + buffer)
+                    seen = met.get(i)
+                    if seen is None:
+                        met[i] = [max(overlap, 0.0), gap, first, last, s, e]
+                    else:  # the same presence met by another of their stays
+                        seen[0] += max(overlap, 0.0)
+                        seen[1] = min(seen[1], gap)
+                        seen[2], seen[3] = min(seen[2], first), max(seen[3], last)
+                        seen[4], seen[5] = min(seen[4], s), max(seen[5], e)
+            if not met:
                 continue
-            mine = _merge(
-                (p.start.timestamp(), p.end.timestamp()) for p in sources[(venue_id, source_id)]
-            )
-            entry = found[person_id].setdefault(source_id, [0.0, None, None, None, []])
-            entry[0] += _shared_length(theirs, mine)
-            for presence, meeting, gap, shared in hits:
-                p_start, p_end = presence.start.timestamp(), presence.end.timestamp()
-                entry[1] = gap if entry[1] is None else min(entry[1], gap)
-                first = min(max(s, p_start - buffer) for s, _e in meeting)
-                last = max(min(e, p_end + buffer) for _s, e in meeting)
-                entry[2] = first if entry[2] is None else min(entry[2], first)
-                entry[3] = last if entry[3] is None else max(entry[3], last)
-                entry[4].append(
-                    VisitOverlap(
-                        venue_id=venue_id,
-                        source_start=presence.start,
-                        source_end=presence.end,
-                        contact_start=datetime.fromtimestamp(min(s for s, _ in meeting), tz),
-                        contact_end=datetime.fromtimestamp(max(e for _, e in meeting), tz),
-                        overlap_seconds=round(shared),
-                        gap_seconds=round(gap),
-                    )
-                )
+            entry = found[person_id].get(source_id)
+            if entry is None:
+                entry = found[person_id][source_id] = [0.0, None, None, None, 0, []]
+            entry[0] += source.shared(theirs)
+            entry[4] += len(met)
+            hits = entry[5]
+            for i, (overlap, gap, first, last, s, e) in met.items():
+                if entry[1] is None or gap < entry[1]:
+                    entry[1] = gap
+                if entry[2] is None or first < entry[2]:
+                    entry[2] = first
+                if entry[3] is None or last > entry[3]:
+                    entry[3] = last
+                hits.append((overlap, gap, source.presences[i], s, e))
 
     exposures = []
     for person_id, by_source in found.items():
-        best_source = min(
-            by_source, key=lambda s: (-by_source[s][0], by_source[s][1], s)
-        )
-        visits = [v for entry in by_source.values() for v in entry[4]]
-        visits.sort(key=lambda v: (v.source_start, v.venue_id))
+        entries = list(by_source.values())
+        if len(entries) == 1:
+            best_source = next(iter(by_source))
+            hits = entries[0][5]
+        else:
+            best_source = min(by_source, key=lambda s: (-by_source[s][0], by_source[s][1], s))
+            hits = [hit for entry in entries for hit in entry[5]]
         exposures.append(
             Exposure(
                 person_id=person_id,
                 source_person_id=best_source,
-                overlap_seconds=round(sum(entry[0] for entry in by_source.values())),
-                gap_seconds=round(min(entry[1] for entry in by_source.values())),
-                first_at=datetime.fromtimestamp(min(e[2] for e in by_source.values()), tz),
-                last_at=datetime.fromtimestamp(max(e[3] for e in by_source.values()), tz),
-                visits=visits,
+                overlap_seconds=round(sum(entry[0] for entry in entries)),
+                gap_seconds=round(min(entry[1] for entry in entries)),
+                first_ts=min(entry[2] for entry in entries),
+                last_ts=max(entry[3] for entry in entries),
+                visit_count=sum(entry[4] for entry in entries),
+                hits=hits,
             )
         )
     exposures.sort(key=lambda exposure: exposure.rank_key)

@@ -406,7 +406,7 @@ def _store_contacts(
             "run": run,
             "overlap_seconds": item.overlap_seconds,
             "gap_seconds": item.gap_seconds,
-            "visit_count": min(len(item.visits), 32767),
+            "visit_count": min(item.visit_count, 32767),
             "first_exposure_at": item.first_at,
             "last_exposure_at": item.last_at,
             "visits": _visits_json(item, venues),

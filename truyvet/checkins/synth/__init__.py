@@ -24,22 +24,32 @@ such as Hạ Lang "048"; the 2021 administrative map is loaded when missing):
   the brief) scan in the last 7 days and ``lapsed_share`` (default 5%) only
   before them; the rest never scan. Markets, clinics, checkpoints and venues
   whose staff have accounts are likelier to scan. Among scanning venues
-  popularity is Zipf-like (a few busy markets, most venues quiet). Arrivals
-  follow each type's hourly rhythm in local time (Asia/Ho_Chi_Minh: markets
-  at dawn, offices and schools at session starts, eateries at meals, little
-  at night) and weekday (offices and schools quiet at the weekend). Visitors
-  mostly live in the venue's commune (72%) or district (20%), each with a
-  lognormal appetite for going out (account holders more). Methods follow
-  the venue type (posters at shops, controllers scanning cards at offices
-  and checkpoints). ``ends_at`` is arrival + the venue's dwell time, except
-  12% of poster visits that tap "leaving" (earlier or later) and 25% of card
-  visits that end with an exit scan (later than the merge window, before the
-  dwell time), as ``checkins.services`` would record them; a departure after
-  ``until`` has not happened yet and stays estimated. ``received_at`` is a
+  popularity is Zipf-like (a few busy markets, most venues quiet); the
+  busiest fifth scan every day, the others only on some days, so fewer
+  venues scan in a day than in a week. Arrivals follow each type's hourly
+  rhythm in local time (Asia/Ho_Chi_Minh: markets at dawn, offices and
+  schools at session starts, eateries at meals, little at night) and
+  weekday (offices and schools quiet at the weekend). Visitors mostly live
+  in the venue's commune (72%) or district (20%), except that busy venues
+  draw from further away (a commune's residents visit one venue at most every
+  4 days on average); each person has a lognormal appetite for going out
+  (account holders more). Methods follow the venue type (posters at shops,
+  controllers scanning cards at offices and checkpoints). ``ends_at`` is
+  arrival + the venue's dwell time, except 12% of poster visits that tap
+  "leaving" (earlier or later) and 25% of card visits that end with an exit
+  scan (later than the merge window, before the dwell time), as
+  ``checkins.services`` would record them; a departure after ``until`` has
+  not happened yet and stays estimated. ``received_at`` is a
   few seconds after arrival, or minutes to 12 hours for 3% (offline syncs),
   never after ``until``. ``recorded_by`` is empty (no controller accounts).
   Repeated scans of one person at one venue are not merged: the rows are
   visits, and a chance repeat within the merge window is left as is.
+
+Defaults: 35 venues per commune (Cao Bằng: 5,635; pass ``--venues 5677``),
+20 residents per venue or one per 20 check-ins if that is more, 14 days.
+At millions of check-ins over a few hundred scanning venues the busiest get
+tens of thousands of visits a day; pass more venues or a larger active
+share when per-venue density matters (tracing benchmarks).
 
 Guarantees:
 
@@ -48,8 +58,10 @@ Guarantees:
   created (counting every venue or resident already there, of any origin).
   Running twice with the same seed therefore never duplicates venues or
   people. **Check-ins are appended** on every run with fresh random UUIDs
-  (as phones make them), so 1 M + 9 M gives a 10 M table; to reproduce a
-  data set, start from an empty database.
+  (as phones make them), so 1 M + 9 M gives a 10 M table; the seed is mixed
+  with the number of check-ins already stored, so a second run with the same
+  seed adds different visits, not copies. To reproduce a data set, start
+  from an empty database.
 - **Deterministic given a seed, ``until`` and the starting database**: the same
   names, types, communes, people, arrival times, methods and departures.
   Only the random venue codes and check-in ids differ.
@@ -61,9 +73,11 @@ Guarantees:
 - **Bounded memory and bulk writes**: rows are made and written one batch
   (``batch``, default 50,000) at a time, each in its own transaction, day by
   day in time order (sorted within each batch): PostgreSQL ``COPY FROM
-  STDIN``, SQLite ``executemany`` with ``synchronous=OFF`` during the load.
-  Memory grows with venues and people (a few numbers each), never with
-  check-ins. A failure half-way keeps the batches already committed.
+  STDIN``, SQLite ``executemany`` with ``synchronous=OFF`` and a 256 MB page
+  cache during the load (both put back afterwards). A thread makes the next
+  batches while the last one is written. Memory grows with venues and people
+  (a few numbers each), never with check-ins. A failure half-way keeps the
+  batches already committed.
 - **Post-load hook**: afterwards (also after a failure, when rows were
   written) ``truyvet.checkins.services.checkins_after_bulk_load(since=,
   until=)`` is called *if it exists*, with the loaded period as aware UTC

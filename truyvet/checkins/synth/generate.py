@@ -45,6 +45,9 @@ DEFAULT_PROVINCE = "04"  # Cao Bằng
 # Cao Bằng had 5,677 QR venues over its 161 communes (2021 map): about 35 each.
 VENUES_PER_COMMUNE = 35
 PEOPLE_PER_VENUE = 20
+# ... and at least one resident per this many check-ins (1.4 visits a day
+# each over two weeks), so that large loads do not pile onto few people.
+CHECKINS_PER_PERSON = 20
 # 419 of Cao Bằng's 5,677 venues had a scan in the last 7 days (BRIEF §1).
 DEFAULT_ACTIVE_SHARE = 0.074
 # Venues that scanned earlier in the period but not in the last 7 days.
@@ -53,15 +56,18 @@ DEFAULT_DAYS = 14
 DEFAULT_SEED = 2021
 DEFAULT_BATCH = 50_000
 # Popularity of the n-th busiest venue ~ 1 / n**ZIPF_EXPONENT.
-ZIPF_EXPONENT = 0.9
+ZIPF_EXPONENT = 0.8
 # Where visitors live: the venue's commune, elsewhere in its district, or
 # anywhere in the area.
 HOME_COMMUNE_SHARE = 0.72
 HOME_DISTRICT_SHARE = 0.20
+# ... but a busy market draws from further away: its own commune's residents
+# come on average at most this often (visits per resident per day).
+MAX_LOCAL_VISITS_PER_DAY = 0.25
 ACTIVE_WINDOW = timedelta(days=7)
 # Staff with accounts (the demo's owner) and citizens with accounts scan more.
 STAFFED_VENUE_ACTIVITY = 20.0
-ACCOUNT_HOLDER_WEIGHT = 3.0
+ACCOUNT_HOLDER_WEIGHT = 2.0
 # Venues and people were registered in the months before the period.
 REGISTERED_BEFORE_DAYS = 120
 
@@ -561,6 +567,10 @@ class _Sim:
     dwell: int  # seconds
     commune_pool: _Pool
     district_pool: _Pool
+    # A visitor lives in the commune when a draw is below ``commune_cut``,
+    # elsewhere in the district below ``district_cut``, else anywhere.
+    commune_cut: float = HOME_COMMUNE_SHARE
+    district_cut: float = HOME_COMMUNE_SHARE + HOME_DISTRICT_SHARE
 
 
 _HOURLY_CUM = {vtype: list(accumulate(curve)) for vtype, curve in vocab.HOURLY.items()}
@@ -661,9 +671,9 @@ class _RowMaker:
             else:  # the type hardly opens in this sliver of a day
                 arrived = day_lo + int(rand() * (day_hi - day_lo))
             roll = rand()
-            if roll < HOME_COMMUNE_SHARE:
+            if roll < sim.commune_cut:
                 pool = sim.commune_pool
-            elif roll < HOME_COMMUNE_SHARE + HOME_DISTRICT_SHARE:
+            elif roll < sim.district_cut:
                 pool = sim.district_pool
             else:
                 pool = area_pool
@@ -728,7 +738,9 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
     active, lapsed = keyed[:active_count], keyed[active_count : active_count + lapsed_count]
 
     # How busy each scanning venue is: Zipf over a rank order that puts the
-    # popular types first more often than not.
+    # popular types (markets, clinics, checkpoints) first more often than
+    # not. Busy venues scan every day; quiet ones only on some days, so
+    # fewer venues have a scan in the last day than in the last week.
     scanning = active + lapsed
     ranked = sorted(
         range(len(scanning)),
@@ -737,21 +749,29 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
         reverse=True,
     )
     popularity = [0.0] * len(scanning)
+    regularity = [1.0] * len(scanning)
+    every_day = max(3, len(scanning) // 5)
     for rank, index in enumerate(ranked, start=1):
-        popularity[index] = vocab.TYPE_ACTIVITY.get(scanning[index][2], (1.0, 1.0))[1] / (
-            rank ** ZIPF_EXPONENT
-        )
+        popularity[index] = 1.0 / rank**ZIPF_EXPONENT
+        if rank > every_day:
+            regularity[index] = rng.uniform(0.15, 0.9)
+    weight_sum = sum(p * r for p, r in zip(popularity, regularity, strict=True)) or 1.0
     sims = []
-    for venue_id, commune_id, vtype, dwell_minutes in scanning:
+    for index, (venue_id, commune_id, vtype, dwell_minutes) in enumerate(scanning):
         commune_pool = pools.communes.get(commune_id)
         district_pool = pools.districts.get(district_of.get(commune_id, -1))
         district_pool = district_pool if district_pool is not None else pools.area
+        commune_pool = commune_pool if commune_pool is not None else district_pool
+        expected = plan.checkins * popularity[index] * regularity[index] / weight_sum
+        local = min(HOME_COMMUNE_SHARE, MAX_LOCAL_VISITS_PER_DAY * len(commune_pool.ids)
+                    * plan.days / expected) if expected > 0 else HOME_COMMUNE_SHARE
+        nearby = (1.0 - local) * HOME_DISTRICT_SHARE / (1.0 - HOME_COMMUNE_SHARE)
         vtype = vtype if vtype in vocab.HOURLY else "other"
         sims.append(_Sim(
             venue_id=venue_id, vtype=vtype,
             dwell=(dwell_minutes or DEFAULT_DWELL_MINUTES.get(vtype, 60)) * 60,
-            commune_pool=commune_pool if commune_pool is not None else district_pool,
-            district_pool=district_pool,
+            commune_pool=commune_pool, district_pool=district_pool,
+            commune_cut=local, district_cut=local + nearby,
         ))
 
     # Every scanning venue gets one visit on a day that makes it count as
@@ -781,7 +801,8 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
     for phase in (True, False):
         for index in (range(len(sims)) if phase else range(len(active))):
             vtype = sims[index].vtype
-            per_type[phase][vtype] = per_type[phase].get(vtype, 0.0) + popularity[index]
+            per_type[phase][vtype] = (per_type[phase].get(vtype, 0.0)
+                                      + popularity[index] * regularity[index])
     day_weights = [
         sum(total * _day_weight(vtype, day) for vtype, total in per_type[day.early].items())
         for day in days
@@ -804,10 +825,17 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
             remaining = counts[day_index]
             if remaining == 0:
                 continue
-            population = eligible(day)
+            pinned_today = set(pinned)
+            population = [i for i in eligible(day)
+                          if i in pinned_today or rng.random() < regularity[i]]
             cumulative = list(accumulate(
                 popularity[i] * _day_weight(sims[i].vtype, day) for i in population
             ))
+            if not cumulative or cumulative[-1] <= 0:  # everyone stayed home: a tiny area
+                population = list(eligible(day))
+                cumulative = list(accumulate(
+                    popularity[i] * _day_weight(sims[i].vtype, day) for i in population
+                ))
             while remaining > 0:
                 count = min(plan.batch, remaining)
                 yield maker.rows(sims, rng.choices(population, cum_weights=cumulative, k=count),
@@ -853,7 +881,9 @@ def synth_generate(*, plan: SynthPlan, progress: bool = False,
     venues_target = plan.venues if plan.venues is not None else VENUES_PER_COMMUNE * len(
         communes
     )
-    people_target = plan.people if plan.people is not None else PEOPLE_PER_VENUE * venues_target
+    people_target = plan.people if plan.people is not None else max(
+        PEOPLE_PER_VENUE * venues_target, plan.checkins // CHECKINS_PER_PERSON
+    )
 
     started = clock.monotonic()
     result.venues_created, result.venues_total = _venues_ensure(

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from truyvet.checkins.synth import SynthError, SynthPlan, synth_generate
 from truyvet.checkins.synth.generate import (
+    CHECKINS_PER_PERSON,
     DEFAULT_ACTIVE_SHARE,
     DEFAULT_BATCH,
     DEFAULT_DAYS,
@@ -73,7 +74,8 @@ class Command(BaseCommand):
         parser.add_argument("--venues", type=_count, help="venues the area should have "
                             f"(default {VENUES_PER_COMMUNE} per commune)")
         parser.add_argument("--people", type=_count, help="residents the area should have "
-                            f"(default {PEOPLE_PER_VENUE} per venue)")
+                            f"(default {PEOPLE_PER_VENUE} per venue, or one per "
+                            f"{CHECKINS_PER_PERSON} check-ins if more)")
         parser.add_argument("--checkins", type=_count, default=DEFAULT_CHECKINS,
                             help=f"check-ins to add (default {DEFAULT_CHECKINS:,})")
         parser.add_argument("--days", type=_count, default=DEFAULT_DAYS,
@@ -116,7 +118,7 @@ class Command(BaseCommand):
                   f"{local(result.since):%Y-%m-%d %H:%M} to {local(result.until):%Y-%m-%d %H:%M}"
                   f" in {timedelta(seconds=round(result.load_seconds))} "
                   f"({result.rows_per_second:,.0f} rows/s)")
-            write(f"Venues scanning: {result.active_venues:,} in the last 7 days, "
+            write(f"Venues scanning in this run: {result.active_venues:,} in the last 7 days, "
                   f"{result.lapsed_venues:,} only before them")
             if result.hook_called:
                 write("Derived data rebuilt by checkins_after_bulk_load.")

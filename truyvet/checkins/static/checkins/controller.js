@@ -1,84 +1,738 @@
-// The controller's door page, minimal version: a handheld scanner types the
-// code into the focused field and presses Enter; the text is posted to
-// /api/v1/checkins/staff-scan and the result fills the big panel. Manual
-// entry posts to /api/v1/checkins/manual. (Camera scanning, the offline
-// queue and counters are added on top of this.)
+// The controller's door page (templates/checkins/control.html).
+//
+// - Camera: getUserMedia on the rear camera. Where the browser has a
+//   BarcodeDetector for QR codes it reads them itself; otherwise a
+//   downscaled frame goes to POST /api/v1/checkins/decode every ~400 ms
+//   (zxing-cpp on the server). The same code seen again within a few
+//   seconds is not sent twice.
+// - Keyboard wedge: a handheld scanner types the code into #wedge and
+//   presses Enter; the field keeps the focus.
+// - Every scan gets a client UUID and the device time. Online it goes to
+//   /staff-scan (or /manual) and the big panel shows the answer at once.
+//   Offline, or when the request fails, it is queued in localStorage and
+//   the panel shows what the device can tell by itself (the name on a chip
+//   ID card or national QR; for our personal QR, whether its Ed25519
+//   signature is right, with the key from /personal-qr/public-key). The
+//   queue goes to /batch when the network returns (the "online" event and
+//   retries with backoff). The batch API is idempotent on the UUIDs, so a
+//   retry after a lost answer records nothing twice.
+//
+// Plain ES2017 for cheap Android phones: no build step, no libraries. All
+// user-visible text comes from the template's data-msg-* attributes.
 (function () {
   "use strict";
   const root = document.getElementById("controller");
   if (!root) return;
-  const panel = document.getElementById("scan-result");
-  const wedge = document.getElementById("wedge");
-  const wedgeForm = document.getElementById("wedge-form");
-  const manualForm = document.getElementById("manual-form");
+
+  const $ = (id) => document.getElementById(id);
+  const data = root.dataset;
+  const panel = $("scan-result");
+  const wedge = $("wedge");
+  const wedgeForm = $("wedge-form");
+  const manualForm = $("manual-form");
+
+  const FRAME_INTERVAL_MS = 400;
+  const SAME_CODE_PAUSE_MS = 5000;
+  const REQUEST_TIMEOUT_MS = 10000;
+  const BATCH_SIZE = 100;
+  const RETRY_FIRST_MS = 2000;
+  const RETRY_MAX_MS = 60000;
+  const PERIODIC_SYNC_MS = 30000;
+  const REJECTED_KEEP = 30;
+  const QUEUE_KEY = "truyvet.controller.queue.v1." + data.user;
+  const REJECTED_KEY = "truyvet.controller.rejected.v1." + data.user;
+  const PUBLIC_KEY_KEY = "truyvet.personalQrKey.v1";
+
+  function msg(name, values) {
+    const key = "msg" + name.charAt(0).toUpperCase() + name.slice(1);
+    let text = data[key] || "";
+    if (values) {
+      Object.keys(values).forEach((k) => { text = text.split("{" + k + "}").join(values[k]); });
+    }
+    return text;
+  }
+
+  // --- Small helpers -------------------------------------------------------------------
 
   function uuid() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    return "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) =>
-      (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
+    if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    if (window.crypto && crypto.getRandomValues) crypto.getRandomValues(bytes);
+    else for (let i = 0; i < 16; i++) bytes[i] = Math.floor(Math.random() * 256);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.prototype.map.call(bytes, (b) => (b + 0x100).toString(16).slice(1)).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" +
+      hex.slice(16, 20) + "-" + hex.slice(20);
   }
 
-  function show(kind, title, detail, colour) {
-    panel.className = "scan-result is-" + kind;
-    panel.querySelector('[data-field="title"]').textContent = title;
-    panel.querySelector('[data-field="detail"]').textContent = detail || "";
-    let colourEl = panel.querySelector('[data-field="colour"]');
-    if (colour !== undefined) {
-      if (!colourEl) {
-        colourEl = document.createElement("p");
-        colourEl.dataset.field = "colour";
-        panel.appendChild(colourEl);
-      }
-      colourEl.className = "result-colour colour-" + (colour || "none");
-      colourEl.textContent = colour || root.dataset.msgNoColour;
-    } else if (colourEl) {
-      colourEl.remove();
+  // localStorage survives a reload and a restart of the phone; where it
+  // cannot be used (private mode, a full disk) the page keeps going in memory.
+  const memoryStore = {};
+  let memoryOnly = false;
+  function load(key) {
+    if (!memoryOnly) {
+      try { return JSON.parse(localStorage.getItem(key) || "null"); } catch (error) { memoryOnly = true; }
     }
-    if (navigator.vibrate) navigator.vibrate(kind === "error" ? [80, 60, 80] : 60);
+    return memoryStore[key] === undefined ? null : memoryStore[key];
+  }
+  function save(key, value) {
+    memoryStore[key] = value;
+    if (memoryOnly) return;
+    try { localStorage.setItem(key, JSON.stringify(value)); } catch (error) { memoryOnly = true; }
   }
 
-  async function post(url, body) {
-    const response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
-      body: JSON.stringify(body),
+  function csrfToken() {
+    const found = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return found ? decodeURIComponent(found[1]) : data.csrf;
+  }
+
+  function maskName(fullName) {
+    const parts = (fullName || "").trim().split(/\s+/).filter(Boolean);
+    if (parts.length <= 1) return parts.join("");
+    return parts.slice(0, -1).map((p) => p.charAt(0) + ".").join(" ") + " " + parts[parts.length - 1];
+  }
+
+  function titleCase(text) {
+    return (text || "").toLowerCase().replace(/(^|\s)(\S)/g, (m, space, ch) => space + ch.toUpperCase());
+  }
+
+  // --- Sound and vibration ------------------------------------------------------------
+
+  let audio = null;
+  function unlockAudio() {
+    // Browsers allow sound only after a user gesture; the first one creates it.
+    if (audio || !(window.AudioContext || window.webkitAudioContext)) return;
+    try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (error) { audio = null; }
+  }
+  document.addEventListener("pointerdown", unlockAudio, { passive: true });
+  document.addEventListener("keydown", unlockAudio);
+
+  function tone(frequency, start, length) {
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = frequency;
+    osc.type = "square";
+    gain.gain.value = 0.08;
+    osc.connect(gain);
+    gain.connect(audio.destination);
+    osc.start(audio.currentTime + start);
+    osc.stop(audio.currentTime + start + length);
+  }
+
+  function cue(good) {
+    if (audio) {
+      try {
+        if (audio.state === "suspended") audio.resume();
+        if (good) tone(1320, 0, 0.09);
+        else { tone(330, 0, 0.12); tone(330, 0.18, 0.12); }
+      } catch (error) { /* no sound is fine */ }
+    }
+    if (navigator.vibrate) navigator.vibrate(good ? 60 : [90, 60, 90]);
+  }
+
+  // --- The result panel -----------------------------------------------------------------
+
+  const field = (name) => panel.querySelector('[data-field="' + name + '"]');
+  let shownId = null;
+
+  function colourLabel(colour) {
+    if (colour === "green") return msg("colourGreen");
+    if (colour === "yellow") return msg("colourYellow");
+    if (colour === "red") return msg("colourRed");
+    return msg("noColour");
+  }
+
+  // Renders synchronously: the panel must change within 300 ms of an answer.
+  function show(state, opts) {
+    panel.className = "scan-result is-" + state;
+    field("title").textContent = opts.title || "";
+    field("detail").textContent = opts.detail || "";
+    const colour = field("colour");
+    if (opts.colour === undefined) {
+      colour.hidden = true;
+    } else {
+      colour.hidden = false;
+      colour.className = "result-colour colour-" + (opts.colour || "none");
+      colour.textContent = opts.colourText || colourLabel(opts.colour);
+    }
+    const note = field("note");
+    note.textContent = opts.note || "";
+    note.hidden = !opts.note;
+    shownId = opts.id || null;
+  }
+
+  function showServerDisplay(display, id) {
+    show(display.outcome, {
+      id: id,
+      title: display.name + (display.birth_year ? " · " + display.birth_year : ""),
+      detail: display.outcome_label + " · " + display.method_label,
+      colour: display.card_colour || null,
     });
-    const data = await response.json().catch(() => ({}));
-    return { response, data };
   }
 
-  async function record(url, body) {
-    body.venue = root.dataset.venue;
-    body.id = uuid();
-    body.scanned_at = new Date().toISOString();
-    try {
-      const { response, data } = await post(url, body);
-      if (response.ok) {
-        const d = data.display;
-        show(data.outcome, d.name + (d.birth_year ? " · " + d.birth_year : ""),
-             d.outcome_label + " · " + d.method_label, d.card_colour);
-        return true;
+  // The API's error with the details it lists (e.g. which field of a card is wrong).
+  function reasonFrom(body, fallback) {
+    if (!body) return String(fallback || "");
+    const details = (body.errors || []).map((e) => e.message).filter(Boolean);
+    return [body.error || String(fallback || "")].concat(details).join(" ");
+  }
+
+  function showRejected(reason, id, label) {
+    show("error", { id: id, title: msg("rejected"), detail: reason, note: label || "" });
+  }
+
+  // --- What the device can tell by itself (offline) -----------------------------------
+
+  const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const PERSONAL_QR = /^TV1\.([A-Z2-7]{12})\.([1-9][0-9]{0,4})\.([A-Z2-7]{103})$/;
+
+  // RFC 4648 base32 without padding; null unless canonical (unused bits 0).
+  function base32Decode(text) {
+    const out = [];
+    let bits = 0;
+    let value = 0;
+    for (let i = 0; i < text.length; i++) {
+      const index = BASE32.indexOf(text.charAt(i));
+      if (index < 0) return null;
+      value = (value << 5) | index;
+      bits += 5;
+      if (bits >= 8) {
+        bits -= 8;
+        out.push((value >>> bits) & 0xff);
       }
-      show("error", root.dataset.msgRejected, data.error || response.statusText);
-    } catch (error) {
-      show("error", root.dataset.msgRejected, root.dataset.msgNetwork);
     }
-    return false;
+    if (bits && (value & ((1 << bits) - 1))) return null;
+    return new Uint8Array(out);
   }
 
-  wedgeForm.addEventListener("submit", async (event) => {
+  let verifyKey = null;
+  async function loadPublicKey() {
+    let known = load(PUBLIC_KEY_KEY);
+    if (navigator.onLine) {
+      try {
+        const response = await fetch(data.publicKeyUrl, { credentials: "same-origin" });
+        if (response.ok) {
+          const body = await response.json();
+          known = { key_id: body.key_id, public_key: body.public_key };
+          save(PUBLIC_KEY_KEY, known);
+        }
+      } catch (error) { /* the stored key will do */ }
+    }
+    if (!known || !window.crypto || !crypto.subtle) return;
+    try {
+      const raw = Uint8Array.from(atob(known.public_key), (c) => c.charCodeAt(0));
+      verifyKey = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+    } catch (error) {
+      verifyKey = null; // No Ed25519 in this browser: "will check when online".
+    }
+  }
+
+  // true (signed by us), false (forged or malformed), null (cannot tell).
+  async function personalQrSignatureOk(token) {
+    const match = PERSONAL_QR.exec(token);
+    if (!match) return false;
+    if (!verifyKey) return null;
+    const signature = base32Decode(match[3]);
+    if (!signature || signature.length !== 64) return false;
+    const signed = new TextEncoder().encode("TV1." + match[1] + "." + match[2]);
+    try {
+      return await crypto.subtle.verify({ name: "Ed25519" }, verifyKey, signature, signed);
+    } catch (error) {
+      return null;
+    }
+  }
+
+  // Mirrors checkins/parsers.py classify_payload, by shape only.
+  function payloadKind(text) {
+    if (/^TV1\./i.test(text)) return "personal_qr";
+    if (/^https?:\/\/\S+\/v\/\S+$/i.test(text)) return "venue";
+    if (text.indexOf("|") < 0) return "unknown";
+    const fields = text.split("|").map((f) => f.trim());
+    const third = fields[2] || "";
+    const fourth = fields[3] || "";
+    if (third.indexOf("-") >= 0 && /^[0-9*]{4}(-[0-9*]{2}-[0-9*]{2})?$/.test(third)) return "national_qr";
+    if (fields[0].indexOf("*") >= 0 || fourth === "0" || fourth === "1") return "national_qr";
+    if (/^\d{8}$/.test(fourth) || /^\d+$/.test(fields[0])) return "cccd";
+    return "unknown";
+  }
+
+  // {title, detail, reject}: what to show before the server has answered.
+  async function localVerdict(payload) {
+    const kind = payloadKind(payload);
+    const fields = payload.split("|").map((f) => f.trim());
+    if (kind === "personal_qr") {
+      const ok = await personalQrSignatureOk(payload);
+      if (ok === false) {
+        return {
+          title: msg("personalQr"),
+          reject: PERSONAL_QR.test(payload) ? msg("personalQrForged") : msg("personalQrMalformed"),
+        };
+      }
+      return { title: msg("personalQr"), detail: ok ? msg("personalQrValid") : msg("checkLater") };
+    }
+    if (kind === "cccd") {
+      const year = /^\d{8}$/.test(fields[3] || "") ? " · " + fields[3].slice(4) : "";
+      return { title: maskName(fields[2]) + year, detail: "CCCD" };
+    }
+    if (kind === "national_qr") {
+      const year = /^\d{4}/.test(fields[2] || "") ? " · " + fields[2].slice(0, 4) : "";
+      return { title: maskName(titleCase(fields[1])) + year, detail: "PC-Covid / VNEID" };
+    }
+    return { title: msg("unknownCode"), detail: msg("checkLater") };
+  }
+
+  // --- The offline queue ----------------------------------------------------------------
+
+  const queueRead = () => load(QUEUE_KEY) || [];
+  const queueWrite = (items) => { save(QUEUE_KEY, items); renderQueue(); };
+  let networkDown = false;
+
+  function syncMessage(text, withLogin) {
+    const line = $("sync-message");
+    line.textContent = text;
+    if (withLogin) {
+      const link = document.createElement("a");
+      link.href = data.loginUrl;
+      link.textContent = msg("login");
+      line.appendChild(document.createTextNode(" "));
+      line.appendChild(link);
+    }
+  }
+
+  function renderQueue() {
+    const count = queueRead().length;
+    $("queue-count").textContent = String(count);
+    root.dataset.queued = String(count);
+    $("queue-status").classList.toggle("has-waiting", count > 0);
+    $("sync-now").hidden = count === 0;
+    $("offline-banner").hidden = navigator.onLine && !networkDown;
+  }
+
+  function enqueue(item) {
+    const items = queueRead();
+    items.push(item);
+    queueWrite(items);
+  }
+
+  function rememberRejected(item, reason) {
+    const list = load(REJECTED_KEY) || [];
+    list.unshift({ at: item.scanned_at, label: item.label || "", reason: reason });
+    save(REJECTED_KEY, list.slice(0, REJECTED_KEEP));
+    renderRejected();
+  }
+
+  function renderRejected() {
+    const list = load(REJECTED_KEY) || [];
+    const ul = $("rejected-list");
+    ul.textContent = "";
+    list.forEach((entry) => {
+      const li = document.createElement("li");
+      const when = new Date(entry.at);
+      const strong = document.createElement("strong");
+      strong.textContent = (isNaN(when) ? "" : when.toLocaleTimeString() + " · ") + (entry.label || "");
+      li.appendChild(strong);
+      li.appendChild(document.createTextNode(" — " + entry.reason));
+      ul.appendChild(li);
+    });
+    $("rejected").hidden = list.length === 0;
+  }
+
+  // The body the API takes: the queue item without what is only for display.
+  function wireItem(item) {
+    const body = { id: item.id, kind: item.kind, venue: item.venue, scanned_at: item.scanned_at };
+    ["payload", "full_name", "phone", "id_number", "person_id"].forEach((name) => {
+      if (item[name] !== undefined && item[name] !== null && item[name] !== "") body[name] = item[name];
+    });
+    return body;
+  }
+
+  let syncing = false;
+  let retryTimer = null;
+  let failures = 0;
+
+  function scheduleSync(delay) {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(() => { retryTimer = null; sync(); }, delay);
+  }
+
+  function retryLater(retryAfterSeconds) {
+    failures += 1;
+    let delay = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * Math.pow(2, failures - 1));
+    if (retryAfterSeconds) delay = Math.max(delay, retryAfterSeconds * 1000);
+    delay += Math.floor(Math.random() * 500);
+    syncMessage(msg("retry", { seconds: Math.round(delay / 1000) }));
+    scheduleSync(delay);
+  }
+
+  function applyResults(results, sent) {
+    const byId = {};
+    results.forEach((r) => { byId[r.id] = r; });
+    const done = {};
+    sent.forEach((item) => {
+      const result = byId[item.id];
+      if (!result) return;
+      done[item.id] = true;
+      if (result.ok) {
+        if (shownId === item.id && result.display) showServerDisplay(result.display, item.id);
+      } else {
+        const reason = reasonFrom(result, result.code);
+        rememberRejected(item, reason);
+        if (shownId === item.id) showRejected(reason, item.id, item.label);
+      }
+    });
+    queueWrite(queueRead().filter((item) => !done[item.id]));
+  }
+
+  // Sends the queue, BATCH_SIZE items at a time, until it is empty or a
+  // request fails (then it retries with backoff).
+  async function sync(chunkSize) {
+    if (syncing) return;
+    const size = chunkSize || BATCH_SIZE;
+    const items = queueRead().slice(0, size);
+    if (!items.length) { failures = 0; return; }
+    syncing = true;
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    let next = null;
+    try {
+      const answer = await postJson(data.batchUrl, { items: items.map(wireItem) });
+      networkDown = false;
+      if (answer.status === 200 && answer.body && Array.isArray(answer.body.results)) {
+        failures = 0;
+        applyResults(answer.body.results, items);
+        if (!queueRead().length) syncMessage(msg("synced"));
+        next = 0;
+      } else if (answer.status === 401 || answer.status === 403) {
+        // Logged out (or the CSRF cookie changed): keep everything until the
+        // controller logs in again; the next "online" or the button retries.
+        syncMessage(msg("sessionExpired"), true);
+      } else if (answer.status !== 400 && answer.status !== 422) {
+        retryLater(answer.retryAfter);
+      } else if (items.length > 1) {
+        // The batch as a whole was refused (an item the API cannot read):
+        // send one at a time so that only that item is set aside.
+        next = 1;
+      } else {
+        const reason = reasonFrom(answer.body, answer.status);
+        rememberRejected(items[0], reason);
+        queueWrite(queueRead().filter((item) => item.id !== items[0].id));
+        next = 1;
+      }
+    } catch (error) {
+      networkDown = true;
+      retryLater(0);
+    } finally {
+      syncing = false;
+      renderQueue();
+    }
+    if (next !== null && queueRead().length) sync(next || BATCH_SIZE);
+  }
+
+  async function postJson(url, body) {
+    const controller = window.AbortController ? new AbortController() : null;
+    const timer = controller ? setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS) : null;
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify(body),
+        signal: controller ? controller.signal : undefined,
+      });
+      const parsed = await response.json().catch(() => null);
+      return {
+        status: response.status,
+        body: parsed,
+        retryAfter: parseInt(response.headers.get("Retry-After") || "0", 10) || 0,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // --- Recording one scan -----------------------------------------------------------------
+
+  // Online and with nothing queued, the scan goes straight to the server,
+  // which has the last word. Otherwise it joins the queue (so that scans
+  // reach the server in order) and the panel shows what ``verdict()`` (the
+  // device's own reading of the code) can tell; a code the device knows to
+  // be forged is refused there and then, and not queued.
+  async function record(item, url, body, verdict) {
+    item.id = uuid();
+    item.venue = data.venue;
+    item.scanned_at = new Date().toISOString();
+    if (navigator.onLine && !queueRead().length) {
+      let answer = null;
+      try {
+        answer = await postJson(url, Object.assign({ id: item.id, venue: item.venue,
+                                                     scanned_at: item.scanned_at }, body));
+      } catch (error) {
+        networkDown = true;
+      }
+      if (answer) {
+        networkDown = false;
+        if ((answer.status === 200 || answer.status === 201) && answer.body) {
+          showServerDisplay(answer.body.display, item.id);
+          cue(true);
+          renderQueue();
+          return true;
+        }
+        if (answer.status === 401) {
+          showRejected(msg("sessionExpired"), item.id);
+          cue(false);
+          return false;
+        }
+        if (answer.status < 500 && answer.status !== 429) {
+          showRejected(reasonFrom(answer.body, answer.status), item.id);
+          cue(false);
+          return false;
+        }
+        // 429 and 5xx: the scan is real, keep it for later.
+        syncMessage(msg("serverError"));
+      }
+    }
+    const local = await verdict();
+    if (local.reject) {
+      showRejected(local.reject, item.id, local.title);
+      cue(false);
+      renderQueue();
+      return false;
+    }
+    item.label = local.title;
+    enqueue(item);
+    show("queued", {
+      id: item.id,
+      title: local.title,
+      detail: local.detail,
+      colour: null,
+      colourText: msg("colourLater"),
+      note: msg("queued"),
+    });
+    cue(true);
+    renderQueue();
+    if (navigator.onLine) scheduleSync(networkDown ? RETRY_FIRST_MS : 0);
+    return true;
+  }
+
+  function scan(payload) {
+    return record({ kind: "staff_scan", payload: payload }, data.staffScanUrl,
+                  { payload: payload }, () => localVerdict(payload));
+  }
+
+  // --- Keyboard wedge ----------------------------------------------------------------------
+
+  function focusWedge() {
+    if (document.activeElement !== wedge) wedge.focus({ preventScroll: true });
+  }
+
+  // Back to the page: to the scanner's field, unless another field has the focus.
+  function refocusWedge() {
+    const active = document.activeElement;
+    if (!active || active === document.body || active === wedge) focusWedge();
+  }
+
+  wedgeForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const payload = wedge.value.trim();
     wedge.value = "";
-    wedge.focus();
-    if (payload) await record(root.dataset.staffScanUrl, { payload });
+    focusWedge();
+    if (payload) scan(payload);
   });
 
   // Keep the scanner's field focused, unless the user is typing elsewhere.
   document.addEventListener("click", (event) => {
-    if (!event.target.closest("input, textarea, select, button, summary, a")) wedge.focus();
+    if (event.target.closest("input, textarea, select, summary, a, #manual")) return;
+    focusWedge();
   });
+  window.addEventListener("focus", refocusWedge);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refocusWedge(); });
+
+  // --- Camera ----------------------------------------------------------------------------
+
+  const video = $("camera-video");
+  const cameraButton = $("camera-toggle");
+  const cameraStatus = (text) => { $("camera-status").textContent = text || ""; };
+  let stream = null;
+  let detector = null;
+  let cameraTimer = null;
+  let lastCode = { text: "", at: 0 };
+  let canvas = null;
+  let thumb = null;
+  let lastFrame = { sig: null, at: 0, found: false };
+
+  async function qrDetector() {
+    if (!("BarcodeDetector" in window)) return null;
+    try {
+      const formats = await window.BarcodeDetector.getSupportedFormats();
+      if (formats.indexOf("qr_code") < 0) return null;
+      return new window.BarcodeDetector({ formats: ["qr_code"] });
+    } catch (error) {
+      return null;
+    }
+  }
+
+  // A 16 × 12 grey thumbnail: frames that did not change need not be sent again.
+  function frameSignature(source) {
+    if (!thumb) {
+      thumb = document.createElement("canvas");
+      thumb.width = 16;
+      thumb.height = 12;
+    }
+    const ctx = thumb.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(source, 0, 0, 16, 12);
+    const pixels = ctx.getImageData(0, 0, 16, 12).data;
+    const sig = new Uint8Array(192);
+    for (let i = 0; i < 192; i++) sig[i] = (pixels[i * 4] + pixels[i * 4 + 1] + pixels[i * 4 + 2]) / 3;
+    return sig;
+  }
+
+  function sameFrame(a, b) {
+    if (!a || !b) return false;
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff += Math.abs(a[i] - b[i]);
+    return diff / a.length < 4;
+  }
+
+  async function decodeOnServer() {
+    const width = video.videoWidth;
+    const height = video.videoHeight;
+    if (!width || !height) return { text: null };
+    const sig = frameSignature(video);
+    const now = Date.now();
+    if (!lastFrame.found && sameFrame(sig, lastFrame.sig) && now - lastFrame.at < 2000) {
+      return { text: null };
+    }
+    const scale = Math.min(1, 800 / Math.max(width, height));
+    if (!canvas) canvas = document.createElement("canvas");
+    canvas.width = Math.round(width * scale);
+    canvas.height = Math.round(height * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+    if (!blob) return { text: null };
+    const form = new FormData();
+    form.append("image", blob, "frame.jpg");
+    const response = await fetch(data.decodeUrl, {
+      method: "POST", credentials: "same-origin", body: form,
+      headers: { "X-CSRFToken": csrfToken() },
+    });
+    if (response.status === 429) {
+      return { text: null, pause: parseInt(response.headers.get("Retry-After") || "5", 10) || 5 };
+    }
+    if (!response.ok) return { text: null };
+    const body = await response.json();
+    const results = body.results || [];
+    // A visitor's code rather than a venue poster seen in the background.
+    const best = results.filter((r) => r.kind !== "venue")[0] || results[0];
+    lastFrame = { sig: sig, at: now, found: Boolean(best) };
+    return { text: best ? best.text : null };
+  }
+
+  async function cameraTick() {
+    cameraTimer = null;
+    if (!stream) return cameraStopped();
+    let delay = FRAME_INTERVAL_MS;
+    if (!document.hidden && video.readyState >= 2) {
+      let text = null;
+      try {
+        if (detector) {
+          const codes = await detector.detect(video);
+          text = codes.length ? codes[0].rawValue : null;
+        } else if (!navigator.onLine) {
+          cameraStatus(msg("cameraNeedsNetwork"));
+          delay = 2000;
+        } else {
+          const found = await decodeOnServer();
+          text = found.text;
+          if (found.pause) {
+            cameraStatus(msg("cameraBusy", { seconds: found.pause }));
+            delay = found.pause * 1000;
+          } else {
+            cameraStatus(msg("cameraLooking"));
+          }
+        }
+      } catch (error) {
+        cameraStatus(navigator.onLine ? msg("cameraLooking") : msg("cameraNeedsNetwork"));
+        delay = 1500;
+      }
+      // The same code is sent once while it stays in view, and again only
+      // after it has been out of view for SAME_CODE_PAUSE_MS.
+      const now = Date.now();
+      if (text) {
+        const repeat = text === lastCode.text && now - lastCode.at < SAME_CODE_PAUSE_MS;
+        lastCode = { text: text, at: now };
+        if (!repeat && stream) await scan(text.trim());
+      }
+    }
+    if (!stream) return cameraStopped();
+    cameraTimer = setTimeout(cameraTick, delay);
+  }
+
+  function cameraStopped() {
+    root.dataset.camera = "off";
+  }
+
+  async function startCamera() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      cameraStatus(msg("cameraUnsupported"));
+      return;
+    }
+    root.dataset.camera = "starting";
+    cameraStatus(msg("cameraStarting"));
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        audio: false,
+        video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },
+      });
+    } catch (error) {
+      stream = null;
+      root.dataset.camera = "off";
+      cameraStatus(msg("cameraDenied"));
+      return;
+    }
+    video.srcObject = stream;
+    $("camera-view").hidden = false;
+    try { await video.play(); } catch (error) { /* autoplay muted video normally plays */ }
+    detector = await qrDetector();
+    root.dataset.camera = "on";
+    root.dataset.decoder = detector ? "browser" : "server";
+    cameraButton.textContent = msg("cameraOff");
+    cameraButton.classList.add("secondary-button");
+    cameraStatus(msg("cameraLooking"));
+    cameraTimer = setTimeout(cameraTick, 0);
+  }
+
+  function stopCamera() {
+    if (stream) stream.getTracks().forEach((track) => track.stop());
+    stream = null;
+    video.srcObject = null;
+    $("camera-view").hidden = true;
+    cameraButton.textContent = msg("cameraOn");
+    cameraButton.classList.remove("secondary-button");
+    cameraStatus("");
+    if (cameraTimer) {
+      // No frame is being read: stopped now. Otherwise cameraTick stops
+      // after the frame in flight.
+      clearTimeout(cameraTimer);
+      cameraTimer = null;
+      cameraStopped();
+    } else {
+      root.dataset.camera = "stopping";
+    }
+  }
+
+  cameraButton.hidden = false;
+  cameraButton.addEventListener("click", () => {
+    unlockAudio();
+    if (stream || root.dataset.camera === "starting") stopCamera();
+    else startCamera();
+  });
+  document.addEventListener("visibilitychange", () => {
+    // A phone in a pocket should not keep the camera on.
+    if (document.hidden && stream) stopCamera();
+  });
+
+  // --- Manual entry ------------------------------------------------------------------------
 
   if (manualForm) {
     document.addEventListener("click", (event) => {
@@ -88,9 +742,10 @@
       // The number the visitor told, sent along: the server accepts a
       // picked person only with their phone or document number (or a
       // recent visit here), so ids cannot be guessed.
-      const asked = document.getElementById("lookup").value.trim();
+      const asked = $("lookup").value.trim();
       manualForm.dataset.asked = /\d/.test(asked) ? asked : "";
-      const picked = document.getElementById("picked");
+      manualForm.dataset.pickedName = pick.dataset.name;
+      const picked = $("picked");
       picked.textContent = pick.dataset.name;
       picked.hidden = false;
     });
@@ -98,7 +753,8 @@
       event.preventDefault();
       const f = manualForm.elements;
       const body = {
-        full_name: f.full_name.value, phone: f.phone.value, id_number: f.id_number.value,
+        full_name: f.full_name.value.trim(), phone: f.phone.value.trim(),
+        id_number: f.id_number.value.trim(),
       };
       if (f.person_id.value) {
         body.person_id = parseInt(f.person_id.value, 10);
@@ -108,13 +764,40 @@
           body.id_number = asked;
         }
       }
-      if (await record(root.dataset.manualUrl, body)) {
+      const name = body.person_id ? manualForm.dataset.pickedName : maskName(body.full_name);
+      const item = Object.assign({ kind: "manual" }, body);
+      const verdict = () => Promise.resolve({ title: name, detail: msg("manual") });
+      if (await record(item, data.manualUrl, body, verdict)) {
         manualForm.reset();
         f.person_id.value = "";
         manualForm.dataset.asked = "";
-        document.getElementById("picked").hidden = true;
-        wedge.focus();
+        manualForm.dataset.pickedName = "";
+        $("picked").hidden = true;
+        focusWedge();
       }
     });
   }
+
+  // --- Network state -----------------------------------------------------------------------
+
+  window.addEventListener("online", () => {
+    networkDown = false;
+    failures = 0;
+    renderQueue();
+    scheduleSync(0);
+    if (!verifyKey) loadPublicKey();
+  });
+  window.addEventListener("offline", renderQueue);
+  $("sync-now").addEventListener("click", () => { failures = 0; scheduleSync(0); });
+  $("rejected-clear").addEventListener("click", () => { save(REJECTED_KEY, []); renderRejected(); });
+  setInterval(() => {
+    if (!syncing && !retryTimer && queueRead().length) sync();
+  }, PERIODIC_SYNC_MS);
+
+  renderQueue();
+  renderRejected();
+  loadPublicKey();
+  scheduleSync(0);
+  focusWedge();
+  root.dataset.ready = "true";
 })();

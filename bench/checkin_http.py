@@ -1,0 +1,822 @@
+"""Check-in throughput over HTTP: the single and batch check-in endpoints of
+the real server (gunicorn, as ``truyvet serve`` runs it) on 127.0.0.1, beside
+the same server's no-op endpoint, on SQLite and PostgreSQL.
+
+    python -m bench checkins                          # defaults below, writes docs/performance.md
+    python -m bench checkins --databases sqlite --duration 5 --configs sync:2
+    python -m bench checkins --scenarios noop,scan --clients 64
+    python -m bench checkins --postgres-url postgres://postgres@127.0.0.1:5432
+
+For each database a fresh one is made (``var/bench/checkins-<random>.sqlite3``,
+or ``truyvet_bench_checkins_<random>`` on the PostgreSQL server, dropped
+afterwards) and seeded in a child process through ``truyvet synth`` (a Hạ
+Lang-sized district: venues, people and a background of past check-ins) and
+the services (citizens' accounts and bearer tokens, controllers at venues,
+personal QR tokens). Then, for each server configuration (``sync:N`` is N
+sync workers; ``gthread:NxT`` is N workers with T threads each, which is what
+``truyvet serve`` runs with N = WEB_CONCURRENCY, default 3, and T = 4),
+gunicorn is started with the same arguments ``truyvet serve`` uses (access log
+included, written to ``var/bench/``), with ``DEBUG=0`` and the check-in rate
+limits switched off (``CHECKIN_RATELIMIT_*=0``: one load generator stands in
+for thousands of phones), and these are measured in turn:
+
+- **no-op**: ``GET /api/v1/health``, which touches no database: the ceiling
+  of this server on this machine;
+- **scan**: ``POST /api/v1/checkins/scan`` by many citizens (bearer tokens)
+  at many venues, each with a fresh client UUID;
+- **staff-scan**: ``POST /api/v1/checkins/staff-scan`` by controllers at
+  their venues, each scanning a random person's personal QR;
+- **batch**: ``POST /api/v1/checkins/batch`` with ``--batch-size`` staff scans
+  (personal QRs, times within the last hour), as a controller's offline queue.
+
+The load generator is in this file: N concurrent asyncio clients with
+keep-alive HTTP/1.1 connections (reconnecting when a sync worker closes
+one), only to 127.0.0.1, each scenario bounded by ``--duration`` seconds and
+``--max-requests`` requests after a short warm-up. It shares the machine's
+cores with the server and the database; its own CPU use is reported.
+"Check-ins/s" counts acknowledged check-ins (2xx; for the batch, the items
+it accepted); p50/p99 are per request; RSS is per gunicorn worker at the end
+of the scenario (the largest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "var" / "bench"
+DOC = ROOT / "docs" / "performance.md"
+SECTION = "## Check-in throughput"
+HOST = "127.0.0.1"  # load goes to this machine only
+TARGET_SINGLE = 1_500
+TARGET_BATCH = 50_000
+SCENARIOS = ("noop", "scan", "staff", "batch")
+LABELS = {"noop": "no-op (GET /health)", "scan": "citizen scan", "staff": "staff scan",
+          "batch": "batch"}
+
+
+# --- Seeding (child process) ----------------------------------------------------------
+
+
+def _django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "truyvet.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def seed(options: argparse.Namespace) -> dict[str, Any]:
+    """Migrates and fills the database; returns what the load generator
+    needs: citizens' tokens, venue QR payloads, controllers' tokens and
+    venues, personal QR tokens."""
+    _django(options.database_url)
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from truyvet.accounts.models import Person, User
+    from truyvet.accounts.personal_qr import personal_qr_token
+    from truyvet.accounts.services import token_issue
+    from truyvet.checkins.synth import SynthPlan, synth_generate
+    from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus
+    from truyvet.venues.qr import venue_qr_payload
+
+    started = time.monotonic()
+    call_command("migrate", interactive=False, verbosity=0)
+    synth_generate(plan=SynthPlan(
+        district="048", venues=options.venues, people=options.people,
+        checkins=options.background, days=21,
+    ))
+    venues = list(Venue.objects.filter(status=VenueStatus.ACTIVE).order_by("pk"))
+    people = list(
+        Person.objects.filter(user__isnull=True).order_by("pk")[: options.citizens + options.qrs]
+    )
+    if len(venues) < options.controllers or len(people) < options.citizens:
+        raise SystemExit("seed: synth made fewer venues or people than asked for")
+    rng = random.Random(2021)  # noqa: S311 - test data
+    out: dict[str, Any] = {"citizens": [], "venues": [], "controllers": [], "personal_qrs": []}
+    with transaction.atomic():
+        for index, person in enumerate(people[: options.citizens]):
+            user = User(phone=f"+8498{index:07d}", person=person)
+            user.set_unusable_password()  # no hashing: the bench logs in by token
+            user.save()
+            out["citizens"].append(token_issue(user=user, label="bench", days=2))
+        for index, venue in enumerate(rng.sample(venues, options.controllers)):
+            person = Person.objects.create(full_name=f"Người kiểm soát {index}")
+            user = User(phone=f"+8497{index:07d}", person=person)
+            user.set_unusable_password()
+            user.save()
+            VenueStaff.objects.create(venue=venue, phone=user.phone, user=user,
+                                      role=StaffRole.CONTROLLER)
+            out["controllers"].append(
+                {"token": token_issue(user=user, label="bench", days=2), "venue": venue.code}
+            )
+        out["venues"] = [venue_qr_payload(v) for v in venues]
+        out["personal_qrs"] = [personal_qr_token(p) for p in people[options.citizens:]]
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE")
+            cursor.execute("SHOW server_version")
+        else:
+            cursor.execute("ANALYZE")
+            cursor.execute("SELECT sqlite_version()")
+        out["database_version"] = str(cursor.fetchone()[0]).split(" ")[0]
+    from truyvet.checkins.models import CheckIn
+
+    out["background_checkins"] = CheckIn.objects.count()
+    out["database"] = connection.vendor
+    out["seconds"] = round(time.monotonic() - started, 1)
+    return out
+
+
+# --- Load generator -----------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    checkins: int = 0
+    connections: int = 0
+    sample_error: str = ""
+
+
+_ACCEPTED = re.compile(rb'"accepted":\s*(\d+)')
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length, close = 0, False
+    for line in lines[1:]:
+        name, _sep, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection" and value.strip().lower() == b"close":
+            close = True
+    body = await reader.readexactly(length) if length else b""
+    return status, close, body
+
+
+async def _client(port: int, make: Callable[[], tuple[bytes, int]], deadline: float,
+                  budget: list[int], tally: Tally, batch: bool) -> None:
+    reader: asyncio.StreamReader | None = None
+    writer: asyncio.StreamWriter | None = None
+    while time.monotonic() < deadline and budget[0] > 0:
+        budget[0] -= 1
+        request, items = make()
+        try:
+            if writer is None or reader is None:
+                reader, writer = await asyncio.open_connection(HOST, port)
+                tally.connections += 1
+            started = time.perf_counter()
+            writer.write(request)
+            status, close, body = await _read_response(reader)
+            tally.latencies.append(time.perf_counter() - started)
+        except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
+            tally.statuses[-1] += 1
+            tally.sample_error = tally.sample_error or repr(exc)
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+            continue
+        tally.statuses[status] += 1
+        if 200 <= status < 300:
+            if batch:
+                found = _ACCEPTED.search(body)
+                tally.checkins += int(found.group(1)) if found else 0
+            else:
+                tally.checkins += items
+        elif not tally.sample_error:
+            tally.sample_error = f"{status}: {body[:300].decode(errors='replace')}"
+        if close:
+            writer.close()
+            reader = writer = None
+    if writer is not None:
+        writer.close()
+
+
+def _request(method: str, path: str, body: Any = None, token: str = "") -> bytes:
+    data = json.dumps(body).encode() if body is not None else b""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}"]
+    if token:
+        lines.append(f"Authorization: Bearer {token}")
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+def request_maker(scenario: str, data: dict[str, Any], batch_size: int,
+                  rng: random.Random) -> tuple[Callable[[], tuple[bytes, int]], bool]:
+    """A function making the next request of ``scenario`` (and how many
+    check-ins it carries), and whether responses are batch answers."""
+    citizens, venues = data["citizens"], data["venues"]
+    controllers, qrs = data["controllers"], data["personal_qrs"]
+
+    if scenario == "noop":
+        health = _request("GET", "/api/v1/health")
+        return (lambda: (health, 0)), False
+    if scenario == "scan":
+        def scan() -> tuple[bytes, int]:
+            body = {"venue": rng.choice(venues), "id": str(uuid.uuid4())}
+            return _request("POST", "/api/v1/checkins/scan", body, rng.choice(citizens)), 1
+        return scan, False
+    if scenario == "staff":
+        def staff() -> tuple[bytes, int]:
+            who = rng.choice(controllers)
+            body = {"venue": who["venue"], "payload": rng.choice(qrs), "id": str(uuid.uuid4())}
+            return _request("POST", "/api/v1/checkins/staff-scan", body, who["token"]), 1
+        return staff, False
+
+    def batch() -> tuple[bytes, int]:
+        who = rng.choice(controllers)
+        now = datetime.now(UTC)
+        items = [
+            {"id": str(uuid.uuid4()), "kind": "staff_scan", "venue": who["venue"],
+             "payload": rng.choice(qrs),
+             "scanned_at": (now - timedelta(seconds=rng.uniform(0, 3600))).isoformat()}
+            for _item in range(batch_size)
+        ]
+        return _request("POST", "/api/v1/checkins/batch", {"items": items}, who["token"]), \
+            batch_size
+    return batch, True
+
+
+def load(port: int, make: Callable[[], tuple[bytes, int]], *, clients: int, seconds: float,
+         max_requests: int, batch: bool) -> tuple[Tally, float, float]:
+    """Runs ``clients`` connections for ``seconds``; returns the tally, the
+    wall time and the CPU seconds this process used."""
+    tally = Tally()
+    budget = [max_requests]
+
+    async def run() -> None:
+        deadline = time.monotonic() + seconds
+        await asyncio.gather(*(_client(port, make, deadline, budget, tally, batch)
+                               for _index in range(clients)))
+
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.monotonic()
+    asyncio.run(run())
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return tally, wall, (after.ru_utime + after.ru_stime) - (cpu.ru_utime + cpu.ru_stime)
+
+
+# --- The server ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    workers: int
+    threads: int
+
+    @classmethod
+    def parse(cls, text: str) -> ServerConfig:
+        kind, _sep, size = text.partition(":")
+        if kind == "sync":
+            return cls(workers=int(size), threads=1)
+        if kind == "gthread":
+            workers, _x, threads = size.partition("x")
+            return cls(workers=int(workers), threads=int(threads or 4))
+        raise argparse.ArgumentTypeError(f"unknown server configuration {text!r}")
+
+    @property
+    def label(self) -> str:
+        if self.threads == 1:
+            return f"sync × {self.workers}"
+        return f"gthread {self.workers} × {self.threads}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_keys() -> dict[str, str]:
+    """Fresh keys for one run, set as production sets them (from the
+    environment, not from files under ./var), shared by the seeder and the
+    server."""
+    import base64
+
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "QR_SIGNING_KEYS": f"b1:{secrets.token_urlsafe(32)}",
+        "PERSONAL_QR_PRIVATE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+
+
+KEYS = bench_keys()
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(KEYS)
+    env.update({
+        "DATABASE_URL": database_url, "DEBUG": "0", "LOG_LEVEL": "WARNING",
+        "CHECKIN_RATELIMIT_IP_PER_MINUTE": "0", "CHECKIN_RATELIMIT_USER_PER_MINUTE": "0",
+        "CHECKIN_RATELIMIT_STAFF_PER_MINUTE": "0",
+    })
+    return env
+
+
+class Server:
+    """gunicorn with ``truyvet serve``'s arguments but the given workers and
+    threads (sync workers when threads is 1)."""
+
+    def __init__(self, config: ServerConfig, database_url: str, log: Path) -> None:
+        self.config, self.port = config, _free_port()
+        self.log = log.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 - our own server
+            [sys.executable, "-m", "gunicorn", "truyvet.wsgi:application",
+             "--bind", f"{HOST}:{self.port}", "--workers", str(config.workers),
+             "--threads", str(config.threads), "--access-logfile", "-",
+             "--graceful-timeout", "20", "--backlog", "2048"],
+            cwd=ROOT, env=server_env(database_url), stdout=self.log, stderr=self.log,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"the server exited with {self.process.returncode}; "
+                                 f"see {self.log.name}")
+            try:
+                with socket.create_connection((HOST, self.port), timeout=1) as sock:
+                    sock.sendall(_request("GET", "/api/v1/health"))
+                    if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                        if len(self.workers()) >= self.config.workers:
+                            return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise SystemExit("the server did not come up within 60 s")
+
+    def workers(self) -> list[int]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                found.append(int(stat.parent.name))
+        return found
+
+    def worker_rss_mib(self) -> list[float]:
+        sizes = []
+        for pid in self.workers():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        sizes.append(int(line.split()[1]) / 1024)
+            except OSError:
+                continue
+        return sizes
+
+    def cpu_seconds(self) -> float:
+        """User + system time of the workers so far."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in self.workers():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+# --- Measuring ------------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _cpu_of(pids: list[int]) -> float:
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def postgres_cpu(server_url: str, name: str) -> Callable[[], float]:
+    """CPU seconds so far of the PostgreSQL backends serving database
+    ``name`` (same machine: their /proc entries are readable)."""
+    import psycopg
+
+    def cpu() -> float:
+        with psycopg.connect(server_url.rstrip("/") + "/postgres", autocommit=True) as conn:
+            pids = [row[0] for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])]
+        return _cpu_of(pids)
+    return cpu
+
+
+def measure(server: Server, scenario: str, data: dict[str, Any],
+            options: argparse.Namespace, db_cpu: Callable[[], float]) -> dict[str, Any]:
+    rng = random.Random(secrets.randbits(32))  # noqa: S311 - load, not security
+    make, batch = request_maker(scenario, data, options.batch_size, rng)
+    clients = options.batch_clients if batch else options.clients
+    # Warm-up: lazy imports, connections, caches.
+    load(server.port, make, clients=clients, seconds=options.warmup,
+         max_requests=options.max_requests, batch=batch)
+    cpu_before, db_before = server.cpu_seconds(), db_cpu()
+    tally, wall, client_cpu = load(server.port, make, clients=clients, seconds=options.duration,
+                                   max_requests=options.max_requests, batch=batch)
+    server_cpu = server.cpu_seconds() - cpu_before
+    database_cpu = db_cpu() - db_before
+    rss = server.worker_rss_mib()
+    requests = sum(n for status, n in tally.statuses.items() if 200 <= status < 300)
+    failed = sum(tally.statuses.values()) - requests
+    return {
+        "scenario": scenario, "server": server.config.label,
+        "workers": server.config.workers, "threads": server.config.threads,
+        "clients": clients, "batch_size": options.batch_size if batch else None,
+        "seconds": round(wall, 2), "requests": requests, "failed": failed,
+        "statuses": {str(k): v for k, v in sorted(tally.statuses.items())},
+        "sample_error": tally.sample_error, "connections": tally.connections,
+        "req_per_s": round(requests / wall, 1),
+        "checkins_per_s": round(tally.checkins / wall, 1) if scenario != "noop" else None,
+        "p50_ms": round(_percentile(tally.latencies, 0.50) * 1000, 1),
+        "p99_ms": round(_percentile(tally.latencies, 0.99) * 1000, 1),
+        "rss_mib": round(max(rss), 1) if rss else None,
+        "server_cpu_ms_per_req": round(server_cpu * 1000 / requests, 2) if requests else None,
+        "db_cpu_ms_per_req": round(database_cpu * 1000 / requests, 2) if requests else None,
+        # What two otherwise idle cores could serve at the measured CPU cost
+        # per request (app workers + database), load generator left out.
+        "cpu_bound_checkins_per_s": (
+            round(2000 / ((server_cpu + database_cpu) * 1000 / requests)
+                  * (tally.checkins / requests if scenario != "noop" else 1), 0)
+            if requests and server_cpu + database_cpu > 0 else None
+        ),
+        "client_cpu_share": round(client_cpu / wall, 2),
+    }
+
+
+def _postgres_create(server_url: str) -> tuple[str, str]:
+    import psycopg
+
+    name = f"truyvet_bench_checkins_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url.rstrip("/") + "/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name, f"{server_url.rstrip('/')}/{name}"
+
+
+def _postgres_drop(server_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server_url.rstrip("/") + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _postgres_reachable(server_url: str) -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(server_url.rstrip("/") + "/postgres", connect_timeout=3):
+            return True
+    except Exception:  # noqa: BLE001 - any failure means "not here"
+        return False
+
+
+def run_database(vendor: str, options: argparse.Namespace) -> list[dict[str, Any]]:
+    """Seeds a fresh database of ``vendor``, measures every configuration
+    and scenario, and removes the database."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    tag = secrets.token_hex(4)
+    db_cpu: Callable[[], float] = lambda: 0.0  # noqa: E731 - SQLite runs inside the workers
+    if vendor == "sqlite":
+        path = RESULTS / f"checkins-{tag}.sqlite3"
+        url, cleanup = f"sqlite:///{path}", lambda: [
+            p.unlink(missing_ok=True) for p in RESULTS.glob(f"checkins-{tag}.sqlite3*")
+        ]
+    else:
+        name, url = _postgres_create(options.postgres_url)
+        cleanup = lambda: _postgres_drop(options.postgres_url, name)  # noqa: E731
+        db_cpu = postgres_cpu(options.postgres_url, name)
+    results: list[dict[str, Any]] = []
+    load_before = os.getloadavg()[0]
+    if load_before > 0.5:
+        print(f"checkins: warning: the 1-minute load average is {load_before:.1f} before "
+              "starting: other work on this machine will lower the numbers", flush=True)
+    try:
+        seed_file = RESULTS / f"checkins-seed-{tag}.json"
+        print(f"checkins: seeding {vendor} ...", flush=True)
+        subprocess.run(  # noqa: S603 - our own script
+            [sys.executable, __file__, "seed", "--database-url", url, "--out", str(seed_file),
+             "--venues", str(options.venues), "--people", str(options.people),
+             "--citizens", str(options.citizens), "--qrs", str(options.qrs),
+             "--controllers", str(options.controllers),
+             "--background", str(options.background)],
+            check=True, cwd=ROOT, env=server_env(url),
+        )
+        data = json.loads(seed_file.read_text())
+        seed_file.unlink()
+        print(f"checkins: seeded {vendor} {data['database_version']} in {data['seconds']} s "
+              f"({len(data['venues'])} venues, {len(data['citizens'])} citizens, "
+              f"{len(data['controllers'])} controllers, "
+              f"{data['background_checkins']:,} past check-ins)", flush=True)
+        for config in options.configs:
+            server = Server(config, url, RESULTS / f"checkins-server-{vendor}.log")
+            try:
+                for scenario in options.scenarios:
+                    result = measure(server, scenario, data, options, db_cpu)
+                    result.update({
+                        "database": vendor, "database_version": data["database_version"],
+                        "background_checkins": data["background_checkins"],
+                        "load_before": round(load_before, 2),
+                        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    })
+                    results.append(result)
+                    print(_row(result), flush=True)
+                    if result["failed"]:
+                        print(f"   {result['failed']} failed; first: {result['sample_error']}",
+                              flush=True)
+            finally:
+                server.stop()
+    finally:
+        cleanup()
+    return results
+
+
+# --- Reporting ------------------------------------------------------------------------------
+
+
+def _database_label(result: dict[str, Any]) -> str:
+    name = "PostgreSQL" if result["database"] == "postgresql" else "SQLite"
+    return f"{name} {result['database_version']}"
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _row(r: dict[str, Any]) -> str:
+    what = LABELS[r["scenario"]] + (f" ({r['batch_size']} items)" if r["batch_size"] else "")
+    return (
+        f"| {_database_label(r)} | {r['server']} | {what} | {r['clients']} "
+        f"| {_fmt(r['req_per_s'])} | {_fmt(r['checkins_per_s'])} | {_fmt(r['p50_ms'], 1)} "
+        f"| {_fmt(r['p99_ms'], 1)} | {_fmt(r['rss_mib'])} | {_fmt(r['server_cpu_ms_per_req'], 2)} "
+        f"| {_fmt(r.get('db_cpu_ms_per_req'), 2)} | {r['client_cpu_share']:.0%} "
+        f"| {_fmt(r.get('cpu_bound_checkins_per_s'))} | {r['failed']} |"
+    )
+
+
+HEADER = (
+    "| Database | Server | Endpoint | Clients | Req/s | Check-ins/s | p50 ms | p99 ms "
+    "| RSS/worker MiB | App CPU ms/req | DB CPU ms/req | Load gen. CPU "
+    "| CPU-bound est./s | Failed |\n"
+    "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def best(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per database and scenario, the configuration with the most
+    check-ins/s (requests/s for the no-op)."""
+    chosen: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in results:
+        key = (r["database"], r["scenario"])
+        score = r["checkins_per_s"] if r["checkins_per_s"] is not None else r["req_per_s"]
+        old = chosen.get(key)
+        if old is None or score > (old["checkins_per_s"] or old["req_per_s"]):
+            chosen[key] = r
+    order = {s: i for i, s in enumerate(SCENARIOS)}
+    return sorted(chosen.values(),
+                  key=lambda r: (r["database"] != "sqlite", order[r["scenario"]]))
+
+
+def verdicts(results: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for r in best(results):
+        if r["scenario"] == "noop":
+            continue
+        target = TARGET_BATCH if r["scenario"] == "batch" else TARGET_SINGLE
+        got = r["checkins_per_s"] or 0.0
+        noop = next((n for n in best(results)
+                     if n["database"] == r["database"] and n["scenario"] == "noop"), None)
+        ceiling = (f"; {got / noop['req_per_s']:.0%} of the no-op ceiling in requests"
+                   if noop and noop["req_per_s"] and r["scenario"] != "batch" else "")
+        verdict = ("meets it" if got >= target
+                   else f"misses it by {target - got:,.0f}/s ({got / target:.0%} of it)")
+        lines.append(f"- {_database_label(r)}, {LABELS[r['scenario']]}: {got:,.0f} check-ins/s "
+                     f"against a target of {target:,}/s: {verdict}{ceiling}.")
+    return lines
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    try:
+        free = subprocess.run(["free", "-h"], capture_output=True, text=True,  # noqa: S607
+                              check=True).stdout.splitlines()[1].split()[1]
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        free = "unknown"
+    import platform
+
+    return {"nproc": str(os.cpu_count()), "cpu": cpu, "ram": free,
+            "python": platform.python_version(), "os": platform.platform()}
+
+
+def write_doc(results: list[dict[str, Any]], options: argparse.Namespace) -> None:
+    info = machine()
+    chosen = best(results)
+    section = "\n".join([
+        SECTION,
+        "",
+        "Check-ins over HTTP on 127.0.0.1 against the real server (gunicorn with "
+        "`truyvet serve`'s arguments, access log on, `DEBUG=0`, signing keys from the "
+        "environment as in production), written by `python -m bench checkins` "
+        "(`bench/checkin_http.py`). **The check-in rate limits "
+        "were switched off for the server under test** (`CHECKIN_RATELIMIT_*=0`): one load "
+        "generator stands in for thousands of phones. Targets (brief §6): ≥ "
+        f"{TARGET_SINGLE:,} single check-ins/s and ≥ {TARGET_BATCH:,}/s through the batch "
+        "endpoint on one 2-core machine with PostgreSQL.",
+        "",
+        f"Machine: `nproc` {info['nproc']}; {info['cpu']}; `free -h` total {info['ram']}; "
+        f"Python {info['python']}; {info['os']}. The load generator (Python asyncio, "
+        "keep-alive HTTP/1.1), the server and the database share these cores. Measured "
+        f"{max(r['measured_at'] for r in results)[:10]}, {options.duration:g} s per row "
+        f"after {options.warmup:g} s of warm-up, on a fresh database per run seeded with "
+        f"{results[0]['background_checkins']:,} past check-ins. 1-minute load average "
+        "before each database's run: "
+        + ", ".join(sorted({f"{_database_label(r)} {r['load_before']:.2f}" for r in results}))
+        + " (anything above ~0.3 means other work shared the machine and the numbers are "
+        "low).",
+        "",
+        "Best configuration per database and endpoint:",
+        "",
+        HEADER,
+        *[_row(r) for r in chosen],
+        "",
+        *verdicts(results),
+        "",
+        "<details><summary>Every configuration measured</summary>",
+        "",
+        HEADER,
+        *[_row(r) for r in results],
+        "",
+        "</details>",
+        "",
+        "Req/s and check-ins/s count 2xx answers only (a batch counts the items it "
+        "accepted); p50/p99 are per request as the client saw them, queueing included; "
+        "RSS is the largest gunicorn worker at the end of the row; app CPU is the workers' "
+        "user + system time per request (SQLite's work included), DB CPU that of the "
+        "PostgreSQL backends serving the benchmark database; load gen. CPU is the share of "
+        "one core the load generator used. *CPU-bound est.* is not a measurement: it is what "
+        "two otherwise idle cores would serve at the measured app + DB CPU cost per request "
+        "(check-ins/s; requests/s for the no-op), for comparing rows measured while other "
+        "work shared the machine. `sync × N` is N sync "
+        "workers (one connection each, closed after every response); `gthread N × T` is "
+        "N workers with T threads and keep-alive, `truyvet serve`'s default being 3 × 4.",
+        "",
+        "Reproduce: `make bench`, or `python -m bench checkins --help` for databases, "
+        "server configurations, durations and sizes.",
+        "",
+    ])
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else (
+        "# Performance\n\nMeasured numbers behind the quality bars in the brief (§6). "
+        "Each section is written by its benchmark under `bench/`.\n\n"
+    )
+    start = text.find(SECTION)
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    DOC.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+# --- Command line -----------------------------------------------------------------------------
+
+
+def _list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench checkins", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", nargs="?", default="all", choices=["all", "seed"])
+    parser.add_argument("--databases", type=_list, default=["sqlite", "postgresql"],
+                        help="sqlite, postgresql or both (default both)")
+    parser.add_argument("--postgres-url",
+                        default=os.environ.get("BENCH_POSTGRES_URL",
+                                               "postgres://postgres@127.0.0.1:5432"),
+                        help="PostgreSQL server URL without a database name")
+    parser.add_argument("--configs", type=lambda t: [ServerConfig.parse(c) for c in _list(t)],
+                        default=[ServerConfig(2, 1), ServerConfig(4, 1), ServerConfig(3, 4)],
+                        help="server configurations: sync:N, gthread:NxT (default "
+                             "sync:2,sync:4,gthread:3x4)")
+    parser.add_argument("--scenarios", type=_list, default=list(SCENARIOS),
+                        help=f"any of {', '.join(SCENARIOS)}")
+    parser.add_argument("--duration", type=float, default=6.0, help="seconds per row")
+    parser.add_argument("--warmup", type=float, default=1.5, help="seconds before each row")
+    parser.add_argument("--clients", type=int, default=32,
+                        help="concurrent connections for single requests")
+    parser.add_argument("--batch-clients", type=int, default=4,
+                        help="concurrent connections posting batches")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--max-requests", type=int, default=1_000_000,
+                        help="upper bound on requests per row")
+    parser.add_argument("--venues", type=int, default=300)
+    parser.add_argument("--people", type=int, default=6000)
+    parser.add_argument("--citizens", type=int, default=2000, help="with accounts and tokens")
+    parser.add_argument("--qrs", type=int, default=3000, help="people with personal QRs")
+    parser.add_argument("--controllers", type=int, default=40)
+    parser.add_argument("--background", type=int, default=100_000,
+                        help="past check-ins loaded by synth before measuring")
+    parser.add_argument("--no-doc", action="store_true", help="do not write docs/performance.md")
+    parser.add_argument("--database-url", help="seed: the database to fill")
+    parser.add_argument("--out", help="seed: where to write what was made (JSON)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    if options.command == "seed":
+        Path(options.out).write_text(json.dumps(seed(options)))
+        return 0
+    unknown = set(options.scenarios) - set(SCENARIOS) | set(options.databases) - {
+        "sqlite", "postgresql"}
+    if unknown:
+        print(f"unknown: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    if shutil.which("free") is None:
+        print("note: `free` is missing; memory total comes out unknown", file=sys.stderr)
+    # A stopped run still stops its server and drops its database (finally blocks).
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
+    results: list[dict[str, Any]] = []
+    print(HEADER)
+    for vendor in options.databases:
+        if vendor == "postgresql" and not _postgres_reachable(options.postgres_url):
+            print(f"checkins: PostgreSQL at {options.postgres_url} is not reachable; skipped",
+                  file=sys.stderr)
+            continue
+        results += run_database(vendor, options)
+    if not results:
+        return 1
+    (RESULTS / "checkins-last.json").write_text(json.dumps(results, indent=2))
+    print("\nBest per database and endpoint:\n" + HEADER)
+    for r in best(results):
+        print(_row(r))
+    for line in verdicts(results):
+        print(line)
+    if not options.no_doc:
+        write_doc(results, options)
+        print(f"written to {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

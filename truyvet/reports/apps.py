@@ -1,0 +1,26 @@
+from typing import Any
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _schedule_jobs(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from django.db import connections
+    from django_q.models import Schedule
+
+    from truyvet.reports.tasks import schedule_reports
+
+    # Not when django-q2's tables are absent (migrating backwards, say).
+    if Schedule._meta.db_table in connections[using].introspection.table_names():
+        schedule_reports(using=using)
+
+
+class ReportsConfig(AppConfig):
+    name = "truyvet.reports"
+    label = "reports"
+    verbose_name = "Báo cáo"
+
+    def ready(self) -> None:
+        # After every migrate (idempotent): the daily and weekly reports and
+        # the purge of expired presence rows exist in django-q2's schedule.
+        post_migrate.connect(_schedule_jobs, sender=self, dispatch_uid="reports.schedule")

@@ -1,0 +1,38 @@
+"""The reports step of the Hạ Lang demo (``truyvet.core.demo.DEMO_STEPS``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db.models import Min
+from django.utils import timezone
+
+from truyvet.checkins.models import CheckIn
+from truyvet.places.models import AdministrativeUnit
+from truyvet.reports.models import GeneratedReport, ReportKind
+from truyvet.reports.rollups import rollups_rebuild
+from truyvet.reports.selectors import Scope
+from truyvet.reports.services import report_generate, report_period
+
+HA_LANG_PATH = "2021/04/048/"
+
+
+def demo_reports(say: Callable[[str], None]) -> None:
+    """Rebuilds the daily rollups over every demo check-in (the demo loads
+    them in bulk), then makes Hạ Lang's daily report for yesterday once."""
+    first = CheckIn.objects.aggregate(first=Min("arrived_at"))["first"]
+    if first is None:
+        return
+    now = timezone.now()
+    say("Rebuilding the daily report figures from the check-ins")
+    rollups_rebuild(since=first, until=now + timedelta(minutes=10))
+    ha_lang = AdministrativeUnit.objects.filter(path=HA_LANG_PATH).first()
+    if ha_lang is None:
+        return
+    since, until = report_period(ReportKind.DAILY, timezone.localdate())
+    if not GeneratedReport.objects.filter(scope_key=ha_lang.pk, kind=ReportKind.DAILY,
+                                          since=since).exists():
+        say("Making Hạ Lang's daily report for yesterday")
+        report_generate(scope=Scope(unit=ha_lang), kind=ReportKind.DAILY, since=since,
+                        until=until)

@@ -1,0 +1,579 @@
+"""Daily rollups of check-ins, kept up to date as visits are recorded, so that
+dashboards never read the check-in table (docs/decisions/0004-report-rollups.md).
+
+What is kept (``truyvet.reports.models``):
+
+- ``VenueDay``: visits per venue per local day;
+- ``VenueActivity``: each venue's latest visit, for "venues with a scan in
+  the last 1 / 7 days";
+- ``Presence``: who was in which area (commune, district, province, the
+  country; at a venue of a given type or of any type) on a day, the exact
+  set behind distinct-people counts, purged with the check-ins;
+- ``AreaDay``: scans and distinct people per area, venue type and day.
+
+A visit counts on the local day (TIME_ZONE) of its arrival, whenever it was
+received, so an offline queue synced days later lands on the day the scans
+happened.
+
+The three entry points, for whoever writes check-ins:
+
+- ``rollups_record(rows=...)``: rows just inserted; incremental, five
+  statements per call whatever the number of rows. Call it once per
+  transaction, after that transaction's check-in writes.
+- ``rollups_refresh(rows=...)``: rows whose venue, person or arrival day
+  changed, or that were deleted (other than by the retention purge); pass
+  the old and the new values, after the change. It recounts exactly those
+  venue-days and person-days from the check-in table.
+- ``rollups_rebuild(since=, until=)``: recompute whole days from the
+  check-in table, after a bulk load that bypassed the services.
+
+Retention: the purge of check-ins does not touch the figures. Days that the
+purge has reached are history: their counts stay as they were when the
+check-ins were there, their presence rows (personal data) are deleted with
+``rollups_purge_expired``, and ``rollups_refresh`` leaves them alone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as day_time
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from truyvet.checkins.models import CheckIn
+from truyvet.places.models import AdministrativeUnit, Level
+from truyvet.reports.models import (
+    ALL_TYPES,
+    NATION,
+    AreaDay,
+    Presence,
+    VenueActivity,
+    VenueDay,
+)
+from truyvet.venues.models import Venue
+
+# (venue id, person id, arrival time), as the check-in table has them.
+Row = tuple[int, int, datetime]
+T = TypeVar("T")
+
+# Counters of a province and of the country take every check-in in them;
+# they are spread over this many rows (by person) so that concurrent
+# check-ins do not queue on one row lock. Readers add the shards up.
+HOT_SHARDS = 8
+_CHUNK = 500  # rows per statement: SQLite allows 32,766 parameters
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def local_day(moment: datetime) -> date:
+    """The local date (TIME_ZONE) of an aware ``moment``."""
+    if timezone.is_naive(moment):
+        raise ValueError("check-in times must be timezone-aware")
+    return moment.astimezone(zone()).date()
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The local day as an aware half-open interval [start, end)."""
+    start = datetime.combine(day, day_time.min, tzinfo=zone())
+    return start, datetime.combine(day + timedelta(days=1), day_time.min, tzinfo=zone())
+
+
+def purge_cutoff(now: datetime | None = None) -> datetime:
+    """Check-ins that arrived before this are deleted by the retention purge."""
+    return (now or timezone.now()) - timedelta(days=settings.CHECKIN_RETENTION_DAYS)
+
+
+def first_open_day(now: datetime | None = None) -> date:
+    """The first local day the retention purge has not reached at all.
+
+    Earlier days are history: a recount from the check-in table would miss
+    purged visits, so their figures are frozen. The day of the cutoff itself
+    is partly purged and counts as history too; its presence rows are kept
+    until the next day, because check-ins later than the cutoff on that day
+    are still accepted and must find them.
+    """
+    return local_day(purge_cutoff(now)) + timedelta(days=1)
+
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _date_param(day: date) -> Any:
+    # psycopg takes dates as they are; SQLite stores ISO text (and Python's
+    # default date adapter for sqlite3 is deprecated).
+    return day if connection.vendor == "postgresql" else day.isoformat()
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _day_literal() -> str:
+    """A placeholder for a date parameter in a SELECT list. PostgreSQL types
+    an untyped literal there as text, which a date column refuses; SQLite's
+    CAST to DATE would turn '2021-11-01' into 2021, so no cast there."""
+    return "CAST(%s AS DATE)" if connection.vendor == "postgresql" else "%s"
+
+
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+# --- Where a venue's visits count -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VenueAreas:
+    venue_type: str
+    # (unit key, hot): the commune, its ancestors, then the country; "hot"
+    # areas (province, country) spread their counters over HOT_SHARDS rows.
+    areas: tuple[tuple[int, bool], ...]
+
+    def keys(self) -> Iterator[tuple[int, str, bool]]:
+        """Every (unit key, venue type, hot) counter a visit here adds to."""
+        for unit_key, hot in self.areas:
+            yield unit_key, ALL_TYPES, hot
+            yield unit_key, self.venue_type, hot
+
+
+def venue_areas(venue_ids: Iterable[int]) -> dict[int, VenueAreas]:
+    """The areas each venue's visits count in, in one query."""
+    ids = sorted(set(venue_ids))
+    found: dict[int, VenueAreas] = {}
+    for chunk in _chunks(ids):
+        for row in Venue.objects.filter(pk__in=chunk).values_list(
+            "pk", "venue_type", "commune_id", "commune__level", "commune__parent_id",
+            "commune__parent__level", "commune__parent__parent_id",
+            "commune__parent__parent__level",
+        ):
+            venue_id, venue_type, *chain = row
+            areas: list[tuple[int, bool]] = []
+            for unit_id, level in zip(chain[0::2], chain[1::2], strict=True):
+                if unit_id is not None:
+                    areas.append((int(unit_id), level == Level.PROVINCE))
+            areas.append((NATION, True))
+            found[int(venue_id)] = VenueAreas(venue_type=venue_type, areas=tuple(areas))
+    return found
+
+
+def _shard(person_id: int, hot: bool) -> int:
+    return person_id % HOT_SHARDS if hot else 0
+
+
+# --- Statements shared by the write paths ------------------------------------------
+
+
+def _add_venue_days(cursor: Any, counts: dict[tuple[int, date], int]) -> None:
+    table = _table(VenueDay)
+    for chunk in _chunks(sorted(counts.items())):
+        cursor.execute(
+            f"INSERT INTO {table} (venue_id, day, scans) VALUES "  # noqa: S608 - our own names
+            + ", ".join(["(%s, %s, %s)"] * len(chunk))
+            + f" ON CONFLICT (venue_id, day) DO UPDATE SET scans = {table}.scans + excluded.scans",
+            [value for (venue, day), scans in chunk for value in (venue, _date_param(day), scans)],
+        )
+
+
+def _raise_last_scans(cursor: Any, latest: dict[int, datetime]) -> None:
+    table = _table(VenueActivity)
+    adapt = connection.ops.adapt_datetimefield_value
+    for chunk in _chunks(sorted(latest.items())):
+        cursor.execute(
+            f"INSERT INTO {table} (venue_id, last_scan_at) VALUES "  # noqa: S608
+            + ", ".join(["(%s, %s)"] * len(chunk))
+            + " ON CONFLICT (venue_id) DO UPDATE SET last_scan_at = excluded.last_scan_at"
+            f" WHERE excluded.last_scan_at > {table}.last_scan_at",
+            [value for venue, at in chunk for value in (venue, adapt(at))],
+        )
+
+
+def _insert_presence(
+    cursor: Any, keys: Iterable[tuple[date, int, int, str]]
+) -> list[tuple[date, int, int, str]]:
+    """Inserts the (day, person, unit key, venue type) keys not there yet and
+    returns those: each is one more distinct person for its area and day.
+    Concurrent inserts of the same key wait on the primary key, and exactly
+    one of them gets it back."""
+    table = _table(Presence)
+    inserted: list[tuple[date, int, int, str]] = []
+    for chunk in _chunks(sorted(keys)):
+        cursor.execute(
+            f"INSERT INTO {table} (day, person_id, unit_key, venue_type) VALUES "  # noqa: S608
+            + ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            + " ON CONFLICT DO NOTHING RETURNING day, person_id, unit_key, venue_type",
+            [value for day, person, unit, kind in chunk
+             for value in (_date_param(day), person, unit, kind)],
+        )
+        inserted.extend(
+            (_as_date(day), int(person), int(unit), kind)
+            for day, person, unit, kind in cursor.fetchall()
+        )
+    return inserted
+
+
+def _add_area_days(
+    cursor: Any, scans: Counter[tuple[int, date, str, int]],
+    people: Counter[tuple[int, date, str, int]],
+) -> None:
+    table = _table(AreaDay)
+    keys = sorted(set(scans) | set(people))
+    for chunk in _chunks(keys):
+        cursor.execute(
+            f"INSERT INTO {table} (unit_key, day, venue_type, shard, scans, people) VALUES "  # noqa: S608
+            + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
+            + f" ON CONFLICT (unit_key, day, venue_type, shard) DO UPDATE SET"
+            f" scans = {table}.scans + excluded.scans, people = {table}.people + excluded.people",
+            [value for key in chunk for value in (
+                key[0], _date_param(key[1]), key[2], key[3], scans.get(key, 0),
+                people.get(key, 0),
+            )],
+        )
+
+
+# --- Incremental: new rows -------------------------------------------------------------
+
+
+def rollups_record(*, rows: Iterable[Row]) -> None:
+    """Adds check-in rows that were just inserted to the rollups.
+
+    ``rows`` are (venue id, person id, arrived_at) with aware times; the
+    venues must exist. Runs in the caller's transaction (it joins it, so a
+    failure rolls the check-ins back with it), in five statements or so
+    whatever the number of rows, locking rows in a fixed order (venue days,
+    venues, presence, area counters, each sorted) so that concurrent calls
+    cannot deadlock one another. Call it once per transaction, after the
+    transaction's check-in writes.
+    """
+    batch = [(int(venue), int(person), at) for venue, person, at in rows]
+    if not batch:
+        return
+    areas = venue_areas(venue for venue, _person, _at in batch)
+    venue_scans: Counter[tuple[int, date]] = Counter()
+    latest: dict[int, datetime] = {}
+    area_scans: Counter[tuple[int, date, str, int]] = Counter()
+    presence: set[tuple[date, int, int, str]] = set()
+    hot_units: set[int] = set()
+    for venue_id, person_id, arrived_at in batch:
+        where = areas.get(venue_id)
+        if where is None:
+            raise ValueError(f"venue {venue_id} does not exist")
+        day = local_day(arrived_at)
+        venue_scans[(venue_id, day)] += 1
+        if venue_id not in latest or arrived_at > latest[venue_id]:
+            latest[venue_id] = arrived_at
+        for unit_key, venue_type, hot in where.keys():
+            area_scans[(unit_key, day, venue_type, _shard(person_id, hot))] += 1
+            presence.add((day, person_id, unit_key, venue_type))
+            if hot:
+                hot_units.add(unit_key)
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        _add_venue_days(cursor, venue_scans)
+        _raise_last_scans(cursor, latest)
+        people: Counter[tuple[int, date, str, int]] = Counter()
+        for day, person_id, unit_key, venue_type in _insert_presence(cursor, presence):
+            people[(unit_key, day, venue_type, _shard(person_id, unit_key in hot_units))] += 1
+        _add_area_days(cursor, area_scans, people)
+
+
+# --- Corrections: changed or deleted rows --------------------------------------------------
+
+
+def rollups_refresh(*, rows: Iterable[Row], now: datetime | None = None) -> None:
+    """Brings the rollups of the given venue-days and person-days back in
+    line with the check-in table, after rows were changed or deleted.
+
+    Pass every (venue id, person id, arrived_at) that a change touched, old
+    values and new ones (a visit whose arrival moved back past midnight:
+    both days; visits moved from one person to another: both people), and
+    call it after the change, in the same transaction. Days the retention
+    purge has reached (before ``first_open_day``) are history and are left
+    as they are.
+    """
+    opened = first_open_day(now)
+    venue_days: dict[date, set[int]] = {}
+    person_days: dict[date, set[int]] = {}
+    venues: set[int] = set()
+    for venue, person, arrived_at in rows:
+        venues.add(int(venue))
+        day = local_day(arrived_at)
+        if day < opened:
+            continue
+        venue_days.setdefault(day, set()).add(int(venue))
+        person_days.setdefault(day, set()).add(int(person))
+    if not venues:
+        return
+    with transaction.atomic(savepoint=False):
+        for day in sorted(set(venue_days) | set(person_days)):
+            _refresh_day(day, sorted(venue_days.get(day, ())), sorted(person_days.get(day, ())))
+        _refresh_last_scans(sorted(venues), opened)
+
+
+def _refresh_day(day: date, venue_ids: list[int], person_ids: list[int]) -> None:
+    start, end = day_bounds(day)
+    todays = CheckIn.objects.filter(arrived_at__gte=start, arrived_at__lt=end)
+    scans: Counter[tuple[int, date, str, int]] = Counter()
+    people: Counter[tuple[int, date, str, int]] = Counter()
+    areas = venue_areas(venue_ids)
+
+    # Scans: the venue-days' counts as the table has them now.
+    actual: dict[int, int] = {}
+    stored: dict[int, int] = {}
+    for chunk in _chunks(venue_ids):
+        actual.update(
+            (row["venue_id"], row["n"])
+            for row in todays.filter(venue_id__in=chunk).values("venue_id")
+            .annotate(n=Count("pk")).order_by()
+        )
+        stored.update(VenueDay.objects.filter(day=day, venue_id__in=chunk)
+                      .values_list("venue_id", "scans"))
+    changed: dict[tuple[int, date], int] = {}
+    for venue_id in venue_ids:
+        delta = actual.get(venue_id, 0) - stored.get(venue_id, 0)
+        if not delta or venue_id not in areas:
+            continue
+        changed[(venue_id, day)] = delta
+        for unit_key, venue_type, _hot in areas[venue_id].keys():
+            scans[(unit_key, day, venue_type, 0)] += delta
+
+    # People: the keys each person should have on this day, against those kept.
+    wanted: set[tuple[int, int, str]] = set()
+    visits: set[tuple[int, int]] = set()
+    for chunk in _chunks(person_ids):
+        visits.update(
+            todays.filter(person_id__in=chunk).values_list("person_id", "venue_id").distinct()
+        )
+    visit_areas = venue_areas(venue for _person, venue in visits)
+    for person_id, venue_id in visits:
+        for unit_key, venue_type, _hot in visit_areas[venue_id].keys():
+            wanted.add((person_id, unit_key, venue_type))
+    kept: set[tuple[int, int, str]] = set()
+    for chunk in _chunks(person_ids):
+        kept.update(Presence.objects.filter(day=day, person_id__in=chunk)
+                    .values_list("person_id", "unit_key", "venue_type"))
+
+    with connection.cursor() as cursor:
+        _add_venue_days(cursor, changed)
+        VenueDay.objects.filter(day=day, venue_id__in=venue_ids, scans__lte=0).delete()
+        for person_id, unit_key, venue_type in sorted(set()):
+            Presence.objects.filter(day=day, person_id=person_id, unit_key=unit_key,
+                                    venue_type=venue_type).delete()
+            people[(unit_key, day, venue_type, 0)] -= 1
+        added = _insert_presence(
+            cursor, ((day, person, unit, kind) for person, unit, kind in wanted - kept)
+        )
+        for _day, _person, unit_key, venue_type in added:
+            people[(unit_key, day, venue_type, 0)] += 1
+        _add_area_days(cursor, scans, people)
+
+
+def _refresh_last_scans(venue_ids: list[int], opened: date) -> None:
+    latest: dict[int, datetime] = {}
+    for chunk in _chunks(venue_ids):
+        latest.update(
+            CheckIn.objects.filter(venue_id__in=chunk).values("venue_id")
+            .annotate(at=Max("arrived_at")).order_by().values_list("venue_id", "at")
+        )
+    for venue_id in venue_ids:
+        if venue_id in latest:
+            VenueActivity.objects.update_or_create(
+                venue_id=venue_id, defaults={"last_scan_at": latest[venue_id]}
+            )
+        else:
+            # No visit left: forget the last scan, unless it is history.
+            VenueActivity.objects.filter(
+                venue_id=venue_id, last_scan_at__gte=day_bounds(opened)[0]
+            ).delete()
+
+
+# --- Rebuild: whole days from the check-in table --------------------------------------------
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    days: list[date]
+    checkins: int
+
+
+def _days(since: date | datetime, until: date | datetime) -> list[date]:
+    """Local days covering [since, until) for times, since..until for dates."""
+    if isinstance(since, datetime):
+        first = local_day(since)
+    else:
+        first = since
+    if isinstance(until, datetime):
+        last = local_day(until - timedelta(microseconds=1))
+    else:
+        last = until
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _joins(alias: str) -> str:
+    """A venue (``v``) joined to its commune (``u1``) and the commune's parent
+    (``u2``): the areas are v.commune_id, u1.parent_id and u2.parent_id."""
+    venue = _table(Venue)
+    unit = _table(AdministrativeUnit)
+    return (
+        f" JOIN {venue} v ON v.id = {alias}.venue_id"
+        f" JOIN {unit} u1 ON u1.id = v.commune_id"
+        f" LEFT JOIN {unit} u2 ON u2.id = u1.parent_id"
+    )
+
+
+def _expand(source: str, columns: str) -> str:
+    """Each row of ``source`` (with columns a1, a2, a3 and venue_type) once
+    per counter key it adds to: every area it lies in, by its venue type and
+    over all types; ``columns`` follow the key."""
+    branches = []
+    for area in ("a1", "a2", "a3", "0"):
+        where = f" WHERE {area} IS NOT NULL" if area != "0" else ""
+        for kind in ("''", "venue_type"):
+            branches.append(
+                f"SELECT {area} AS unit_key, {kind} AS venue_type, {columns} "  # noqa: S608
+                f"FROM {source}{where}"
+            )
+    return " UNION ALL ".join(branches)
+
+
+def _rebuild_day(cursor: Any, day: date) -> int:
+    start, end = day_bounds(day)
+    adapt = connection.ops.adapt_datetimefield_value
+    bounds = [adapt(start), adapt(end)]
+    checkin = _table(CheckIn)
+    venue_day, presence, area_day = _table(VenueDay), _table(Presence), _table(AreaDay)
+    the_day = _date_param(day)
+    literal = _day_literal()
+    for table in (venue_day, presence, area_day):
+        cursor.execute(f"DELETE FROM {table} WHERE day = %s", [the_day])  # noqa: S608
+    cursor.execute(
+        f"INSERT INTO {venue_day} (venue_id, day, scans) "  # noqa: S608
+        f"SELECT venue_id, {literal}, COUNT(*) FROM {checkin} "
+        "WHERE arrived_at >= %s AND arrived_at < %s GROUP BY venue_id",
+        [the_day, *bounds],
+    )
+    cursor.execute(f"SELECT COALESCE(SUM(scans), 0) FROM {venue_day} WHERE day = %s",  # noqa: S608
+                   [the_day])
+    checkins = int(cursor.fetchone()[0])
+    if not checkins:
+        return 0
+    cursor.execute(
+        "WITH visits AS MATERIALIZED ("  # noqa: S608
+        " SELECT DISTINCT c.person_id AS person_id, v.venue_type AS venue_type,"
+        " v.commune_id AS a1, u1.parent_id AS a2, u2.parent_id AS a3"
+        f" FROM {checkin} c{_joins('c')}"
+        " WHERE c.arrived_at >= %s AND c.arrived_at < %s)"
+        f" INSERT INTO {presence} (day, person_id, unit_key, venue_type)"
+        f" SELECT DISTINCT {literal}, person_id, unit_key, venue_type"
+        f" FROM ({_expand('visits', 'person_id')}) keyed",
+        [*bounds, the_day],
+    )
+    cursor.execute(
+        "WITH counted AS MATERIALIZED ("  # noqa: S608
+        " SELECT d.scans AS scans, v.venue_type AS venue_type,"
+        " v.commune_id AS a1, u1.parent_id AS a2, u2.parent_id AS a3"
+        f" FROM {venue_day} d{_joins('d')} WHERE d.day = %s)"
+        f" INSERT INTO {area_day} (unit_key, day, venue_type, shard, scans, people)"
+        f" SELECT unit_key, {literal}, venue_type, 0, SUM(scans), SUM(people) FROM ("
+        f"{_expand('counted', 'scans, 0 AS people')}"
+        f" UNION ALL SELECT unit_key, venue_type, 0, COUNT(*) FROM {presence}"
+        " WHERE day = %s GROUP BY unit_key, venue_type"
+        ") keyed GROUP BY unit_key, venue_type",
+        [the_day, the_day, the_day],
+    )
+    return checkins
+
+
+def _rebuild_last_scans(cursor: Any, start: datetime, end: datetime) -> None:
+    adapt = connection.ops.adapt_datetimefield_value
+    activity, checkin = _table(VenueActivity), _table(CheckIn)
+    cursor.execute(
+        f"INSERT INTO {activity} (venue_id, last_scan_at)"  # noqa: S608
+        f" SELECT venue_id, MAX(arrived_at) FROM {checkin}"
+        " WHERE arrived_at >= %s AND arrived_at < %s GROUP BY venue_id"
+        " ON CONFLICT (venue_id) DO UPDATE SET last_scan_at = excluded.last_scan_at"
+        f" WHERE excluded.last_scan_at > {activity}.last_scan_at",
+        [adapt(start), adapt(end)],
+    )
+
+
+def rollups_rebuild(*, since: date | datetime, until: date | datetime) -> RebuildReport:
+    """Recomputes every local day from ``since`` to ``until`` from the
+    check-in table as it is now: times are a half-open period [since,
+    until) (what ``truyvet synth`` passes), dates are inclusive. Each day
+    is one transaction; venues' last scans are raised to the latest visit
+    in the period.
+
+    For bulk loads that bypassed the services, and to repair. Do not
+    rebuild days the retention purge has reached: their figures would drop
+    to what is left in the table.
+    """
+    days = _days(since, until)
+    total = 0
+    for day in days:
+        with transaction.atomic(), connection.cursor() as cursor:
+            total += _rebuild_day(cursor, day)
+    if days:
+        start, end = day_bounds(days[0])[0], day_bounds(days[-1])[1]
+        with transaction.atomic(), connection.cursor() as cursor:
+            _rebuild_last_scans(cursor, start, end)
+            _forget_vanished_last_scans(start, end)
+    return RebuildReport(days=days, checkins=total)
+
+
+def _forget_vanished_last_scans(start: datetime, end: datetime) -> None:
+    """Venues whose recorded last scan falls in [start, end) but has no row
+    there any more (deleted before a rebuild): take their latest visit that
+    is still there, or drop the row."""
+    candidates = list(
+        VenueActivity.objects.filter(last_scan_at__gte=start, last_scan_at__lt=end)
+        .values_list("venue_id", "last_scan_at")
+    )
+    if not candidates:
+        return
+    latest: dict[int, datetime] = {}
+    ids = [venue for venue, _at in candidates]
+    for chunk in _chunks(ids):
+        latest.update(
+            CheckIn.objects.filter(venue_id__in=chunk).values("venue_id")
+            .annotate(at=Max("arrived_at")).order_by().values_list("venue_id", "at")
+        )
+    for venue_id, recorded in candidates:
+        actual = latest.get(venue_id)
+        if actual is None:
+            VenueActivity.objects.filter(venue_id=venue_id).delete()
+        elif actual != recorded:
+            VenueActivity.objects.filter(venue_id=venue_id).update(last_scan_at=actual)
+
+
+# --- Retention ---------------------------------------------------------------------------------
+
+
+def rollups_purge_expired(*, now: datetime | None = None) -> int:
+    """Deletes presence rows (who was where) of the days the check-in purge
+    has fully reached, one day per transaction; returns how many. The
+    counts made from them stay."""
+    horizon = local_day(purge_cutoff(now))
+    table = _table(Presence)
+    total = 0
+    while True:
+        oldest = (
+            Presence.objects.filter(day__lt=horizon).order_by("day")
+            .values_list("day", flat=True).first()
+        )
+        if oldest is None:
+            return total
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE day = %s",  # noqa: S608
+                           [_date_param(oldest)])
+            total += max(cursor.rowcount, 0)

@@ -1,0 +1,566 @@
+"""Reads for reports, scoped to the viewer.
+
+A *scope* is a unit (commune, district, province) or the whole country. The
+dashboard of a scope is read from the rollups (``truyvet.reports.rollups``)
+and the venue table, never from check-ins, in three queries whatever the
+number of check-ins, venues or days:
+
+1. the scope's child units (its communes, districts or provinces);
+2. venues registered and active, by child unit and venue type;
+3. scans and distinct people per day, for the scope by venue type and for
+   each child unit.
+
+"Active in the last 1 / 7 days" is measured back from ``as_of``: now, when
+the period ends today (from each venue's last scan); otherwise the end of
+the period's last day (from the daily rollups).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Substr
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from truyvet.core import permissions
+from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
+from truyvet.core.models import AuditAction
+from truyvet.core.services import audit_record
+from truyvet.places.models import AdministrativeUnit, Level
+from truyvet.reports.models import (
+    ALL_TYPES,
+    NATION,
+    AreaDay,
+    GeneratedReport,
+    ReportRecipient,
+    VenueDay,
+    VenueReminder,
+)
+from truyvet.reports.rollups import day_bounds
+from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus, VenueType
+
+MAX_PERIOD_DAYS = 366
+DEFAULT_PERIOD_DAYS = 14
+INACTIVE_PAGE_SIZE = 50
+INACTIVE_EXPORT_MAX = 20_000
+UNIT_RELATED = ("parent", "parent__parent")
+
+
+# --- Scopes -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A unit, or the whole country (``unit`` None)."""
+
+    unit: AdministrativeUnit | None
+
+    @property
+    def key(self) -> int:
+        return self.unit.pk if self.unit is not None else NATION
+
+    @property
+    def slug(self) -> str:
+        return str(self.unit.pk) if self.unit is not None else "nation"
+
+    @property
+    def name(self) -> str:
+        return self.unit.name if self.unit is not None else _("Toàn quốc")
+
+    @property
+    def full_name(self) -> str:
+        return self.unit.full_name if self.unit is not None else _("Toàn quốc")
+
+    @property
+    def level(self) -> int:
+        return self.unit.level if self.unit is not None else 0
+
+    @property
+    def is_commune(self) -> bool:
+        return self.level == Level.COMMUNE
+
+    def child_label(self) -> str:
+        return {0: _("Tỉnh/thành phố"), Level.PROVINCE: _("Quận/huyện")}.get(
+            self.level, _("Xã/phường/thị trấn")
+        )
+
+
+SCOPE_NOT_FOUND = gettext_lazy("Không tìm thấy đơn vị này.")
+
+
+def scope_for(*, viewer: Any, slug: str) -> Scope:
+    """The scope named ``slug`` ("nation" or a unit id) if the viewer may see
+    its dashboard; NotFound for an unknown unit, NotAllowed otherwise."""
+    slug = (slug or "").strip()
+    unit = None
+    if slug != "nation":
+        if not slug.isdigit():
+            raise NotFound(SCOPE_NOT_FOUND)
+        unit = AdministrativeUnit.objects.select_related(*UNIT_RELATED).filter(
+            pk=int(slug)).first()
+        if unit is None:
+            raise NotFound(SCOPE_NOT_FOUND)
+    if not permissions.can_view_dashboard(viewer, unit):
+        raise NotAllowed(_("Bạn chỉ xem được báo cáo của địa bàn mình phụ trách."))
+    return Scope(unit=unit)
+
+
+def scopes_for(viewer: Any) -> list[Scope]:
+    """The scopes the viewer's roles give: the country for system admins,
+    otherwise each officer unit (units inside another of them left out)."""
+    if not permissions.can_use_reports(viewer):
+        return []
+    if permissions.is_system_admin(viewer):
+        return [Scope(unit=None)]
+    units = sorted(
+        {u.pk: u for u in permissions.scope_units(viewer, permissions.OFFICER_ROLES)}.values(),
+        key=lambda u: u.path,
+    )
+    kept: list[AdministrativeUnit] = []
+    for unit in units:
+        if not any(outer.contains(unit) for outer in kept):
+            kept.append(unit)
+    return [Scope(unit=unit) for unit in kept]
+
+
+def breadcrumbs_for(viewer: Any, scope: Scope) -> list[Scope]:
+    """The scopes above ``scope`` that the viewer may open, top first."""
+    above: list[Scope] = []
+    unit = scope.unit.parent if scope.unit is not None else None
+    while unit is not None:
+        if permissions.can_view_dashboard(viewer, unit):
+            above.append(Scope(unit=unit))
+        unit = unit.parent
+    if scope.unit is not None and permissions.can_view_dashboard(viewer, None):
+        above.append(Scope(unit=None))
+    return list(reversed(above))
+
+
+# --- Periods --------------------------------------------------------------------------------
+
+
+def default_period(today: date | None = None) -> tuple[date, date]:
+    """The last DEFAULT_PERIOD_DAYS days, today included."""
+    today = today or timezone.localdate()
+    return today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), today
+
+
+def period_clean(
+    *, since: date | None, until: date | None, today: date | None = None
+) -> tuple[date, date]:
+    """A reporting period (local dates, inclusive); either end may be left
+    out (until: today, since: DEFAULT_PERIOD_DAYS days before until)."""
+    today = today or timezone.localdate()
+    until = until or today
+    since = since or until - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+    errors = ErrorCollector()
+    if until > today:
+        errors.add("until", gettext_lazy("Ngày kết thúc không được ở tương lai."), "future")
+    if since > until:
+        errors.add("since", gettext_lazy("Ngày bắt đầu phải trước hoặc bằng ngày kết thúc."),
+                   "bad_range")
+    elif (until - since).days >= MAX_PERIOD_DAYS:
+        errors.add("since", gettext_lazy("Một báo cáo dài tối đa 366 ngày."), "too_long")
+    errors.raise_if_any(gettext_lazy("Khoảng thời gian không hợp lệ."))
+    return since, until
+
+
+# --- Epidemic levels -------------------------------------------------------------------------
+
+
+def epidemic_levels_for(units: list[AdministrativeUnit]) -> dict[int, int | None]:
+    """The epidemic level (1 green, 2 yellow, 3 orange, 4 red; Resolution
+    128/NQ-CP) of each unit, or None where none is set.
+
+    Levels are set by the declarations issue; until then every unit has
+    None and the dashboards show a neutral mark. This is the one place to
+    read them from.
+    """
+    return {unit.pk: None for unit in units}
+
+
+# --- The dashboard -------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """The numbers shown for a scope, a child unit or a venue type."""
+
+    registered: int = 0  # venues on record, closed ones excepted
+    suspended: int = 0
+    pending: int = 0
+    active_1d: int = 0  # with a visit in the day before as_of
+    active_7d: int = 0  # with a visit in the 7 days before as_of
+    scans: int = 0  # visits in the period
+    person_days: int = 0  # distinct people per day, added over the period's days
+    days: int = 1
+
+    @property
+    def inactive_7d(self) -> int:
+        return self.registered - self.active_7d
+
+    @property
+    def share_active_7d(self) -> float | None:
+        """Percent of registered venues active in the last 7 days."""
+        if not self.registered:
+            return None
+        return round(100 * self.active_7d / self.registered, 1)
+
+    @property
+    def people_per_day(self) -> float:
+        return round(self.person_days / max(self.days, 1), 1)
+
+    def add_venues(self, row: Any) -> None:
+        for name in ("registered", "suspended", "pending", "active_1d", "active_7d"):
+            setattr(self, name, getattr(self, name) + row[name])
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    day: date
+    scans: int
+    people: int
+
+
+@dataclass
+class UnitRow:
+    unit: AdministrativeUnit
+    figures: Figures
+    epidemic_level: int | None
+    days: list[DayFigures] = field(default_factory=list)
+
+
+@dataclass
+class TypeRow:
+    venue_type: str
+    label: str
+    figures: Figures
+    days: list[DayFigures] = field(default_factory=list)
+
+
+@dataclass
+class Dashboard:
+    scope: Scope
+    since: date
+    until: date
+    as_of: datetime
+    live: bool  # the period ends today: activity as of now
+    totals: Figures
+    units: list[UnitRow]
+    types: list[TypeRow]
+    days: list[DayFigures]
+
+    @property
+    def day_list(self) -> list[date]:
+        return [self.since + timedelta(days=n) for n in range((self.until - self.since).days + 1)]
+
+
+def _children(scope: Scope) -> list[AdministrativeUnit]:
+    if scope.is_commune:
+        assert scope.unit is not None
+        return [scope.unit]
+    units = AdministrativeUnit.objects.select_related(*UNIT_RELATED)
+    if scope.unit is None:
+        return list(units.filter(parent__isnull=True).order_by("path"))
+    return list(units.filter(parent=scope.unit).order_by("path"))
+
+
+def _venues_in(scope: Scope) -> QuerySet[Venue]:
+    venues = Venue.objects.exclude(status=VenueStatus.CLOSED)
+    if scope.unit is not None:
+        venues = venues.filter(commune__path__startswith=scope.unit.path)
+    return venues
+
+
+def _activity_windows(
+    *, since: date, until: date, now: datetime
+) -> tuple[datetime, bool, Q, Q, Q]:
+    """as_of, whether it is live, and the conditions "registered by as_of",
+    "active in the last day" and "in the last 7 days" for a venue."""
+    today = timezone.localdate(now)
+    if until >= today:
+        as_of = now
+        return (
+            as_of, True, Q(),
+            Q(report_activity__last_scan_at__gt=as_of - timedelta(days=1)),
+            Q(report_activity__last_scan_at__gt=as_of - timedelta(days=7)),
+        )
+    as_of = day_bounds(until)[1]
+
+    def scanned_since(first: date) -> Q:
+        return Q(Exists(VenueDay.objects.filter(venue=OuterRef("pk"), day__gte=first,
+                                                day__lte=until)))
+
+    return (as_of, False, Q(created_at__lt=as_of), scanned_since(until),
+            scanned_since(until - timedelta(days=6)))
+
+
+def dashboard_for(
+    *, viewer: Any, scope: Scope, since: date, until: date, now: datetime | None = None
+) -> Dashboard:
+    """The scope's dashboard for the period (checked with ``period_clean``
+    first), if the viewer may see it. Counts only, no personal data."""
+    if not permissions.can_view_dashboard(viewer, scope.unit):
+        raise NotAllowed(_("Bạn chỉ xem được báo cáo của địa bàn mình phụ trách."))
+    return dashboard_build(scope=scope, since=since, until=until, now=now)
+
+
+def dashboard_build(
+    *, scope: Scope, since: date, until: date, now: datetime | None = None
+) -> Dashboard:
+    """The dashboard without a permission check, for the worker's scheduled
+    reports: three queries whatever the number of check-ins, venues or days."""
+    now = now or timezone.now()
+    children = _children(scope)
+    levels = epidemic_levels_for(children)
+    period_days = (until - since).days + 1
+    as_of, live, registered_q, active_1d, active_7d = _activity_windows(
+        since=since, until=until, now=now)
+
+    # Venues, grouped by child unit (the prefix of their commune's path) and type.
+    prefix = len(children[0].path) if children else 0
+    by_path = {child.path: child for child in children}
+    unit_figures = {child.pk: Figures(days=period_days) for child in children}
+    type_figures = {kind: Figures(days=period_days) for kind in VenueType.values}
+    totals = Figures(days=period_days)
+    if children:
+        rows = (
+            _venues_in(scope).filter(registered_q)
+            .annotate(child=Substr("commune__path", 1, prefix))
+            .values("child", "venue_type")
+            .annotate(
+                registered=Count("pk"),
+                suspended=Count("pk", filter=Q(status=VenueStatus.SUSPENDED)),
+                pending=Count("pk", filter=Q(status=VenueStatus.PENDING)),
+                active_1d=Count("pk", filter=active_1d),
+                active_7d=Count("pk", filter=active_7d),
+            ).order_by()
+        )
+        for row in rows:
+            child = by_path.get(row["child"])
+            if child is not None:
+                unit_figures[child.pk].add_venues(row)
+            if row["venue_type"] in type_figures:
+                type_figures[row["venue_type"]].add_venues(row)
+            totals.add_venues(row)
+
+    # Scans and people per day: the scope by type, each child over all types.
+    child_keys = [child.pk for child in children if child.pk != scope.key]
+    per_day: dict[tuple[int, str], dict[date, tuple[int, int]]] = {}
+    for area in (
+        AreaDay.objects.filter(day__gte=since, day__lte=until)
+        .filter(Q(unit_key=scope.key) | Q(unit_key__in=child_keys, venue_type=ALL_TYPES))
+        .values("unit_key", "venue_type", "day")
+        .annotate(scans=Sum("scans"), people=Sum("people")).order_by()
+    ):
+        per_day.setdefault((area["unit_key"], area["venue_type"]), {})[area["day"]] = (
+            area["scans"], area["people"])
+
+    day_list = [since + timedelta(days=n) for n in range(period_days)]
+
+    def series(key: tuple[int, str], figures: Figures) -> list[DayFigures]:
+        found = per_day.get(key, {})
+        days = [DayFigures(day, *found.get(day, (0, 0))) for day in day_list]
+        figures.scans = sum(d.scans for d in days)
+        figures.person_days = sum(d.people for d in days)
+        return days
+
+    units = [
+        UnitRow(unit=child, figures=unit_figures[child.pk], epidemic_level=levels[child.pk],
+                days=series((child.pk, ALL_TYPES), unit_figures[child.pk]))
+        for child in children
+    ]
+    if scope.unit is None:  # the country: only provinces that have anything
+        units = [row for row in units if row.figures.registered or row.figures.scans]
+    types = [
+        TypeRow(venue_type=kind, label=str(label), figures=type_figures[kind],
+                days=series((scope.key, kind), type_figures[kind]))
+        for kind, label in VenueType.choices
+    ]
+    return Dashboard(
+        scope=scope, since=since, until=until, as_of=as_of, live=live, totals=totals,
+        units=units, types=types, days=series((scope.key, ALL_TYPES), totals),
+    )
+
+
+# --- Inactive venues and their owners --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owner:
+    name: str  # empty for an invited owner without an account yet
+    phone: str
+
+
+@dataclass(frozen=True)
+class InactiveVenue:
+    venue: Venue
+    last_scan_at: datetime | None
+    reminders: int  # sent since the last scan (all of them if never scanned)
+    last_reminded_on: date | None
+    owners: list[Owner]
+
+    @property
+    def remindable(self) -> bool:
+        return self.venue.status == VenueStatus.ACTIVE
+
+    @property
+    def suggest_suspension(self) -> bool:
+        return self.reminders >= settings.REPORTS_REMINDERS_BEFORE_SUSPENSION
+
+
+@dataclass(frozen=True)
+class InactivePage:
+    scope: Scope
+    total: int
+    offset: int
+    limit: int
+    venues: list[InactiveVenue]
+
+
+# Reminders sent after this count when a venue never had a scan.
+_BEFORE_ANY_SCAN = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _reminders_since_last_scan() -> Subquery:
+    return Subquery(
+        VenueReminder.objects.filter(venue=OuterRef("pk"))
+        .filter(sent_at__gt=Coalesce(OuterRef("report_activity__last_scan_at"),
+                                     Value(_BEFORE_ANY_SCAN)))
+        .values("venue").annotate(n=Count("pk")).values("n")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def inactive_venues_qs(scope: Scope, *, now: datetime | None = None) -> QuerySet[Venue]:
+    """Venues of the scope (closed ones excepted) without a visit in the
+    last 7 days, with ``last_scan_at``, ``reminders`` (since that scan) and
+    ``last_reminded_on``; ordered by commune and name."""
+    now = now or timezone.now()
+    last_reminder = VenueReminder.objects.filter(venue=OuterRef("pk")).order_by("-day")
+    return (
+        _venues_in(scope)
+        .filter(Q(report_activity__isnull=True)
+                | Q(report_activity__last_scan_at__lte=now - timedelta(days=7)))
+        .select_related("commune", "commune__parent", "commune__parent__parent",
+                        "report_activity")
+        .annotate(
+            reminders=Coalesce(_reminders_since_last_scan(), 0),
+            last_reminded_on=Subquery(last_reminder.values("day")[:1]),
+        )
+        .order_by("commune__path", "name_folded", "pk")
+    )
+
+
+def _owners_of(venues: list[Venue]) -> dict[int, list[Owner]]:
+    owners: dict[int, list[Owner]] = {venue.pk: [] for venue in venues}
+    for staff in (
+        VenueStaff.objects.filter(venue__in=venues, role=StaffRole.OWNER)
+        .select_related("user__person").order_by("added_at", "pk")
+    ):
+        person = getattr(staff.user, "person", None) if staff.user_id else None
+        owners[staff.venue_id].append(
+            Owner(name=person.full_name if person else "", phone=staff.phone))
+    return owners
+
+
+def _inactive_entries(venues: list[Venue]) -> list[InactiveVenue]:
+    owners = _owners_of(venues)
+    entries = []
+    for venue in venues:
+        activity = getattr(venue, "report_activity", None)
+        listed = owners[venue.pk]
+        if not any(owner.phone == venue.contact_phone for owner in listed):
+            listed = [*listed, Owner(name="", phone=venue.contact_phone)]
+        entries.append(InactiveVenue(
+            venue=venue, last_scan_at=activity.last_scan_at if activity else None,
+            reminders=getattr(venue, "reminders", 0) or 0,
+            last_reminded_on=getattr(venue, "last_reminded_on", None), owners=listed,
+        ))
+    return entries
+
+
+def _require_contacts(viewer: Any, scope: Scope) -> None:
+    if not permissions.can_view_venue_contacts(viewer, scope.unit):
+        raise NotAllowed(_("Bạn chỉ xem được địa điểm của địa bàn mình phụ trách."))
+
+
+def inactive_venues_for(
+    *, viewer: Any, scope: Scope, offset: int = 0, limit: int = INACTIVE_PAGE_SIZE,
+    request: HttpRequest | None = None, now: datetime | None = None,
+) -> InactivePage:
+    """One page of the scope's inactive venues with their owners' names and
+    phones (officers call them). Each view is audited: the contacts are
+    personal data."""
+    _require_contacts(viewer, scope)
+    limit = max(1, min(limit, 500))
+    offset = max(0, offset)
+    venues_qs = inactive_venues_qs(scope, now=now)
+    with transaction.atomic():
+        total = venues_qs.count()
+        venues = list(venues_qs[offset:offset + limit])
+        entries = _inactive_entries(venues)
+        audit_record(
+            actor=viewer, action=AuditAction.PERSON_READ, request=request,
+            purpose=_("Xem liên hệ chủ các địa điểm chưa có lượt quét"),
+            target=f"reports:inactive:{scope.slug}", unit=scope.unit,
+            detail={"offset": offset, "shown": len(entries), "total": total},
+        )
+    return InactivePage(scope=scope, total=total, offset=offset, limit=limit, venues=entries)
+
+
+def inactive_venues_all(scope: Scope, *, now: datetime | None = None) -> list[InactiveVenue]:
+    """Every inactive venue of the scope (at most INACTIVE_EXPORT_MAX) for an
+    export; the caller audits the export."""
+    venues = list(inactive_venues_qs(scope, now=now)[:INACTIVE_EXPORT_MAX])
+    return _inactive_entries(venues)
+
+
+# --- Report files and recipients ---------------------------------------------------------------
+
+
+def reports_of(*, viewer: Any, scope: Scope) -> QuerySet[GeneratedReport]:
+    if not permissions.can_export_report(viewer, scope.unit):
+        raise NotAllowed(_("Bạn chỉ xem được báo cáo của địa bàn mình phụ trách."))
+    return GeneratedReport.objects.filter(scope_key=scope.key).select_related("created_by")
+
+
+def report_for(*, viewer: Any, report_id: int) -> GeneratedReport:
+    """A report file the viewer may download; NotFound alike for unknown ones
+    and those of other units."""
+    report = GeneratedReport.objects.select_related("unit").filter(pk=report_id).first()
+    if report is None or not permissions.can_export_report(viewer, report.unit):
+        raise NotFound(_("Không tìm thấy báo cáo này."))
+    return report
+
+
+def recipients_of(*, viewer: Any, scope: Scope) -> QuerySet[ReportRecipient]:
+    if not permissions.can_manage_report_recipients(viewer, scope.unit):
+        raise NotAllowed(_("Bạn chỉ xem được báo cáo của địa bàn mình phụ trách."))
+    return ReportRecipient.objects.filter(scope_key=scope.key).order_by("email")
+
+
+def home_links_for(user: Any) -> list[tuple[str, str]]:
+    from django.urls import reverse
+
+    if not permissions.can_use_reports(user):
+        return []
+    return [(reverse("reports:index"), _("Báo cáo, thống kê địa điểm quét mã"))]

@@ -1,0 +1,100 @@
+"""Background jobs for reports, run by the django-q2 worker (``truyvet worker``).
+
+Three schedules, created once after every ``migrate`` (``apps.py``); an
+operator's later changes to them in the admin are kept:
+
+- every day at 06:00 (Vietnam), the daily reports for yesterday;
+- every Monday at 06:30, the weekly reports for the week before;
+- every day at 02:45, after the check-in purge, the purge of presence rows
+  (who was where) of the days that purge has reached.
+
+The daily and weekly jobs queue one task per unit, so that a country's
+700 districts do not have to fit in one task's time limit.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+DAILY_TASK_NAME = "reports: daily reports"
+WEEKLY_TASK_NAME = "reports: weekly reports"
+PURGE_TASK_NAME = "reports: purge expired presence"
+
+
+def reports_daily() -> int:
+    """Queues yesterday's report of every scheduled unit; returns how many."""
+    return _queue_all("daily")
+
+
+def reports_weekly() -> int:
+    """Queues last week's report of every scheduled unit; returns how many."""
+    return _queue_all("weekly")
+
+
+def _queue_all(kind: str) -> int:
+    from django_q.tasks import async_task
+
+    from truyvet.reports.services import scheduled_scopes
+
+    scopes = scheduled_scopes()
+    for scope in scopes:
+        async_task("truyvet.reports.tasks.report_for_scope", kind, scope.slug,
+                   task_name=f"reports: {kind} {scope.slug}")
+    logger.info("queued %s %s reports", len(scopes), kind)
+    return len(scopes)
+
+
+def report_for_scope(kind: str, slug: str) -> dict[str, Any]:
+    """Makes (once) one unit's daily or weekly report and, with
+    REPORTS_EMAIL, mails its link."""
+    from django.conf import settings
+
+    from truyvet.places.models import AdministrativeUnit
+    from truyvet.reports.selectors import Scope
+    from truyvet.reports.services import report_email, report_generate, report_period
+
+    unit = None if slug == "nation" else AdministrativeUnit.objects.get(pk=int(slug))
+    since, until = report_period(kind, timezone.localdate())
+    report = report_generate(scope=Scope(unit=unit), kind=kind, since=since, until=until)
+    emailed = report_email(report=report) if settings.REPORTS_EMAIL else 0
+    return {"report": report.pk, "emailed": emailed}
+
+
+def reports_purge_presence() -> int:
+    from truyvet.reports.rollups import rollups_purge_expired
+
+    return rollups_purge_expired()
+
+
+def _next_local(hour: int, minute: int, *, weekday: int | None = None) -> datetime:
+    """The next local time at hour:minute (on ``weekday``, 0 = Monday)."""
+    now = timezone.localtime()
+    moment = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    while moment <= now or (weekday is not None and moment.weekday() != weekday):
+        moment += timedelta(days=1)
+    return moment
+
+
+def schedule_reports(*, using: str = "default") -> None:
+    """Creates the three schedules once each."""
+    from django_q.models import Schedule
+
+    schedules = Schedule.objects.using(using)
+    wanted = [
+        (DAILY_TASK_NAME, "truyvet.reports.tasks.reports_daily", Schedule.DAILY,
+         _next_local(6, 0)),
+        (WEEKLY_TASK_NAME, "truyvet.reports.tasks.reports_weekly", Schedule.WEEKLY,
+         _next_local(6, 30, weekday=0)),
+        (PURGE_TASK_NAME, "truyvet.reports.tasks.reports_purge_presence", Schedule.DAILY,
+         _next_local(2, 45)),
+    ]
+    for name, func, kind, first_run in wanted:
+        if not schedules.filter(name=name).exists():
+            schedules.create(name=name, func=func, schedule_type=kind, next_run=first_run,
+                             repeats=-1)

@@ -141,3 +141,44 @@ class Personas:
 
     def all(self) -> dict[str, User]:
         return {name: value for name, value in vars(self).items() if isinstance(value, User)}
+
+
+class ApiClient:
+    """Calls the JSON API as ``user`` (anonymous when None) with a bearer
+    token, optionally in ``language``; paths are relative to ``prefix``."""
+
+    prefix = "/api/v1"
+
+    def __init__(self, user: User | None = None, language: str | None = None) -> None:
+        from django.test import Client
+
+        from truyvet.accounts.services import token_issue
+
+        self.client = Client()
+        self.headers: dict[str, str] = {}
+        if user is not None:
+            self.headers["Authorization"] = f"Bearer {token_issue(user=user)}"
+        if language is not None:
+            self.headers["Accept-Language"] = language
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.client.get(f"{self.prefix}{path}", params, headers=self.headers)
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self.client.post(f"{self.prefix}{path}", body or {},
+                                content_type="application/json", headers=self.headers)
+
+    def patch(self, path: str, body: dict[str, Any]) -> Any:
+        return self.client.patch(f"{self.prefix}{path}", body,
+                                 content_type="application/json", headers=self.headers)
+
+    def delete(self, path: str) -> Any:
+        return self.client.delete(f"{self.prefix}{path}", headers=self.headers)
+
+    def upload(self, path: str, name: str, content: bytes, **fields: Any) -> Any:
+        import io
+
+        upload = io.BytesIO(content)
+        upload.name = name
+        return self.client.post(f"{self.prefix}{path}", {"file": upload, **fields},
+                                headers=self.headers)

@@ -1,38 +1,18 @@
-"""Helpers for the accounts tests: an API client that speaks as a given user (bearer token) in a given
-language."""
+"""Helpers for the accounts tests: an API client that speaks as a given user
+(bearer token) in a given language."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from django.test import Client
 
 from truyvet.accounts.models import OneTimeCode, Person, User
-from truyvet.accounts.services import token_issue
+from truyvet.testing import ApiClient
 
 
-class Api:
-    """Calls /api/v1/ as ``user`` (anonymous when None) in ``language``."""
+class Api(ApiClient):
+    """Calls /api/v1 as ``user`` (anonymous when None) in ``language``."""
 
-    def __init__(self, user: User | None = None, language: str | None = None) -> None:
-        self.client = Client()
-        self.headers: dict[str, str] = {}
-        if user is not None:
-            self.headers["Authorization"] = f"Bearer {token_issue(user=user)}"
-        if language is not None:
-            self.headers["Accept-Language"] = language
-
-    def get(self, path: str, **params: Any) -> Any:
-        return self.client.get(f"/api/v1{path}", params, headers=self.headers)
-
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self.client.post(
-            f"/api/v1{path}", body or {}, content_type="application/json", headers=self.headers
-        )
-
-    def delete(self, path: str) -> Any:
-        return self.client.delete(f"/api/v1{path}", headers=self.headers)
+    prefix = "/api/v1"
 
 
 @pytest.fixture

@@ -15,41 +15,15 @@ from django.test import Client
 from django.utils import translation
 
 from truyvet.accounts.models import User
-from truyvet.accounts.services import token_issue
+from truyvet.testing import ApiClient
 from truyvet.venues.models import Venue, VenueStaff, VenueType
 from truyvet.venues.services import venue_register, venue_staff_add
 
 
-class Api:
+class Api(ApiClient):
     """Calls /api/v1/venues as ``user`` (anonymous when None) in ``language``."""
 
-    def __init__(self, user: User | None = None, language: str | None = None) -> None:
-        self.client = Client()
-        self.headers: dict[str, str] = {}
-        if user is not None:
-            self.headers["Authorization"] = f"Bearer {token_issue(user=user)}"
-        if language is not None:
-            self.headers["Accept-Language"] = language
-
-    def get(self, path: str, **params: Any) -> Any:
-        return self.client.get(f"/api/v1/venues{path}", params, headers=self.headers)
-
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        return self.client.post(f"/api/v1/venues{path}", body or {},
-                                content_type="application/json", headers=self.headers)
-
-    def patch(self, path: str, body: dict[str, Any]) -> Any:
-        return self.client.patch(f"/api/v1/venues{path}", body,
-                                 content_type="application/json", headers=self.headers)
-
-    def delete(self, path: str) -> Any:
-        return self.client.delete(f"/api/v1/venues{path}", headers=self.headers)
-
-    def upload(self, path: str, name: str, content: bytes, **fields: Any) -> Any:
-        upload = io.BytesIO(content)
-        upload.name = name
-        return self.client.post(f"/api/v1/venues{path}", {"file": upload, **fields},
-                                headers=self.headers)
+    prefix = "/api/v1/venues"
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ bench`` (what ``make bench`` runs) runs them all with their defaults, and
 
 # name -> module under bench/
 BENCHMARKS: dict[str, str] = {
+    "reports": "bench.reports_bench",
     "checkins": "bench.checkin_http",
     "tracing": "bench.tracing_bench",
 }

@@ -261,13 +261,20 @@ def _measure(people: list[int], repeats: int, since: datetime, now: datetime,
 def _raw_sql(presences: list[Any], rules: Any, exclude: int) -> tuple[str, list[Any]]:
     """The candidate query written by hand: UNION ALL of one index range per
     merged presence, with the same bounds as the ORM query."""
+    from django.db import connection
+
     from truyvet.tracing import exposure
 
+    if connection.vendor == "postgresql":
+        epoch = "EXTRACT(EPOCH FROM {0})::double precision"
+    else:
+        epoch = "(CAST(strftime('%%s', {0}) AS INTEGER) + CAST(substr({0}, 20) AS REAL))"
+    columns = f"person_id, venue_id, {epoch.format('arrived_at')}, {epoch.format('ends_at')}"
     parts, params = [], []
     for scan in exposure.scan_ranges(presences, rules):
         lower = "arrived_at > %s" if scan.after is not None else "arrived_at >= %s"
         parts.append(
-            "SELECT person_id, venue_id, arrived_at, ends_at FROM checkins_checkin "  # noqa: S608
+            f"SELECT {columns} FROM checkins_checkin "  # noqa: S608 - placeholders only
             f"WHERE venue_id = %s AND {lower} AND arrived_at <= %s AND ends_at >= %s "
             "AND person_id <> %s"
         )

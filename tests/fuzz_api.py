@@ -138,7 +138,7 @@ def _load_schema() -> Any:
             "seed": SEED,
             "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True,
                            "database": "none"},
-            "phases": {"stateful": {"enabled": False}},
+            "phases": {"stateful": {"enabled": False}, "coverage": {"enabled": os.environ.get("FUZZ_COVERAGE", "1") == "1"}},
         }),
     )
 

@@ -18,9 +18,17 @@ and D = the venue's dwell time (``Venue.effective_dwell_minutes``):
 4. **New visit** otherwise: it ends at arrival + D (``ESTIMATED``) until the
    citizen taps "leaving" (``checkin_checkout``) or an exit scan.
 
-Every function validates first and writes in one transaction (a savepoint
-inside a batch), so a rejected scan stores nothing: not even the person a
-CCCD would have created.
+Rules 2 to 4 are one pure function (``_decide``) over the person's recent
+visits at the venue, read in one query with the earlier answer of rule 1
+(``_rows_for_scan``). An offline batch (``checkins_batch``) applies the same
+function item after item in memory to whole runs of its queue, with a fixed
+number of queries per run (``_batch_record``), so it records exactly what
+the same scans sent one by one would (a test compares the two).
+
+Every function validates first and writes in one transaction, so a rejected
+scan stores nothing: not even the person a CCCD would have created. In a
+batch each item is checked before anything of it is kept, and a run is
+written together.
 """
 
 from __future__ import annotations
@@ -285,7 +293,9 @@ def _rows_for_scan(
         ))
     else:
         receipt = ScanReceipt.objects.filter(pk=checkin_id)
-        wanted = Q(pk=checkin_id) | Q(pk__in=receipt.values("checkin_id"))
+        # "= (scalar subquery)", not "IN (subquery)": PostgreSQL can then
+        # OR the three index lookups together; with IN it scanned the table.
+        wanted = Q(pk=checkin_id) | Q(pk=Subquery(receipt.values("checkin_id")[:1]))
         if not timezone.is_naive(at):  # a naive time is refused below, after the retry check
             wanted |= Q(
                 person_id=person_id, venue_id=venue.pk,

@@ -9,7 +9,7 @@ account; opening the page marks them read.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -23,6 +23,7 @@ from truyvet.core.models import OutboxMessage
 from truyvet.core.outbox import inbox_for, inbox_mark_read, inbox_unread_count
 
 PAGE_SIZE = 30
+MAX_OFFSET = 1_000_000_000
 
 router = Router(tags=["inbox"])
 
@@ -45,7 +46,7 @@ class InboxRead(Schema):
 class MarkReadIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[int] | None = Field(
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
         None, max_length=500, description="Messages to mark read; all when omitted"
     )
 
@@ -58,7 +59,9 @@ class MarkedOut(Schema):
 def inbox(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     """Newest first. Reading the list does not mark anything read."""
     user = request.auth  # type: ignore[attr-defined]
-    limit, offset = max(1, min(limit, 200)), max(0, offset)
+    # Clamped rather than refused; an offset past every message lists none
+    # (and one beyond 64 bits could not even reach the database).
+    limit, offset = max(1, min(limit, 200)), max(0, min(offset, MAX_OFFSET))
     return {
         "unread": inbox_unread_count(user),
         "messages": list(inbox_for(user)[offset:offset + limit]),

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
+from django.views.decorators.csrf import csrf_exempt
 
 from truyvet.core.selectors import home_sections_for
 
@@ -51,6 +52,7 @@ def offline(request: HttpRequest) -> HttpResponse:
     return render(request, "core/offline.html")
 
 
+@csrf_exempt  # it changes nothing; a POST must get the shaped 404, not the CSRF page
 def api_not_found(request: HttpRequest) -> HttpResponse:
     """Unknown paths under /api/ answer in the API's error shape, not HTML."""
     return JsonResponse(

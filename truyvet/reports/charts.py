@@ -41,6 +41,8 @@ def _save(figure: Figure, fmt: str) -> bytes:
 
 def checkins_chart(dashboard: Dashboard, fmt: str = "svg") -> bytes:
     """Check-ins (bars) and distinct people (line) per day over the period."""
+    from matplotlib.ticker import MaxNLocator
+
     days = dashboard.days
     figure = _figure(8.0, 3.2)
     axes = figure.subplots()
@@ -54,6 +56,7 @@ def checkins_chart(dashboard: Dashboard, fmt: str = "svg") -> bytes:
     axes.set_title(_("Lượt quét mã và số người mỗi ngày — %(scope)s")
                    % {"scope": dashboard.scope.name}, fontsize=10)
     axes.set_ylim(bottom=0)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(axis="y", color=GREY, linewidth=0.5)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(loc="upper left", fontsize=8, frameon=False)

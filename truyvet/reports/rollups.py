@@ -68,7 +68,8 @@ T = TypeVar("T")
 # they are spread over this many rows (by person) so that concurrent
 # check-ins do not queue on one row lock. Readers add the shards up.
 HOT_SHARDS = 8
-_CHUNK = 500  # rows per statement: SQLite allows 32,766 parameters
+_CHUNK = 500  # ids per IN list
+_MAX_PARAMS = 30_000  # per statement: SQLite allows 32,766
 
 
 def zone() -> ZoneInfo:
@@ -114,6 +115,18 @@ def _date_param(day: date) -> Any:
     # psycopg takes dates as they are; SQLite stores ISO text (and Python's
     # default date adapter for sqlite3 is deprecated).
     return day if connection.vendor == "postgresql" else day.isoformat()
+
+
+class _DayParams(dict[date, Any]):
+    """Each day's parameter, made once: a batch spans a day or two."""
+
+    def __missing__(self, day: date) -> Any:
+        value = self[day] = _date_param(day)
+        return value
+
+
+def _rows_per_statement(columns: int) -> int:
+    return max(1, _MAX_PARAMS // columns)
 
 
 def _as_date(value: Any) -> date:
@@ -177,19 +190,20 @@ def _shard(person_id: int, hot: bool) -> int:
 
 def _add_venue_days(cursor: Any, counts: dict[tuple[int, date], int]) -> None:
     table = _table(VenueDay)
-    for chunk in _chunks(sorted(counts.items())):
+    days = _DayParams()
+    for chunk in _chunks(sorted(counts.items()), _rows_per_statement(3)):
         cursor.execute(
             f"INSERT INTO {table} (venue_id, day, scans) VALUES "  # noqa: S608 - our own names
             + ", ".join(["(%s, %s, %s)"] * len(chunk))
             + f" ON CONFLICT (venue_id, day) DO UPDATE SET scans = {table}.scans + excluded.scans",
-            [value for (venue, day), scans in chunk for value in (venue, _date_param(day), scans)],
+            [value for (venue, day), scans in chunk for value in (venue, days[day], scans)],
         )
 
 
 def _raise_last_scans(cursor: Any, latest: dict[int, datetime]) -> None:
     table = _table(VenueActivity)
     adapt = connection.ops.adapt_datetimefield_value
-    for chunk in _chunks(sorted(latest.items())):
+    for chunk in _chunks(sorted(latest.items()), _rows_per_statement(2)):
         cursor.execute(
             f"INSERT INTO {table} (venue_id, last_scan_at) VALUES "  # noqa: S608
             + ", ".join(["(%s, %s)"] * len(chunk))
@@ -207,17 +221,23 @@ def _insert_presence(
     Concurrent inserts of the same key wait on the primary key, and exactly
     one of them gets it back."""
     table = _table(Presence)
+    days = _DayParams()
+    back: dict[Any, date] = {}
     inserted: list[tuple[date, int, int, str]] = []
-    for chunk in _chunks(sorted(keys)):
+    for chunk in _chunks(sorted(keys), _rows_per_statement(4)):
+        params: list[Any] = []
+        for day, person, unit, kind in chunk:
+            value = days[day]
+            back[value] = day
+            params += (value, person, unit, kind)
         cursor.execute(
             f"INSERT INTO {table} (day, person_id, unit_key, venue_type) VALUES "  # noqa: S608
             + ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
             + " ON CONFLICT DO NOTHING RETURNING day, person_id, unit_key, venue_type",
-            [value for day, person, unit, kind in chunk
-             for value in (_date_param(day), person, unit, kind)],
+            params,
         )
         inserted.extend(
-            (_as_date(day), int(person), int(unit), kind)
+            (back[day] if day in back else _as_date(day), int(person), int(unit), kind)
             for day, person, unit, kind in cursor.fetchall()
         )
     return inserted
@@ -229,15 +249,15 @@ def _add_area_days(
 ) -> None:
     table = _table(AreaDay)
     keys = sorted(set(scans) | set(people))
-    for chunk in _chunks(keys):
+    days = _DayParams()
+    for chunk in _chunks(keys, _rows_per_statement(6)):
         cursor.execute(
             f"INSERT INTO {table} (unit_key, day, venue_type, shard, scans, people) VALUES "  # noqa: S608
             + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
             + f" ON CONFLICT (unit_key, day, venue_type, shard) DO UPDATE SET"
             f" scans = {table}.scans + excluded.scans, people = {table}.people + excluded.people",
             [value for key in chunk for value in (
-                key[0], _date_param(key[1]), key[2], key[3], scans.get(key, 0),
-                people.get(key, 0),
+                key[0], days[key[1]], key[2], key[3], scans.get(key, 0), people.get(key, 0),
             )],
         )
 
@@ -366,7 +386,7 @@ def _refresh_day(day: date, venue_ids: list[int], person_ids: list[int]) -> None
     with connection.cursor() as cursor:
         _add_venue_days(cursor, changed)
         VenueDay.objects.filter(day=day, venue_id__in=venue_ids, scans__lte=0).delete()
-        for person_id, unit_key, venue_type in sorted(set()):
+        for person_id, unit_key, venue_type in sorted(kept - wanted):
             Presence.objects.filter(day=day, person_id=person_id, unit_key=unit_key,
                                     venue_type=venue_type).delete()
             people[(unit_key, day, venue_type, 0)] -= 1

@@ -32,14 +32,15 @@ import heapq
 import operator
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property, reduce
-from typing import Any
+from functools import reduce
+from typing import Any, cast
 
 from django.conf import settings
-from django.db.models import FloatField, Func, Q, QuerySet
+from django.db import connections
+from django.db.models import Field, Q, QuerySet
 
 from truyvet.checkins.models import CheckIn
 
@@ -106,7 +107,7 @@ class VisitOverlap:
 _Hit = tuple[float, float, Presence, float, float]
 
 
-@dataclass
+@dataclass(slots=True)
 class Exposure:
     """One contact found by a search.
 
@@ -124,6 +125,7 @@ class Exposure:
     last_ts: float
     visit_count: int = 0  # source presences met, all of them
     hits: list[_Hit] = field(default_factory=list, repr=False)
+    _visits: list[VisitOverlap] | None = field(default=None, repr=False, compare=False)
 
     @property
     def rank_key(self) -> tuple[int, int, int]:
@@ -137,8 +139,13 @@ class Exposure:
     def last_at(self) -> datetime:
         return _moment(self.last_ts)
 
-    @cached_property
+    @property
     def visits(self) -> list[VisitOverlap]:
+        if self._visits is None:
+            self._visits = self._breakdown()
+        return self._visits
+
+    def _breakdown(self) -> list[VisitOverlap]:
         kept = self.hits
         if len(kept) > MAX_VISITS_PER_CONTACT:
             kept = heapq.nsmallest(
@@ -269,63 +276,74 @@ def scan_ranges(presences: Sequence[Presence], rules: SearchRules) -> list[ScanR
     return ranges
 
 
-class Epoch(Func):
-    """A datetime column as seconds since 1970 (a float, exact to the
-    microsecond). Reading thousands of candidate rows as numbers skips a
-    datetime object per value, which is most of the cost of fetching them."""
+# SQLite allows 999 bound parameters by default in older builds and 500 terms
+# in one compound SELECT; keep each query well inside both.
+MAX_RANGES_PER_QUERY = 150
 
-    output_field = FloatField()
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)"
-                           "::double precision", **extra)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        # Django stores "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC: whole seconds
-        # from strftime, and the fraction from the text after the seconds.
-        return self.as_sql(
-            compiler, connection,
-            template="(CAST(strftime('%%s', %(expressions)s) AS INTEGER)"
-                     " + CAST(substr(%(expressions)s, 20) AS REAL))",
-            **extra,
-        )
+# Reading thousands of candidate rows as numbers (seconds since 1970, exact
+# to the microsecond) skips a datetime object per value, which is most of
+# the cost of fetching them. Django keeps SQLite datetimes as UTC text
+# "YYYY-MM-DD HH:MM:SS[.ffffff]": whole seconds from strftime, the fraction
+# from the text after the seconds.
+_EPOCH = {
+    "postgresql": "EXTRACT(EPOCH FROM {0})::double precision",
+    "sqlite": "(CAST(strftime('%%s', {0}) AS INTEGER) + CAST(substr({0}, 20) AS REAL))",
+}
 
 
-# SQLite allows 500 terms in one compound SELECT; keep well inside it.
-MAX_RANGES_PER_QUERY = 400
-CANDIDATE_COLUMNS = ("person_id", "venue_id", "arrived_ts", "ends_ts")
+def candidates_sql(
+    presences: Sequence[Presence], rules: SearchRules, exclude_person_ids: Collection[int],
+    *, using: str = "default",
+) -> list[tuple[str, list[Any]]]:
+    """Every check-in that can meet a widened presence, as parameterised SQL:
+    ``UNION ALL`` of one range of the ``(venue, arrived_at, ends_at, person)``
+    index per merged presence (``scan_ranges``), each an index-only range
+    scan that reads no row twice. Rows are ``(person_id, venue_id, arrived,
+    ends)`` with times in seconds since 1970. One statement, unless there
+    are more than MAX_RANGES_PER_QUERY ranges (an expansion from many
+    people), then one per that many. Every value is a bound parameter; the
+    SQL text holds only names from the model and placeholders.
+    """
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    meta = CheckIn._meta
+    table = quote(meta.db_table)
+    venue, person, arrived, ends = (
+        quote(str(cast(Field, meta.get_field(name)).column))
+        for name in ("venue", "person", "arrived_at", "ends_at")
+    )
+    epoch = _EPOCH[connection.vendor]
+    # Names from the model and placeholders only; values are all parameters.
+    select = (
+        f"SELECT {person}, {venue}, {epoch.format(arrived)}, {epoch.format(ends)} "  # noqa: S608
+        f"FROM {table} WHERE {venue} = %s AND {arrived} {{lower}} %s AND {arrived} <= %s "
+        f"AND {ends} >= %s"
+    )
+    excluded = sorted(exclude_person_ids)
+    if excluded:
+        select += f" AND {person} NOT IN ({', '.join(['%s'] * len(excluded))})"
+    adapt = connection.ops.adapt_datetimefield_value
+    statements = []
+    ranges = scan_ranges(presences, rules)
+    for first in range(0, len(ranges), MAX_RANGES_PER_QUERY):
+        parts, params = [], []
+        for scan in ranges[first:first + MAX_RANGES_PER_QUERY]:
+            if scan.after is not None:
+                parts.append(select.format(lower=">"))
+                lower = scan.after
+            else:
+                parts.append(select.format(lower=">="))
+                lower = scan.lo - rules.cap
+            params += [scan.venue_id, adapt(lower), adapt(scan.hi), adapt(scan.lo), *excluded]
+        statements.append((" UNION ALL ".join(parts), params))
+    return statements
 
 
-def candidates_queries(
-    presences: Sequence[Presence], rules: SearchRules, exclude_person_ids: Collection[int]
-) -> list[QuerySet[CheckIn, tuple[Any, ...]]]:
-    """Every check-in that can meet a widened presence, as ``UNION ALL`` of one
-    range of the ``(venue, arrived_at, ends_at, person)`` index per merged
-    presence: each part is an index-only range scan, and no row is read
-    twice. One query, unless there are more than MAX_RANGES_PER_QUERY ranges
-    (an expansion from many people), then one per that many."""
-    excluded = list(exclude_person_ids)
-    parts = []
-    for scan in scan_ranges(presences, rules):
-        arrived = (
-            Q(arrived_at__gt=scan.after) if scan.after is not None
-            else Q(arrived_at__gte=scan.lo - rules.cap)
-        )
-        part = CheckIn.objects.filter(
-            arrived, venue_id=scan.venue_id, arrived_at__lte=scan.hi, ends_at__gte=scan.lo
-        )
-        if excluded:
-            part = part.exclude(person_id__in=excluded)
-        parts.append(
-            part.order_by()
-            .annotate(arrived_ts=Epoch("arrived_at"), ends_ts=Epoch("ends_at"))
-            .values_list(*CANDIDATE_COLUMNS)
-        )
-    queries = []
-    for first in range(0, len(parts), MAX_RANGES_PER_QUERY):
-        chunk = parts[first:first + MAX_RANGES_PER_QUERY]
-        queries.append(chunk[0].union(*chunk[1:], all=True) if len(chunk) > 1 else chunk[0])
-    return queries
+def _fetch(statements: Sequence[tuple[str, list[Any]]], using: str) -> Iterator[tuple[Any, ...]]:
+    with connections[using].cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            yield from cursor.fetchall()
 
 
 @dataclass
@@ -372,11 +390,16 @@ class _Source:
         return total
 
 
+def _rank(exposure: Exposure) -> tuple[int, int, int]:
+    return (-exposure.overlap_seconds, exposure.gap_seconds, exposure.person_id)
+
+
 def contacts_of(
     presences: Sequence[Presence],
     *,
     rules: SearchRules | None = None,
     exclude_person_ids: Collection[int] = (),
+    using: str = "default",
 ) -> list[Exposure]:
     """Everyone who met one of ``presences``, ranked (see the module's rule).
 
@@ -400,38 +423,48 @@ def contacts_of(
 
     # (person, venue) -> the person's presences there, as timestamps
     stays: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
-    for query in candidates_queries(presences, rules, excluded):
-        for person_id, venue_id, arrived, left in query:
-            stays[(person_id, venue_id)].append((arrived, min(left, arrived + cap)))
+    for person_id, venue_id, arrived, left in _fetch(
+        candidates_sql(presences, rules, excluded, using=using), using
+    ):
+        stays[(person_id, venue_id)].append((arrived, left if left < arrived + cap
+                                             else arrived + cap))
 
     # person -> source -> [overlap, gap, first, last, visit count, hits]
-    found: dict[int, dict[int, list[Any]]] = defaultdict(dict)
+    found: dict[int, dict[int, list[Any]]] = {}
     for (person_id, venue_id), intervals in stays.items():
         theirs = intervals if len(intervals) == 1 else _merge(intervals)
         for source_id, source in sources[venue_id]:
             starts, ends, reach = source.starts, source.ends, source.reach
-            met: dict[int, list[float]] = {}  # presence -> [overlap, gap, first, last, s, e]
+            met: dict[int, list[float]] | None = None  # presence -> [overlap, gap, ...]
             for s, e in theirs:
-                for i in range(bisect_left(reach, s - buffer), bisect_right(starts, e + buffer)):
+                for i in range(bisect_left(reach, s - buffer), bisect_right(starts, e)):
                     p_start, p_end = starts[i], ends[i]
                     if s > p_end + buffer or e < p_start - buffer:
                         continue
-                    overlap = min(e, p_end) - max(s, p_start)
-                    gap = max(s - p_end, p_start - e, 0.0)
-                    first, last = max(s, p_start - buffer), min(e, p_end + buffer)
+                    overlap = (e if e < p_end else p_end) - (s if s > p_start else p_start)
+                    if overlap < 0.0:
+                        overlap = 0.0
+                    gap = s - p_end if s > p_end else (p_start - e if p_start > e else 0.0)
+                    first = s if s > p_start - buffer else p_start - buffer
+                    last = e if e < p_end + buffer else p_end + buffer
+                    if met is None:
+                        met = {}
                     seen = met.get(i)
                     if seen is None:
-                        met[i] = [max(overlap, 0.0), gap, first, last, s, e]
+                        met[i] = [overlap, gap, first, last, s, e]
                     else:  # the same presence met by another of their stays
-                        seen[0] += max(overlap, 0.0)
+                        seen[0] += overlap
                         seen[1] = min(seen[1], gap)
                         seen[2], seen[3] = min(seen[2], first), max(seen[3], last)
                         seen[4], seen[5] = min(seen[4], s), max(seen[5], e)
-            if not met:
+            if met is None:
                 continue
-            entry = found[person_id].get(source_id)
+            by_source = found.get(person_id)
+            if by_source is None:
+                by_source = found[person_id] = {}
+            entry = by_source.get(source_id)
             if entry is None:
-                entry = found[person_id][source_id] = [0.0, None, None, None, 0, []]
+                entry = by_source[source_id] = [0.0, None, None, None, 0, []]
             entry[0] += source.shared(theirs)
             entry[4] += len(met)
             hits = entry[5]
@@ -446,24 +479,26 @@ def contacts_of(
 
     exposures = []
     for person_id, by_source in found.items():
+        if len(by_source) == 1:  # always so for an F1 search
+            for source_id, (overlap, gap, first, last, count, hits) in by_source.items():
+                exposures.append(Exposure(
+                    person_id, source_id, round(overlap), round(gap), first, last, count, hits
+                ))
+            continue
         entries = list(by_source.values())
-        if len(entries) == 1:
-            best_source = next(iter(by_source))
-            hits = entries[0][5]
-        else:
-            best_source = min(by_source, key=lambda s: (-by_source[s][0], by_source[s][1], s))
-            hits = [hit for entry in entries for hit in entry[5]]
         exposures.append(
             Exposure(
                 person_id=person_id,
-                source_person_id=best_source,
+                source_person_id=min(
+                    by_source, key=lambda s: (-by_source[s][0], by_source[s][1], s)
+                ),
                 overlap_seconds=round(sum(entry[0] for entry in entries)),
                 gap_seconds=round(min(entry[1] for entry in entries)),
                 first_ts=min(entry[2] for entry in entries),
                 last_ts=max(entry[3] for entry in entries),
                 visit_count=sum(entry[4] for entry in entries),
-                hits=hits,
+                hits=[hit for entry in entries for hit in entry[5]],
             )
         )
-    exposures.sort(key=lambda exposure: exposure.rank_key)
+    exposures.sort(key=_rank)
     return exposures

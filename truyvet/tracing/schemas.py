@@ -9,7 +9,7 @@ the contact lives (``ContactRead.masked`` says which).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 from pydantic import ConfigDict
@@ -53,8 +53,13 @@ class CloseIn(StrictIn):
                          description="`recovered`, `not_a_case`, `transferred` or `died`")
 
 
+# A database id: larger values cannot even be sent to the database (an
+# overflow there is a server error, not a "not found").
+ContactId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class ExpandIn(StrictIn):
-    contact_ids: list[int] = Field(max_length=1000, description="Contacts to expand from")
+    contact_ids: list[ContactId] = Field(max_length=1000, description="Contacts to expand from")
     depth: int = Field(2, description="2 for F2, 3 for F3 (bounded by the server)")
 
 

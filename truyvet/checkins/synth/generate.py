@@ -65,6 +65,9 @@ HOME_DISTRICT_SHARE = 0.20
 # come on average at most this often (visits per resident per day).
 MAX_LOCAL_VISITS_PER_DAY = 0.25
 ACTIVE_WINDOW = timedelta(days=7)
+# People's appetite for going out is lognormal, capped so that the keenest
+# scan a few times as often as most (traders, drivers), not dozens of times.
+MAX_APPETITE = 8.0
 # Staff with accounts (the demo's owner) and citizens with accounts scan more.
 STAFFED_VENUE_ACTIVITY = 20.0
 ACCOUNT_HOLDER_WEIGHT = 2.0
@@ -547,7 +550,7 @@ def _pools(area: AdministrativeUnit, district_of: dict[int, int], rng: Random) -
         .order_by("pk").values_list("pk", "commune_id").iterator(chunk_size=20_000)
     )
     for person_id, commune_id in rows:
-        weight = min(rng.lognormvariate(0.0, 0.8), 20.0)
+        weight = min(rng.lognormvariate(0.0, 0.8), MAX_APPETITE)
         if person_id in with_account:
             weight *= ACCOUNT_HOLDER_WEIGHT
         pools.area.add(person_id, weight)

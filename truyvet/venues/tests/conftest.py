@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import translation
 
 from truyvet.accounts.models import User
 from truyvet.testing import ApiClient
@@ -24,15 +22,6 @@ class Api(ApiClient):
     """Calls /api/v1/venues as ``user`` (anonymous when None) in ``language``."""
 
     prefix = "/api/v1/venues"
-
-
-@pytest.fixture(autouse=True)
-def _vietnamese_unless_asked(settings: Any) -> Iterator[None]:
-    """A request in English leaves English active on the thread; each test
-    starts in the default language again."""
-    translation.activate(settings.LANGUAGE_CODE)
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

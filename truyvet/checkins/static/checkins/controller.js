@@ -382,6 +382,7 @@
       }
     });
     queueWrite(queueRead().filter((item) => !done[item.id]));
+    return Object.keys(done).length;
   }
 
   // Sends the queue, BATCH_SIZE items at a time, until it is empty or a
@@ -399,10 +400,13 @@
       const answer = await postJson(data.batchUrl, { items: items.map(wireItem) });
       networkDown = false;
       if (answer.status === 200 && answer.body && Array.isArray(answer.body.results)) {
-        failures = 0;
-        applyResults(answer.body.results, items);
-        if (!queueRead().length) syncMessage(msg("synced"));
-        next = 0;
+        if (applyResults(answer.body.results, items)) {
+          failures = 0;
+          if (!queueRead().length) syncMessage(msg("synced"));
+          next = 0;
+        } else {
+          retryLater(0); // An answer about none of the items: do not spin.
+        }
       } else if (answer.status === 401 || answer.status === 403) {
         // Logged out (or the CSRF cookie changed): keep everything until the
         // controller logs in again; the next "online" or the button retries.

@@ -188,13 +188,18 @@ def checkin_throttle(*, scope: str, request: HttpRequest | None, user: Any = Non
     """Rate limits shared by the pages and the API: per caller address, and
     per account (controllers get a higher limit than citizens). ``scope``
     names the action so that, say, guest forms do not eat into scans."""
+    # A controller's camera sends a frame to /decode every ~400 ms, so decoding
+    # counts as staff work (it needs a login) with the staff budget.
+    staff_work = scope in {"staff", "batch", "lookup", "decode"}
     if request is not None:
-        _throttle(f"{scope}:ip:{client_ip(request) or 'unknown'}",
-                  settings.CHECKIN_RATELIMIT_IP_PER_MINUTE)
+        ip_limit = settings.CHECKIN_RATELIMIT_IP_PER_MINUTE
+        if staff_work and ip_limit:
+            ip_limit = max(ip_limit, settings.CHECKIN_RATELIMIT_STAFF_PER_MINUTE)
+        _throttle(f"{scope}:ip:{client_ip(request) or 'unknown'}", ip_limit)
     if getattr(user, "is_authenticated", False):
         limit = (
             settings.CHECKIN_RATELIMIT_STAFF_PER_MINUTE
-            if scope in {"staff", "batch", "lookup"}
+            if staff_work
             else settings.CHECKIN_RATELIMIT_USER_PER_MINUTE
         )
         _throttle(f"{scope}:user:{user.pk}", limit)

@@ -40,6 +40,10 @@ class Rollup:
 def replica(django_db_setup: Any, django_db_blocker: Any, settings: Any) -> Iterator[str]:
     """A "replica" alias on the test database, and the router installed, as
     settings make them from DATABASE_REPLICA_URL."""
+    name = str(connections[DEFAULT_DB_ALIAS].settings_dict["NAME"])
+    # pytest-django sets up the test database only for a session that has a
+    # test asking for it (the first test below does): never the real one.
+    assert name.startswith("test_") or "mode=memory" in name, f"not a test database: {name}"
     connections.settings[REPLICA] = {
         **connections[DEFAULT_DB_ALIAS].settings_dict, "TEST": {"MIRROR": DEFAULT_DB_ALIAS},
     }
@@ -58,7 +62,7 @@ def units(replica: str) -> testing.TestUnits:
     return testing.ensure_test_units()
 
 
-def test_without_a_replica_dashboards_read_the_primary() -> None:
+def test_without_a_replica_dashboards_read_the_primary(db: Any) -> None:
     assert reporting_db() == DEFAULT_DB_ALIAS
     assert ReplicaRouter().db_for_read(Rollup) == DEFAULT_DB_ALIAS
 

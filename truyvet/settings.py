@@ -5,6 +5,7 @@ from the environment through the typed readers in ``truyvet.core.env``;
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 from pathlib import Path
 
@@ -160,6 +161,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Rate limits and lockouts live here, so the default is the database (works
 # with one SQLite file or a cluster); REDIS_URL moves them to Redis.
 REDIS_URL = env.str("REDIS_URL", "")
+if REDIS_URL and importlib.util.find_spec("redis") is None:
+    raise ImproperlyConfigured("REDIS_URL needs the redis package (pip install redis).")
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -205,6 +208,12 @@ SMS_HTTP_TOKEN = env.str("SMS_HTTP_TOKEN", "")
 SMS_SENDER = env.str("SMS_SENDER", "TRUYVET")
 if SMS_BACKEND == "http" and not SMS_HTTP_URL:
     raise ImproperlyConfigured("SMS_HTTP_URL must be set when SMS_BACKEND is http.")
+# The console backend prints one-time codes, which would land in the service's
+# logs; memory drops every message.
+if PRODUCTION and SMS_BACKEND in {"console", "memory"}:
+    raise ImproperlyConfigured(
+        "SMS_BACKEND must be http (or file) when TRUYVET_PRODUCTION is on."
+    )
 
 # --- Signing keys ----------------------------------------------------------------
 # Venue QR codes carry a truncated HMAC-SHA256 under a key id, so posters stay

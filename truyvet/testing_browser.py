@@ -14,13 +14,16 @@ Chromium is ``/usr/bin/chromium`` (no downloaded browsers). Where it is
 missing the tests are skipped with the reason, unless
 ``TRUYVET_REQUIRE_BROWSER=1`` (CI sets it) turns the skip into a failure.
 
-Two things follow from the live server:
+Things to know:
 
-- It answers from another thread, so the test's data must be committed:
-  pytest-django gives any test that uses ``live_server`` a transactional
-  database, flushed afterwards (it also orders those tests after the
-  others). The ``units`` and ``personas`` fixtures reload what they need.
-  On SQLite the in-memory test database is shared with the server thread
+- The live server answers from another thread, so the test's data must be
+  committed: pytest-django gives any test that uses ``live_server`` a
+  transactional database, flushed afterwards (it also orders those tests
+  after the others). The ``units`` and ``personas`` fixtures reload what
+  they need.
+- The flush leaves the cache table alone, so the cache (rate-limit
+  counters) is cleared here before each live-server test.
+- On SQLite the in-memory test database is shared with the server thread
   through one connection (pytest-django passes it over), so a test should
   not query the database while the page is still sending requests: wait
   for what the page shows first.
@@ -122,6 +125,20 @@ def write_qr_video(
             out.write(chroma)
             out.write(chroma)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _live_server_tests_start_with_an_empty_cache(request: pytest.FixtureRequest) -> None:
+    """The flush after a live-server test empties the model tables but not
+    the cache table, where rate-limit counters live (OTP requests per
+    address, scans per controller...): without this, personas created in
+    one live-server test count against the limits of the next."""
+    if "live_server" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture(scope="module")

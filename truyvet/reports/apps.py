@@ -22,5 +22,5 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         # After every migrate (idempotent): the daily and weekly reports and
-        # the purge of expired presence rows exist in django-q2's schedule.
+        # the purge of expired person-day rows exist in django-q2's schedule.
         post_migrate.connect(_schedule_jobs, sender=self, dispatch_uid="reports.schedule")

@@ -57,26 +57,28 @@ class VenueActivity(models.Model):
         return f"{self.venue_id} last scan {self.last_scan_at:%Y-%m-%d %H:%M}"
 
 
-class Presence(models.Model):
-    """That a person visited at least one venue (of a type, or of any type)
-    in an area on a day: the exact set behind "distinct people per day".
+class PersonDay(models.Model):
+    """Where a person checked in on a day, to the commune and venue type: the
+    exact set behind "distinct people per day" at every level.
+
+    ``visits`` lists the distinct (commune, venue type) pairs of the day,
+    each with the commune's ancestors, as "commune/district/province:type"
+    entries separated by commas ("1792/48/4:market,1792/48/4:shop"). One row
+    per person and day whatever the number of their scans, so its size
+    follows the people who go out, not the scans.
 
     This is personal data (where someone was, to the commune), kept only as
     long as check-ins are (CHECKIN_RETENTION_DAYS) and never shown: only its
-    counts are (``AreaDay.people``). Its size follows the number of people
-    who go out on a day, not the number of their scans.
+    counts are (``AreaDay.people``).
     """
 
-    # (day, person) first: a person's keys of a day are one index range
-    # (``rollups_refresh``), and the purge removes whole days.
-    pk = models.CompositePrimaryKey("day", "person_id", "unit_key", "venue_type")
+    pk = models.CompositePrimaryKey("day", "person_id")
     day = models.DateField()
     person_id = models.BigIntegerField()  # accounts.Person; no constraint, see the ADR
-    unit_key = models.IntegerField()
-    venue_type = models.CharField(max_length=12, blank=True)
+    visits = models.TextField()
 
     def __str__(self) -> str:
-        return f"{self.day} {self.unit_key}/{self.venue_type or '*'} {self.person_id}"
+        return f"{self.day} {self.person_id}: {self.visits}"
 
 
 class AreaDay(models.Model):

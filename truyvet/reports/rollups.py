@@ -6,10 +6,11 @@ What is kept (``truyvet.reports.models``):
 - ``VenueDay``: visits per venue per local day;
 - ``VenueActivity``: each venue's latest visit, for "venues with a scan in
   the last 1 / 7 days";
-- ``Presence``: who was in which area (commune, district, province, the
-  country; at a venue of a given type or of any type) on a day, the exact
-  set behind distinct-people counts, purged with the check-ins;
-- ``AreaDay``: scans and distinct people per area, venue type and day.
+- ``PersonDay``: the communes (and venue types) each person checked in at on
+  a day, one row per person and day: the exact set behind distinct-people
+  counts, purged with the check-ins;
+- ``AreaDay``: scans and distinct people per area (commune, district,
+  province, the country), venue type and day.
 
 A visit counts on the local day (TIME_ZONE) of its arrival, whenever it was
 received, so an offline queue synced days later lands on the day the scans
@@ -17,7 +18,7 @@ happened.
 
 The three entry points, for whoever writes check-ins:
 
-- ``rollups_record(rows=...)``: rows just inserted; incremental, five
+- ``rollups_record(rows=...)``: rows just inserted; incremental, about seven
   statements per call whatever the number of rows. Call it once per
   transaction, after that transaction's check-in writes.
 - ``rollups_refresh(rows=...)``: rows whose venue, person or arrival day
@@ -29,13 +30,13 @@ The three entry points, for whoever writes check-ins:
 
 Retention: the purge of check-ins does not touch the figures. Days that the
 purge has reached are history: their counts stay as they were when the
-check-ins were there, their presence rows (personal data) are deleted with
+check-ins were there, their person-day rows (personal data) are deleted with
 ``rollups_purge_expired``, and ``rollups_refresh`` leaves them alone.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -49,12 +50,12 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from truyvet.checkins.models import CheckIn
-from truyvet.places.models import AdministrativeUnit, Level
+from truyvet.places.models import AdministrativeUnit
 from truyvet.reports.models import (
     ALL_TYPES,
     NATION,
     AreaDay,
-    Presence,
+    PersonDay,
     VenueActivity,
     VenueDay,
 )
@@ -62,6 +63,8 @@ from truyvet.venues.models import Venue
 
 # (venue id, person id, arrival time), as the check-in table has them.
 Row = tuple[int, int, datetime]
+# (area, day, venue type, shard): one AreaDay counter row.
+CounterKey = tuple[int, date, str, int]
 T = TypeVar("T")
 
 # Counters of a province and of the country take every check-in in them;
@@ -99,7 +102,7 @@ def first_open_day(now: datetime | None = None) -> date:
 
     Earlier days are history: a recount from the check-in table would miss
     purged visits, so their figures are frozen. The day of the cutoff itself
-    is partly purged and counts as history too; its presence rows are kept
+    is partly purged and counts as history too; its person-day rows are kept
     until the next day, because check-ins later than the cutoff on that day
     are still accepted and must find them.
     """
@@ -111,6 +114,10 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
         yield items[start:start + size]
 
 
+def _rows_per_statement(columns: int) -> int:
+    return max(1, _MAX_PARAMS // columns)
+
+
 def _date_param(day: date) -> Any:
     # psycopg takes dates as they are; SQLite stores ISO text (and Python's
     # default date adapter for sqlite3 is deprecated).
@@ -118,19 +125,15 @@ def _date_param(day: date) -> Any:
 
 
 class _DayParams(dict[date, Any]):
-    """Each day's parameter, made once: a batch spans a day or two."""
+    """Each day's parameter, made once (a batch spans a day or two), and the
+    way back from what the database returns."""
 
     def __missing__(self, day: date) -> Any:
         value = self[day] = _date_param(day)
         return value
 
-
-def _rows_per_statement(columns: int) -> int:
-    return max(1, _MAX_PARAMS // columns)
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+    def back(self, value: Any) -> date:
+        return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _day_literal() -> str:
@@ -150,15 +153,35 @@ def _table(model: Any) -> str:
 @dataclass(frozen=True)
 class VenueAreas:
     venue_type: str
-    # (unit key, hot): the commune, its ancestors, then the country; "hot"
-    # areas (province, country) spread their counters over HOT_SHARDS rows.
-    areas: tuple[tuple[int, bool], ...]
+    # The commune and its ancestors, the top-level unit (province) last.
+    chain: tuple[int, ...]
 
-    def keys(self) -> Iterator[tuple[int, str, bool]]:
+    @property
+    def entry(self) -> str:
+        """How a visit here is written in ``PersonDay.visits``."""
+        return "/".join(map(str, self.chain)) + ":" + self.venue_type
+
+    def keys(self) -> tuple[tuple[int, str, bool], ...]:
         """Every (unit key, venue type, hot) counter a visit here adds to."""
-        for unit_key, hot in self.areas:
-            yield unit_key, ALL_TYPES, hot
-            yield unit_key, self.venue_type, hot
+        return _entry_keys(self.chain, self.venue_type)
+
+
+def _entry_keys(chain: Sequence[int], venue_type: str) -> tuple[tuple[int, str, bool], ...]:
+    # The province (the last of the chain) and the country are "hot".
+    areas = [(unit, index == len(chain) - 1) for index, unit in enumerate(chain)]
+    return tuple(
+        (unit, kind, hot)
+        for unit, hot in (*areas, (NATION, True)) for kind in (ALL_TYPES, venue_type)
+    )
+
+
+def _keys_of(entries: Iterable[str]) -> set[tuple[int, str, bool]]:
+    """The counter keys a person's day adds to: each area at most once."""
+    keys: set[tuple[int, str, bool]] = set()
+    for entry in entries:
+        chain, _colon, venue_type = entry.rpartition(":")
+        keys.update(_entry_keys([int(unit) for unit in chain.split("/")], venue_type))
+    return keys
 
 
 def venue_areas(venue_ids: Iterable[int]) -> dict[int, VenueAreas]:
@@ -166,18 +189,12 @@ def venue_areas(venue_ids: Iterable[int]) -> dict[int, VenueAreas]:
     ids = sorted(set(venue_ids))
     found: dict[int, VenueAreas] = {}
     for chunk in _chunks(ids):
-        for row in Venue.objects.filter(pk__in=chunk).values_list(
-            "pk", "venue_type", "commune_id", "commune__level", "commune__parent_id",
-            "commune__parent__level", "commune__parent__parent_id",
-            "commune__parent__parent__level",
+        for venue_id, venue_type, *chain in Venue.objects.filter(pk__in=chunk).values_list(
+            "pk", "venue_type", "commune_id", "commune__parent_id",
+            "commune__parent__parent_id",
         ):
-            venue_id, venue_type, *chain = row
-            areas: list[tuple[int, bool]] = []
-            for unit_id, level in zip(chain[0::2], chain[1::2], strict=True):
-                if unit_id is not None:
-                    areas.append((int(unit_id), level == Level.PROVINCE))
-            areas.append((NATION, True))
-            found[int(venue_id)] = VenueAreas(venue_type=venue_type, areas=tuple(areas))
+            found[int(venue_id)] = VenueAreas(
+                venue_type=venue_type, chain=tuple(int(u) for u in chain if u is not None))
     return found
 
 
@@ -213,42 +230,83 @@ def _raise_last_scans(cursor: Any, latest: dict[int, datetime]) -> None:
         )
 
 
-def _insert_presence(
-    cursor: Any, keys: Iterable[tuple[date, int, int, str]]
-) -> list[tuple[date, int, int, str]]:
-    """Inserts the (day, person, unit key, venue type) keys not there yet and
-    returns those: each is one more distinct person for its area and day.
-    Concurrent inserts of the same key wait on the primary key, and exactly
-    one of them gets it back."""
-    table = _table(Presence)
-    days = _DayParams()
-    back: dict[Any, date] = {}
-    inserted: list[tuple[date, int, int, str]] = []
-    for chunk in _chunks(sorted(keys), _rows_per_statement(4)):
-        params: list[Any] = []
-        for day, person, unit, kind in chunk:
-            value = days[day]
-            back[value] = day
-            params += (value, person, unit, kind)
+def _person_days_locked(
+    cursor: Any, pairs: Sequence[tuple[date, int]], days: _DayParams
+) -> dict[tuple[date, int], set[str]]:
+    """The stored visits of the (day, person) pairs, their rows locked on
+    PostgreSQL until the transaction ends (SQLite has a single writer)."""
+    table = _table(PersonDay)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    found: dict[tuple[date, int], set[str]] = {}
+    for chunk in _chunks(sorted(pairs), _rows_per_statement(2)):
         cursor.execute(
-            f"INSERT INTO {table} (day, person_id, unit_key, venue_type) VALUES "  # noqa: S608
-            + ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
-            + " ON CONFLICT DO NOTHING RETURNING day, person_id, unit_key, venue_type",
-            params,
+            f"SELECT day, person_id, visits FROM {table} WHERE (day, person_id) IN ("  # noqa: S608
+            + ", ".join(["(%s, %s)"] * len(chunk)) + ")" + lock,
+            [value for day, person in chunk for value in (days[day], person)],
         )
-        inserted.extend(
-            (back[day] if day in back else _as_date(day), int(person), int(unit), kind)
-            for day, person, unit, kind in cursor.fetchall()
+        for day, person, visits in cursor.fetchall():
+            found[(days.back(day), int(person))] = set(visits.split(","))
+    return found
+
+
+def _merge_person_days(
+    cursor: Any, wanted: dict[tuple[date, int], set[str]]
+) -> Counter[CounterKey]:
+    """Adds the visit entries to each (day, person) and returns the people
+    counters that went up: an area (and type) counts a person the first time
+    one of their entries falls in it that day.
+
+    Exact under concurrency without any lock of the caller's: new rows are
+    inserted first (``ON CONFLICT DO NOTHING``: a row two transactions both
+    create is returned to exactly one of them), then the rows that were
+    already there are read locked, merged and written back.
+    """
+    table = _table(PersonDay)
+    days = _DayParams()
+    people: Counter[CounterKey] = Counter()
+
+    def count(day: date, person: int, keys: Iterable[tuple[int, str, bool]], step: int) -> None:
+        for unit, venue_type, hot in keys:
+            people[(unit, day, venue_type, _shard(person, hot))] += step
+
+    created: set[tuple[date, int]] = set()
+    items = sorted(wanted.items())
+    for chunk in _chunks(items, _rows_per_statement(3)):
+        cursor.execute(
+            f"INSERT INTO {table} (day, person_id, visits) VALUES "  # noqa: S608
+            + ", ".join(["(%s, %s, %s)"] * len(chunk))
+            + " ON CONFLICT DO NOTHING RETURNING day, person_id",
+            [value for (day, person), entries in chunk
+             for value in (days[day], person, ",".join(sorted(entries)))],
         )
-    return inserted
+        created.update((days.back(day), int(person)) for day, person in cursor.fetchall())
+    for (day, person), entries in items:
+        if (day, person) in created:
+            count(day, person, _keys_of(entries), 1)
+    rest = [pair for pair, _entries in items if pair not in created]
+    stored = _person_days_locked(cursor, rest, days) if rest else {}
+    updates: list[tuple[str, Any, int]] = []
+    for day, person in rest:
+        old = stored.get((day, person))
+        if old is None:  # deleted in between: its day is history (the purge)
+            continue
+        merged = old | wanted[(day, person)]
+        if merged != old:
+            count(day, person, _keys_of(merged) - _keys_of(old), 1)
+            updates.append((",".join(sorted(merged)), days[day], person))
+    if updates:
+        cursor.executemany(
+            f"UPDATE {table} SET visits = %s WHERE day = %s AND person_id = %s",  # noqa: S608
+            updates,
+        )
+    return people
 
 
 def _add_area_days(
-    cursor: Any, scans: Counter[tuple[int, date, str, int]],
-    people: Counter[tuple[int, date, str, int]],
+    cursor: Any, scans: Counter[CounterKey], people: Counter[CounterKey],
 ) -> None:
     table = _table(AreaDay)
-    keys = sorted(set(scans) | set(people))
+    keys = sorted(key for key in set(scans) | set(people) if scans[key] or people[key])
     days = _DayParams()
     for chunk in _chunks(keys, _rows_per_statement(6)):
         cursor.execute(
@@ -257,7 +315,7 @@ def _add_area_days(
             + f" ON CONFLICT (unit_key, day, venue_type, shard) DO UPDATE SET"
             f" scans = {table}.scans + excluded.scans, people = {table}.people + excluded.people",
             [value for key in chunk for value in (
-                key[0], days[key[1]], key[2], key[3], scans.get(key, 0), people.get(key, 0),
+                key[0], days[key[1]], key[2], key[3], scans[key], people[key],
             )],
         )
 
@@ -270,40 +328,39 @@ def rollups_record(*, rows: Iterable[Row]) -> None:
 
     ``rows`` are (venue id, person id, arrived_at) with aware times; the
     venues must exist. Runs in the caller's transaction (it joins it, so a
-    failure rolls the check-ins back with it), in five statements or so
-    whatever the number of rows, locking rows in a fixed order (venue days,
-    venues, presence, area counters, each sorted) so that concurrent calls
-    cannot deadlock one another. Call it once per transaction, after the
-    transaction's check-in writes.
+    failure rolls the check-ins back with it), in about seven statements
+    whatever the number of rows, taking row locks in a fixed order (venue
+    days, venues, person days, area counters, each sorted) so that
+    concurrent calls cannot deadlock one another. Call it once per
+    transaction, after the transaction's check-in writes.
     """
     batch = [(int(venue), int(person), at) for venue, person, at in rows]
     if not batch:
         return
     areas = venue_areas(venue for venue, _person, _at in batch)
+    keys = {venue: where.keys() for venue, where in areas.items()}
     venue_scans: Counter[tuple[int, date]] = Counter()
     latest: dict[int, datetime] = {}
-    area_scans: Counter[tuple[int, date, str, int]] = Counter()
-    presence: set[tuple[date, int, int, str]] = set()
-    hot_units: set[int] = set()
+    area_scans: Counter[CounterKey] = Counter()
+    entries: defaultdict[tuple[date, int], set[str]] = defaultdict(set)
+    here = zone()
     for venue_id, person_id, arrived_at in batch:
-        where = areas.get(venue_id)
-        if where is None:
+        if venue_id not in keys:
             raise ValueError(f"venue {venue_id} does not exist")
-        day = local_day(arrived_at)
+        if timezone.is_naive(arrived_at):
+            raise ValueError("check-in times must be timezone-aware")
+        day = arrived_at.astimezone(here).date()
         venue_scans[(venue_id, day)] += 1
         if venue_id not in latest or arrived_at > latest[venue_id]:
             latest[venue_id] = arrived_at
-        for unit_key, venue_type, hot in where.keys():
-            area_scans[(unit_key, day, venue_type, _shard(person_id, hot))] += 1
-            presence.add((day, person_id, unit_key, venue_type))
-            if hot:
-                hot_units.add(unit_key)
+        shard = person_id % HOT_SHARDS
+        for unit_key, venue_type, hot in keys[venue_id]:
+            area_scans[(unit_key, day, venue_type, shard if hot else 0)] += 1
+        entries[(day, person_id)].add(areas[venue_id].entry)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         _add_venue_days(cursor, venue_scans)
         _raise_last_scans(cursor, latest)
-        people: Counter[tuple[int, date, str, int]] = Counter()
-        for day, person_id, unit_key, venue_type in _insert_presence(cursor, presence):
-            people[(unit_key, day, venue_type, _shard(person_id, unit_key in hot_units))] += 1
+        people = _merge_person_days(cursor, entries)
         _add_area_days(cursor, area_scans, people)
 
 
@@ -343,8 +400,7 @@ def rollups_refresh(*, rows: Iterable[Row], now: datetime | None = None) -> None
 def _refresh_day(day: date, venue_ids: list[int], person_ids: list[int]) -> None:
     start, end = day_bounds(day)
     todays = CheckIn.objects.filter(arrived_at__gte=start, arrived_at__lt=end)
-    scans: Counter[tuple[int, date, str, int]] = Counter()
-    people: Counter[tuple[int, date, str, int]] = Counter()
+    scans: Counter[CounterKey] = Counter()
     areas = venue_areas(venue_ids)
 
     # Scans: the venue-days' counts as the table has them now.
@@ -367,34 +423,41 @@ def _refresh_day(day: date, venue_ids: list[int], person_ids: list[int]) -> None
         for unit_key, venue_type, _hot in areas[venue_id].keys():
             scans[(unit_key, day, venue_type, 0)] += delta
 
-    # People: the keys each person should have on this day, against those kept.
-    wanted: set[tuple[int, int, str]] = set()
+    # People: each person's entries of the day as the table has them now.
     visits: set[tuple[int, int]] = set()
     for chunk in _chunks(person_ids):
         visits.update(
             todays.filter(person_id__in=chunk).values_list("person_id", "venue_id").distinct()
         )
     visit_areas = venue_areas(venue for _person, venue in visits)
+    wanted: defaultdict[int, set[str]] = defaultdict(set)
     for person_id, venue_id in visits:
-        for unit_key, venue_type, _hot in visit_areas[venue_id].keys():
-            wanted.add((person_id, unit_key, venue_type))
-    kept: set[tuple[int, int, str]] = set()
-    for chunk in _chunks(person_ids):
-        kept.update(Presence.objects.filter(day=day, person_id__in=chunk)
-                    .values_list("person_id", "unit_key", "venue_type"))
+        wanted[person_id].add(visit_areas[venue_id].entry)
 
+    table = _table(PersonDay)
+    days = _DayParams()
+    people: Counter[CounterKey] = Counter()
     with connection.cursor() as cursor:
         _add_venue_days(cursor, changed)
         VenueDay.objects.filter(day=day, venue_id__in=venue_ids, scans__lte=0).delete()
-        for person_id, unit_key, venue_type in sorted(kept - wanted):
-            Presence.objects.filter(day=day, person_id=person_id, unit_key=unit_key,
-                                    venue_type=venue_type).delete()
-            people[(unit_key, day, venue_type, 0)] -= 1
-        added = _insert_presence(
-            cursor, ((day, person, unit, kind) for person, unit, kind in wanted - kept)
-        )
-        for _day, _person, unit_key, venue_type in added:
-            people[(unit_key, day, venue_type, 0)] += 1
+        kept = _person_days_locked(cursor, [(day, p) for p in person_ids], days)
+        for person_id in person_ids:
+            old, new = kept.get((day, person_id), set()), wanted.get(person_id, set())
+            if old == new:
+                continue
+            for unit, venue_type, _hot in _keys_of(new) - _keys_of(old):
+                people[(unit, day, venue_type, 0)] += 1
+            for unit, venue_type, _hot in _keys_of(old) - _keys_of(new):
+                people[(unit, day, venue_type, 0)] -= 1
+            if new:
+                cursor.execute(
+                    f"INSERT INTO {table} (day, person_id, visits) VALUES (%s, %s, %s)"  # noqa: S608
+                    " ON CONFLICT (day, person_id) DO UPDATE SET visits = excluded.visits",
+                    [days[day], person_id, ",".join(sorted(new))],
+                )
+            else:
+                cursor.execute(f"DELETE FROM {table} WHERE day = %s AND person_id = %s",  # noqa: S608
+                               [days[day], person_id])
         _add_area_days(cursor, scans, people)
 
 
@@ -428,10 +491,7 @@ class RebuildReport:
 
 def _days(since: date | datetime, until: date | datetime) -> list[date]:
     """Local days covering [since, until) for times, since..until for dates."""
-    if isinstance(since, datetime):
-        first = local_day(since)
-    else:
-        first = since
+    first = local_day(since) if isinstance(since, datetime) else since
     if isinstance(until, datetime):
         last = local_day(until - timedelta(microseconds=1))
     else:
@@ -466,15 +526,27 @@ def _expand(source: str, columns: str) -> str:
     return " UNION ALL ".join(branches)
 
 
+def _entry_sql() -> str:
+    """``VenueAreas.entry`` in SQL: "commune/parent/grandparent:type"."""
+    return (
+        "CAST(v.commune_id AS TEXT)"
+        " || COALESCE('/' || CAST(u1.parent_id AS TEXT), '')"
+        " || COALESCE('/' || CAST(u2.parent_id AS TEXT), '')"
+        " || ':' || v.venue_type"
+    )
+
+
 def _rebuild_day(cursor: Any, day: date) -> int:
     start, end = day_bounds(day)
     adapt = connection.ops.adapt_datetimefield_value
     bounds = [adapt(start), adapt(end)]
     checkin = _table(CheckIn)
-    venue_day, presence, area_day = _table(VenueDay), _table(Presence), _table(AreaDay)
+    venue_day, person_day, area_day = _table(VenueDay), _table(PersonDay), _table(AreaDay)
     the_day = _date_param(day)
     literal = _day_literal()
-    for table in (venue_day, presence, area_day):
+    aggregate = ("string_agg(entry, ',' ORDER BY entry)" if connection.vendor == "postgresql"
+                 else "group_concat(entry, ',')")
+    for table in (venue_day, person_day, area_day):
         cursor.execute(f"DELETE FROM {table} WHERE day = %s", [the_day])  # noqa: S608
     cursor.execute(
         f"INSERT INTO {venue_day} (venue_id, day, scans) "  # noqa: S608
@@ -488,28 +560,31 @@ def _rebuild_day(cursor: Any, day: date) -> int:
     if not checkins:
         return 0
     cursor.execute(
+        f"INSERT INTO {person_day} (day, person_id, visits)"  # noqa: S608
+        f" SELECT {literal}, person_id, {aggregate} FROM ("
+        f" SELECT DISTINCT c.person_id AS person_id, {_entry_sql()} AS entry"
+        f" FROM {checkin} c{_joins('c')}"
+        " WHERE c.arrived_at >= %s AND c.arrived_at < %s ORDER BY 1, 2) entries"
+        " GROUP BY person_id",
+        [the_day, *bounds],
+    )
+    cursor.execute(
         "WITH visits AS MATERIALIZED ("  # noqa: S608
         " SELECT DISTINCT c.person_id AS person_id, v.venue_type AS venue_type,"
         " v.commune_id AS a1, u1.parent_id AS a2, u2.parent_id AS a3"
         f" FROM {checkin} c{_joins('c')}"
-        " WHERE c.arrived_at >= %s AND c.arrived_at < %s)"
-        f" INSERT INTO {presence} (day, person_id, unit_key, venue_type)"
-        f" SELECT DISTINCT {literal}, person_id, unit_key, venue_type"
-        f" FROM ({_expand('visits', 'person_id')}) keyed",
-        [*bounds, the_day],
-    )
-    cursor.execute(
-        "WITH counted AS MATERIALIZED ("  # noqa: S608
+        " WHERE c.arrived_at >= %s AND c.arrived_at < %s),"
+        " counted AS MATERIALIZED ("
         " SELECT d.scans AS scans, v.venue_type AS venue_type,"
         " v.commune_id AS a1, u1.parent_id AS a2, u2.parent_id AS a3"
         f" FROM {venue_day} d{_joins('d')} WHERE d.day = %s)"
         f" INSERT INTO {area_day} (unit_key, day, venue_type, shard, scans, people)"
         f" SELECT unit_key, {literal}, venue_type, 0, SUM(scans), SUM(people) FROM ("
-        f"{_expand('counted', 'scans, 0 AS people')}"
-        f" UNION ALL SELECT unit_key, venue_type, 0, COUNT(*) FROM {presence}"
-        " WHERE day = %s GROUP BY unit_key, venue_type"
-        ") keyed GROUP BY unit_key, venue_type",
-        [the_day, the_day, the_day],
+        f" {_expand('counted', 'scans, 0 AS people')}"
+        " UNION ALL SELECT unit_key, venue_type, 0, COUNT(DISTINCT person_id) FROM ("
+        f" {_expand('visits', 'person_id')}) keyed GROUP BY unit_key, venue_type"
+        ") counts GROUP BY unit_key, venue_type",
+        [*bounds, the_day, the_day],
     )
     return checkins
 
@@ -525,6 +600,30 @@ def _rebuild_last_scans(cursor: Any, start: datetime, end: datetime) -> None:
         f" WHERE excluded.last_scan_at > {activity}.last_scan_at",
         [adapt(start), adapt(end)],
     )
+
+
+def _forget_vanished_last_scans(start: datetime, end: datetime) -> None:
+    """Venues whose recorded last scan falls in [start, end) but has no row
+    there any more (deleted before a rebuild): take their latest visit that
+    is still there, or drop the row."""
+    candidates = list(
+        VenueActivity.objects.filter(last_scan_at__gte=start, last_scan_at__lt=end)
+        .values_list("venue_id", "last_scan_at")
+    )
+    if not candidates:
+        return
+    latest: dict[int, datetime] = {}
+    for chunk in _chunks([venue for venue, _at in candidates]):
+        latest.update(
+            CheckIn.objects.filter(venue_id__in=chunk).values("venue_id")
+            .annotate(at=Max("arrived_at")).order_by().values_list("venue_id", "at")
+        )
+    for venue_id, recorded in candidates:
+        actual = latest.get(venue_id)
+        if actual is None:
+            VenueActivity.objects.filter(venue_id=venue_id).delete()
+        elif actual != recorded:
+            VenueActivity.objects.filter(venue_id=venue_id).update(last_scan_at=actual)
 
 
 def rollups_rebuild(*, since: date | datetime, until: date | datetime) -> RebuildReport:
@@ -551,44 +650,19 @@ def rollups_rebuild(*, since: date | datetime, until: date | datetime) -> Rebuil
     return RebuildReport(days=days, checkins=total)
 
 
-def _forget_vanished_last_scans(start: datetime, end: datetime) -> None:
-    """Venues whose recorded last scan falls in [start, end) but has no row
-    there any more (deleted before a rebuild): take their latest visit that
-    is still there, or drop the row."""
-    candidates = list(
-        VenueActivity.objects.filter(last_scan_at__gte=start, last_scan_at__lt=end)
-        .values_list("venue_id", "last_scan_at")
-    )
-    if not candidates:
-        return
-    latest: dict[int, datetime] = {}
-    ids = [venue for venue, _at in candidates]
-    for chunk in _chunks(ids):
-        latest.update(
-            CheckIn.objects.filter(venue_id__in=chunk).values("venue_id")
-            .annotate(at=Max("arrived_at")).order_by().values_list("venue_id", "at")
-        )
-    for venue_id, recorded in candidates:
-        actual = latest.get(venue_id)
-        if actual is None:
-            VenueActivity.objects.filter(venue_id=venue_id).delete()
-        elif actual != recorded:
-            VenueActivity.objects.filter(venue_id=venue_id).update(last_scan_at=actual)
-
-
 # --- Retention ---------------------------------------------------------------------------------
 
 
 def rollups_purge_expired(*, now: datetime | None = None) -> int:
-    """Deletes presence rows (who was where) of the days the check-in purge
-    has fully reached, one day per transaction; returns how many. The
+    """Deletes the person-day rows (who was where) of the days the check-in
+    purge has fully reached, one day per transaction; returns how many. The
     counts made from them stay."""
     horizon = local_day(purge_cutoff(now))
-    table = _table(Presence)
+    table = _table(PersonDay)
     total = 0
     while True:
         oldest = (
-            Presence.objects.filter(day__lt=horizon).order_by("day")
+            PersonDay.objects.filter(day__lt=horizon).order_by("day")
             .values_list("day", flat=True).first()
         )
         if oldest is None:

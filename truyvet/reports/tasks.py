@@ -5,7 +5,7 @@ operator's later changes to them in the admin are kept:
 
 - every day at 06:00 (Vietnam), the daily reports for yesterday;
 - every Monday at 06:30, the weekly reports for the week before;
-- every day at 02:45, after the check-in purge, the purge of presence rows
+- every day at 02:45, after the check-in purge, the purge of person-day rows
   (who was where) of the days that purge has reached.
 
 The daily and weekly jobs queue one task per unit, so that a country's

@@ -165,9 +165,14 @@ def case_expand(request: HttpRequest, case_id: int, payload: ExpandIn) -> Any:
 
 @router.get("/cases/{case_id}/contacts", response=list[ContactRead], auth=logged_in,
             summary="Contacts, ranked by overlap; masked outside your scope")
-def case_contacts(request: HttpRequest, case_id: int) -> list[selectors.ContactRow]:
+def case_contacts(
+    request: HttpRequest, case_id: int, limit: int = selectors.CONTACTS_PAGE, offset: int = 0
+) -> list[selectors.ContactRow]:
+    """A page of at most 1000 (`limit`, `offset`); each unmasked contact
+    returned is audited."""
     return selectors.case_contacts_for(
-        viewer=_caller(request), case=_case(request, case_id), request=request
+        viewer=_caller(request), case=_case(request, case_id), request=request,
+        limit=limit, offset=offset,
     )
 
 

@@ -437,7 +437,7 @@ def contacts_of(
             starts, ends, reach = source.starts, source.ends, source.reach
             met: dict[int, list[float]] | None = None  # presence -> [overlap, gap, ...]
             for s, e in theirs:
-                for i in range(bisect_left(reach, s - buffer), bisect_right(starts, e)):
+                for i in range(bisect_left(reach, s - buffer), bisect_right(starts, e + buffer)):
                     p_start, p_end = starts[i], ends[i]
                     if s > p_end + buffer or e < p_start - buffer:
                         continue

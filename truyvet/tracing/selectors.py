@@ -252,22 +252,32 @@ def _audit_people_shown(
     ])
 
 
+CONTACTS_PAGE = 100
+CONTACTS_MAX_PAGE = 1000
+
+
 def case_contacts_for(
-    *, viewer: Any, case: Case, request: HttpRequest | None = None
+    *, viewer: Any, case: Case, request: HttpRequest | None = None,
+    limit: int = CONTACTS_PAGE, offset: int = 0,
 ) -> list[ContactRow]:
-    """The case's contacts, ranked (F1 before F2, longest overlap first).
+    """The case's contacts, ranked (F1 before F2, longest overlap first), a
+    page of ``limit`` from ``offset`` (a market F0 can have thousands).
 
     Contacts living outside the viewer's scope are masked (abbreviated name,
     partial phone): their own commune's officials follow them up through a
-    contact task. Showing an unmasked contact is audited, one row per person.
-    A fixed number of queries whatever the number of contacts.
+    contact task. Showing an unmasked contact is audited, one row per person
+    shown. A fixed number of queries whatever the number of contacts.
     """
     if not permissions.can_view_case(viewer, case):
         raise NotFound(CASE_NOT_FOUND)
+    limit = max(1, min(limit, CONTACTS_MAX_PAGE))
+    offset = max(0, offset)
     contacts = list(
         Contact.objects.filter(case=case)
         .select_related("person", "task", "task__unit", *_UNIT_CHAIN)
-        .order_by("degree", "-overlap_seconds", "gap_seconds", "person_id")
+        .order_by("degree", "-overlap_seconds", "gap_seconds", "person_id")[
+            offset:offset + limit
+        ]
     )
     rows = []
     shown: list[Person] = []

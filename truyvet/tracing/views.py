@@ -232,12 +232,19 @@ def case_view(request: HttpRequest, case_id: int) -> HttpResponse:
             return redirect("tracing:case", case_id=case.pk)
         case = _case_or_404(viewer, case_id)
     timeline = selectors.case_timeline(viewer=viewer, case=case, request=request)
-    contacts = selectors.case_contacts_for(viewer=viewer, case=case, request=request)
+    total = len(contact_ids)
+    page = Paginator(range(total), selectors.CONTACTS_PAGE).get_page(request.GET.get("page"))
+    contacts = selectors.case_contacts_for(
+        viewer=viewer, case=case, request=request, limit=selectors.CONTACTS_PAGE,
+        offset=(page.number - 1) * selectors.CONTACTS_PAGE,
+    )
     return render(request, "tracing/case.html", {
         "case": case,
         "timeline": timeline,
         "contacts": contacts,
-        "f1_count": sum(1 for row in contacts if row.contact.degree == 1),
+        "contacts_page": page,
+        "contacts_total": total,
+        "f1_count": case.contacts.filter(degree=1).count(),
         "runs": list(case.trace_runs.all()[:5]),
         "edits": list(case.window_edits.select_related("edited_by__person")[:10]),
         "sites": list(case.exposure_sites.select_related("venue")),

@@ -77,6 +77,9 @@ def test_a_personal_qr_held_to_the_camera_is_checked_in(
         restaurant,
     )
 
+    frames_sent: list[str] = []
+    page.on("request", lambda r: frames_sent.append(r.method) if "/decode" in r.url else None)
+
     page.get_by_role("button", name="Bật camera").click()
 
     expect(panel_title(page)).to_have_text("N. T. Hoa · 1990", timeout=TIMEOUT_MS)
@@ -86,6 +89,7 @@ def test_a_personal_qr_held_to_the_camera_is_checked_in(
     )
     # Chromium on Linux has no BarcodeDetector: the frames went to the server.
     assert page.locator("#controller").get_attribute("data-decoder") == "server"
+    assert frames_sent and set(frames_sent) == {"POST"}
     save_screenshot(page, "controller.png")
     page.get_by_role("button", name="Tắt camera").click()
     expect(page.locator("#controller")).to_have_attribute("data-camera", "off")

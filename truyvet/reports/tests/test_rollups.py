@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.tasks import checkins_purge_expired
-from truyvet.reports.models import NATION, Presence, VenueActivity, VenueDay
+from truyvet.reports.models import NATION, PersonDay, VenueActivity, VenueDay
 from truyvet.reports.rollups import (
     first_open_day,
     rollups_purge_expired,
@@ -95,14 +95,24 @@ def test_recording_rows_in_one_batch_equals_recording_them_one_by_one(places: Pl
 
 
 def test_recording_costs_the_same_queries_for_one_row_or_many(places: Place) -> None:
-    def cost(count: int) -> int:
-        rows = [(places["market"].pk, places.people[n % 6].pk, _local(1, 8, n % 60))
-                for n in range(count)]
+    def cost(rows: list[tuple[int, int, datetime]]) -> int:
         with CaptureQueriesContext(connection) as captured:
             rollups_record(rows=rows)
         return len(captured)
 
-    assert cost(1) == cost(300) == 5
+    people = places.people
+    first = cost([(places["market"].pk, people[0].pk, _local(1, 8))])
+    everyone = cost([(places["market"].pk, p.pk, _local(1, 8, n)) for n, p in enumerate(people)])
+    # Already out that day, now somewhere new: their person-days are read and written.
+    one = cost([(places["shop"].pk, people[0].pk, _local(1, 9))])
+    many = cost([(places[("shop", "clinic", "pharmacy")[n % 3]].pk, people[n % 6].pk,
+                  _local(1, 10, n % 60)) for n in range(300)])
+    assert (first, one, many) == (5, 7, 7)
+    assert everyone <= 7
+    scans, people = rolled_up()
+    day = _local(1, 8).date()
+    assert (scans[(NATION, "", day)], people[(NATION, "", day)]) == (308, 6)
+    assert people[(NATION, "shop", day)] == 6
 
 
 def test_a_rebuild_gives_what_recording_gave(places: Place) -> None:
@@ -158,7 +168,7 @@ def test_refresh_follows_visits_moved_to_the_account_that_adopted_them(
     CheckIn.objects.filter(person=guest).update(person=account)
     rollups_refresh(rows=[*moved, *((v, account.pk, at) for v, _p, at in moved)])
     assert rolled_up() == recount()
-    assert not Presence.objects.filter(person_id=guest.pk).exists()
+    assert not PersonDay.objects.filter(person_id=guest.pk).exists()
 
 
 def test_refresh_follows_deleted_rows_and_forgets_a_last_scan_that_is_gone(
@@ -188,7 +198,7 @@ def test_the_purge_keeps_the_figures_and_deletes_who_was_where(
 
     assert rolled_up() == before  # history stays as it was counted
     assert removed > 0
-    assert not Presence.objects.filter(day__lt=horizon - timedelta(days=1)).exists()
+    assert not PersonDay.objects.filter(day__lt=horizon - timedelta(days=1)).exists()
     scans_after, people_after = recount()
     for key, value in scans_after.items():  # the days still held agree with a recount
         assert before[0][key] == value

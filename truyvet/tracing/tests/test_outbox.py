@@ -136,3 +136,31 @@ class TestTheOutbox:
 
         outbox_enqueue(messages=[an_sms()])
         assert import_string(OUTBOX_TASK_FUNC)() == {"sent": 1, "retrying": 0, "failed": 0}
+
+
+@pytest.mark.django_db
+def test_movement_details_are_erased_after_the_retention_period(
+    personas: Any, story: dict[str, Any]
+) -> None:
+    from truyvet.tracing import services
+    from truyvet.tracing.models import Contact, ExposureSite
+    from truyvet.tracing.tasks import tracing_purge_expired
+    from truyvet.tracing.tests.conftest import f0
+
+    case = f0(personas)
+    services.trace_run(actor=personas.health_worker, case=case)
+    services.exposure_notify(actor=personas.health_worker, case=case, notify_contacts=False,
+                             notify_venues=False, publish_sites=True)
+    school_day = Contact.objects.get(person=story["lan"]).last_exposure_at
+
+    # The market visits (50 hours ago) expire before the school ones (30 hours ago).
+    later = story["at_market"] + timedelta(days=21, hours=5)
+    counts = tracing_purge_expired(now=later)
+
+    assert counts == {"contacts_erased": 2, "sites_deleted": 1}  # Đức and Sơn
+    assert Contact.objects.get(person=story["lan"]).visits  # not yet
+    assert Contact.objects.get(person=story["duc"]).visits == []
+    assert Contact.objects.get(person=story["duc"]).overlap_minutes == 30  # totals stay
+    assert list(ExposureSite.objects.values_list("venue__name", flat=True)) == [
+        "Trường THCS An Lạc"]
+    assert school_day > later - timedelta(days=21)

@@ -309,3 +309,20 @@ class TestQueryCounts:
 
         assert Contact.objects.count() == 12
         assert many == few
+
+
+@pytest.mark.django_db
+def test_contacts_come_in_pages_and_only_those_shown_are_audited(
+    api: Any, personas: Any, story: dict[str, Any]
+) -> None:
+    case = f0(personas)
+    services.trace_run(actor=personas.health_worker, case=case)
+    caller = api(personas.province_officer)  # sees everyone unmasked
+
+    first = caller.get(f"/tracing/cases/{case.pk}/contacts", limit=2).json()
+    rest = caller.get(f"/tracing/cases/{case.pk}/contacts", limit=2, offset=2).json()
+
+    assert [c["name"] for c in first + rest] == [
+        "Hoàng Thị Lan", "Lương Văn Đức", "Vi Văn Tâm", "Triệu Văn Sơn"]
+    shown = AuditEvent.objects.filter(detail__kind="case.contacts")
+    assert shown.count() == 4

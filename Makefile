@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: setup demo serve test test-postgres lint bench fmt clean
+.PHONY: setup demo serve test test-postgres lint bench fmt clean fuzz
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -25,6 +25,10 @@ serve: setup
 
 test: setup
 	$(RUN) pytest $(PYTEST_ARGS)
+
+# schemathesis against /api/v1/openapi.json (tests/fuzz_api.py; not in `make test`).
+fuzz: setup
+	$(RUN) pytest tests/fuzz_api.py -q $(PYTEST_ARGS)
 
 lint: setup
 	$(RUN) ruff check truyvet tests bench

@@ -564,8 +564,10 @@ def run_database(vendor: str, options: argparse.Namespace) -> list[dict[str, Any
               f"({len(data['venues'])} venues, {len(data['citizens'])} citizens, "
               f"{len(data['controllers'])} controllers, "
               f"{data['background_checkins']:,} past check-ins)", flush=True)
+        log = RESULTS / f"checkins-server-{vendor}.log"  # this run's only
+        log.unlink(missing_ok=True)
         for config in options.configs:
-            server = Server(config, url, RESULTS / f"checkins-server-{vendor}.log")
+            server = Server(config, url, log)
             try:
                 for scenario in options.scenarios:
                     result = measure(server, scenario, data, options, db_cpu)

@@ -112,7 +112,7 @@ def _seed(spec: dict[str, Any], fresh_marker: Path) -> dict[str, Any]:
     """Synth, then the rollups rebuilt; reuses a database already seeded."""
     from truyvet.checkins.models import CheckIn
     from truyvet.checkins.synth import SynthPlan, synth_generate
-    from truyvet.reports.models import VenueDay
+    from truyvet.reports.models import PersonDay, VenueDay
     from truyvet.reports.rollups import rollups_rebuild
 
     existing = _count(CheckIn)
@@ -133,7 +133,7 @@ def _seed(spec: dict[str, Any], fresh_marker: Path) -> dict[str, Any]:
         seed["rebuild_seconds"] = round(time.perf_counter() - started, 1)
         seed["rebuild_days"] = len(rebuilt.days)
         fresh_marker.write_text(json.dumps(seed, indent=2))
-    elif not VenueDay.objects.exists():
+    elif not VenueDay.objects.exists() or not PersonDay.objects.exists():
         first = CheckIn.objects.order_by("arrived_at").values_list("arrived_at", flat=True)[0]
         started = time.perf_counter()
         rollups_rebuild(since=first, until=datetime.now().astimezone() + timedelta(minutes=1))

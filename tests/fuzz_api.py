@@ -109,6 +109,21 @@ def _real_ids(callers: Callers) -> None:
     _callers[:] = [callers]
 
 
+@pytest.fixture(autouse=True)
+def _one_connection_per_test() -> Iterator[None]:
+    """Requests go through the real WSGI handler, whose end-of-request signal
+    closes a connection that is inside a transaction: the test's own. Django's
+    test client disconnects it the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 def _load_schema() -> Any:
     from truyvet.wsgi import application
 

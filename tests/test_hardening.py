@@ -162,7 +162,7 @@ def test_pages_work_under_the_policy_in_a_real_browser(
 
 
 def _settings_in_a_fresh_process(script: str, **environ: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "HOME": environ.get("TRUYVET_VAR_DIR", "/tmp"),
+    env = {"PATH": "/usr/bin:/bin", "HOME": environ["TRUYVET_VAR_DIR"],
            "DJANGO_SETTINGS_MODULE": "truyvet.settings", **environ}
     return subprocess.run(  # noqa: S603 - our own interpreter, our own code
         [sys.executable, *script.split()] if script.startswith("manage.py") else

@@ -22,15 +22,15 @@ ROOT = Path(__file__).resolve().parent.parent
 REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
 LIMIT, HITS_PER_PROCESS, PROCESSES = 10, 8, 3
 
-HIT_SCRIPT = """
+HIT_SCRIPT = f"""
 import json, sys, time, django
 django.setup()
 from truyvet.core import ratelimit
 key, hits, start = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 time.sleep(max(0.0, start - time.time()))  # all processes start hitting together
-allowed = sum(ratelimit.hit(key, limit=%d, window_seconds=86400)[0] for _ in range(hits))
-print(json.dumps({"allowed": allowed}))
-""" % LIMIT
+allowed = sum(ratelimit.hit(key, limit={LIMIT}, window_seconds=86400)[0] for _ in range(hits))
+print(json.dumps({{"allowed": allowed}}))
+"""
 
 
 def _environment(**extra: str) -> dict[str, str]:

@@ -43,6 +43,9 @@ def _development_secret_key() -> str:
 SECRET_KEY = env.required_str("SECRET_KEY") if PRODUCTION else env.str("SECRET_KEY", "")
 if not SECRET_KEY:
     SECRET_KEY = _development_secret_key()
+# Rotation (docs/deploy.md): the new key goes in SECRET_KEY, the old one here,
+# so sessions and reset links signed with it stay valid until they expire.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", [])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost"])
 if PRODUCTION and not ALLOWED_HOSTS:

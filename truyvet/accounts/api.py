@@ -7,7 +7,7 @@ into the one error shape.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -218,6 +218,22 @@ def role_revoke(request: HttpRequest, assignment_id: int) -> Status[None]:
 # --- Audit log ------------------------------------------------------------------------
 
 
+# Past any real list; a larger offset could not even be sent to the database.
+MAX_OFFSET = 1_000_000_000
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """PostgreSQL refuses UTC offsets beyond ±15:59, which Python accepts;
+    in UTC any moment is storable. A moment that falls off the calendar
+    when converted is before or after every event anyway."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        if moment.year < 5000:
+            return datetime.min.replace(tzinfo=UTC)
+        return datetime.max.replace(tzinfo=UTC)
+
+
 class AuditFilter(Schema):
     action: str = ""
     since: datetime | None = None
@@ -233,10 +249,12 @@ def audit_list(request: HttpRequest, filters: Query[AuditFilter]) -> QuerySet[Au
     if not permissions.can_view_any_audit(viewer):
         raise NotAllowed(_("Chỉ cán bộ quản lý được xem nhật ký truy cập."))
     limit = max(1, min(filters.limit, 200))
-    offset = max(0, filters.offset)
+    offset = max(0, min(filters.offset, MAX_OFFSET))
     since = filters.since
     if since is not None and timezone.is_naive(since):
         since = timezone.make_aware(since)  # a time without offset is local time
+    if since is not None:
+        since = _in_utc(since)
     events = audit_events_visible_to(
         viewer, action=filters.action or None, since=since
     ).select_related("actor__person", "unit__parent", "unit__parent__parent")

@@ -356,6 +356,9 @@ class _Source:
     reach: list[float]  # running maximum of ends: presences[:i + 1] end no later
     merged: list[tuple[float, float]]  # their union, disjoint and sorted
     merged_ends: list[float]
+    # No two presences share time: then one stay's overlap with their union
+    # is the sum of its overlaps with each.
+    disjoint: bool
 
     @classmethod
     def of(cls, presences: list[Presence]) -> _Source:
@@ -367,7 +370,8 @@ class _Source:
             furthest = max(furthest, end)
             reach.append(furthest)
         merged = _merge(zip(starts, ends, strict=True))
-        return cls(presences, starts, ends, reach, merged, [e for _s, e in merged])
+        disjoint = all(starts[i] >= reach[i - 1] for i in range(1, len(starts)))
+        return cls(presences, starts, ends, reach, merged, [e for _s, e in merged], disjoint)
 
     def meeting(self, start: float, end: float, buffer: float) -> range:
         """Indexes of the presences that a stay [start, end] may meet within
@@ -435,8 +439,11 @@ def contacts_of(
         theirs = intervals if len(intervals) == 1 else _merge(intervals)
         for source_id, source in sources[venue_id]:
             starts, ends, reach = source.starts, source.ends, source.reach
-            met: dict[int, list[float]] | None = None  # presence -> [overlap, gap, ...]
-            for s, e in theirs:
+            if len(theirs) == 1:  # the usual case: one stay, each presence met once
+                s, e = theirs[0]
+                hits: list[_Hit] = []
+                total = 0.0
+                gap_min = first_min = last_max = 0.0
                 for i in range(bisect_left(reach, s - buffer), bisect_right(starts, e + buffer)):
                     p_start, p_end = starts[i], ends[i]
                     if s > p_end + buffer or e < p_start - buffer:
@@ -447,35 +454,59 @@ def contacts_of(
                     gap = s - p_end if s > p_end else (p_start - e if p_start > e else 0.0)
                     first = s if s > p_start - buffer else p_start - buffer
                     last = e if e < p_end + buffer else p_end + buffer
-                    if met is None:
-                        met = {}
-                    seen = met.get(i)
-                    if seen is None:
-                        met[i] = [overlap, gap, first, last, s, e]
-                    else:  # the same presence met by another of their stays
-                        seen[0] += overlap
-                        seen[1] = min(seen[1], gap)
-                        seen[2], seen[3] = min(seen[2], first), max(seen[3], last)
-                        seen[4], seen[5] = min(seen[4], s), max(seen[5], e)
-            if met is None:
-                continue
+                    if not hits:
+                        gap_min, first_min, last_max = gap, first, last
+                    else:
+                        gap_min = gap if gap < gap_min else gap_min
+                        first_min = first if first < first_min else first_min
+                        last_max = last if last > last_max else last_max
+                    total += overlap
+                    hits.append((overlap, gap, source.presences[i], s, e))
+                if not hits:
+                    continue
+                if not source.disjoint:
+                    total = source.shared(theirs)
+                met_count = len(hits)
+            else:
+                met: dict[int, list[float]] = {}  # presence -> [overlap, gap, first, last, s, e]
+                for s, e in theirs:
+                    for i in range(
+                        bisect_left(reach, s - buffer), bisect_right(starts, e + buffer)
+                    ):
+                        p_start, p_end = starts[i], ends[i]
+                        if s > p_end + buffer or e < p_start - buffer:
+                            continue
+                        overlap = max(0.0, min(e, p_end) - max(s, p_start))
+                        gap = max(s - p_end, p_start - e, 0.0)
+                        first, last = max(s, p_start - buffer), min(e, p_end + buffer)
+                        seen = met.get(i)
+                        if seen is None:
+                            met[i] = [overlap, gap, first, last, s, e]
+                        else:  # the same presence met by another of their stays
+                            seen[0] += overlap
+                            seen[1] = min(seen[1], gap)
+                            seen[2], seen[3] = min(seen[2], first), max(seen[3], last)
+                            seen[4], seen[5] = min(seen[4], s), max(seen[5], e)
+                if not met:
+                    continue
+                total = source.shared(theirs)
+                met_count = len(met)
+                gap_min = min(v[1] for v in met.values())
+                first_min = min(v[2] for v in met.values())
+                last_max = max(v[3] for v in met.values())
+                hits = [(v[0], v[1], source.presences[i], v[4], v[5]) for i, v in met.items()]
             by_source = found.get(person_id)
             if by_source is None:
                 by_source = found[person_id] = {}
             entry = by_source.get(source_id)
             if entry is None:
-                entry = by_source[source_id] = [0.0, None, None, None, 0, []]
-            entry[0] += source.shared(theirs)
-            entry[4] += len(met)
-            hits = entry[5]
-            for i, (overlap, gap, first, last, s, e) in met.items():
-                if entry[1] is None or gap < entry[1]:
-                    entry[1] = gap
-                if entry[2] is None or first < entry[2]:
-                    entry[2] = first
-                if entry[3] is None or last > entry[3]:
-                    entry[3] = last
-                hits.append((overlap, gap, source.presences[i], s, e))
+                by_source[source_id] = [total, gap_min, first_min, last_max, met_count, hits]
+            else:  # the same person at another venue
+                entry[0] += total
+                entry[1] = min(entry[1], gap_min)
+                entry[2], entry[3] = min(entry[2], first_min), max(entry[3], last_max)
+                entry[4] += met_count
+                entry[5].extend(hits)
 
     exposures = []
     for person_id, by_source in found.items():

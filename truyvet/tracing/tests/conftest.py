@@ -44,11 +44,14 @@ def _on_commit_runs_when_a_service_commits(monkeypatch: pytest.MonkeyPatch) -> I
 
 
 @pytest.fixture(autouse=True)
-def _queue_runs_inline(settings: Any) -> None:
-    """The outbox kicks the worker after commit; in tests that task runs in
-    the test's own process instead of waiting in the queue table."""
-    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+def kicks(monkeypatch: pytest.MonkeyPatch, settings: Any) -> list[str]:
+    """The outbox asks the worker to deliver right after a commit; here those
+    requests are recorded instead of queued, and delivery is run by hand."""
+    queued: list[str] = []
+    monkeypatch.setattr("django_q.tasks.async_task",
+                        lambda func, *args, **kwargs: queued.append(func))
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return queued
 
 
 class Api:

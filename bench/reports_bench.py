@@ -25,7 +25,7 @@ What is timed, for the area (province), its busiest district, that
 district's busiest commune and the whole country, over the default period
 (the last 14 days):
 
-- **rollups**: ``selectors.dashboard_build`` (three queries and the Python
+- **rollups**: ``selectors.dashboard_build`` (five queries and the Python
   that shapes them), warm, 20 runs;
 - **page**: ``GET /reports/<scope>/`` through Django's test client, logged
   in as the system admin (the full server time of the HTML page, template
@@ -480,7 +480,7 @@ def write_doc(results: list[dict[str, Any]]) -> None:
         "",
         "The reports dashboard (`truyvet.reports`) read from the daily rollups "
         "(docs/decisions/0004-report-rollups.md), beside the same figures computed from the "
-        "check-in table. *Rollups* is `selectors.dashboard_build` (three queries and the "
+        "check-in table. *Rollups* is `selectors.dashboard_build` (five queries and the "
         "Python that shapes them); *page* is the whole `GET /reports/<scope>/` through "
         "Django's test client (the server time of the HTML, template included; its two "
         "chart pictures are separate requests, *chart* is one of them); *direct* is "
@@ -526,8 +526,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench reports", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", default="all", choices=["all", "run", "report"])
+    # 10 M on SQLite takes long to load; ask for it with --sqlite-sets.
     parser.add_argument("--sqlite-sets", default=os.environ.get(
-        "BENCH_REPORTS_SQLITE_SETS", "cao-bang-1m,hanoi-1m,hanoi-10m"))
+        "BENCH_REPORTS_SQLITE_SETS", "cao-bang-1m,hanoi-1m"))
     parser.add_argument("--postgres-sets", default=os.environ.get(
         "BENCH_REPORTS_POSTGRES_SETS", "cao-bang-1m,hanoi-1m,hanoi-10m"))
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", ""),

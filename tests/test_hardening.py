@@ -479,6 +479,7 @@ def test_a_camera_frame_must_be_the_image_type_it_claims_and_not_a_pixel_bomb(
 RAW_SQL_MODULES = {
     "truyvet/checkins/services.py": "UPDATE of visits: column names from the model, %s values",
     "truyvet/checkins/synth/bulk.py": "bulk loader: COPY/INSERT of generated rows, PRAGMA ints",
+    "truyvet/core/ratelimit.py": "advisory lock: fixed text, the key as a parameter",
     "truyvet/reports/rollups.py": "rollup upserts: table names from the model, %s values",
     "truyvet/tracing/exposure.py": "exposure search: column names from the model, %s values",
 }

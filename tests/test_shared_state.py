@@ -98,11 +98,12 @@ def _redis_answers() -> bool:
 
 
 def test_a_rate_limit_in_redis_holds_across_processes(tmp_path: Path) -> None:
-    pytest.importorskip(
-        "redis", reason="REDIS_URL needs the redis package, which is not installed"
-    )
     if not _redis_answers():
-        pytest.fail("Redis is not answering on 127.0.0.1:6379 (start it: docs/deploy.md)")
+        message = "Redis is not answering on 127.0.0.1:6379 (start it: docs/deploy.md)"
+        # CI starts Redis and sets this, so there the test can never be skipped.
+        if os.environ.get("TRUYVET_REQUIRE_REDIS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
 
     allowed = _hit_from_separate_processes(
         _environment(REDIS_URL=REDIS_TEST_URL, TRUYVET_VAR_DIR=str(tmp_path),

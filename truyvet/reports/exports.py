@@ -313,9 +313,11 @@ def report_pdf(dashboard: Dashboard, tables: list[Table]) -> bytes:
         story += [
             PageBreak(),
             KeepTogether([Paragraph(inactive.title, subheading),
-                          Paragraph(_("Tài liệu chứa số điện thoại của chủ địa điểm, chỉ dùng "
-                                      "để đôn đốc thực hiện quét mã; lần xuất này đã được ghi "
-                                      "nhật ký.") + (" " + note if note else ""), text)]),
+                          Paragraph(_("Không có lượt quét trong 7 ngày tính đến lúc lập báo cáo "
+                                      "(%(now)s).") % {"now": _when(timezone.now())} + " "
+                                    + _("Tài liệu chứa số điện thoại của chủ địa điểm, chỉ dùng "
+                                        "để đôn đốc thực hiện quét mã; lần xuất này đã được ghi "
+                                        "nhật ký.") + (" " + note if note else ""), text)]),
             Spacer(1, 2 * mm),
             grid(narrow, PDF_INACTIVE_ROWS),
         ]

@@ -2,12 +2,14 @@
 
 A *scope* is a unit (commune, district, province) or the whole country. The
 dashboard of a scope is read from the rollups (``truyvet.reports.rollups``)
-and the venue table, never from check-ins, in three queries whatever the
+and the venue table, never from check-ins, in five queries whatever the
 number of check-ins, venues or days:
 
 1. the scope's child units (its communes, districts or provinces);
-2. venues registered and active, by child unit and venue type;
-3. scans and distinct people per day, for the scope by venue type and for
+2. the scope's communes, to find each one's child unit;
+3. venues registered, by commune and venue type (the venue table alone);
+4. venues active in the last 1 and 7 days, from the venues' last scans;
+5. scans and distinct people per day, for the scope by venue type and for
    each child unit.
 
 "Active in the last 1 / 7 days" is measured back from ``as_of``: now, when
@@ -25,7 +27,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import (
     Count,
-    Exists,
     IntegerField,
     OuterRef,
     Q,
@@ -34,7 +35,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Substr
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,6 +52,7 @@ from truyvet.reports.models import (
     AreaDay,
     GeneratedReport,
     ReportRecipient,
+    VenueActivity,
     VenueDay,
     VenueReminder,
 )
@@ -290,27 +292,90 @@ def _venues_in(scope: Scope) -> QuerySet[Venue]:
     return venues
 
 
-def _activity_windows(
-    *, since: date, until: date, now: datetime
-) -> tuple[datetime, bool, Q, Q, Q]:
-    """as_of, whether it is live, and the conditions "registered by as_of",
-    "active in the last day" and "in the last 7 days" for a venue."""
-    today = timezone.localdate(now)
-    if until >= today:
-        as_of = now
-        return (
-            as_of, True, Q(),
-            Q(report_activity__last_scan_at__gt=as_of - timedelta(days=1)),
-            Q(report_activity__last_scan_at__gt=as_of - timedelta(days=7)),
+def _communes_by_child(scope: Scope, children: list[AdministrativeUnit]) -> dict[int, int]:
+    """Each commune of the scope, mapped to the child unit it lies in."""
+    if scope.is_commune:
+        assert scope.unit is not None
+        return {scope.unit.pk: scope.unit.pk}
+    by_path = {child.path: child.pk for child in children}
+    prefix = len(children[0].path) if children else 0
+    communes = AdministrativeUnit.objects.filter(level=Level.COMMUNE)
+    if scope.unit is not None:
+        communes = communes.filter(path__startswith=scope.unit.path)
+    return {
+        commune: by_path[path[:prefix]]
+        for commune, path in communes.values_list("pk", "path") if path[:prefix] in by_path
+    }
+
+
+@dataclass(frozen=True)
+class _Activity:
+    """How "active" is measured for a dashboard: back from ``as_of``."""
+
+    as_of: datetime
+    live: bool  # as_of is now: from each venue's last scan
+    until: date
+
+
+def _activity(*, until: date, now: datetime) -> _Activity:
+    if until >= timezone.localdate(now):
+        return _Activity(as_of=now, live=True, until=until)
+    return _Activity(as_of=day_bounds(until)[1], live=False, until=until)
+
+
+def _venue_rows(
+    scope: Scope, communes: dict[int, int], activity: _Activity
+) -> list[dict[str, Any]]:
+    """Venues registered (by status) and active in the last 1 and 7 days,
+    by commune and type, in two queries on the venue table's own columns
+    (no join per venue): registered over the scope's venues, active over
+    only those that had a visit in the window."""
+    def of_scope(prefix: str) -> Q:
+        """Open venues of the scope (registered by ``as_of`` for a past period)."""
+        condition = ~Q(**{f"{prefix}status": VenueStatus.CLOSED})
+        if scope.unit is not None:
+            condition &= Q(**{f"{prefix}commune_id__in": list(communes)})
+        if not activity.live:
+            condition &= Q(**{f"{prefix}created_at__lt": activity.as_of})
+        return condition
+
+    venues = Venue.objects.filter(of_scope(""))
+    rows: list[dict[str, Any]] = [dict(row) for row in
+        venues.values("commune_id", "venue_type").annotate(
+            registered=Count("pk"),
+            suspended=Count("pk", filter=Q(status=VenueStatus.SUSPENDED)),
+            pending=Count("pk", filter=Q(status=VenueStatus.PENDING)),
+        ).order_by()
+    ]
+    active: Any
+    if activity.live:
+        active = (
+            VenueActivity.objects.filter(of_scope("venue__"),
+                                         last_scan_at__gt=activity.as_of - timedelta(days=7))
+            .values("venue__commune_id", "venue__venue_type")
+            .annotate(
+                active_7d=Count("pk"),
+                active_1d=Count("pk", filter=Q(
+                    last_scan_at__gt=activity.as_of - timedelta(days=1))),
+            ).order_by()
         )
-    as_of = day_bounds(until)[1]
-
-    def scanned_since(first: date) -> Q:
-        return Q(Exists(VenueDay.objects.filter(venue=OuterRef("pk"), day__gte=first,
-                                                day__lte=until)))
-
-    return (as_of, False, Q(created_at__lt=as_of), scanned_since(until),
-            scanned_since(until - timedelta(days=6)))
+    else:
+        active = (
+            VenueDay.objects.filter(of_scope("venue__"),
+                                    day__gte=activity.until - timedelta(days=6),
+                                    day__lte=activity.until)
+            .values("venue__commune_id", "venue__venue_type")
+            .annotate(
+                active_7d=Count("venue", distinct=True),
+                active_1d=Count("venue", distinct=True, filter=Q(day=activity.until)),
+            ).order_by()
+        )
+    rows += [
+        {"commune_id": row["venue__commune_id"], "venue_type": row["venue__venue_type"],
+         "active_1d": row["active_1d"], "active_7d": row["active_7d"]}
+        for row in active
+    ]
+    return rows
 
 
 def dashboard_for(
@@ -327,37 +392,25 @@ def dashboard_build(
     *, scope: Scope, since: date, until: date, now: datetime | None = None
 ) -> Dashboard:
     """The dashboard without a permission check, for the worker's scheduled
-    reports: three queries whatever the number of check-ins, venues or days."""
+    reports: five queries whatever the number of check-ins, venues or days."""
     now = now or timezone.now()
     children = _children(scope)
     levels = epidemic_levels_for(children)
     period_days = (until - since).days + 1
-    as_of, live, registered_q, active_1d, active_7d = _activity_windows(
-        since=since, until=until, now=now)
+    activity = _activity(until=until, now=now)
 
-    # Venues, grouped by child unit (the prefix of their commune's path) and type.
-    prefix = len(children[0].path) if children else 0
-    by_path = {child.path: child for child in children}
+    # Venues, by child unit and type.
     unit_figures = {child.pk: Figures(days=period_days) for child in children}
     type_figures = {kind: Figures(days=period_days) for kind in VenueType.values}
     totals = Figures(days=period_days)
     if children:
-        rows = (
-            _venues_in(scope).filter(registered_q)
-            .annotate(child=Substr("commune__path", 1, prefix))
-            .values("child", "venue_type")
-            .annotate(
-                registered=Count("pk"),
-                suspended=Count("pk", filter=Q(status=VenueStatus.SUSPENDED)),
-                pending=Count("pk", filter=Q(status=VenueStatus.PENDING)),
-                active_1d=Count("pk", filter=active_1d),
-                active_7d=Count("pk", filter=active_7d),
-            ).order_by()
-        )
-        for row in rows:
-            child = by_path.get(row["child"])
+        communes = _communes_by_child(scope, children)
+        empty = {"registered": 0, "suspended": 0, "pending": 0, "active_1d": 0, "active_7d": 0}
+        for found in _venue_rows(scope, communes, activity):
+            row = {**empty, **found}
+            child = communes.get(row["commune_id"])
             if child is not None:
-                unit_figures[child.pk].add_venues(row)
+                unit_figures[child].add_venues(row)
             if row["venue_type"] in type_figures:
                 type_figures[row["venue_type"]].add_venues(row)
             totals.add_venues(row)
@@ -396,7 +449,8 @@ def dashboard_build(
         for kind, label in VenueType.choices
     ]
     return Dashboard(
-        scope=scope, since=since, until=until, as_of=as_of, live=live, totals=totals,
+        scope=scope, since=since, until=until, as_of=activity.as_of, live=activity.live,
+        totals=totals,
         units=units, types=types, days=series((scope.key, ALL_TYPES), totals),
     )
 

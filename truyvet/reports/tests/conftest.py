@@ -30,6 +30,7 @@ class Place:
 
     venues: dict[str, Venue]
     people: list[Any]
+    personas: Any = None
 
     def __getitem__(self, name: str) -> Venue:
         return self.venues[name]
@@ -65,7 +66,7 @@ def places(personas: Any) -> Place:
                                        phone=f"09880000{n:02d}"))
         for n in range(1, 7)
     ]
-    return Place(venues=venues, people=people)
+    return Place(venues=venues, people=people, personas=personas)
 
 
 def visit(venue: Venue, person: Any, at: datetime, *, received: datetime | None = None,

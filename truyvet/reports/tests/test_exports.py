@@ -225,3 +225,19 @@ def test_the_api_makes_and_lists_report_files(client: Client, media: Any, person
     assert [r["id"] for r in listed] == [made.json()["id"]]
     download = client.get(made.json()["download"])
     assert download.status_code == 200 and download.content.startswith(b"%PDF")
+
+
+def test_the_daily_job_queues_one_task_per_unit_and_each_makes_its_report(
+    settings: Any, media: Any, personas: Any, scanned: Place
+) -> None:
+    from django_q.models import OrmQ
+
+    from truyvet.reports.tasks import report_for_scope, reports_daily
+
+    settings.REPORTS_SCHEDULED_LEVELS = ["district"]
+    assert reports_daily() == 2  # Hạ Lang and Quảng Hòa have venues
+    assert OrmQ.objects.count() == 2
+    made = report_for_scope("daily", str(personas.units.ha_lang.pk))
+    report = GeneratedReport.objects.get(pk=made["report"])
+    assert (report.unit, report.kind, report.file_format) == (
+        personas.units.ha_lang, ReportKind.DAILY, "pdf")

@@ -109,10 +109,10 @@ def test_recording_costs_the_same_queries_for_one_row_or_many(places: Place) -> 
                   _local(1, 10, n % 60)) for n in range(300)])
     assert (first, one, many) == (5, 7, 7)
     assert everyone <= 7
-    scans, people = rolled_up()
+    scans, distinct = rolled_up()
     day = _local(1, 8).date()
-    assert (scans[(NATION, "", day)], people[(NATION, "", day)]) == (308, 6)
-    assert people[(NATION, "shop", day)] == 4  # shop or pharmacy: people 0, 2, 3 and 5
+    assert (scans[(NATION, "", day)], distinct[(NATION, "", day)]) == (308, 6)
+    assert distinct[(NATION, "shop", day)] == 4  # shop or pharmacy: people 0, 2, 3 and 5
 
 
 def test_a_rebuild_gives_what_recording_gave(places: Place) -> None:

@@ -14,9 +14,8 @@ from django.utils import timezone
 
 from truyvet.checkins.models import CheckIn
 from truyvet.reports.rollups import rollups_record
-from truyvet.reports.tests.conftest import Place, recount, rolled_up
-
-NAMES = ("market", "shop", "clinic", "pharmacy")
+from truyvet.reports.tests.conftest import Place, recount, register, rolled_up
+from truyvet.venues.models import VenueType
 
 
 @pytest.mark.django_db(transaction=True)
@@ -36,12 +35,21 @@ def test_concurrent_transactions_count_each_person_once(places: Place) -> None:
                                    ends_at=at + timedelta(minutes=30), method="manual")
             first.append((places["market"].pk, person.pk, at))
     rollups_record(rows=first)
+    # A venue of its own per transaction (they would otherwise queue on the
+    # venue's day row), two by two alike (same commune and type) and the same
+    # three people everywhere: the transactions meet on the person-days.
+    units = places.people[0].commune, places["clinic"].commune
+    venues = [
+        register(places.personas, name=f"Quầy hàng số {n}", commune=units[n % 2],
+                 venue_type=(VenueType.SHOP, VenueType.RESTAURANT)[n // 2 % 2],
+                 phone=f"09123460{n:02d}")
+        for n in range(8)
+    ]
     batches: list[list[tuple[int, int, Any]]] = []
-    for _batch in range(8):
+    for venue in venues:
         rows = []
         for _row in range(25):
-            venue = places[rng.choice(NAMES)]
-            person = rng.choice(places.people[:3])  # few people: many collisions
+            person = rng.choice(places.people[:3])
             at = now - timedelta(minutes=rng.randint(0, 3 * 1440))
             CheckIn.objects.create(venue=venue, person=person, arrived_at=at,
                                    ends_at=at + timedelta(minutes=30), method="manual")

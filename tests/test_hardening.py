@@ -138,8 +138,11 @@ def test_pages_work_under_the_policy_in_a_real_browser(
         visitor.goto(live_server.url + path)
         visitor.wait_for_load_state("networkidle")
     visitor.goto(live_server.url + "/accounts/login/")
-    visitor.select_option("select[name=language]", "en")
-    visitor.wait_for_url("**/accounts/login/**")
+    # The switch submits a form and reloads the page: wait for that load,
+    # not for a URL the page already has.
+    with visitor.expect_navigation():
+        visitor.select_option("select[name=language]", "en")
+    visitor.wait_for_load_state()
     assert visitor.locator("html").get_attribute("lang") == "en"
 
     owner = watch(browser_page(user=personas.venue_owner))

@@ -329,6 +329,22 @@ def _rows_for_scan(
     return None, recent
 
 
+def _count_in_reports(rows: list[tuple[int, int, datetime]]) -> None:
+    """New visits go into the reports' daily rollups in the same transaction,
+    so dashboards never count from the check-in table (issue 6)."""
+    from truyvet.reports.rollups import rollups_record
+
+    rollups_record(rows=rows)
+
+
+def checkins_after_bulk_load(*, since: datetime, until: datetime) -> None:
+    """Called by ``truyvet synth`` after it bulk-loads check-ins for
+    [since, until): derived data is rebuilt from the table for that period."""
+    from truyvet.reports.rollups import rollups_rebuild
+
+    rollups_rebuild(since=since, until=until)
+
+
 def _record(
     *, venue: Venue, person_id: int, at: datetime, method: str, recorded_by: Any,
     checkin_id: uuid.UUID | None, received_at: datetime,
@@ -351,6 +367,7 @@ def _record(
             received_at=received_at, ends_at=at + dwell, departure_kind=DepartureKind.ESTIMATED,
             method=method, recorded_by=recorded_by if getattr(recorded_by, "pk", None) else None,
         )
+        _count_in_reports([(venue.pk, person_id, at)])
         return CheckInResult(checkin=visit, outcome=ScanOutcome.CREATED)
     if decision.changed:
         decision.visit.save(update_fields=decision.changed)
@@ -1143,6 +1160,7 @@ def _batch_record(actor: Any, ready: Sequence[_Ready]) -> list[ItemResult]:
         answers[item.id] = (visit, decision.outcome)
         results.append(_accepted(item, CheckInResult(visit, decision.outcome), r.person))
     CheckIn.objects.bulk_create(created)
+    _count_in_reports([(c.venue_id, c.person_id, c.arrived_at) for c in created])
     _visits_update(list(changed.values()))
     ScanReceipt.objects.bulk_create(receipts)
     return results
@@ -1251,7 +1269,16 @@ def checkins_adopt_guest(*, user: User) -> int:
     if not guests:
         return 0
     with transaction.atomic():
+        touched = list(
+            CheckIn.objects.filter(person_id__in=guests)
+            .values_list("venue_id", "person_id", "arrived_at")
+        )
         moved = CheckIn.objects.filter(person_id__in=guests).update(person=person)
+        if touched:
+            from truyvet.reports.rollups import rollups_refresh
+
+            # Distinct-people figures change when two records become one.
+            rollups_refresh(rows=touched + [(v, person.pk, at) for v, _p, at in touched])
         ScanIdentity.objects.filter(person_id__in=guests).update(person=person)
         if not PersonalQrKey.objects.filter(person=person).exists():
             key = PersonalQrKey.objects.filter(person_id__in=guests).order_by("pk").first()

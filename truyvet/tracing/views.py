@@ -21,7 +21,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from truyvet.core import permissions
@@ -307,9 +306,10 @@ def task_view(request: HttpRequest, task_id: int) -> HttpResponse:
 
 
 @require_GET
-@cache_control(max_age=300, public=True)
 def exposure_sites_view(request: HttpRequest) -> HttpResponse:
-    """Public: venues and times only, nothing about anyone."""
+    """Public: venues and times only, nothing about anyone. (Not cached
+    publicly: the page carries the visitor's session bar and CSRF token; the
+    JSON feed is the cacheable form.)"""
     return render(request, "tracing/exposure_sites.html", {
         "sites": list(selectors.exposure_sites_live()),
         "feed_url": reverse("api:exposure_sites"),

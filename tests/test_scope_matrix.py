@@ -129,7 +129,8 @@ def test_data_outside_a_roles_scope_is_neither_listed_read_nor_written(
             after = probe.state(world) if probe.state else None
             if role in probe.allowed:
                 assert response.status_code in probe.ok_statuses, (
-                    f"{role} should be allowed {probe.endpoint}: {response.status_code} {body[:300]}"
+                    f"{role} should be allowed {probe.endpoint}: "
+                    f"{response.status_code} {body[:300]}"
                 )
                 secrets = [s for s in probe.secrets(world) if s]
                 assert not secrets or leaked, f"{role} got {probe.endpoint} without the data"

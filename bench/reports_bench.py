@@ -133,7 +133,8 @@ def _seed(spec: dict[str, Any], fresh_marker: Path) -> dict[str, Any]:
         seed["rebuild_seconds"] = round(time.perf_counter() - started, 1)
         seed["rebuild_days"] = len(rebuilt.days)
         fresh_marker.write_text(json.dumps(seed, indent=2))
-    elif not VenueDay.objects.exists() or not PersonDay.objects.exists():
+    elif (not VenueDay.objects.exists() or not PersonDay.objects.exists()
+          or "rebuild_seconds" not in seed):
         first = CheckIn.objects.order_by("arrived_at").values_list("arrived_at", flat=True)[0]
         started = time.perf_counter()
         rollups_rebuild(since=first, until=datetime.now().astimezone() + timedelta(minutes=1))
@@ -313,6 +314,7 @@ def run_one(database_url: str, name: str) -> dict[str, Any]:
     client.force_login(admin)
 
     since, until = default_period()
+    load_before = round(os.getloadavg()[0], 2)
     scopes = []
     for scope in _scopes(spec["province"]):
         now = timezone.now()
@@ -351,6 +353,7 @@ def run_one(database_url: str, name: str) -> dict[str, Any]:
         "venue_days": _count(VenueDay), "person_days": _count(PersonDay),
         "area_days": _count(AreaDay), "seed": seed, "scopes": scopes,
         "write": _write_cost(), "acceptance": acceptance,
+        "load_before": load_before, "load_after": round(os.getloadavg()[0], 2),
         "measured_at": datetime.now().astimezone().isoformat(),
     }
 
@@ -441,7 +444,8 @@ def _storage(results: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['database']} | {r['set']} | {r['checkins']:,} | {r['venue_days']:,} "
             f"| {r['person_days']:,} | {r['area_days']:,} "
-            f"| {seed.get('synth_seconds', '–')} s | {seed.get('rebuild_seconds', '–')} s "
+            f"| {seed.get('synth_seconds', '–')} s{'¹' if seed.get('hook_called') else ''} "
+            f"| {seed.get('rebuild_seconds', '–')} s "
             f"| {r['write']['record_1_ms']} / {r['write']['record_500_ms']} ms |"
         )
     return "\n".join(head + lines)
@@ -490,8 +494,13 @@ def write_doc(results: list[dict[str, Any]]) -> None:
         "last 14 days; \"active\" windows end now.",
         "",
         f"Machine: {info['cpus']} CPUs ({info['cpu']}), {info['ram']} RAM, Python "
-        f"{info['python']}, {info['os']}. Other benchmarks may have shared the machine. "
-        f"Measured {max(r['measured_at'] for r in results)[:10]}.",
+        f"{info['python']}, {info['os']}. Measured "
+        f"{max(r['measured_at'] for r in results)[:10]}. 1-minute load average before and "
+        "after each run: " + "; ".join(
+            f"{r['database']} {r['set']} {r.get('load_before', '?')} → {r.get('load_after', '?')}"
+            for r in results)
+        + " (other work shared the two cores; anything well above 0 makes every time "
+        "here longer).",
         "",
         _table(results),
         "",
@@ -502,6 +511,9 @@ def write_doc(results: list[dict[str, Any]]) -> None:
         "`rollups_record` adds to a check-in transaction (median, rolled back).",
         "",
         _storage(results),
+        "",
+        "¹ Includes a first rebuild of the rollups by the post-load hook "
+        "(`checkins_after_bulk_load`); the rebuild column times a second one on its own.",
         "",
         "Data: `truyvet synth` over 21 days ending at the run (Cao Bằng: 5,677 venues; "
         "Hà Nội: 100,000 venues, 20 residents per venue), default shares of active venues. "

@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Exists, Max, OuterRef
 from django.utils import timezone
 
 from truyvet.checkins.models import CheckIn
@@ -605,24 +605,26 @@ def _rebuild_last_scans(cursor: Any, start: datetime, end: datetime) -> None:
 def _forget_vanished_last_scans(start: datetime, end: datetime) -> None:
     """Venues whose recorded last scan falls in [start, end) but has no row
     there any more (deleted before a rebuild): take their latest visit that
-    is still there, or drop the row."""
-    candidates = list(
+    is still there, or drop the row. One index probe per venue finds them."""
+    vanished = list(
         VenueActivity.objects.filter(last_scan_at__gte=start, last_scan_at__lt=end)
-        .values_list("venue_id", "last_scan_at")
+        .exclude(Exists(CheckIn.objects.filter(venue_id=OuterRef("venue_id"),
+                                               arrived_at=OuterRef("last_scan_at"))))
+        .values_list("venue_id", flat=True)
     )
-    if not candidates:
+    if not vanished:
         return
     latest: dict[int, datetime] = {}
-    for chunk in _chunks([venue for venue, _at in candidates]):
+    for chunk in _chunks(vanished):
         latest.update(
             CheckIn.objects.filter(venue_id__in=chunk).values("venue_id")
             .annotate(at=Max("arrived_at")).order_by().values_list("venue_id", "at")
         )
-    for venue_id, recorded in candidates:
+    for venue_id in vanished:
         actual = latest.get(venue_id)
         if actual is None:
             VenueActivity.objects.filter(venue_id=venue_id).delete()
-        elif actual != recorded:
+        else:
             VenueActivity.objects.filter(venue_id=venue_id).update(last_scan_at=actual)
 
 

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import (
     Count,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -230,9 +231,13 @@ class Figures:
     def people_per_day(self) -> float:
         return round(self.person_days / max(self.days, 1), 1)
 
-    def add_venues(self, row: Any) -> None:
-        for name in ("registered", "suspended", "pending", "active_1d", "active_7d"):
-            setattr(self, name, getattr(self, name) + row[name])
+    def add_venues(self, row: dict[str, Any]) -> None:
+        get = row.get
+        self.registered += get("registered", 0)
+        self.suspended += get("suspended", 0)
+        self.pending += get("pending", 0)
+        self.active_1d += get("active_1d", 0)
+        self.active_7d += get("active_7d", 0)
 
 
 @dataclass(frozen=True)
@@ -269,10 +274,6 @@ class Dashboard:
     units: list[UnitRow]
     types: list[TypeRow]
     days: list[DayFigures]
-
-    @property
-    def day_list(self) -> list[date]:
-        return [self.since + timedelta(days=n) for n in range((self.until - self.since).days + 1)]
 
 
 def _children(scope: Scope) -> list[AdministrativeUnit]:
@@ -330,18 +331,25 @@ def _venue_rows(
     by commune and type, in two queries on the venue table's own columns
     (no join per venue): registered over the scope's venues, active over
     only those that had a visit in the window."""
-    def of_scope(prefix: str) -> Q:
+    def of_scope(prefix: str, commune: str = "commune_id") -> Q:
         """Open venues of the scope (registered by ``as_of`` for a past period)."""
         condition = ~Q(**{f"{prefix}status": VenueStatus.CLOSED})
         if scope.unit is not None:
-            condition &= Q(**{f"{prefix}commune_id__in": list(communes)})
+            condition &= Q(**{f"{prefix}{commune}__in": list(communes)})
         if not activity.live:
             condition &= Q(**{f"{prefix}created_at__lt": activity.as_of})
         return condition
 
-    venues = Venue.objects.filter(of_scope(""))
-    rows: list[dict[str, Any]] = [dict(row) for row in
-        venues.values("commune_id", "venue_type").annotate(
+    # A province or the country holds most venues: reading the table in order
+    # beats visiting each row through the (commune, status) index, which
+    # SQLite would otherwise pick for the grouping (5x slower at 100,000
+    # venues). "+ 0" keeps the planner off that index.
+    whole_table = scope.level <= Level.PROVINCE
+    venues = Venue.objects.annotate(
+        in_commune=F("commune_id") + Value(0) if whole_table else F("commune_id"))
+    rows: list[dict[str, Any]] = [
+        {"commune_id": row["in_commune"], **row} for row in
+        venues.filter(of_scope("", "in_commune")).values("in_commune", "venue_type").annotate(
             registered=Count("pk"),
             suspended=Count("pk", filter=Q(status=VenueStatus.SUSPENDED)),
             pending=Count("pk", filter=Q(status=VenueStatus.PENDING)),
@@ -405,9 +413,7 @@ def dashboard_build(
     totals = Figures(days=period_days)
     if children:
         communes = _communes_by_child(scope, children)
-        empty = {"registered": 0, "suspended": 0, "pending": 0, "active_1d": 0, "active_7d": 0}
-        for found in _venue_rows(scope, communes, activity):
-            row = {**empty, **found}
+        for row in _venue_rows(scope, communes, activity):
             child = communes.get(row["commune_id"])
             if child is not None:
                 unit_figures[child].add_venues(row)

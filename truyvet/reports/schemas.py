@@ -76,24 +76,12 @@ class DayRead(Schema):
 
 
 class UnitRowRead(Schema):
-    unit_id: int
-    code: str
-    name: str
+    unit_id: int = Field(alias="unit.pk")
+    code: str = Field(alias="unit.code")
+    name: str = Field(alias="unit.name")
     epidemic_level: int | None = Field(description="1–4 (green…red); null until set")
     figures: FiguresRead
     days: list[DayRead]
-
-    @staticmethod
-    def resolve_unit_id(row: Any) -> int:
-        return int(row.unit.pk)
-
-    @staticmethod
-    def resolve_code(row: Any) -> str:
-        return str(row.unit.code)
-
-    @staticmethod
-    def resolve_name(row: Any) -> str:
-        return str(row.unit.name)
 
 
 class TypeRowRead(Schema):
@@ -121,41 +109,19 @@ class OwnerRead(Schema):
 
 
 class InactiveVenueRead(Schema):
-    code: str
-    name: str
-    venue_type: str
-    commune: str
-    street: str
-    status: str
+    """An inactive venue, read from its activity row (``entry.venue``)."""
+
+    code: str = Field(alias="venue.code")
+    name: str = Field(alias="venue.name")
+    venue_type: str = Field(alias="venue.venue_type")
+    commune: str = Field(alias="venue.commune.name")
+    street: str = Field(alias="venue.street")
+    status: str = Field(alias="venue.status")
     last_scan_at: datetime | None
     reminders: int = Field(description="SMS reminders since the last scan")
     last_reminded_on: date | None
     suggest_suspension: bool
     owners: list[OwnerRead]
-
-    @staticmethod
-    def resolve_code(entry: Any) -> str:
-        return str(entry.venue.code)
-
-    @staticmethod
-    def resolve_name(entry: Any) -> str:
-        return str(entry.venue.name)
-
-    @staticmethod
-    def resolve_venue_type(entry: Any) -> str:
-        return str(entry.venue.venue_type)
-
-    @staticmethod
-    def resolve_commune(entry: Any) -> str:
-        return str(entry.venue.commune.name)
-
-    @staticmethod
-    def resolve_street(entry: Any) -> str:
-        return str(entry.venue.street)
-
-    @staticmethod
-    def resolve_status(entry: Any) -> str:
-        return str(entry.venue.status)
 
 
 class InactivePageRead(Schema):

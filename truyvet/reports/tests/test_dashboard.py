@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from truyvet.checkins.models import CheckIn
 from truyvet.core.errors import NotAllowed, ServiceError
+from truyvet.places.models import AdministrativeUnit
 from truyvet.reports.selectors import (
     Scope,
     dashboard_for,
@@ -262,6 +263,9 @@ def test_the_api_gives_the_same_dashboard(client: Client, personas: Any, busy: P
     assert data["totals"]["active_7d"] == 1 and data["totals"]["registered"] == 3
     assert {row["name"] for row in data["units"]} >= {"Thị trấn Thanh Nhật", "Xã An Lạc"}
     assert all(row["epidemic_level"] is None for row in data["units"])
+    thanh_nhat = next(row for row in data["units"] if row["name"] == "Thị trấn Thanh Nhật")
+    unit = AdministrativeUnit.objects.get(pk=thanh_nhat["unit_id"])
+    assert (unit.name, unit.code) == (thanh_nhat["name"], thanh_nhat["code"])
     refused = client.get(f"/api/v1/reports/{personas.units.ha_lang.pk}/dashboard",
                          {"since": "2021-11-20", "until": "2021-11-10"})
     assert refused.status_code == 400

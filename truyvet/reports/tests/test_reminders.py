@@ -136,6 +136,10 @@ def test_the_api_lists_and_reminds(client: Client, personas: Any, quiet: Place) 
     client.force_login(personas.district_officer)
     listed = client.get(f"/api/v1/reports/{personas.units.ha_lang.pk}/inactive").json()
     assert listed["total"] == 2
+    shop = next(row for row in listed["venues"] if row["code"] == quiet["shop"].code)
+    assert (shop["name"], shop["venue_type"], shop["commune"], shop["street"], shop["status"]) == (
+        quiet["shop"].name, quiet["shop"].venue_type, quiet["shop"].commune.name,
+        quiet["shop"].street, quiet["shop"].status)
     sent = client.post("/api/v1/reports/reminders", {"venue_codes": [quiet["shop"].code]},
                        content_type="application/json")
     assert sent.status_code == 200 and sent.json()[0]["sent"] is True

@@ -156,8 +156,20 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A database that is down, restarting, read-only or full is a 503 with
+    Retry-After (``truyvet.core.dbfaults``, shared with the pages); anything
+    else is a bug: logged with its traceback, a 500."""
     import logging
 
+    from truyvet.core.dbfaults import database_fault, log_fault
+
+    fault = database_fault(exc)
+    if fault is not None:
+        log_fault(fault, exc, request)
+        return error_response(
+            request, status=fault.status, message=str(fault.message), code=fault.code,
+            retry_after=fault.retry_after,
+        )
     logging.getLogger("truyvet.api").exception("unhandled API error")
     return error_response(
         request, status=500, message=_("Lỗi máy chủ. Vui lòng thử lại sau."), code="server_error"

@@ -12,6 +12,10 @@
   ``DATA_UPLOAD_MAX_MEMORY_SIZE`` leaves file parts of multipart uploads
   uncounted, and the JSON API's oversize error surfaced as a 500; here every
   oversize request gets a 413, in the API's error shape under ``/api/``.
+- ``DatabaseFaultMiddleware`` turns a database that is unreachable,
+  restarting, read-only or full into a 503 with ``Retry-After`` and a
+  message saying so (``truyvet.core.dbfaults``), for the pages and for
+  anything under ``/api/`` that the API's own handlers did not answer.
 """
 
 from __future__ import annotations
@@ -24,9 +28,14 @@ from collections.abc import Callable, Iterable
 from functools import cache
 
 from django.conf import settings
+from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 from django.utils.functional import SimpleLazyObject
+from django.utils.html import escape
 from django.utils.translation import gettext as _
+
+from truyvet.core.dbfaults import DatabaseFault, database_fault, log_fault
 
 # Stands for this response's nonce in a SECURE_CSP source list.
 NONCE = "<nonce>"
@@ -126,3 +135,73 @@ def too_large(request: HttpRequest, limit: int) -> HttpResponse:
             status=413,
         )
     return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+
+
+# --- Database faults ------------------------------------------------------------------
+
+
+def database_fault_response(request: HttpRequest, fault: DatabaseFault) -> HttpResponse:
+    """The 503 for ``fault``: the API's error shape under ``/api/``, else a
+    page that needs nothing from the database (no template context, no
+    user, no static files)."""
+    language = getattr(request, "LANGUAGE_CODE", None) or settings.LANGUAGE_CODE
+    with translation.override(language):
+        message = str(fault.message)
+        title = _("Hệ thống tạm thời gián đoạn")
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"ok": False, "status": fault.status, "error": message, "code": fault.code,
+             "errors": []},
+            status=fault.status,
+        )
+    else:
+        page = (
+            f'<!doctype html><html lang="{escape(language)}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{escape(title)}</title></head><body><main><h1>{escape(title)}</h1>"
+            f"<p>{escape(message)}</p></main></body></html>"
+        )
+        response = HttpResponse(page, status=fault.status, content_type="text/html; charset=utf-8")
+    response["Retry-After"] = str(fault.retry_after)
+    response["Cache-Control"] = "no-store"
+    response["X-Truyvet-Error"] = fault.code
+    return response
+
+
+def _remember_fault(sender: object, request: HttpRequest | None = None, **kwargs: object) -> None:
+    """An exception raised outside a view (say by the session middleware
+    saving a session) is turned into a 500 by Django's handler at the layer
+    that raised it, before ``DatabaseFaultMiddleware`` sees it. Django sends
+    this signal while that exception is being handled; the middleware then
+    replaces that 500 with the 503."""
+    import sys
+
+    exc = sys.exc_info()[1]
+    if request is not None and exc is not None:
+        fault = database_fault(exc)
+        if fault is not None:
+            log_fault(fault, exc, request)
+            request._database_fault = fault  # type: ignore[attr-defined]
+
+
+got_request_exception.connect(_remember_fault, dispatch_uid="truyvet.database_fault")
+
+
+class DatabaseFaultMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        fault: DatabaseFault | None = getattr(request, "_database_fault", None)
+        if fault is not None and response.status_code == 500:
+            return database_fault_response(request, fault)
+        return response
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        fault = database_fault(exc)
+        if fault is None:
+            return None  # a bug: Django's 500 as before
+        log_fault(fault, exc, request)
+        return database_fault_response(request, fault)

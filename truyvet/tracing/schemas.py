@@ -80,8 +80,8 @@ class TaskUpdate(StrictIn):
 
 class CaseRead(Schema):
     id: int
-    person_name: str = Field(description="Masked in lists")
-    unit: str
+    person_name: str = Field(alias="person.masked_name", description="Masked in lists")
+    unit: str = Field(alias="unit.full_name")
     classification: str
     status: str
     outcome: str
@@ -95,14 +95,6 @@ class CaseRead(Schema):
     window_manual: bool
     traced_at: datetime | None
     created_at: datetime
-
-    @staticmethod
-    def resolve_person_name(case: Any) -> str:
-        return str(case.person.masked_name)
-
-    @staticmethod
-    def resolve_unit(case: Any) -> str:
-        return str(case.unit.full_name)
 
 
 class TimelineRead(Schema):
@@ -136,45 +128,21 @@ class VisitRead(Schema):
 
 
 class ContactRead(Schema):
-    id: int
-    degree: int = Field(description="1 = F1, 2 = F2 ...")
+    id: int = Field(alias="contact.pk")
+    degree: int = Field(alias="contact.degree", description="1 = F1, 2 = F2 ...")
     masked: bool = Field(description="true: lives outside your scope, followed up by their unit")
     name: str
     phone: str
     commune: str
     overlap_minutes: int
     gap_minutes: int
-    visit_count: int
-    first_exposure_at: datetime
-    last_exposure_at: datetime
-    notified_at: datetime | None
+    visit_count: int = Field(alias="contact.visit_count")
+    first_exposure_at: datetime = Field(alias="contact.first_exposure_at")
+    last_exposure_at: datetime = Field(alias="contact.last_exposure_at")
+    notified_at: datetime | None = Field(alias="contact.notified_at")
     task_id: int | None
     task_status: str
     visits: list[VisitRead]
-
-    @staticmethod
-    def resolve_id(row: Any) -> int:
-        return int(row.contact.pk)
-
-    @staticmethod
-    def resolve_degree(row: Any) -> int:
-        return int(row.contact.degree)
-
-    @staticmethod
-    def resolve_visit_count(row: Any) -> int:
-        return int(row.contact.visit_count)
-
-    @staticmethod
-    def resolve_first_exposure_at(row: Any) -> datetime:
-        return row.contact.first_exposure_at
-
-    @staticmethod
-    def resolve_last_exposure_at(row: Any) -> datetime:
-        return row.contact.last_exposure_at
-
-    @staticmethod
-    def resolve_notified_at(row: Any) -> datetime | None:
-        return row.contact.notified_at
 
 
 class TraceRunRead(Schema):
@@ -202,54 +170,22 @@ class TaskRead(Schema):
     id: int
     status: str
     note: str
-    unit: str
+    unit: str = Field(alias="unit.full_name")
     case_unit: str = Field(description="The district of the case (no identity of the case)")
-    degree: int
-    name: str
-    phone: str
-    overlap_minutes: int
-    first_exposure_at: datetime
-    last_exposure_at: datetime
-    visits: list[VisitRead]
+    degree: int = Field(alias="contact.degree")
+    name: str = Field(alias="contact.person.full_name")
+    phone: str = Field(alias="contact.person.phone")
+    overlap_minutes: int = Field(alias="contact.overlap_minutes")
+    first_exposure_at: datetime = Field(alias="contact.first_exposure_at")
+    last_exposure_at: datetime = Field(alias="contact.last_exposure_at")
+    visits: list[VisitRead] = Field(alias="contact.visits")
     created_at: datetime
     updated_at: datetime
-
-    @staticmethod
-    def resolve_unit(task: Any) -> str:
-        return str(task.unit.full_name)
 
     @staticmethod
     def resolve_case_unit(task: Any) -> str:
         unit = task.contact.case.unit
         return str(unit.parent.name if unit.parent else unit.name)
-
-    @staticmethod
-    def resolve_degree(task: Any) -> int:
-        return int(task.contact.degree)
-
-    @staticmethod
-    def resolve_name(task: Any) -> str:
-        return str(task.contact.person.full_name)
-
-    @staticmethod
-    def resolve_phone(task: Any) -> str:
-        return str(task.contact.person.phone)
-
-    @staticmethod
-    def resolve_overlap_minutes(task: Any) -> int:
-        return int(task.contact.overlap_minutes)
-
-    @staticmethod
-    def resolve_first_exposure_at(task: Any) -> datetime:
-        return task.contact.first_exposure_at
-
-    @staticmethod
-    def resolve_last_exposure_at(task: Any) -> datetime:
-        return task.contact.last_exposure_at
-
-    @staticmethod
-    def resolve_visits(task: Any) -> list[dict[str, Any]]:
-        return list(task.contact.visits)
 
 
 class TaskListRead(Schema):
@@ -257,76 +193,28 @@ class TaskListRead(Schema):
 
     id: int
     status: str
-    unit: str
-    degree: int
-    name: str
-    overlap_minutes: int
-    first_exposure_at: datetime
+    unit: str = Field(alias="unit.full_name")
+    degree: int = Field(alias="contact.degree")
+    name: str = Field(alias="contact.person.masked_name")
+    overlap_minutes: int = Field(alias="contact.overlap_minutes")
+    first_exposure_at: datetime = Field(alias="contact.first_exposure_at")
     created_at: datetime
-
-    @staticmethod
-    def resolve_unit(task: Any) -> str:
-        return str(task.unit.full_name)
-
-    @staticmethod
-    def resolve_degree(task: Any) -> int:
-        return int(task.contact.degree)
-
-    @staticmethod
-    def resolve_name(task: Any) -> str:
-        return str(task.contact.person.masked_name)
-
-    @staticmethod
-    def resolve_overlap_minutes(task: Any) -> int:
-        return int(task.contact.overlap_minutes)
-
-    @staticmethod
-    def resolve_first_exposure_at(task: Any) -> datetime:
-        return task.contact.first_exposure_at
 
 
 class ExposureSiteRead(Schema):
     """A public exposure site: where and when, nothing about anyone."""
 
     id: int
-    venue_code: str
-    venue_name: str
-    venue_type: str
-    address: str
-    commune: str
-    latitude: float | None
-    longitude: float | None
+    venue_code: str = Field(alias="venue.code")
+    venue_name: str = Field(alias="venue.name")
+    venue_type: str = Field(alias="venue.venue_type")
+    address: str = Field(alias="venue.street")
+    commune: str = Field(alias="venue.commune.full_name")
+    latitude: float | None = Field(alias="venue.latitude")
+    longitude: float | None = Field(alias="venue.longitude")
     starts_at: datetime
     ends_at: datetime
     published_at: datetime
-
-    @staticmethod
-    def resolve_venue_code(site: Any) -> str:
-        return str(site.venue.code)
-
-    @staticmethod
-    def resolve_venue_name(site: Any) -> str:
-        return str(site.venue.name)
-
-    @staticmethod
-    def resolve_venue_type(site: Any) -> str:
-        return str(site.venue.venue_type)
-
-    @staticmethod
-    def resolve_address(site: Any) -> str:
-        return str(site.venue.street)
-
-    @staticmethod
-    def resolve_commune(site: Any) -> str:
-        return str(site.venue.commune.full_name)
-
-    @staticmethod
-    def resolve_latitude(site: Any) -> float | None:
-        return float(site.venue.latitude) if site.venue.latitude is not None else None
-
-    @staticmethod
-    def resolve_longitude(site: Any) -> float | None:
-        return float(site.venue.longitude) if site.venue.longitude is not None else None
 
 
 class ExposureFeed(Schema):

@@ -4,7 +4,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
 
-.PHONY: setup demo serve test test-postgres lint bench fmt clean fuzz
+.PHONY: setup demo serve test test-postgres lint bench fmt clean fuzz loadtest faulttest
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -39,6 +39,11 @@ fmt: setup
 
 bench: setup
 	$(RUN) python -m bench
+
+# 200 clients, 1 M check-ins, 2 app instances, one fresh PostgreSQL database
+# (bench/loadtest.py; LOADTEST_ARGS="--checkins 20000 --clients 20" for a quick try).
+loadtest: setup
+	$(RUN) python -m bench.loadtest $(LOADTEST_ARGS)
 
 clean:
 	rm -rf .venv .tools var/static

@@ -51,7 +51,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -63,11 +62,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "var" / "bench"
+from bench.serving import (
+    HOST,
+    RESULTS,
+    ROOT,
+    Server,
+    ServerConfig,
+    cpu_of,
+    machine,
+    percentile,
+    postgres_create,
+    postgres_drop,
+    postgres_reachable,
+    read_response,
+    server_env,
+)
+from bench.serving import http_request as _request
+
 DOC = ROOT / "docs" / "performance.md"
 SECTION = "## Check-in throughput"
-HOST = "127.0.0.1"  # load goes to this machine only
 TARGET_SINGLE = 1_500
 TARGET_BATCH = 50_000
 SCENARIOS = ("noop", "scan", "staff", "batch")
@@ -168,22 +181,6 @@ class Tally:
 _ACCEPTED = re.compile(rb'"accepted":\s*(\d+)')
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split(b" ", 2)[1])
-    length, close = 0, False
-    for line in lines[1:]:
-        name, _sep, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"connection" and value.strip().lower() == b"close":
-            close = True
-    body = await reader.readexactly(length) if length else b""
-    return status, close, body
-
-
 async def _client(port: int, make: Callable[[], tuple[bytes, int]], deadline: float,
                   budget: list[int], tally: Tally, batch: bool) -> None:
     reader: asyncio.StreamReader | None = None
@@ -197,7 +194,8 @@ async def _client(port: int, make: Callable[[], tuple[bytes, int]], deadline: fl
                 tally.connections += 1
             started = time.perf_counter()
             writer.write(request)
-            status, close, body = await _read_response(reader)
+            response = await read_response(reader)
+            status, close, body = response.status, response.close, response.body
             tally.latencies.append(time.perf_counter() - started)
         except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
             tally.statuses[-1] += 1
@@ -220,16 +218,6 @@ async def _client(port: int, make: Callable[[], tuple[bytes, int]], deadline: fl
             reader = writer = None
     if writer is not None:
         writer.close()
-
-
-def _request(method: str, path: str, body: Any = None, token: str = "") -> bytes:
-    data = json.dumps(body).encode() if body is not None else b""
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}"]
-    if token:
-        lines.append(f"Authorization: Bearer {token}")
-    if body is not None:
-        lines += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
 
 
 def request_maker(scenario: str, data: dict[str, Any], batch_size: int,
@@ -288,163 +276,7 @@ def load(port: int, make: Callable[[], tuple[bytes, int]], *, clients: int, seco
     return tally, wall, (after.ru_utime + after.ru_stime) - (cpu.ru_utime + cpu.ru_stime)
 
 
-# --- The server ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ServerConfig:
-    workers: int
-    threads: int
-
-    @classmethod
-    def parse(cls, text: str) -> ServerConfig:
-        kind, _sep, size = text.partition(":")
-        if kind == "sync":
-            return cls(workers=int(size), threads=1)
-        if kind == "gthread":
-            workers, _x, threads = size.partition("x")
-            return cls(workers=int(workers), threads=int(threads or 4))
-        raise argparse.ArgumentTypeError(f"unknown server configuration {text!r}")
-
-    @property
-    def label(self) -> str:
-        if self.threads == 1:
-            return f"sync × {self.workers}"
-        return f"gthread {self.workers} × {self.threads}"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def bench_keys() -> dict[str, str]:
-    """Fresh keys for one run, set as production sets them (from the
-    environment, not from files under ./var), shared by the seeder and the
-    server."""
-    import base64
-
-    return {
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "QR_SIGNING_KEYS": f"b1:{secrets.token_urlsafe(32)}",
-        "PERSONAL_QR_PRIVATE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-    }
-
-
-KEYS = bench_keys()
-
-
-def server_env(database_url: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(KEYS)
-    env.update({
-        "DATABASE_URL": database_url, "DEBUG": "0", "LOG_LEVEL": "WARNING",
-        "CHECKIN_RATELIMIT_IP_PER_MINUTE": "0", "CHECKIN_RATELIMIT_USER_PER_MINUTE": "0",
-        "CHECKIN_RATELIMIT_STAFF_PER_MINUTE": "0",
-    })
-    return env
-
-
-class Server:
-    """gunicorn with ``truyvet serve``'s arguments but the given workers and
-    threads (sync workers when threads is 1)."""
-
-    def __init__(self, config: ServerConfig, database_url: str, log: Path) -> None:
-        self.config, self.port = config, _free_port()
-        self.log = log.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our own server
-            [sys.executable, "-m", "gunicorn", "truyvet.wsgi:application",
-             "--bind", f"{HOST}:{self.port}", "--workers", str(config.workers),
-             "--threads", str(config.threads), "--access-logfile", "-",
-             "--graceful-timeout", "20", "--backlog", "2048"],
-            cwd=ROOT, env=server_env(database_url), stdout=self.log, stderr=self.log,
-        )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the server exited with {self.process.returncode}; "
-                                 f"see {self.log.name}")
-            try:
-                with socket.create_connection((HOST, self.port), timeout=1) as sock:
-                    sock.sendall(_request("GET", "/api/v1/health"))
-                    if sock.recv(64).startswith(b"HTTP/1.1 200"):
-                        if len(self.workers()) >= self.config.workers:
-                            return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise SystemExit("the server did not come up within 60 s")
-
-    def workers(self) -> list[int]:
-        found = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.process.pid:
-                found.append(int(stat.parent.name))
-        return found
-
-    def worker_rss_mib(self) -> list[float]:
-        sizes = []
-        for pid in self.workers():
-            try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        sizes.append(int(line.split()[1]) / 1024)
-            except OSError:
-                continue
-        return sizes
-
-    def cpu_seconds(self) -> float:
-        """User + system time of the workers so far."""
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for pid in self.workers():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / tick
-        return total
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-
 # --- Measuring ------------------------------------------------------------------------------
-
-
-def _percentile(values: list[float], share: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def _cpu_of(pids: list[int]) -> float:
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def postgres_cpu(server_url: str, name: str) -> Callable[[], float]:
@@ -456,7 +288,7 @@ def postgres_cpu(server_url: str, name: str) -> Callable[[], float]:
         with psycopg.connect(server_url.rstrip("/") + "/postgres", autocommit=True) as conn:
             pids = [row[0] for row in conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])]
-        return _cpu_of(pids)
+        return cpu_of(pids)
     return cpu
 
 
@@ -485,8 +317,8 @@ def measure(server: Server, scenario: str, data: dict[str, Any],
         "sample_error": tally.sample_error, "connections": tally.connections,
         "req_per_s": round(requests / wall, 1),
         "checkins_per_s": round(tally.checkins / wall, 1) if scenario != "noop" else None,
-        "p50_ms": round(_percentile(tally.latencies, 0.50) * 1000, 1),
-        "p99_ms": round(_percentile(tally.latencies, 0.99) * 1000, 1),
+        "p50_ms": round(percentile(tally.latencies, 0.50) * 1000, 1),
+        "p99_ms": round(percentile(tally.latencies, 0.99) * 1000, 1),
         "rss_mib": round(max(rss), 1) if rss else None,
         "server_cpu_ms_per_req": round(server_cpu * 1000 / requests, 2) if requests else None,
         "db_cpu_ms_per_req": round(database_cpu * 1000 / requests, 2) if requests else None,
@@ -501,32 +333,6 @@ def measure(server: Server, scenario: str, data: dict[str, Any],
     }
 
 
-def _postgres_create(server_url: str) -> tuple[str, str]:
-    import psycopg
-
-    name = f"truyvet_bench_checkins_{secrets.token_hex(4)}"
-    with psycopg.connect(server_url.rstrip("/") + "/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return name, f"{server_url.rstrip('/')}/{name}"
-
-
-def _postgres_drop(server_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(server_url.rstrip("/") + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _postgres_reachable(server_url: str) -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(server_url.rstrip("/") + "/postgres", connect_timeout=3):
-            return True
-    except Exception:  # noqa: BLE001 - any failure means "not here"
-        return False
-
-
 def run_database(vendor: str, options: argparse.Namespace) -> list[dict[str, Any]]:
     """Seeds a fresh database of ``vendor``, measures every configuration
     and scenario, and removes the database."""
@@ -539,8 +345,8 @@ def run_database(vendor: str, options: argparse.Namespace) -> list[dict[str, Any
             p.unlink(missing_ok=True) for p in RESULTS.glob(f"checkins-{tag}.sqlite3*")
         ]
     else:
-        name, url = _postgres_create(options.postgres_url)
-        cleanup = lambda: _postgres_drop(options.postgres_url, name)  # noqa: E731
+        name, url = postgres_create(options.postgres_url)
+        cleanup = lambda: postgres_drop(options.postgres_url, name)  # noqa: E731
         db_cpu = postgres_cpu(options.postgres_url, name)
     results: list[dict[str, Any]] = []
     load_before = os.getloadavg()[0]
@@ -551,7 +357,8 @@ def run_database(vendor: str, options: argparse.Namespace) -> list[dict[str, Any
         seed_file = RESULTS / f"checkins-seed-{tag}.json"
         print(f"checkins: seeding {vendor} ...", flush=True)
         subprocess.run(  # noqa: S603 - our own script
-            [sys.executable, __file__, "seed", "--database-url", url, "--out", str(seed_file),
+            [sys.executable, "-m", "bench.checkin_http", "seed", "--database-url", url,
+             "--out", str(seed_file),
              "--venues", str(options.venues), "--people", str(options.people),
              "--citizens", str(options.citizens), "--qrs", str(options.qrs),
              "--controllers", str(options.controllers),
@@ -651,23 +458,6 @@ def verdicts(results: list[dict[str, Any]]) -> list[str]:
         lines.append(f"- {_database_label(r)}, {LABELS[r['scenario']]}: {got:,.0f} check-ins/s "
                      f"against a target of {target:,}/s: {verdict}{ceiling}.")
     return lines
-
-
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    try:
-        free = subprocess.run(["free", "-h"], capture_output=True, text=True,  # noqa: S607
-                              check=True).stdout.splitlines()[1].split()[1]
-    except (OSError, subprocess.CalledProcessError, IndexError):
-        free = "unknown"
-    import platform
-
-    return {"nproc": str(os.cpu_count()), "cpu": cpu, "ram": free,
-            "python": platform.python_version(), "os": platform.platform()}
 
 
 def write_doc(results: list[dict[str, Any]], options: argparse.Namespace) -> None:
@@ -801,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     print(HEADER)
     for vendor in options.databases:
-        if vendor == "postgresql" and not _postgres_reachable(options.postgres_url):
+        if vendor == "postgresql" and not postgres_reachable(options.postgres_url):
             print(f"checkins: PostgreSQL at {options.postgres_url} is not reachable; skipped",
                   file=sys.stderr)
             continue

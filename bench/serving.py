@@ -1,0 +1,336 @@
+"""What the benchmarks and the load and fault suites share: the real server
+(gunicorn with ``truyvet serve``'s arguments) started on 127.0.0.1 with
+keys from the environment and the check-in rate limits off, a minimal
+keep-alive HTTP/1.1 client for asyncio (no dependency, cheap enough that
+one process can drive the server), fresh PostgreSQL databases, and the
+machine's description for the reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "var" / "bench"
+HOST = "127.0.0.1"  # load goes to this machine only
+DEFAULT_POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+
+
+# --- HTTP -----------------------------------------------------------------------------------
+
+
+def http_request(method: str, path: str, body: Any = None, token: str = "",
+                 headers: dict[str, str] | None = None) -> bytes:
+    """The bytes of one HTTP/1.1 request (keep-alive) to ``HOST``."""
+    data = json.dumps(body).encode() if body is not None else b""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}"]
+    if token:
+        lines.append(f"Authorization: Bearer {token}")
+    for name, value in (headers or {}).items():
+        lines.append(f"{name}: {value}")
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+
+
+@dataclass
+class Response:
+    status: int
+    close: bool
+    body: bytes
+    headers: dict[str, str]
+
+
+async def read_response(reader: asyncio.StreamReader) -> Response:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length, close = 0, False
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _sep, value = line.partition(b":")
+        key = name.strip().lower().decode("latin-1")
+        if not key:
+            continue
+        headers[key] = value.strip().decode("latin-1")
+        if key == "content-length":
+            length = int(value)
+        elif key == "connection" and value.strip().lower() == b"close":
+            close = True
+    body = await reader.readexactly(length) if length else b""
+    return Response(status, close, body, headers)
+
+
+class Connection:
+    """One keep-alive connection to ``port``, reopened as needed (a sync
+    worker closes it after every response; a killed server drops it)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.opened = 0
+
+    async def send(self, request: bytes, timeout: float) -> Response:
+        """Raises OSError, asyncio.IncompleteReadError or TimeoutError on a
+        transport failure (the connection is then closed)."""
+        try:
+            if self.writer is None or self.reader is None:
+                self.reader, self.writer = await asyncio.wait_for(
+                    asyncio.open_connection(HOST, self.port), timeout)
+                self.opened += 1
+            self.writer.write(request)
+            response = await asyncio.wait_for(read_response(self.reader), timeout)
+        except BaseException:
+            self.close()
+            raise
+        if response.close:
+            self.close()
+        return response
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+# --- The server -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    workers: int
+    threads: int
+
+    @classmethod
+    def parse(cls, text: str) -> ServerConfig:
+        kind, _sep, size = text.partition(":")
+        if kind == "sync":
+            return cls(workers=int(size), threads=1)
+        if kind == "gthread":
+            workers, _x, threads = size.partition("x")
+            return cls(workers=int(workers), threads=int(threads or 4))
+        raise argparse.ArgumentTypeError(f"unknown server configuration {text!r}")
+
+    @property
+    def label(self) -> str:
+        if self.threads == 1:
+            return f"sync × {self.workers}"
+        return f"gthread {self.workers} × {self.threads}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_keys() -> dict[str, str]:
+    """Fresh keys for one run, set as production sets them (from the
+    environment, not from files under ./var), shared by the seeder and the
+    server."""
+    import base64
+
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "QR_SIGNING_KEYS": f"b1:{secrets.token_urlsafe(32)}",
+        "PERSONAL_QR_PRIVATE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+
+
+KEYS = bench_keys()
+
+
+def server_env(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a server (and of its seeder): production mode,
+    this run's keys, and the check-in rate limits off (one load generator
+    stands in for thousands of phones)."""
+    env = dict(os.environ)
+    env.update(KEYS)
+    env.update({
+        "DATABASE_URL": database_url, "DEBUG": "0", "LOG_LEVEL": "WARNING",
+        "CHECKIN_RATELIMIT_IP_PER_MINUTE": "0", "CHECKIN_RATELIMIT_USER_PER_MINUTE": "0",
+        "CHECKIN_RATELIMIT_STAFF_PER_MINUTE": "0",
+    })
+    env.update(extra)
+    return env
+
+
+class Server:
+    """gunicorn with ``truyvet serve``'s arguments but the given workers and
+    threads (sync workers when threads is 1), on ``port`` (a free one by
+    default). ``env`` overrides ``server_env(database_url)``."""
+
+    def __init__(self, config: ServerConfig, database_url: str, log: Path, *,
+                 port: int | None = None, env: dict[str, str] | None = None,
+                 access_log: bool = True) -> None:
+        self.config, self.port = config, port or free_port()
+        self.log = log.open("ab")
+        self.database_url = database_url
+        self.env = env or server_env(database_url)
+        self.access_log = access_log
+        self.process = self._start()
+        self._wait_ready()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # noqa: S603 - our own server
+            [sys.executable, "-m", "gunicorn", "truyvet.wsgi:application",
+             "--bind", f"{HOST}:{self.port}", "--workers", str(self.config.workers),
+             "--threads", str(self.config.threads),
+             *(["--access-logfile", "-"] if self.access_log else []),
+             "--graceful-timeout", "20", "--backlog", "2048"],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log,
+        )
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"the server exited with {self.process.returncode}; "
+                                 f"see {self.log.name}")
+            try:
+                with socket.create_connection((HOST, self.port), timeout=1) as sock:
+                    sock.sendall(http_request("GET", "/api/v1/health"))
+                    if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                        if len(self.workers()) >= self.config.workers:
+                            return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise SystemExit("the server did not come up within 90 s")
+
+    def workers(self) -> list[int]:
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                found.append(int(stat.parent.name))
+        return found
+
+    def worker_rss_mib(self) -> list[float]:
+        sizes = []
+        for pid in self.workers():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        sizes.append(int(line.split()[1]) / 1024)
+            except OSError:
+                continue
+        return sizes
+
+    def cpu_seconds(self) -> float:
+        """User + system time of the workers so far."""
+        return cpu_of(self.workers())
+
+    def kill9(self) -> list[int]:
+        """SIGKILL to the master and every worker at once, as a crash or the
+        OOM killer would: nothing is finished, nothing is flushed. Returns
+        the pids killed."""
+        pids = [*self.workers(), self.process.pid]
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+        return pids
+
+    def restart(self) -> None:
+        """A new server on the same port, as a supervisor would start it."""
+        self.process = self._start()
+        self._wait_ready()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+# --- Measuring --------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def cpu_of(pids: list[int]) -> float:
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    try:
+        free = subprocess.run(["free", "-h"], capture_output=True, text=True,  # noqa: S607
+                              check=True).stdout.splitlines()[1].split()[1]
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        free = "unknown"
+    import platform
+
+    return {"nproc": str(os.cpu_count()), "cpu": cpu, "ram": free,
+            "python": platform.python_version(), "os": platform.platform()}
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+
+def postgres_create(server_url: str, prefix: str = "truyvet_bench_checkins") -> tuple[str, str]:
+    """A new empty database ``<prefix>_<random>``; returns its name and URL."""
+    import psycopg
+
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url.rstrip("/") + "/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name, f"{server_url.rstrip('/')}/{name}"
+
+
+def postgres_drop(server_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server_url.rstrip("/") + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_reachable(server_url: str) -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(server_url.rstrip("/") + "/postgres", connect_timeout=3):
+            return True
+    except Exception:  # noqa: BLE001 - any failure means "not here"
+        return False

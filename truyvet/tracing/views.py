@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -60,15 +61,22 @@ def _case_or_404(viewer: Any, case_id: int) -> Case:
 # --- Cases ---------------------------------------------------------------------------
 
 
+def _status_list(
+    request: HttpRequest, form_class: type[forms.Form], rows: Callable[[str], Any], template: str
+) -> HttpResponse:
+    """A list page filtered by status (an invalid filter shows everything) and paginated."""
+    form = form_class(request.GET or None)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    page = Paginator(rows(status), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, template, {"form": form, "page": page})
+
+
 @login_required
 def cases_view(request: HttpRequest) -> HttpResponse:
     viewer = _tracing_official(request)
-    form = CaseFilterForm(request.GET or None)
-    status = form.cleaned_data["status"] if form.is_valid() else ""
-    page = Paginator(selectors.cases_visible_to(viewer, status=status), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "tracing/cases.html", {"form": form, "page": page})
+    return _status_list(request, CaseFilterForm,
+                        lambda status: selectors.cases_visible_to(viewer, status=status),
+                        "tracing/cases.html")
 
 
 @login_required
@@ -269,12 +277,9 @@ def timeline_file_view(request: HttpRequest, case_id: int, file_format: str) -> 
 @login_required
 def tasks_view(request: HttpRequest) -> HttpResponse:
     viewer = _tracing_official(request)
-    form = TaskFilterForm(request.GET or None)
-    status = form.cleaned_data["status"] if form.is_valid() else ""
-    page = Paginator(selectors.contact_tasks_for(viewer, status=status), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "tracing/tasks.html", {"form": form, "page": page})
+    return _status_list(request, TaskFilterForm,
+                        lambda status: selectors.contact_tasks_for(viewer, status=status),
+                        "tracing/tasks.html")
 
 
 @login_required

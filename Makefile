@@ -45,5 +45,11 @@ bench: setup
 loadtest: setup
 	$(RUN) python -m bench.loadtest $(LOADTEST_ARGS)
 
+# kill -9 of an instance and a PostgreSQL restart during load, a read-only and a
+# full database (bench/faulttest.py). Restarting PostgreSQL disrupts everyone on
+# the machine: it waits for others' tests first (FAULTTEST_ARGS=--skip-restart).
+faulttest: setup
+	$(RUN) python -m bench.faulttest $(FAULTTEST_ARGS)
+
 clean:
 	rm -rf .venv .tools var/static

@@ -213,6 +213,8 @@ class Load:
         self.stats = Stats()
         self.started = 0.0
         self.finished = 0.0
+        self.active = 0.0  # seconds spent in run(), over every call
+        self.running = False
         self.stop_after: float | None = None  # seconds; None: until ``total`` is sent
         master = random.Random(seed if seed is not None else secrets.randbits(32))  # noqa: S311
         controllers = data["controllers"]
@@ -373,12 +375,18 @@ class Load:
                 connection.close()
 
     async def run(self, progress: bool = True) -> None:
+        """Sends until ``total`` check-ins were sent (or ``stop_after``
+        seconds); may be called again after raising ``total``, the clients
+        going on with their own sequences."""
         self.started = time.monotonic()
+        self.running = True
         reporter = asyncio.create_task(self._progress()) if progress else None
         try:
             await asyncio.gather(*(self._client(c) for c in self.clients))
         finally:
             self.finished = time.monotonic()
+            self.running = False
+            self.active += self.finished - self.started
             if reporter is not None:
                 reporter.cancel()
                 print(flush=True)
@@ -404,7 +412,7 @@ class Load:
 
     @property
     def wall(self) -> float:
-        return (self.finished or time.monotonic()) - self.started
+        return self.active + (time.monotonic() - self.started if self.running else 0.0)
 
     def latency_rows(self) -> list[tuple[str, int, float, float]]:
         return [
@@ -479,7 +487,7 @@ def report(load: Load, *, header: list[str], verdict: Verdict | None,
     lines = [*header]
     lines.append(f"wall time: {load.wall:,.1f} s; load generator CPU: "
                  f"{client_cpu / max(load.wall, 1e-9):.0%} of one core")
-    lines.append(f"check-ins acked: {len(stats.acked):,} of {load.total:,} sent "
+    lines.append(f"check-ins acked: {len(stats.acked):,} of {stats.scheduled:,} sent "
                  f"({len(stats.acked) / load.wall:,.0f}/s); rejected items: "
                  f"{len(stats.rejected):,}"
                  + (f" ({', '.join(f'{c}: {n}' for c, n in Counter(stats.rejected.values()).most_common(5))})"  # noqa: E501

@@ -175,12 +175,13 @@ class Server:
 
     def __init__(self, config: ServerConfig, database_url: str, log: Path, *,
                  port: int | None = None, env: dict[str, str] | None = None,
-                 access_log: bool = True) -> None:
+                 access_log: bool = True, extra_args: list[str] | None = None) -> None:
         self.config, self.port = config, port or free_port()
         self.log = log.open("ab")
         self.database_url = database_url
         self.env = env or server_env(database_url)
         self.access_log = access_log
+        self.extra_args = extra_args or []
         self.process = self._start()
         self._wait_ready()
 
@@ -190,7 +191,7 @@ class Server:
              "--bind", f"{HOST}:{self.port}", "--workers", str(self.config.workers),
              "--threads", str(self.config.threads),
              *(["--access-logfile", "-"] if self.access_log else []),
-             "--graceful-timeout", "20", "--backlog", "2048"],
+             "--graceful-timeout", "20", "--backlog", "2048", *self.extra_args],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log,
         )
 

@@ -149,6 +149,8 @@ class Stats:
     retry_after_missing: int = 0  # 503s without Retry-After
     samples: dict[str, str] = field(default_factory=dict)  # first body per unusual status
     scheduled: int = 0
+    stale_reconnects: int = 0  # idle keep-alive connections found closed, resent at once
+    unresolved: int = 0  # scans never answered within give_up_after (the client gave up)
 
     @property
     def five_xx(self) -> int:
@@ -205,11 +207,12 @@ class Load:
     def __init__(self, data: dict[str, Any], ports: list[int], *, total: int, clients: int,
                  batch_min: int = 50, batch_max: int = 100, single_share: float = 0.05,
                  resend_share: float = 0.02, timeout: float = 60.0, seed: int | None = None,
-                 max_retry_after: float = 5.0) -> None:
+                 max_retry_after: float = 5.0, give_up_after: float = 600.0) -> None:
         self.data, self.ports, self.total = data, ports, total
         self.batch_min, self.batch_max = batch_min, batch_max
         self.single_share, self.resend_share = single_share, resend_share
         self.timeout, self.max_retry_after = timeout, max_retry_after
+        self.give_up_after = give_up_after
         self.stats = Stats()
         self.started = 0.0
         self.finished = 0.0
@@ -278,12 +281,18 @@ class Load:
         return Call("batch", http_request("POST", "/api/v1/checkins/batch", {"items": items},
                                           client.controller["token"]), [i["id"] for i in items])
 
-    async def _send(self, connections: list[Connection], first: int, call: Call) -> Response:
+    async def _send(self, connections: list[Connection], first: int,
+                    call: Call) -> Response | None:
         """Sends ``call`` until it gets an answer that is not a 5xx, moving to
-        the next instance after a failure."""
+        the next instance after a failure; None after ``give_up_after``
+        seconds without one."""
         target = first
         delay = 0.2
+        deadline = time.monotonic() + self.give_up_after
         while True:
+            if time.monotonic() > deadline:
+                self.stats.unresolved += len(call.ids)
+                return None
             connection = connections[target % len(connections)]
             self.stats.attempts += 1
             started = time.perf_counter()
@@ -355,6 +364,8 @@ class Load:
                 if call is None:
                     return
                 response = await self._send(connections, home, call)
+                if response is None:
+                    continue
                 duplicates = self._record(call, response)
                 self.stats.duplicates_answered += duplicates
                 if (call.kind == "batch" and response.status == 200
@@ -363,6 +374,8 @@ class Load:
                     # again, through the other instance.
                     self.stats.resends += 1
                     again = await self._send(connections, home + 1, call)
+                    if again is None:
+                        continue
                     before = len(self.stats.acked)
                     repeated = self._record(call, again)
                     self.stats.requests[call.kind] -= 1  # same logical upload
@@ -372,6 +385,7 @@ class Load:
                         self.stats.resend_mismatches += 1
         finally:
             for connection in connections:
+                self.stats.stale_reconnects += connection.stale
                 connection.close()
 
     async def run(self, progress: bool = True) -> None:
@@ -497,10 +511,14 @@ def report(load: Load, *, header: list[str], verdict: Verdict | None,
                  f", {total_requests / load.wall:,.1f}/s; attempts {stats.attempts:,}, "
                  f"retries {stats.retries:,}, deliberate re-sends {stats.resends:,} "
                  f"({stats.resend_mismatches} not answered entirely as duplicates), "
-                 f"items answered as duplicates {stats.duplicates_answered:,}")
+                 f"items answered as duplicates {stats.duplicates_answered:,}"
+                 + (f"; NEVER ANSWERED (client gave up): {stats.unresolved:,} scans"
+                    if stats.unresolved else ""))
     lines.append("statuses: " + ", ".join(f"{s}: {n:,}" for s, n in sorted(stats.statuses.items()))
                  + (f"; transport errors: {dict(stats.transport_errors)}"
-                    if stats.transport_errors else ""))
+                    if stats.transport_errors else "")
+                 + (f"; idle keep-alive connections reopened: {stats.stale_reconnects:,}"
+                    if stats.stale_reconnects else ""))
     lines.append(f"5xx answers: {stats.five_xx:,}"
                  + (f" (503 without Retry-After: {stats.retry_after_missing})"
                     if stats.statuses.get(503) else ""))
@@ -608,7 +626,7 @@ def run(options: argparse.Namespace) -> int:
         ]
         lines = report(load, header=header, verdict=verdict, client_cpu=client_cpu)
         passed = verdict.ok and load.stats.five_xx == 0 and not load.stats.resend_mismatches \
-            and len(load.stats.acked) == options.checkins
+            and len(load.stats.acked) == options.checkins and not load.stats.unresolved
         lines.append(f"RESULT: {'PASS' if passed else 'FAIL'} (rows == acked ids, no duplicates, "
                      "no 5xx, every re-sent batch answered as duplicates, every check-in acked)")
         print("\n".join(lines), flush=True)

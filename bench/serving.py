@@ -82,10 +82,23 @@ class Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.opened = 0
+        self.stale = 0  # kept-alive connections the server had closed meanwhile
 
     async def send(self, request: bytes, timeout: float) -> Response:
         """Raises OSError, asyncio.IncompleteReadError or TimeoutError on a
-        transport failure (the connection is then closed)."""
+        transport failure (the connection is then closed). A kept-alive
+        connection that fails is retried once on a new one, as HTTP clients
+        do: the server may have closed it while it was idle."""
+        reused = self.writer is not None
+        try:
+            return await self._send_once(request, timeout)
+        except (OSError, asyncio.IncompleteReadError):
+            if not reused:
+                raise
+            self.stale += 1
+            return await self._send_once(request, timeout)
+
+    async def _send_once(self, request: bytes, timeout: float) -> Response:
         try:
             if self.writer is None or self.reader is None:
                 self.reader, self.writer = await asyncio.wait_for(

@@ -111,7 +111,11 @@ def _classify_one(exc: BaseException) -> DatabaseFault | None:
         # No SQLSTATE: the client library lost or could not open the
         # connection ("connection refused", "server closed the connection
         # unexpectedly", "the connection is closed").
-        if sqlstate is None and name in {"OperationalError", "InterfaceError"}:
+        # (psycopg.errors.ConnectionTimeout is a subclass: compare the classes.)
+        if sqlstate is None and any(
+            cls.__name__ in {"OperationalError", "InterfaceError"}
+            and cls.__module__.startswith("psycopg") for cls in type(exc).__mro__
+        ):
             return UNAVAILABLE
         return None
     if module == "sqlite3" and name == "OperationalError":

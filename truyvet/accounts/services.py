@@ -43,6 +43,7 @@ from truyvet.core.models import AuditAction
 from truyvet.core.requests import client_ip
 from truyvet.core.services import audit_record
 from truyvet.core.sms import send_sms
+from truyvet.core.text import fold
 from truyvet.places.models import AdministrativeUnit, Level, Scheme
 
 INVALID_INPUT = gettext_lazy("Thông tin chưa hợp lệ, vui lòng kiểm tra lại.")
@@ -318,14 +319,55 @@ def account_register_check(*, phone: str, password: str, person: PersonInput) ->
                    "taken")
     _validate_password(password, errors)
     cleaned = _validate_person(person, errors)
-    _check_id_free(cleaned["id_number"], errors)
+    _record_to_take_over(cleaned, errors)
     errors.raise_if_any(INVALID_INPUT)
     return normalized
 
 
+def _record_to_take_over(cleaned: dict[str, Any], errors: ErrorCollector) -> Person | None:
+    """The record a registrant's ID number already has, when they may make it
+    theirs: people are first recorded at a door from the QR on their ID card,
+    and their visits must follow them into the account they open later.
+
+    Only a record without an account, and only with the name and birth date
+    printed on that card: the ID number alone is written on too many forms to
+    hand anyone's visit history over for it. Anything else is refused, and
+    the commune office sorts it out with the card in hand."""
+    id_number = cleaned["id_number"]
+    if not id_number:
+        return None
+    record = Person.objects.filter(id_number=id_number).first()
+    if record is None:
+        return None
+    if User.objects.filter(person=record).exists():
+        errors.add("id_number", gettext_lazy(
+            "Số giấy tờ này đã có tài khoản. Hãy đăng nhập bằng số điện thoại của tài khoản đó."),
+            "taken")
+        return None
+    same_birth = (record.birth_date == cleaned["birth_date"] if record.birth_date is not None
+                  else record.birth_year is not None and record.birth_year == cleaned["birth_year"])
+    if record.name_folded != fold(cleaned["full_name"]) or not same_birth:
+        errors.add("id_number", gettext_lazy(
+            "Số giấy tờ này đã có trong hệ thống với họ tên hoặc ngày sinh khác. Hãy kiểm tra "
+            "lại, hoặc mang giấy tờ đến UBND xã, phường để được hỗ trợ."), "duplicate")
+        return None
+    return record
+
+
+def _take_over(record: Person, cleaned: dict[str, Any]) -> Person:
+    """Fills the record with what the registrant added (the card gave the
+    name, birth date and number; the phone, address and sex come now)."""
+    for field in ("phone", "sex", "commune", "street", "birth_date"):
+        if cleaned[field]:
+            setattr(record, field, cleaned[field])
+    record.save()
+    return record
+
+
 def account_register(*, phone: str, code: str, password: str, person: PersonInput) -> User:
     """Creates a verified account and its Person once the OTP proves the
-    caller holds the phone."""
+    caller holds the phone; a record already made from their ID card becomes
+    theirs (see ``_record_to_take_over``)."""
     normalized = account_register_check(phone=phone, password=password, person=person)
     otp_verify(phone=normalized, purpose=OtpPurpose.REGISTER, code=code)
     errors = ErrorCollector()
@@ -333,7 +375,10 @@ def account_register(*, phone: str, code: str, password: str, person: PersonInpu
     cleaned["phone"] = normalized
     try:
         with transaction.atomic():
-            record = Person.objects.create(**cleaned)
+            existing = _record_to_take_over(cleaned, errors)
+            errors.raise_if_any(INVALID_INPUT)  # taken by an account since the check
+            record = (_take_over(existing, cleaned) if existing is not None
+                      else Person.objects.create(**cleaned))
             user = User(phone=normalized, person=record, phone_verified_at=timezone.now())
             user.set_password(password)
             user.save()

@@ -299,3 +299,65 @@ def test_a_controller_added_by_phone_scans_once_registered(personas: Any, market
     newcomer = register_user(phone="0966000111", full_name="Lò Văn Gác")
     result = checkin_staff_scan(controller=newcomer, venue=market, payload=CCCD)
     assert result.result.outcome == ScanOutcome.CREATED
+
+
+@pytest.mark.django_db
+class TestRegisteringAfterACardScan:
+    """Someone first recorded from their ID card at a door opens an account
+    later: the record, and the visits on it, become theirs, but only for the
+    name and birth date printed on that card."""
+
+    PHONE = "+84987650001"
+
+    def register(self, **person: str) -> Any:
+        from truyvet.accounts.services import otp_request
+        from truyvet.testing import PASSWORD, ApiClient, last_otp_sent_to
+
+        otp_request(phone=self.PHONE, purpose="register")
+        return ApiClient().post("/auth/register", {
+            "phone": self.PHONE, "code": last_otp_sent_to(self.PHONE), "password": PASSWORD,
+            "id_number": "004301234567", **person,
+        })
+
+    def test_the_card_s_record_and_its_visits_become_the_new_account_s(
+        self, personas: Any, restaurant: Any
+    ) -> None:
+        scanned = staff_scan(personas, restaurant, CCCD, minutes_ago=60).result.checkin
+        created = self.register(full_name="hoàng  thị lan", birth_date="2001-09-09",
+                                street="Thôn Bản Thẳm", commune_id=str(personas.units.an_lac.pk))
+        assert created.status_code == 201, created.json()
+        person = Person.objects.get(id_number="004301234567")
+        assert created.json()["person_id"] == person.pk == scanned.person_id
+        assert person.user.phone == self.PHONE
+        assert (person.full_name, person.phone, person.street, person.commune_id) == (
+            "Hoàng Thị Lan", self.PHONE, "Thôn Bản Thẳm", personas.units.an_lac.pk)
+        assert [visit.pk for visit in checkins_of_me(user=person.user)] == [scanned.pk]
+
+    @pytest.mark.parametrize("person", [
+        {"full_name": "Hoàng Thị Lan", "birth_date": "2001-09-10"},
+        {"full_name": "Hoàng Thị Lanh", "birth_date": "2001-09-09"},
+        {"full_name": "Hoàng Thị Lan"},
+    ], ids=["other birth date", "other name", "no birth date"])
+    def test_another_name_or_birth_date_is_refused_and_nothing_is_written(
+        self, personas: Any, restaurant: Any, person: dict[str, str]
+    ) -> None:
+        staff_scan(personas, restaurant, CCCD)
+        refused = self.register(**person)
+        assert refused.status_code == 400
+        error = refused.json()["errors"][0]
+        assert (error["field"], error["code"]) == ("id_number", "duplicate")
+        assert "UBND xã" in error["message"]
+        assert not Person.objects.filter(phone=self.PHONE).exists()
+        assert not hasattr(Person.objects.get(id_number="004301234567"), "user")
+
+    def test_a_record_that_already_has_an_account_is_not_taken_over(
+        self, personas: Any, restaurant: Any
+    ) -> None:
+        staff_scan(personas, restaurant, CCCD)
+        first = self.register(full_name="Hoàng Thị Lan", birth_date="2001-09-09")
+        assert first.status_code == 201
+        self.PHONE = "+84987650002"
+        again = self.register(full_name="Hoàng Thị Lan", birth_date="2001-09-09")
+        assert again.status_code == 400
+        assert again.json()["errors"][0]["code"] == "taken"
+        assert Person.objects.get(id_number="004301234567").user.phone == "+84987650001"

@@ -239,6 +239,9 @@ if PRODUCTION and not PERSONAL_QR_PRIVATE_KEY:
 
 # --- Check-ins ------------------------------------------------------------------------
 CHECKIN_RETENTION_DAYS = env.int("CHECKIN_RETENTION_DAYS", 21, minimum=1, maximum=365)
+# PostgreSQL: daily partitions of the check-in table are created this many local
+# days ahead by the daily upkeep job, so that no scan waits for DDL (decision 0007).
+CHECKIN_PARTITION_DAYS_AHEAD = env.int("CHECKIN_PARTITION_DAYS_AHEAD", 7, minimum=1, maximum=60)
 # Scans of the same person at the same venue within this window are one visit.
 CHECKIN_MERGE_MINUTES = env.int("CHECKIN_MERGE_MINUTES", 30, minimum=0, maximum=720)
 # Offline uploads may carry device times this far in the future.

@@ -8,11 +8,12 @@ def _schedule_jobs(sender: Any, using: str = "default", **kwargs: Any) -> None:
     from django.db import connections
     from django_q.models import Schedule
 
-    from truyvet.checkins.tasks import schedule_purge
+    from truyvet.checkins.tasks import schedule_partitions_upkeep, schedule_purge
 
     # Not when django-q2's tables are absent (migrating backwards, say).
     if Schedule._meta.db_table in connections[using].introspection.table_names():
         schedule_purge(using=using)
+        schedule_partitions_upkeep(using=using)
 
 
 class CheckinsConfig(AppConfig):
@@ -21,6 +22,7 @@ class CheckinsConfig(AppConfig):
     verbose_name = "Check-ins"
 
     def ready(self) -> None:
-        # After every migrate (idempotent): the daily retention purge exists
-        # in django-q2's schedule table on any fresh or upgraded install.
+        # After every migrate (idempotent): the daily retention purge and
+        # partition upkeep exist in django-q2's schedule table on any fresh
+        # or upgraded install.
         post_migrate.connect(_schedule_jobs, sender=self, dispatch_uid="checkins.schedule")

@@ -30,6 +30,16 @@ class CheckIn(models.Model):
     retried upload idempotent. ``ends_at`` is the real departure or, until
     there is one, arrival plus the venue's dwell time, so that tracing is an
     indexed interval-overlap query.
+
+    On PostgreSQL the table is partitioned by local day on ``arrived_at``
+    (``partitions.py``, decision 0007) and its real primary key is
+    ``(id, arrived_at)``, because a partitioned table can only enforce
+    uniqueness with the partition key in it. ``id`` stays the primary key
+    here: ids are random UUIDs made by the client or by ``uuid4()``, and the
+    services look an id up (with the person's row locked) before inserting
+    it, so a retried upload finds its first row instead of writing a second;
+    a retry that races the first one to the insert repeats its
+    ``arrived_at`` and hits the key.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -81,7 +91,12 @@ class ScanReceipt(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, editable=False)
-    checkin = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="+")
+    # No database constraint: PostgreSQL cannot reference the partitioned
+    # check-in table by id alone. The ORM still cascades deletes, and the
+    # retention purge deletes the receipts of the partitions it drops.
+    checkin = models.ForeignKey(
+        CheckIn, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     outcome = models.CharField(max_length=12, choices=ScanOutcome.choices)
     received_at = models.DateTimeField(default=timezone.now)
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from truyvet.accounts.identity import cccd_century_digit
 from truyvet.accounts.models import IdKind, Person, Sex
 from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind
+from truyvet.checkins.partitions import local_day, partitions_ensure
 from truyvet.checkins.synth import vocabulary as vocab
 from truyvet.checkins.synth.bulk import CheckInWriter, ProgressBar, Row, in_background
 from truyvet.core.errors import ServiceError
@@ -845,6 +846,11 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
                                  day)
                 remaining -= count
 
+    # PostgreSQL: every day of the period gets its partition before the
+    # COPY, so the rows go straight to their day and not through DEFAULT.
+    if days:
+        partitions_ensure(local_day(datetime.fromtimestamp(days[0].lo, UTC)),
+                          local_day(datetime.fromtimestamp(days[-1].lo, UTC)))
     writer = CheckInWriter()
     bar = ProgressBar(label="checkins", total=plan.checkins, stream=stream, enabled=show)
     started = clock.monotonic()

@@ -1,0 +1,251 @@
+"""Daily partitions of the check-in table on PostgreSQL (decision 0007).
+
+On PostgreSQL ``checkins_checkin`` is partitioned by RANGE on ``arrived_at``,
+one partition per local day (midnight to midnight in ``settings.TIME_ZONE``,
+Asia/Ho_Chi_Minh), named ``checkins_checkin_pYYYYMMDD``, plus a DEFAULT
+partition that catches a row whose day has no partition yet, so that no scan
+is ever refused for want of DDL. On SQLite there is one plain table and every
+function here does nothing.
+
+- ``partitions_ensure(start, end)`` creates the missing partitions of the
+  local days ``start`` to ``end`` (both included). It is idempotent and safe
+  when two processes run it at once (they queue on one advisory lock); rows
+  the DEFAULT partition holds for a day being created are moved into it.
+  Run by the migration that partitions the table, by the daily upkeep job
+  (``tasks.checkins_partitions_upkeep``) and by ``truyvet synth`` before it
+  bulk-loads a period.
+- ``partitions_drop_before(cutoff)`` is the retention purge's fast path: it
+  drops whole partitions whose upper bound is at or before ``cutoff``, after
+  deleting the scan receipts that point into them.
+
+A new partition is made as a plain table and then ATTACHed: attaching takes
+a SHARE UPDATE EXCLUSIVE lock on the parent, so scans keep being written
+while the daily job runs (CREATE TABLE ... PARTITION OF would stop them).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.backends.utils import CursorWrapper
+from django.utils import timezone
+
+from truyvet.checkins.models import CheckIn, ScanReceipt
+
+logger = logging.getLogger(__name__)
+
+# The SQL below spells these names out (see ``_ymd``).
+PARENT = "checkins_checkin"
+DEFAULT_PARTITION = "checkins_checkin_default"
+if CheckIn._meta.db_table != PARENT:  # pragma: no cover - a renamed model table
+    raise RuntimeError("partitions.py spells out the check-in table's name; update it")
+# pg_advisory_xact_lock key shared by everything that adds or drops partitions
+# ("trvp" in ASCII), so that two upkeep runs never race each other.
+_LOCK_KEY = 0x74727670
+_BOUNDS = re.compile(r"FOR VALUES FROM \('([^']+)'\) TO \('([^']+)'\)")
+_NAME = re.compile(r"checkins_checkin_p(\d{8})")
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One partition of the check-in table; the DEFAULT one has no bounds."""
+
+    name: str
+    lower: datetime | None
+    upper: datetime | None
+
+    @property
+    def is_default(self) -> bool:
+        return self.lower is None
+
+
+def partition_name(day: date) -> str:
+    return f"{PARENT}_p{_ymd(day):d}"
+
+
+def local_day(moment: datetime) -> date:
+    """The day ``moment`` falls on in settings.TIME_ZONE."""
+    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """Local midnight at the start of ``day`` and of the next day."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    return (datetime.combine(day, time(0), tzinfo=zone),
+            datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone))
+
+
+def _days(start: date, end: date) -> Iterator[date]:
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+def _ymd(day: date) -> int:
+    """The day as the integer that ends its partition's name (20261126).
+
+    The SQL here names partitions with it as ``checkins_checkin_p{ymd:d}``:
+    DDL takes no bound parameters for table names, and an integer can carry
+    nothing but digits into the text. Bounds and other values are
+    parameters (interpolated by the driver, which quotes them)."""
+    return int(day.strftime("%Y%m%d"))
+
+
+def is_partitioned(*, using: str = "default") -> bool:
+    """Whether the check-in table is a partitioned table (PostgreSQL after
+    migration checkins 0004)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(%s)", [PARENT]
+        )
+        return cursor.fetchone() is not None
+
+
+def _partitions(cursor: CursorWrapper) -> list[Partition]:
+    cursor.execute(
+        "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+        "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s) "
+        "ORDER BY c.relname",
+        [PARENT],
+    )
+    found = []
+    for name, bound in cursor.fetchall():
+        match = _BOUNDS.search(bound)
+        if match is None:  # "DEFAULT"
+            found.append(Partition(name, None, None))
+        else:
+            found.append(Partition(name, datetime.fromisoformat(match.group(1)),
+                                   datetime.fromisoformat(match.group(2))))
+    return found
+
+
+def partitions_list(*, using: str = "default") -> list[Partition]:
+    """The check-in table's partitions, by name; empty when not partitioned."""
+    if not is_partitioned(using=using):
+        return []
+    with connections[using].cursor() as cursor:
+        return _partitions(cursor)
+
+
+def _attach_day(cursor: CursorWrapper, day: date, *, default_exists: bool) -> int:
+    """Creates ``day``'s partition, moving into it the rows the DEFAULT
+    partition holds for that day; returns how many it moved."""
+    ymd = _ymd(day)
+    lower, upper = day_bounds(day)
+    # LIKE copies the columns in order, their defaults and CHECK constraints;
+    # ATTACH adds the parent's indexes, primary key and foreign keys.
+    cursor.execute(
+        f"CREATE TABLE checkins_checkin_p{ymd:d} (LIKE checkins_checkin "
+        "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)"
+    )
+    moved = 0
+    if default_exists:
+        # Writers to the DEFAULT partition wait while its rows of the day move
+        # (readers do not), so that none lands there between move and attach.
+        cursor.execute("LOCK TABLE checkins_checkin_default IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(
+            "WITH moved AS (DELETE FROM checkins_checkin_default "  # noqa: S608 - an int
+            "WHERE arrived_at >= %s AND arrived_at < %s RETURNING *) "
+            f"INSERT INTO checkins_checkin_p{ymd:d} SELECT * FROM moved",
+            [lower, upper],
+        )
+        moved = max(cursor.rowcount, 0)
+    cursor.execute(
+        f"ALTER TABLE checkins_checkin ATTACH PARTITION checkins_checkin_p{ymd:d} "
+        "FOR VALUES FROM (%s) TO (%s)",
+        [lower, upper],
+    )
+    return moved
+
+
+def partitions_ensure(start: date, end: date, *, using: str = "default") -> list[str]:
+    """Creates the missing daily partitions for local days ``start`` to
+    ``end`` (both included); returns the names of those it created. Does
+    nothing on SQLite or while the table is not partitioned."""
+    if end < start or not is_partitioned(using=using):
+        return []
+    created: list[str] = []
+    moved = 0
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        existing = _partitions(cursor)  # read under the lock: another run may just have added
+        ranges = [(p.lower, p.upper) for p in existing
+                  if p.lower is not None and p.upper is not None]
+        default_exists = any(p.is_default for p in existing)
+        for day in _days(start, end):
+            lower, upper = day_bounds(day)
+            if any(lo < upper and lower < hi for lo, hi in ranges):
+                continue  # this day, or a range covering it, exists already
+            moved += _attach_day(cursor, day, default_exists=default_exists)
+            created.append(partition_name(day))
+    if created:
+        logger.info("created check-in partitions %s..%s (%s), moved %s rows out of DEFAULT",
+                    created[0], created[-1], len(created), moved)
+    return created
+
+
+def partitions_window(now: datetime | None = None) -> tuple[date, date]:
+    """The local days whose partitions should exist: from the oldest day the
+    retention period still accepts scans for, to CHECKIN_PARTITION_DAYS_AHEAD
+    days after today."""
+    now = now or timezone.now()
+    start = local_day(now - timedelta(days=settings.CHECKIN_RETENTION_DAYS))
+    return start, local_day(now) + timedelta(days=settings.CHECKIN_PARTITION_DAYS_AHEAD)
+
+
+def partitions_drop_before(cutoff: datetime, *, using: str = "default") -> int:
+    """Drops every daily partition whose upper bound is at or before
+    ``cutoff``, each after deleting the scan receipts that point into it (the
+    receipt's key to a check-in has no database constraint, decision 0007),
+    one partition per transaction; returns how many check-ins went with them.
+    Partitions not named by ``partition_name`` (made by hand) are left to
+    the purge's row-by-row delete."""
+    if not is_partitioned(using=using):
+        return 0
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    receipts = quote(ScanReceipt._meta.db_table)
+    checkin_column = quote(str(ScanReceipt._meta.get_field("checkin").column))
+    total = 0
+    for partition in partitions_list(using=using):
+        named = _NAME.fullmatch(partition.name)
+        if partition.lower is None or partition.upper is None or partition.upper > cutoff \
+                or named is None:
+            continue
+        ymd, bounds = int(named.group(1)), [partition.lower, partition.upper]
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+            cursor.execute("SELECT to_regclass(%s)", [partition.name])
+            if cursor.fetchone()[0] is None:
+                continue  # another purge dropped it meanwhile
+            # Both statements bound arrived_at to the partition: the planner
+            # reads that partition only.
+            cursor.execute(
+                f"DELETE FROM {receipts} WHERE {checkin_column} IN "  # noqa: S608
+                "(SELECT id FROM checkins_checkin WHERE arrived_at >= %s AND arrived_at < %s)",
+                bounds,
+            )
+            cursor.execute(
+                "SELECT count(*) FROM checkins_checkin WHERE arrived_at >= %s "
+                "AND arrived_at < %s", bounds,
+            )
+            rows = int(cursor.fetchone()[0])
+            # A table with deferred foreign-key checks pending cannot be
+            # dropped; there are some only when the caller's transaction
+            # wrote into this partition (tests do), and they are checked now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"DROP TABLE checkins_checkin_p{ymd:d}")
+        total += rows
+        logger.info("dropped check-in partition %s (%s rows)", partition.name, rows)
+    return total

@@ -169,26 +169,39 @@ def _attach_day(cursor: CursorWrapper, day: date, *, default_exists: bool) -> in
     return moved
 
 
+def _covered(partitions: list[Partition], day: date) -> bool:
+    """Whether a partition already covers (part of) the local ``day``."""
+    lower, upper = day_bounds(day)
+    return any(p.lower is not None and p.upper is not None and p.lower < upper
+               and lower < p.upper for p in partitions)
+
+
 def partitions_ensure(start: date, end: date, *, using: str = "default") -> list[str]:
     """Creates the missing daily partitions for local days ``start`` to
     ``end`` (both included); returns the names of those it created. Does
-    nothing on SQLite or while the table is not partitioned."""
+    nothing on SQLite or while the table is not partitioned.
+
+    One transaction per day created, so that the locks attaching takes (on
+    the DEFAULT partition above all, which every unpruned read of the table
+    needs) are held for one day's work, not the whole range's."""
     if end < start or not is_partitioned(using=using):
         return []
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        seen = _partitions(cursor)
     created: list[str] = []
     moved = 0
-    with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-        existing = _partitions(cursor)  # read under the lock: another run may just have added
-        ranges = [(p.lower, p.upper) for p in existing
-                  if p.lower is not None and p.upper is not None]
-        default_exists = any(p.is_default for p in existing)
-        for day in _days(start, end):
-            lower, upper = day_bounds(day)
-            if any(lo < upper and lower < hi for lo, hi in ranges):
-                continue  # this day, or a range covering it, exists already
-            moved += _attach_day(cursor, day, default_exists=default_exists)
-            created.append(partition_name(day))
+    for day in _days(start, end):
+        if _covered(seen, day):
+            continue
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+            seen = _partitions(cursor)  # again under the lock: another run may have added it
+            if _covered(seen, day):
+                continue
+            moved += _attach_day(cursor, day,
+                                 default_exists=any(p.is_default for p in seen))
+        created.append(partition_name(day))
     if created:
         logger.info("created check-in partitions %s..%s (%s), moved %s rows out of DEFAULT",
                     created[0], created[-1], len(created), moved)

@@ -313,6 +313,16 @@ def run_one(database_url: str, name: str) -> dict[str, Any]:
     client = Client()
     client.force_login(admin)
 
+    layout = "plain"
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_inherits JOIN pg_class parent "
+                           "ON parent.oid = inhparent WHERE parent.relname = %s",
+                           [CheckIn._meta.db_table])
+            partitions = cursor.fetchone()[0]
+        if partitions:
+            layout = f"{partitions} daily partitions"
+
     since, until = default_period()
     load_before = round(os.getloadavg()[0], 2)
     scopes = []
@@ -354,6 +364,7 @@ def run_one(database_url: str, name: str) -> dict[str, Any]:
         "area_days": _count(AreaDay), "seed": seed, "scopes": scopes,
         "write": _write_cost(), "acceptance": acceptance,
         "load_before": load_before, "load_after": round(os.getloadavg()[0], 2),
+        "checkin_table": layout,
         "measured_at": datetime.now().astimezone().isoformat(),
     }
 
@@ -423,6 +434,8 @@ def _table(results: list[dict[str, Any]]) -> str:
     for r in results:
         name = ("PostgreSQL " if r["database"] == "postgresql" else "SQLite ") + r[
             "database_version"]
+        if r["database"] == "postgresql":  # "?": measured before the layout was recorded
+            name += f" ({r.get('checkin_table', '?')})"
         for s in r["scopes"]:
             lines.append(
                 f"| {name} | {r['set']} | {r['checkins']:,} | {r['venues']:,} "

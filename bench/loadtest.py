@@ -170,6 +170,7 @@ class Client:
     rng: random.Random
     next_qr: int = 0
     next_citizen: int = 0
+    quota: int | None = None  # check-ins this client still has to send (None: no limit)
 
     def _time(self, slot: int) -> str:
         at = self.start + slot * SLOT + timedelta(minutes=self.rng.uniform(0, JITTER_MINUTES))
@@ -242,6 +243,13 @@ class Load:
                 citizens=citizens[index * per_client:(index + 1) * per_client],
                 start=start, rng=rng,
             ))
+        if total > 0:
+            # Each client sends its share: taking work from a common pool, the
+            # clients that happened to be answered faster ran out of their
+            # distinct (person, time) slots.
+            base, extra = divmod(total, clients)
+            for client in self.clients:
+                client.quota = base + (1 if client.index < extra else 0)
         capacity = SLOTS * min(len(c.qrs) for c in self.clients)
         if total / clients > capacity:
             raise SystemExit(f"{total:,} check-ins over {clients} clients needs more than "
@@ -249,32 +257,36 @@ class Load:
 
     # -- requests --
 
-    def _claim(self, wanted: int) -> int:
+    def _claim(self, client: Client, wanted: int) -> int:
         left = self.total - self.stats.scheduled
+        if client.quota is not None:
+            left = min(left, client.quota)
         if left <= 0:
             return 0
         if self.stop_after is not None and time.monotonic() - self.started > self.stop_after:
             return 0
         got = min(wanted, left)
         self.stats.scheduled += got
+        if client.quota is not None:
+            client.quota -= got
         return got
 
     def _next_call(self, client: Client) -> Call | None:
         roll = client.rng.random()
         if roll < self.single_share / 2:
             made = client.citizen_scan()
-            if made is not None and self._claim(1):
+            if made is not None and self._claim(client, 1):
                 body, token = made
                 return Call("scan", http_request("POST", "/api/v1/checkins/scan", body, token),
                             [body["id"]])
         if roll < self.single_share:
-            if not self._claim(1):
+            if not self._claim(client, 1):
                 return None
             item = client.staff_item()
             return Call("staff-scan", http_request(
                 "POST", "/api/v1/checkins/staff-scan", item, client.controller["token"]),
                 [item["id"]])
-        size = self._claim(client.rng.randint(self.batch_min, self.batch_max))
+        size = self._claim(client, client.rng.randint(self.batch_min, self.batch_max))
         if not size:
             return None
         items = [{**client.staff_item(), "kind": "staff_scan"} for _item in range(size)]

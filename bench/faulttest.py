@@ -333,6 +333,7 @@ def fault_read_only(data: dict[str, Any], load: Load, servers: list[Server], nam
         status, _headers, body = _probe(port, "POST", "/api/v1/checkins/batch",
                                         {"items": items}, token)
         if status == 200:
+            load.stats.scheduled += len(items)  # sent outside the load, counted with it
             for result in body["results"]:
                 if result["ok"]:
                     load.stats.acked.add(uuid.UUID(result["id"]).int)

@@ -548,7 +548,7 @@ def write_doc(results: list[dict[str, Any]], notes: list[str] | None = None) -> 
         "times it for every contact, apart, so `trace_run` as a whole still pays it (and then "
         "writes the contacts). Adding the visits up in SQL instead, one row per contact "
         "(window functions to merge a person's stays, a join with the F0's presences bound "
-        "as arrays), was tried on the 1 M set: PostgreSQL took 3 to 8 times as long as "
+        "as arrays), was tried on the 1 M set: PostgreSQL took 4 to 8 times as long as "
         "fetching the rows, so it is not used."
     )
     reading += [f"- {note}" for note in notes]
@@ -590,10 +590,12 @@ def write_doc(results: list[dict[str, Any]], notes: list[str] | None = None) -> 
         "The 10 M set that "
         "compares with 1 M is the 1 M Cao Bằng set plus 9 M check-ins in another province, "
         "so the same F0s meet the same crowds in a table ten times larger: that isolates the "
-        "cost of the table's size, which the target is about. The *10 M in Cao Bằng* row "
-        "scales one province instead: synth's Zipf popularity then makes its busiest "
-        "markets several times busier, every F0 meets several times more people, and any "
-        "exact search (the raw SQL too) must read that many more rows.",
+        "cost of the table's size, which the target is about."
+        + (" The *10 M in Cao Bằng* row "
+           "scales one province instead: synth's Zipf popularity then makes its busiest "
+           "markets several times busier, every F0 meets several times more people, and any "
+           "exact search (the raw SQL too) must read that many more rows."
+           if any(r.get("layout") == "uniform" for r in results) else ""),
         "",
         "Reproduce: `make bench` (`python -m bench tracing --help` for sizes; set "
         "`BENCH_POSTGRES_URL=postgres://user@host:5432` to include PostgreSQL, "

@@ -29,7 +29,7 @@ A search from one source (an F1 search) works out each contact's totals only,
 with no object per visit; the per-visit breakdown is worked out from the same
 rows when first asked for. Adding the visits up in SQL instead (islands by
 window functions, a join with the presences bound as arrays) was tried: on
-PostgreSQL it took three to eight times as long as fetching the rows.
+PostgreSQL it took four to eight times as long as fetching the rows.
 """
 
 from __future__ import annotations

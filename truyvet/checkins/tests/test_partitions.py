@@ -121,7 +121,7 @@ def test_the_table_is_partitioned_by_range_on_arrival_with_a_default() -> None:
     assert partition_name(timezone.localdate()) in names
     assert primary_key_columns() == ["id", "arrived_at"]
     indexes = parent_indexes()
-    for name in ("checkin_venue_arrived", "checkin_person_arrived", "checkin_arrived",
+    for name in ("checkin_person_arrived", "checkin_arrived",
                  "tracing_checkin_cover"):
         assert name in indexes, sorted(indexes)
     assert "(venue_id, arrived_at, ends_at, person_id)" in indexes["tracing_checkin_cover"]

@@ -13,7 +13,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
     dependencies = [
         ("tracing", "0001_initial"),
-        ("checkins", "0001_initial"),
+        ("checkins", "0002_initial"),  # the venue and person columns come in 0002
     ]
 
     operations = [

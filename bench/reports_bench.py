@@ -526,7 +526,9 @@ def write_doc(results: list[dict[str, Any]]) -> None:
         _storage(results),
         "",
         "¹ Includes a first rebuild of the rollups by the post-load hook "
-        "(`checkins_after_bulk_load`); the rebuild column times a second one on its own.",
+        "(`checkins_after_bulk_load`); the rebuild column times a second one on its own. "
+        "Load and rebuild times come from each database's first load, which may have shared "
+        "the machine with other work (the load averages above are for the query runs only).",
         "",
         "Data: `truyvet synth` over 21 days ending at the run (Cao Bằng: 5,677 venues; "
         "Hà Nội: 100,000 venues, 20 residents per venue), default shares of active venues. "

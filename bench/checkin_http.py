@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import random
@@ -63,14 +64,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.serving import (
+    DOC,
     HOST,
     RESULTS,
     ROOT,
     Server,
     ServerConfig,
     cpu_of,
+    django_setup,
     machine,
     percentile,
+    performance_section_write,
     postgres_create,
     postgres_drop,
     postgres_reachable,
@@ -79,7 +83,6 @@ from bench.serving import (
 )
 from bench.serving import http_request as _request
 
-DOC = ROOT / "docs" / "performance.md"
 SECTION = "## Check-in throughput"
 TARGET_SINGLE = 1_500
 TARGET_BATCH = 50_000
@@ -91,21 +94,11 @@ LABELS = {"noop": "no-op (GET /health)", "scan": "citizen scan", "staff": "staff
 # --- Seeding (child process) ----------------------------------------------------------
 
 
-def _django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "truyvet.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
 def seed(options: argparse.Namespace) -> dict[str, Any]:
     """Migrates and fills the database; returns what the load generator
     needs: citizens' tokens, venue QR payloads, controllers' tokens and
     venues, personal QR tokens."""
-    _django(options.database_url)
+    django_setup(options.database_url)
     from django.core.management import call_command
     from django.db import transaction
 
@@ -346,7 +339,7 @@ def run_database(vendor: str, options: argparse.Namespace) -> list[dict[str, Any
         ]
     else:
         name, url = postgres_create(options.postgres_url)
-        cleanup = lambda: postgres_drop(options.postgres_url, name)  # noqa: E731
+        cleanup = functools.partial(postgres_drop, options.postgres_url, name)
         db_cpu = postgres_cpu(options.postgres_url, name)
     results: list[dict[str, Any]] = []
     load_before = os.getloadavg()[0]
@@ -475,7 +468,7 @@ def write_doc(results: list[dict[str, Any]], options: argparse.Namespace) -> Non
         f"{TARGET_SINGLE:,} single check-ins/s and ≥ {TARGET_BATCH:,}/s through the batch "
         "endpoint on one 2-core machine with PostgreSQL.",
         "",
-        f"Machine: `nproc` {info['nproc']}; {info['cpu']}; `free -h` total {info['ram']}; "
+        f"Machine: {info['cpus']} CPUs; {info['cpu']}; {info['ram']} RAM; "
         f"Python {info['python']}; {info['os']}. The load generator (Python asyncio, "
         "keep-alive HTTP/1.1), the server and the database share these cores. Measured "
         f"{max(r['measured_at'] for r in results)[:10]}, {options.duration:g} s per row "
@@ -516,17 +509,7 @@ def write_doc(results: list[dict[str, Any]], options: argparse.Namespace) -> Non
         "server configurations, durations and sizes.",
         "",
     ])
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else (
-        "# Performance\n\nMeasured numbers behind the quality bars in the brief (§6). "
-        "Each section is written by its benchmark under `bench/`.\n\n"
-    )
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    performance_section_write(SECTION, section)
 
 
 # --- Command line -----------------------------------------------------------------------------

@@ -220,7 +220,7 @@ class Load:
         self.active = 0.0  # seconds spent in run(), over every call
         self.running = False
         self.stop_after: float | None = None  # seconds; None: until ``total`` is sent
-        master = random.Random(seed if seed is not None else secrets.randbits(32))  # noqa: S311
+        master = random.Random(seed if seed is not None else secrets.randbits(32))  # noqa: S311 - load, not security
         controllers = data["controllers"]
         if clients > len(controllers):
             raise SystemExit(f"seeded {len(controllers)} controllers for {clients} clients")
@@ -329,7 +329,7 @@ class Load:
                 self.stats.retries += 1
                 target += 1
                 wait = float(retry_after) if retry_after else delay
-                await asyncio.sleep(min(wait, self.max_retry_after) * random.uniform(0.5, 1.0))  # noqa: S311
+                await asyncio.sleep(min(wait, self.max_retry_after) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
                 delay = min(delay * 2, 2.0)
                 continue
             self.stats.latencies[call.kind].append(elapsed)
@@ -491,11 +491,10 @@ def verify(database_url: str, tables: dict[str, str], stats: Stats) -> Verdict:
                 checkin)) as copy:
             for row in copy.rows():
                 stored.add(uuid.UUID(row[0]).int)
-        duplicate_visits = conn.execute(sql.SQL(
+        duplicate_visits = _scalar(conn, sql.SQL(
             "SELECT count(*) - count(DISTINCT (person_id, venue_id, arrived_at)) FROM {}"
-        ).format(checkin)).fetchone()[0]  # type: ignore[index]
-        receipts = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
-            receipt)).fetchone()[0]  # type: ignore[index]
+        ).format(checkin))
+        receipts = _scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(receipt))
     return Verdict(
         rows=len(stored), acked=len(stats.acked), missing=len(stats.acked - stored),
         unacknowledged=len(stored - stats.acked), duplicate_visits=int(duplicate_visits),
@@ -547,15 +546,23 @@ def report(load: Load, *, header: list[str], verdict: Verdict | None,
 
 def describe_machine() -> str:
     info = machine()
-    return (f"machine: nproc {info['nproc']}; {info['cpu']}; RAM {info['ram']}; "
+    return (f"machine: {info['cpus']} CPUs; {info['cpu']}; RAM {info['ram']}; "
             f"Python {info['python']}")
+
+
+def _scalar(conn: Any, query: Any) -> Any:
+    """The one value an aggregate query returns."""
+    row = conn.execute(query).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from {query!r}")
+    return row[0]
 
 
 def postgres_version(database_url: str) -> str:
     import psycopg
 
     with psycopg.connect(database_url) as conn:
-        return str(conn.execute("SHOW server_version").fetchone()[0]).split(" ")[0]  # type: ignore[index]
+        return str(_scalar(conn, "SHOW server_version")).split(" ")[0]
 
 
 # --- Command line ---------------------------------------------------------------------------

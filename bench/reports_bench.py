@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -58,9 +57,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "var" / "bench"
-DOC = ROOT / "docs" / "performance.md"
+from bench.serving import (
+    DOC,
+    RESULTS,
+    ROOT,
+    analyze,
+    django_setup,
+    machine,
+    percentile,
+    performance_section_write,
+    postgres_database,
+)
+
 DAYS = 21
 SETS: dict[str, dict[str, Any]] = {
     "cao-bang-1m": {"province": "04", "venues": 5_677, "checkins": 1_000_000},
@@ -69,12 +77,6 @@ SETS: dict[str, dict[str, Any]] = {
     # A quick run of the whole pipeline (not in the defaults, not in the doc).
     "smoke": {"province": "04", "venues": 500, "checkins": 50_000},
 }
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return round(ordered[index], 1)
 
 
 def _timed(function: Any, runs: int, warm: int = 1) -> tuple[list[float], Any]:
@@ -90,18 +92,6 @@ def _timed(function: Any, runs: int, warm: int = 1) -> tuple[list[float], Any]:
 
 
 # --- Child process: seed and measure one database -------------------------------------
-
-
-def _django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "truyvet.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
-    os.environ["DEBUG"] = "false"  # as served: no SQL kept per query
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def _count(model: Any) -> int:
@@ -141,13 +131,6 @@ def _seed(spec: dict[str, Any], fresh_marker: Path) -> dict[str, Any]:
         seed["rebuild_seconds"] = round(time.perf_counter() - started, 1)
         fresh_marker.write_text(json.dumps(seed, indent=2))
     return seed
-
-
-def _analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
 
 
 def _scopes(province_code: str) -> list[Any]:
@@ -286,7 +269,7 @@ def _version() -> str:
 
 
 def run_one(database_url: str, name: str) -> dict[str, Any]:
-    _django(database_url)
+    django_setup(database_url)
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
@@ -302,7 +285,7 @@ def run_one(database_url: str, name: str) -> dict[str, Any]:
     call_command("migrate", interactive=False, verbosity=0)
     marker = RESULTS / f"reports-seed-{connection.vendor}-{name}.json"
     seed = _seed(spec, marker)
-    _analyze()
+    analyze()
 
     admin = User.objects.filter(phone="+84900999999").first()
     if admin is None:
@@ -343,11 +326,12 @@ def run_one(database_url: str, name: str) -> dict[str, Any]:
             "scope": scope.full_name, "level": scope.level,
             "venues": board.totals.registered, "active_7d": board.totals.active_7d,
             "scans": board.totals.scans,
-            "rollups_p50_ms": _percentile(rollup_ms, 0.5),
-            "rollups_p95_ms": _percentile(rollup_ms, 0.95),
-            "page_p50_ms": _percentile(page_ms, 0.5), "page_p95_ms": _percentile(page_ms, 0.95),
-            "chart_p50_ms": _percentile(chart_ms, 0.5),
-            "direct_p50_ms": _percentile(direct_ms, 0.5),
+            "rollups_p50_ms": round(percentile(rollup_ms, 0.5), 1),
+            "rollups_p95_ms": round(percentile(rollup_ms, 0.95), 1),
+            "page_p50_ms": round(percentile(page_ms, 0.5), 1),
+            "page_p95_ms": round(percentile(page_ms, 0.95), 1),
+            "chart_p50_ms": round(percentile(chart_ms, 0.5), 1),
+            "direct_p50_ms": round(percentile(direct_ms, 0.5), 1),
             "same_figures": _same(board, direct),
         })
         print(json.dumps(scopes[-1], ensure_ascii=False), file=sys.stderr, flush=True)
@@ -388,33 +372,6 @@ def _sql_active_7d(province_code: str) -> int:
 
 
 # --- Driver ----------------------------------------------------------------------------------
-
-
-def _postgres_database(server_url: str, name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(server_url.rstrip("/") + "/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{server_url.rstrip('/')}/{name}"
-
-
-def machine() -> dict[str, str]:
-    cpu, ram = "unknown", "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    except OSError:
-        pass
-    return {"cpus": str(os.cpu_count()), "ram": ram, "cpu": cpu,
-            "python": platform.python_version(), "os": platform.platform()}
 
 
 def _result_path(database: str, name: str) -> Path:
@@ -536,17 +493,7 @@ def write_doc(results: list[dict[str, Any]]) -> None:
         "`BENCH_POSTGRES_URL` to measure PostgreSQL).",
         "",
     ])
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else (
-        "# Performance\n\nMeasured numbers behind the quality bars in the brief (§6). "
-        "Each section is written by its benchmark under `bench/`.\n\n"
-    )
-    start = text.find("## Dashboards")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    performance_section_write("## Dashboards", section)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -581,11 +528,12 @@ def main(argv: list[str] | None = None) -> int:
             for name in filter(None, options.postgres_sets.split(",")):
                 database = f"truyvet_bench_reports_{name.replace('-', '_')}"
                 pairs.append(("postgresql", name,
-                              _postgres_database(options.postgres_url, database)))
+                              postgres_database(options.postgres_url, database)))
         for vendor, name, url in pairs:
             print(f"reports: {vendor} {name}", flush=True)
             subprocess.run(  # noqa: S603 - our own script
-                [sys.executable, __file__, "run", "--database-url", url, "--set", name],
+                [sys.executable, "-m", "bench.reports_bench", "run", "--database-url", url,
+                 "--set", name],
                 check=True, cwd=ROOT,
             )
     results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("reports-*-*.json"))

@@ -24,6 +24,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "var" / "bench"
+DOC = ROOT / "docs" / "performance.md"
 HOST = "127.0.0.1"  # load goes to this machine only
 DEFAULT_POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 
@@ -285,10 +286,12 @@ class Server:
 
 
 def percentile(values: list[float], share: float) -> float:
+    """The sample at rank ``share`` of the sorted values (nearest rank on
+    0..n-1); 0.0 for no values."""
     if not values:
         return 0.0
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
 
 
 def cpu_of(pids: list[int]) -> float:
@@ -304,20 +307,63 @@ def cpu_of(pids: list[int]) -> float:
 
 
 def machine() -> dict[str, str]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    try:
-        free = subprocess.run(["free", "-h"], capture_output=True, text=True,  # noqa: S607
-                              check=True).stdout.splitlines()[1].split()[1]
-    except (OSError, subprocess.CalledProcessError, IndexError):
-        free = "unknown"
+    """The machine for the reports: CPUs, CPU model, RAM, Python, OS."""
     import platform
 
-    return {"nproc": str(os.cpu_count()), "cpu": cpu, "ram": free,
+    cpu, ram = "unknown", "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+                break
+    except OSError:
+        pass
+    return {"cpus": str(os.cpu_count()), "cpu": cpu, "ram": ram,
             "python": platform.python_version(), "os": platform.platform()}
+
+
+def performance_section_write(heading: str, section: str) -> None:
+    """Puts ``section`` in docs/performance.md in place of the one that starts
+    with ``heading`` (up to the next "## "), or at the end; each benchmark
+    owns its section and leaves the others as they are."""
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else (
+        "# Performance\n\nMeasured numbers behind the quality bars in the brief (§6). "
+        "Each section is written by its benchmark under `bench/`.\n\n"
+    )
+    start = text.find(heading)
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    DOC.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def django_setup(database_url: str) -> None:
+    """Django in this process against ``database_url``, configured as served
+    (DEBUG off, so no SQL is kept per query), for a benchmark's child process."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "truyvet.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
+    os.environ["DEBUG"] = "false"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def analyze() -> None:
+    """Planner statistics, and on PostgreSQL the visibility map that lets
+    index-only scans skip the table (autovacuum's job in production)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------
@@ -331,6 +377,19 @@ def postgres_create(server_url: str, prefix: str = "truyvet_bench_checkins") -> 
     with psycopg.connect(server_url.rstrip("/") + "/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return name, f"{server_url.rstrip('/')}/{name}"
+
+
+def postgres_database(server_url: str, name: str, template: str | None = None) -> str:
+    """``name`` on the server, created when missing (a copy of ``template``
+    when given), so a benchmark reuses the data it seeded before; its URL."""
+    import psycopg
+
+    with psycopg.connect(server_url.rstrip("/") + "/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            copy = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    return f"{server_url.rstrip('/')}/{name}"
 
 
 def postgres_drop(server_url: str, name: str) -> None:

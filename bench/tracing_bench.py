@@ -42,7 +42,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -52,9 +51,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "var" / "bench"
-DOC = ROOT / "docs" / "performance.md"
+from bench.serving import (
+    DOC,
+    RESULTS,
+    ROOT,
+    analyze,
+    django_setup,
+    machine,
+    percentile,
+    performance_section_write,
+    postgres_database,
+)
+
 CHECKINS_PER_VENUE = 176  # Cao Bằng: 5,677 venues at 1 M check-ins
 DAYS = 21  # the retention period: what a production table holds
 HISTORY_DAYS = 14
@@ -73,16 +81,6 @@ def _label(rows: int) -> str:
 
 
 # --- Child process: seed and measure one database -----------------------------------
-
-
-def _django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "truyvet.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def _count_checkins() -> int:
@@ -184,15 +182,6 @@ def _seed_own(rows: int, existing: int) -> str:
     return f"bench/tracing_bench.py's own seeder ({len(venues):,} venues, {DAYS} days)"
 
 
-def _analyze() -> None:
-    """Statistics for the planner, and on PostgreSQL the visibility map that
-    lets index-only scans skip the table (autovacuum's job in production)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
-
-
 def _pick_f0s(count: int, since: datetime, province: str) -> list[int]:
     """F0s with 14 days of history: among the people of ``province`` with
     visits on at least 10 of the last 14 days, the ``count`` whose ids hash
@@ -277,12 +266,12 @@ def _measure(people: list[int], repeats: int, since: datetime, now: datetime,
         "contacts_per_f0": round(statistics.mean(contacts)) if contacts else 0,
         "contacts_max": max(contacts, default=0),
         "candidates_max": max(candidates, default=0),
-        "search_p50_ms": round(_percentile(search_ms, 0.5), 1),
-        "search_p95_ms": round(_percentile(search_ms, 0.95), 1),
-        "raw_p50_ms": round(_percentile(raw_ms, 0.5), 1),
-        "raw_p95_ms": round(_percentile(raw_ms, 0.95), 1),
-        "visits_p50_ms": round(_percentile(visits_ms, 0.5), 1),
-        "visits_p95_ms": round(_percentile(visits_ms, 0.95), 1),
+        "search_p50_ms": round(percentile(search_ms, 0.5), 1),
+        "search_p95_ms": round(percentile(search_ms, 0.95), 1),
+        "raw_p50_ms": round(percentile(raw_ms, 0.5), 1),
+        "raw_p95_ms": round(percentile(raw_ms, 0.95), 1),
+        "visits_p50_ms": round(percentile(visits_ms, 0.5), 1),
+        "visits_p95_ms": round(percentile(visits_ms, 0.95), 1),
         "plan": plan,
     }
 
@@ -310,12 +299,6 @@ def _raw_sql(presences: list[Any], rules: Any, exclude: int) -> tuple[str, list[
     return " UNION ALL ".join(parts), params
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def _plan(sql: str, params: list[Any]) -> str:
     from django.db import connection
 
@@ -329,7 +312,7 @@ def _plan(sql: str, params: list[Any]) -> str:
 
 def run_one(database_url: str, rows: int, *, f0s: int, repeats: int, fresh: bool,
             seeder: str, layout: str, seed_province: str, f0_province: str) -> dict[str, Any]:
-    _django(database_url)
+    django_setup(database_url)
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
@@ -354,7 +337,7 @@ def run_one(database_url: str, rows: int, *, f0s: int, repeats: int, fresh: bool
             added = _seed_own(rows, existing)
         seeded_by = f"{seeded_by} + {added}" if existing else added
         load_seconds += time.perf_counter() - started
-        _analyze()
+        analyze()
         marker.write_text(json.dumps({"seeded_by": seeded_by, "load_seconds": load_seconds}))
     elif fresh:
         raise SystemExit("--fresh needs an empty database; drop it first")
@@ -399,42 +382,8 @@ def _version() -> str:
 # --- Driver: every pair, then the table --------------------------------------------------
 
 
-def _postgres_database(server_url: str, name: str, template: str | None = None) -> str:
-    """Creates ``name`` on the server when missing (a copy of ``template``
-    when given); returns its URL."""
-    import psycopg
-
-    with psycopg.connect(server_url.rstrip("/") + "/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            copy = f' TEMPLATE "{template}"' if template else ""
-            conn.execute(f'CREATE DATABASE "{name}"{copy}')
-    return f"{server_url.rstrip('/')}/{name}"
-
-
 def _marker(database_url: str) -> Path:
     return RESULTS / f"seed-{hashlib.sha256(database_url.encode()).hexdigest()[:12]}.json"
-
-
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "unknown"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    except OSError:
-        pass
-    return {"cpus": str(os.cpu_count()), "ram": ram, "cpu": cpu,
-            "python": platform.python_version(), "os": platform.platform()}
 
 
 def _result_path(database: str, rows: int, layout: str) -> Path:
@@ -606,17 +555,7 @@ def write_doc(results: list[dict[str, Any]], notes: list[str] | None = None) -> 
         plans,
         "",
     ])
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else (
-        "# Performance\n\nMeasured numbers behind the quality bars in the brief (§6). "
-        "Each section is written by its benchmark under `bench/`.\n\n"
-    )
-    start = text.find("## Tracing")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    performance_section_write("## Tracing", section)
 
 
 def _sqlite_copy(source: Path, target: Path) -> None:
@@ -632,7 +571,8 @@ def _sqlite_copy(source: Path, target: Path) -> None:
 
 def _child(url: str, rows: int, layout: str, seed_province: str, options: Any) -> None:
     subprocess.run(  # noqa: S603 - our own script
-        [sys.executable, __file__, "run", "--database-url", url, "--rows", str(rows),
+        [sys.executable, "-m", "bench.tracing_bench", "run", "--database-url", url,
+         "--rows", str(rows),
          "--layout", layout, "--seed-province", seed_province,
          "--f0s", str(options.f0s), "--repeats", str(options.repeats),
          "--seeder", options.seeder],
@@ -696,7 +636,7 @@ def main(argv: list[str] | None = None) -> int:
                     if template is not None:
                         _sqlite_copy(RESULTS / f"{template}.sqlite3", path)
                     return f"sqlite:///{path}"
-                return _postgres_database(options.postgres_url, name, template)
+                return postgres_database(options.postgres_url, name, template)
 
             prefix = options.database_prefix
             base = f"{prefix}_{sizes[0]}"

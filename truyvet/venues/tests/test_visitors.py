@@ -41,7 +41,10 @@ def visited(personas, venues) -> dict[str, Any]:
     """Nguyễn Thị Hoa came yesterday at 09:00 and today at 08:00 (local);
     Lương Văn Đức came two days ago, recorded by hand."""
     today = timezone.localdate()
-    at = lambda day, hour: datetime(day.year, day.month, day.day, hour, tzinfo=HANOI)  # noqa: E731
+
+    def at(day: Any, hour: int) -> datetime:
+        return datetime(day.year, day.month, day.day, hour, tzinfo=HANOI)
+
     yesterday, before = today - timedelta(days=1), today - timedelta(days=2)
     visit(personas.citizen.person, venues.shop, at(yesterday, 9))
     visit(personas.citizen.person, venues.shop, at(today, 0) + timedelta(minutes=5))

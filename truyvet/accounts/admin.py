@@ -4,12 +4,11 @@ check scope and write the audit log."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.http import HttpRequest
 
 from truyvet.accounts.models import Person, RoleAssignment, User
+from truyvet.core.admin import ReadOnlyAdmin
 
 
 @admin.register(Person)
@@ -40,17 +39,8 @@ class UserAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoleAssignment)
-class RoleAssignmentAdmin(admin.ModelAdmin):
+class RoleAssignmentAdmin(ReadOnlyAdmin):
     list_display = ("user", "role", "unit", "granted_by", "granted_at")
     list_filter = ("role",)
     list_select_related = ("user", "unit", "granted_by")
     search_fields = ("=user__phone", "unit__code")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

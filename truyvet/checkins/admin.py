@@ -3,24 +3,15 @@ removed by the retention purge, never edited by hand."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from truyvet.checkins.models import CheckIn, PersonalQrKey, ScanIdentity
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from truyvet.core.admin import ReadOnlyAdmin
 
 
 @admin.register(CheckIn)
 class CheckInAdmin(ReadOnlyAdmin):
+    deletable = True
     list_display = ("arrived_at", "venue", "method", "departure_kind", "ends_at", "received_at")
     list_filter = ("method", "departure_kind")
     search_fields = ("venue__code",)
@@ -31,6 +22,7 @@ class CheckInAdmin(ReadOnlyAdmin):
 
 @admin.register(PersonalQrKey)
 class PersonalQrKeyAdmin(ReadOnlyAdmin):
+    deletable = True
     list_display = ("ref", "version", "created_at", "rotated_at", "revoked_at")
     search_fields = ("ref",)
     raw_id_fields = ("person",)
@@ -38,5 +30,6 @@ class PersonalQrKeyAdmin(ReadOnlyAdmin):
 
 @admin.register(ScanIdentity)
 class ScanIdentityAdmin(ReadOnlyAdmin):
+    deletable = True
     list_display = ("kind", "value", "created_at")
     raw_id_fields = ("person",)

@@ -10,13 +10,12 @@ from django.http import HttpRequest
 from truyvet.core.models import AuditEvent
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("at", "action", "actor", "purpose", "subject_person", "unit", "ip_address")
-    list_filter = ("action",)
-    list_select_related = ("actor", "subject_person", "unit")
-    date_hierarchy = "at"
-    search_fields = ("purpose", "target")
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that only the services write (they check scope, validate and
+    audit): staff may read them here, never add or change them, and delete
+    them only where ``deletable`` says so."""
+
+    deletable = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -25,4 +24,13 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        return self.deletable and super().has_delete_permission(request, obj)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "action", "actor", "purpose", "subject_person", "unit", "ip_address")
+    list_filter = ("action",)
+    list_select_related = ("actor", "subject_person", "unit")
+    date_hierarchy = "at"
+    search_fields = ("purpose", "target")

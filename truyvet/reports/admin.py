@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from truyvet.core.admin import ReadOnlyAdmin
 from truyvet.reports.models import GeneratedReport, ReportRecipient, VenueReminder
 
 
@@ -24,16 +25,11 @@ class GeneratedReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(VenueReminder)
-class VenueReminderAdmin(admin.ModelAdmin):
+class VenueReminderAdmin(ReadOnlyAdmin):
+    deletable = True
     list_display = ("sent_at", "venue", "recipients", "sent_by")
     raw_id_fields = ("venue", "sent_by")
     date_hierarchy = "sent_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ReportRecipient)

@@ -4,27 +4,14 @@ alerts); the pages and the API are where officials work."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from truyvet.core.admin import ReadOnlyAdmin
 from truyvet.tracing.models import Case, ContactTask, ExposureSite, TraceRun
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Case)
-class CaseAdmin(ReadOnly):
+class CaseAdmin(ReadOnlyAdmin):
     list_display = ("id", "classification", "status", "unit", "window_start", "window_end",
                     "traced_at", "created_at")
     list_filter = ("classification", "status")
@@ -33,14 +20,14 @@ class CaseAdmin(ReadOnly):
 
 
 @admin.register(TraceRun)
-class TraceRunAdmin(ReadOnly):
+class TraceRunAdmin(ReadOnlyAdmin):
     list_display = ("id", "case_id", "degree", "run_at", "visit_count", "contact_count",
                     "truncated", "duration_ms")
     list_filter = ("degree", "truncated")
 
 
 @admin.register(ContactTask)
-class ContactTaskAdmin(ReadOnly):
+class ContactTaskAdmin(ReadOnlyAdmin):
     list_display = ("id", "unit", "status", "created_at", "updated_at")
     list_filter = ("status",)
     list_select_related = ("unit",)
@@ -48,7 +35,7 @@ class ContactTaskAdmin(ReadOnly):
 
 
 @admin.register(ExposureSite)
-class ExposureSiteAdmin(ReadOnly):
+class ExposureSiteAdmin(ReadOnlyAdmin):
     list_display = ("id", "venue", "starts_at", "ends_at", "published_at", "withdrawn_at")
     list_select_related = ("venue",)
     exclude = ("case",)

@@ -9,18 +9,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from truyvet.core.admin import ReadOnlyAdmin
 from truyvet.venues.models import Venue, VenueStaff
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class StaffInline(admin.TabularInline):

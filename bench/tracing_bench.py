@@ -220,8 +220,6 @@ def _heaviest(count: int, since: datetime, province: str) -> list[int]:
 
 def _measure(people: list[int], repeats: int, since: datetime, now: datetime,
              rules: Any) -> dict[str, Any]:
-    from django.db import connection
-
     from truyvet.tracing import exposure
 
     search_ms: list[float] = []
@@ -245,16 +243,14 @@ def _measure(people: list[int], repeats: int, since: datetime, now: datetime,
             visits_elapsed = (time.perf_counter() - started) * 1000
             sql, params = _raw_sql(presences, rules, person_id)
             started = time.perf_counter()
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                fetched = cursor.fetchall()
+            fetched = _raw_fetch(sql, params)
             raw_elapsed = (time.perf_counter() - started) * 1000
             if attempt:
                 search_ms.append(elapsed)
                 visits_ms.append(visits_elapsed)
                 raw_ms.append(raw_elapsed)
         visits.append(len(presences))
-        candidates.append(len(fetched))
+        candidates.append(fetched)
         contacts.append(len(found))
         if not plan:
             plan = _plan(sql, params)
@@ -277,16 +273,34 @@ def _measure(people: list[int], repeats: int, since: datetime, now: datetime,
 
 
 def _raw_sql(presences: list[Any], rules: Any, exclude: int) -> tuple[str, list[Any]]:
-    """The candidate query written by hand: UNION ALL of one index range per
-    merged presence, with the same bounds as the ORM query."""
+    """The candidate query written by hand, with the bounds of the search's
+    ranges (``exposure.scan_ranges``): on SQLite ``UNION ALL`` of one index
+    range per merged presence; on PostgreSQL the ranges as arrays joined to
+    the table, each column gathered into an array (the statement the search
+    sends there)."""
     from django.db import connection
 
     from truyvet.tracing import exposure
 
     epoch = exposure._EPOCH[connection.vendor]  # the search's own conversion
+    ranges = exposure.scan_ranges(presences, rules)
+    if connection.vendor == "postgresql":
+        micro = timedelta(microseconds=1)
+        sql = (
+            "SELECT array_agg(c.person_id), array_agg(c.venue_id), "  # noqa: S608 - no values
+            f"array_agg({epoch.format('c.arrived_at')}), array_agg({epoch.format('c.ends_at')}) "
+            "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], "
+            "%s::timestamptz[]) AS r(venue, after, hi, lo) "
+            "JOIN checkins_checkin AS c ON c.venue_id = r.venue AND c.arrived_at > r.after "
+            "AND c.arrived_at <= r.hi AND c.ends_at >= r.lo WHERE c.person_id <> %s"
+        )
+        return sql, [[scan.venue_id for scan in ranges],
+                     [scan.lo - rules.cap - micro if scan.after is None else scan.after
+                      for scan in ranges],
+                     [scan.hi for scan in ranges], [scan.lo for scan in ranges], exclude]
     columns = f"person_id, venue_id, {epoch.format('arrived_at')}, {epoch.format('ends_at')}"
     parts, params = [], []
-    for scan in exposure.scan_ranges(presences, rules):
+    for scan in ranges:
         lower = "arrived_at > %s" if scan.after is not None else "arrived_at >= %s"
         parts.append(
             f"SELECT {columns} FROM checkins_checkin "  # noqa: S608 - placeholders only
@@ -297,6 +311,26 @@ def _raw_sql(presences: list[Any], rules: Any, exclude: int) -> tuple[str, list[
         params += [scan.venue_id, lower_value, scan.hi, scan.lo, exclude]
     # Only placeholders are joined in; every value is a bound parameter.
     return " UNION ALL ".join(parts), params
+
+
+def _raw_fetch(sql: str, params: list[Any]) -> int:
+    """Runs the raw statement and fetches its rows as the search's fetch
+    does: on PostgreSQL with parameters bound by the server and binary
+    results (psycopg's plain cursor, not prepared), elsewhere through
+    Django's cursor. Returns the number of candidate rows."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, params, prepare=False, binary=True)
+            row = cursor.fetchone()
+        return len(row[0]) if row and row[0] is not None else 0
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return len(cursor.fetchall())
 
 
 def _plan(sql: str, params: list[Any]) -> str:

@@ -66,7 +66,8 @@ def scenarios(draw: Any) -> dict[str, Any]:
         start = at(arrived, draw(MICROS))
         row = (person, venue, start, max(start, at(arrived + length, draw(MICROS))))
         rows.append(row)
-        shape = draw(st.sampled_from(["once", "twice", "touching", "overlapping", "later"]))
+        shape = draw(st.sampled_from(["once", "twice", "touching", "overlapping", "later",
+                                      "nested"]))
         if shape == "twice":  # the same visit recorded twice
             rows.append(row)
         elif shape == "touching":  # back exactly when they left
@@ -74,6 +75,11 @@ def scenarios(draw: Any) -> dict[str, Any]:
         elif shape == "overlapping":
             rows.append((person, venue, row[2] + (row[3] - row[2]) / 2,
                          row[3] + timedelta(seconds=draw(st.integers(1, 7200)))))
+        elif shape == "nested":  # two short scans within the visit, the second past its end
+            length = row[3] - row[2]
+            rows.append((person, venue, row[2] + length / 4, row[2] + length / 2))
+            rows.append((person, venue, row[2] + length * 3 / 4,
+                         row[3] + timedelta(seconds=draw(st.integers(0, 3600)))))
         elif shape == "later":  # back after a while
             back = row[3] + timedelta(seconds=draw(st.integers(1, 8 * 3600)))
             rows.append((person, venue, back, back + timedelta(seconds=draw(
@@ -143,10 +149,24 @@ OVERLAPPING_CASE = {
 }
 
 
+# Person 1's second stay lies within their first, and their third starts
+# after the second ended but before the first did: all three are one stay.
+NESTED_STAYS = {
+    "buffer": timedelta(minutes=15), "cap": timedelta(hours=24),
+    "window": (at(0), at(SPAN)),
+    "rows": [
+        (0, 0, at(3600), at(4 * 3600)),
+        (1, 0, at(0), at(3 * 3600)), (1, 0, at(1800), at(3600)),
+        (1, 0, at(2 * 3600), at(5 * 3600)),
+    ],
+}
+
+
 @pytest.mark.django_db
 @HYPOTHESIS
 @given(scenario=scenarios())
 @example(scenario=OVERLAPPING_CASE)
+@example(scenario=NESTED_STAYS)
 def test_the_totals_only_search_agrees_with_the_full_one_to_the_bit(
     world: dict[str, Any], scenario: dict[str, Any]
 ) -> None:

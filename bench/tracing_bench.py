@@ -282,13 +282,12 @@ def _raw_sql(presences: list[Any], rules: Any, exclude: int) -> tuple[str, list[
 
     from truyvet.tracing import exposure
 
-    epoch = exposure._EPOCH[connection.vendor]  # the search's own conversion
     ranges = exposure.scan_ranges(presences, rules)
     if connection.vendor == "postgresql":
         micro = timedelta(microseconds=1)
         sql = (
-            "SELECT array_agg(c.person_id), array_agg(c.venue_id), "  # noqa: S608 - no values
-            f"array_agg({epoch.format('c.arrived_at')}), array_agg({epoch.format('c.ends_at')}) "
+            "SELECT array_agg(c.person_id), array_agg(c.venue_id), array_agg(c.arrived_at), "
+            "array_agg(c.ends_at) "
             "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], "
             "%s::timestamptz[]) AS r(venue, after, hi, lo) "
             "JOIN checkins_checkin AS c ON c.venue_id = r.venue AND c.arrived_at > r.after "
@@ -298,6 +297,7 @@ def _raw_sql(presences: list[Any], rules: Any, exclude: int) -> tuple[str, list[
                      [scan.lo - rules.cap - micro if scan.after is None else scan.after
                       for scan in ranges],
                      [scan.hi for scan in ranges], [scan.lo for scan in ranges], exclude]
+    epoch = exposure._EPOCH_SQLITE  # the search's own conversion
     columns = f"person_id, venue_id, {epoch.format('arrived_at')}, {epoch.format('ends_at')}"
     parts, params = [], []
     for scan in ranges:
@@ -315,17 +315,17 @@ def _raw_sql(presences: list[Any], rules: Any, exclude: int) -> tuple[str, list[
 
 def _raw_fetch(sql: str, params: list[Any]) -> int:
     """Runs the raw statement and fetches its rows as the search's fetch
-    does: on PostgreSQL with parameters bound by the server and binary
-    results (psycopg's plain cursor, not prepared), elsewhere through
+    does: on PostgreSQL through the search's cursor (parameters bound by the
+    server, binary arrays read into numpy, not prepared), elsewhere through
     Django's cursor. Returns the number of candidate rows."""
     from django.db import connection
 
-    if connection.vendor == "postgresql":
-        import psycopg
+    from truyvet.tracing import exposure
 
+    if connection.vendor == "postgresql":
         connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, params, prepare=False, binary=True)
+        with exposure._ColumnCursor(connection.connection) as cursor:
+            cursor.execute(sql, params)
             row = cursor.fetchone()
         return len(row[0]) if row and row[0] is not None else 0
     with connection.cursor() as cursor:

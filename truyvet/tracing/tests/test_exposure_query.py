@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection
 
 from truyvet.tracing import exposure
 
@@ -141,3 +141,30 @@ def test_the_bounds_come_from_the_presences_and_the_rule() -> None:
     adapt = connection.ops.adapt_datetimefield_value
     assert min(times) == adapt(lowest_wanted)
     assert max(times) == adapt(ORIGIN + timedelta(minutes=2030) + RULES.buffer)
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="the binary array loader reads PostgreSQL's wire format")
+def test_postgresql_arrays_are_read_as_numbers_exact_to_the_microsecond() -> None:
+    moments = [ORIGIN + timedelta(microseconds=us) for us in (0, 1, 499_999, 500_000, 999_999)]
+    with exposure._column_cursor("default") as cursor:
+        cursor.execute("SELECT %s::bigint[], %s::timestamptz[], '{}'::bigint[]",
+                       [[1, -2, 2**62 + 1], moments])
+        numbers, times, empty = cursor.fetchone()
+    assert numbers.dtype == "int64" and numbers.tolist() == [1, -2, 2**62 + 1]
+    assert empty.tolist() == []
+    # As the search converts them: the same doubles as datetime.timestamp().
+    seconds = (times + exposure._POSTGRES_EPOCH_MICROSECONDS) / 1e6
+    assert seconds.tolist() == [moment.timestamp() for moment in moments]
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="the binary array loader reads PostgreSQL's wire format")
+@pytest.mark.parametrize("array", ["ARRAY[1, NULL]::bigint[]", "ARRAY[[1], [2]]::bigint[]"])
+def test_postgresql_arrays_the_loader_cannot_read_are_refused(array: str) -> None:
+    with exposure._column_cursor("default") as cursor:
+        cursor.execute(f"SELECT {array}")  # noqa: S608 - constants of this test
+        with pytest.raises(DataError):
+            cursor.fetchone()

@@ -38,9 +38,11 @@ def manifest(request: HttpRequest) -> JsonResponse:
 
 
 def service_worker(request: HttpRequest) -> HttpResponse:
-    """Served from the site root so its scope covers every page."""
+    """Served from the site root so its scope covers every page. The version
+    names the cache of the app shell: change it when a shell file changes
+    (v2: app.js marks busy forms), or phones keep the old file."""
     response = render(
-        request, "core/sw.js", {"version": "v1"},
+        request, "core/sw.js", {"version": "v2"},
         content_type="application/javascript",
     )
     response["Service-Worker-Allowed"] = "/"

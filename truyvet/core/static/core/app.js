@@ -21,3 +21,31 @@ document.addEventListener("submit", (event) => {
   const form = event.target.closest("form[data-confirm]");
   if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
 });
+
+// <form data-busy="label">: once sent, its submit buttons are disabled and
+// say what is happening, so that a slow action (tracing a busy market takes
+// seconds) is not sent twice. Disabled just after the event, once the
+// browser has read the form (a disabled button's own value is not sent).
+// A page restored by the Back button gets its buttons back.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-busy]");
+  if (!form || event.defaultPrevented) return;
+  window.setTimeout(() => {
+    form.setAttribute("aria-busy", "true");
+    for (const button of form.querySelectorAll("button:not([type=button])")) {
+      button.dataset.label = button.textContent;
+      button.textContent = form.dataset.busy;
+      button.disabled = true;
+    }
+  }, 0);
+});
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) return;
+  for (const form of document.querySelectorAll("form[data-busy][aria-busy]")) {
+    form.removeAttribute("aria-busy");
+    for (const button of form.querySelectorAll("button[data-label]")) {
+      button.textContent = button.dataset.label;
+      button.disabled = false;
+    }
+  }
+});

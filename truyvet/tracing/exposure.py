@@ -477,7 +477,10 @@ def fetch_candidates(
         return Candidates.of([], [], [], [])
     # Microseconds since 2000 to seconds since 1970: the integer is exact, and
     # the one division rounds as date_part('epoch') and datetime.timestamp() do.
-    return Candidates(person, venue, (arrived + _POSTGRES_EPOCH_MICROSECONDS) / 1e6,
+    # The ids are bigint (arrays the loader reads); asarray costs nothing then,
+    # and would take an integer column's ids, which psycopg reads as a list.
+    return Candidates(np.asarray(person, dtype=np.int64), np.asarray(venue, dtype=np.int64),
+                      (arrived + _POSTGRES_EPOCH_MICROSECONDS) / 1e6,
                       (ends + _POSTGRES_EPOCH_MICROSECONDS) / 1e6)
 
 

@@ -569,18 +569,21 @@ def _case_kind_text(case: Case) -> str:
 
 
 def _contact_body(case: Case, contact: Contact, venues: dict[int, Venue], *, short: bool) -> str:
-    places = []
-    visits = contact.visits if not short else contact.visits[:SMS_MAX_VENUES]
-    for visit in visits:
+    # A stay that met two of the case's visits (the case went back within
+    # the hour) is one stay for the contact: each place and time once.
+    places: list[str] = []
+    for visit in contact.visits:
         venue = venues.get(visit["venue_id"])
         name = venue.name if venue else visit.get("venue_name", "")
         span = format_span(
             datetime.fromisoformat(visit["contact_start"]),
             datetime.fromisoformat(visit["contact_end"]),
         )
-        places.append(f"{name} ({span})")
-    more = len(contact.visits) - len(visits)
-    listed = "; ".join(places) + (_(" và %(n)s nơi khác") % {"n": more} if more > 0 else "")
+        if f"{name} ({span})" not in places:
+            places.append(f"{name} ({span})")
+    shown = places[:SMS_MAX_VENUES] if short else places
+    more = len(places) - len(shown)
+    listed = "; ".join(shown) + (_(" và %(n)s nơi khác") % {"n": more} if more > 0 else "")
     return _(
         "Cảnh báo COVID-19: Bạn đã có mặt tại %(places)s, cùng thời gian với %(kind)s. "
         "Hãy tự cách ly tại nơi ở, đeo khẩu trang, theo dõi sức khoẻ (sốt, ho, khó thở), "

@@ -17,7 +17,7 @@ from truyvet.core.outbox import outbox_deliver_due
 from truyvet.testing import PASSWORD
 from truyvet.tracing import selectors, services
 from truyvet.tracing.models import CaseOutcome, Contact, ExposureSite
-from truyvet.tracing.tests.conftest import f0, visit
+from truyvet.tracing.tests.conftest import f0, new_person, visit
 
 
 @pytest.fixture
@@ -57,6 +57,24 @@ class TestAlertingContacts:
         assert [m.channel for m in messages_to(recipient_person=story["lan"])] == ["sms"]
         assert not messages_to(recipient_person=story["tam"])
         assert Contact.objects.filter(case=traced, notified_at__isnull=False).count() == 4
+
+    def test_a_stay_that_met_two_of_the_case_s_visits_is_named_once(
+        self, personas: Any, places: Any, story: dict[str, Any]
+    ) -> None:
+        # The case went back to the market 70 minutes later (a second visit);
+        # Kim stayed three hours, across both.
+        visit(story["hoa"], places.market, story["at_market"] + timedelta(minutes=70))
+        kim = new_person("Nông Thị Kim", personas.units.thanh_nhat, "0912888002")
+        visit(kim, places.market, story["at_market"] - timedelta(minutes=10), minutes=180)
+        case = f0(personas)
+        services.trace_run(actor=personas.health_worker, case=case)
+        assert len(Contact.objects.get(case=case, person=kim).visits) == 2
+
+        services.exposure_notify(actor=personas.health_worker, case=case, notify_venues=False)
+
+        body = messages_to(recipient_person=kim, channel=OutboxChannel.SMS)[0].body
+        assert body.count("Chợ Thanh Nhật (") == 1, body
+        assert " nơi khác" not in body
 
     def test_the_worker_delivers_the_sms_once(
         self, personas: Any, story: dict[str, Any], traced: Any, kicks: list[str]

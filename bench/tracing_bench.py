@@ -2,7 +2,8 @@
 over 1 M and 10 M check-ins, on SQLite and PostgreSQL, beside the raw SQL
 query on the same index (the floor).
 
-    python -m bench tracing                       # defaults below, writes docs/performance.md
+    python -m bench tracing                       # SQLite 1 M and 10 M (and PostgreSQL at
+                                                  # BENCH_POSTGRES_URL), writes docs/performance.md
     python -m bench tracing --sqlite-sizes 1e6 --postgres-sizes 1e6,1e7
     python -m bench tracing --postgres-url postgres://postgres@127.0.0.1:5432
     python bench/tracing_bench.py run --database-url sqlite:///var/bench/x.sqlite3 --rows 1e6
@@ -645,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench tracing", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", default="all", choices=["all", "run", "report"])
-    parser.add_argument("--sqlite-sizes", default=os.environ.get("BENCH_SQLITE_SIZES", "1e6"))
+    parser.add_argument("--sqlite-sizes", default=os.environ.get("BENCH_SQLITE_SIZES", "1e6,1e7"))
     parser.add_argument("--postgres-sizes",
                         default=os.environ.get("BENCH_POSTGRES_SIZES", "1e6,1e7"))
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", ""),

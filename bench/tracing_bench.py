@@ -324,8 +324,7 @@ def _raw_fetch(sql: str, params: list[Any]) -> int:
     from truyvet.tracing import exposure
 
     if connection.vendor == "postgresql":
-        connection.ensure_connection()
-        with exposure._ColumnCursor(connection.connection) as cursor:
+        with exposure._column_cursor("default") as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
         return len(row[0]) if row and row[0] is not None else 0
@@ -340,16 +339,15 @@ def _plan(sql: str, params: list[Any]) -> str:
     partitions never executed are left out and counted in one line."""
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
-            return "\n".join(" ".join(str(c) for c in row) for row in cursor.fetchall())
-        connection.ensure_connection()
     from truyvet.tracing import exposure
 
-    with exposure._ColumnCursor(connection.connection) as raw:
-        raw.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + sql, params)
-        lines = [row[0] for row in raw.fetchall()]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            return "\n".join(" ".join(str(c) for c in row) for row in cursor.fetchall())
+    with exposure._column_cursor("default") as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) " + sql, params)
+        lines = [row[0] for row in cursor.fetchall()]
     kept, skipped, skipping_below = [], 0, None
     for line in lines:
         depth = len(line) - len(line.lstrip())

@@ -349,7 +349,7 @@ def candidates_sql(
     epoch = _EPOCH_SQLITE
     # Names from the model and placeholders only; values are all parameters.
     select = (
-        f"SELECT {person}, {venue}, {epoch.format(arrived)}, {epoch.format(ends)} "  # noqa: S608
+        f"SELECT {person}, {venue}, {epoch.format(arrived)}, {epoch.format(ends)} "  # noqa: S608 - names from the model, values bound
         f"FROM {table} WHERE {venue} = %s AND {arrived} {{lower}} %s AND {arrived} <= %s "
         f"AND {ends} >= %s"
     )
@@ -390,7 +390,7 @@ def candidates_sql_postgresql(
     over 21 day partitions took 6 ms to plan."""
     table, venue, person, arrived, ends = _columns(using)
     sql = (
-        f"SELECT c.{person}, c.{venue}, c.{arrived}, c.{ends} "  # noqa: S608
+        f"SELECT c.{person}, c.{venue}, c.{arrived}, c.{ends} "  # noqa: S608 - names from the model, values bound
         "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[]) "
         "AS r(venue, after, hi, lo) "
         f"JOIN {table} AS c ON c.{venue} = r.venue AND c.{arrived} > r.after "
@@ -467,7 +467,7 @@ def fetch_candidates(
         return Candidates.from_rows(rows)
     (sql, params), = statements
     gathered = (
-        "SELECT array_agg(person), array_agg(venue), array_agg(arrived), array_agg(ends) "  # noqa: S608
+        "SELECT array_agg(person), array_agg(venue), array_agg(arrived), array_agg(ends) "  # noqa: S608 - wraps candidates_sql
         f"FROM ({sql}) AS candidate(person, venue, arrived, ends)"
     )
     with _column_cursor(using) as cursor:
@@ -564,16 +564,23 @@ class _Source:
         disjoint = all(starts[i] >= reach[i - 1] for i in range(1, len(starts)))
         return cls(presences, starts, ends, reach, merged, [e for _s, e in merged], disjoint)
 
-    def covered_by(self, moments: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """For each moment, how much of this source's union lies before it:
-        a stay [s, e] shares ``covered_by(e) - covered_by(s)`` with it."""
-        starts = np.array([start for start, _end in self.merged])
+    def shared_by(
+        self, start: npt.NDArray[np.float64], end: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """For each stay [start, end], its time shared with this source's
+        union: how much of the union lies before ``end`` less how much lies
+        before ``start``."""
+        starts = np.array([part_start for part_start, _end in self.merged])
         ends = np.array(self.merged_ends)
         before = np.r_[0.0, np.cumsum(ends - starts)[:-1]]  # union length before each part
-        part = np.searchsorted(starts, moments, side="right") - 1  # the last part begun
-        at = np.maximum(part, 0)
-        inside = np.minimum(moments, ends[at]) - starts[at]
-        return np.where(part >= 0, before[at] + inside, 0.0)
+
+        def covered(moments: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+            part = np.searchsorted(starts, moments, side="right") - 1  # the last part begun
+            at = np.maximum(part, 0)
+            inside = np.minimum(moments, ends[at]) - starts[at]
+            return np.where(part >= 0, before[at] + inside, 0.0)
+
+        return covered(end) - covered(start)
 
     def shared(self, intervals: Sequence[tuple[float, float]]) -> float:
         """Length of (union of ``intervals``, disjoint and sorted) ∩ this source's union."""
@@ -684,7 +691,6 @@ def _totals_from_one_source(
     buffer = rules.buffer.total_seconds()
     cap = rules.cap.total_seconds()
     source_id = presences[0].person_id
-    deferred = _DeferredHits(presences, candidates, rules)
     if not len(candidates):
         return []
     stays = _merged_stays(candidates, cap)
@@ -701,7 +707,7 @@ def _totals_from_one_source(
         source = _Source.of(venue_presences)
         here = np.flatnonzero(stays.venue == venue_id)
         start, end = stays.start[here], stays.end[here]
-        shared[here] = source.covered_by(end) - source.covered_by(start)
+        shared[here] = source.shared_by(start, end)
         starts, ends = np.array(source.starts), np.array(source.ends)
         stay, index = _pairs_in_reach(np.array(source.reach), starts, start, end, buffer)
         s, e, p_start, p_end = start[stay], end[stay], starts[index], ends[index]
@@ -716,12 +722,13 @@ def _totals_from_one_source(
     pair_person = stays.person_index[np.concatenate(met_stay)]
     if not len(pair_person):
         return []
+    pair_presence = np.concatenate(met_presence)
 
     # Per contact: the presences met (each once, though two of their stays
     # at a venue may meet the same one), the nearest gap, the first and last
     # moment near the source; and their shared time over all their stays.
-    order = np.lexsort((np.concatenate(met_presence), pair_person))
-    pair_person, pair_presence = pair_person[order], np.concatenate(met_presence)[order]
+    order = np.lexsort((pair_presence, pair_person))
+    pair_person, pair_presence = pair_person[order], pair_presence[order]
     contact_at = np.flatnonzero(np.r_[True, pair_person[1:] != pair_person[:-1]])
     repeated = np.r_[False, (pair_person[1:] == pair_person[:-1])
                      & (pair_presence[1:] == pair_presence[:-1])]
@@ -736,6 +743,7 @@ def _totals_from_one_source(
     overlap_seconds = np.rint(total).astype(np.int64)  # half to even, as round()
     gap_seconds = np.rint(gap).astype(np.int64)
     ranked = np.lexsort((person_id, gap_seconds, -overlap_seconds))  # as _rank
+    deferred = _DeferredHits(presences, candidates, rules)
     exposures = [
         Exposure(person, source_id, overlap, near, first_ts, last_ts, count, deferred=deferred)
         for person, overlap, near, first_ts, last_ts, count in zip(

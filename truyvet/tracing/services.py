@@ -579,8 +579,9 @@ def _contact_body(case: Case, contact: Contact, venues: dict[int, Venue], *, sho
             datetime.fromisoformat(visit["contact_start"]),
             datetime.fromisoformat(visit["contact_end"]),
         )
-        if f"{name} ({span})" not in places:
-            places.append(f"{name} ({span})")
+        place = f"{name} ({span})"
+        if place not in places:
+            places.append(place)
     shown = places[:SMS_MAX_VENUES] if short else places
     more = len(places) - len(shown)
     listed = "; ".join(shown) + (_(" và %(n)s nơi khác") % {"n": more} if more > 0 else "")

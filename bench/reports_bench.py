@@ -157,7 +157,7 @@ def _direct(scope: Any, since: Any, until: Any, now: datetime) -> dict[str, Any]
     """The dashboard's figures from the check-in table, by hand-written SQL."""
     from django.db import connection
 
-    from truyvet.reports.rollups import day_bounds
+    from truyvet.core.time import period_bounds
 
     adapt = connection.ops.adapt_datetimefield_value
     pg = connection.vendor == "postgresql"
@@ -177,7 +177,7 @@ def _direct(scope: Any, since: Any, until: Any, now: datetime) -> dict[str, Any]
         " FROM venues_venue v JOIN places_administrativeunit u ON u.id = v.commune_id"
         f" WHERE {where_unit} AND v.status <> 'closed' GROUP BY 1, 2"
     )
-    start, end = day_bounds(since)[0], day_bounds(until)[1]
+    start, end = period_bounds(since, until)
     visits = (
         " FROM checkins_checkin c JOIN venues_venue v ON v.id = c.venue_id"
         " JOIN places_administrativeunit u ON u.id = v.commune_id"

@@ -5,8 +5,7 @@ services and selectors as ``api.py`` and shows their errors on its form."""
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
-from datetime import time as dt_time
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +17,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -43,6 +41,7 @@ from truyvet.core import permissions
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.masking import mask_phone
 from truyvet.core.selectors import audit_events_about, audit_events_visible_to
+from truyvet.core.time import day_start
 from truyvet.places.models import Level
 
 PENDING_KEY = "accounts.pending_registration"
@@ -491,7 +490,7 @@ def audit_view(request: HttpRequest) -> HttpResponse:
         action = form.cleaned_data["action"]
         since_date: date | None = form.cleaned_data["since"]
         if since_date is not None:
-            since = timezone.make_aware(datetime.combine(since_date, dt_time.min))
+            since = day_start(since_date)
     events = audit_events_visible_to(viewer, action=action or None, since=since).select_related(
         "actor__person", "unit__parent", "unit__parent__parent"
     )

@@ -29,8 +29,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -38,6 +37,7 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from truyvet.checkins.models import CheckIn, ScanReceipt
+from truyvet.core.time import day_bounds, local_day
 
 logger = logging.getLogger(__name__)
 
@@ -68,18 +68,6 @@ class Partition:
 
 def partition_name(day: date) -> str:
     return f"{PARENT}_p{_ymd(day):d}"
-
-
-def local_day(moment: datetime) -> date:
-    """The day ``moment`` falls on in settings.TIME_ZONE."""
-    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """Local midnight at the start of ``day`` and of the next day."""
-    zone = ZoneInfo(settings.TIME_ZONE)
-    return (datetime.combine(day, time(0), tzinfo=zone),
-            datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone))
 
 
 def _days(start: date, end: date) -> Iterator[date]:

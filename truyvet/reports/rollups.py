@@ -40,9 +40,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from datetime import time as day_time
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -50,6 +48,7 @@ from django.db.models import Count, Exists, Max, OuterRef
 from django.utils import timezone
 
 from truyvet.checkins.models import CheckIn
+from truyvet.core.time import day_bounds, local_day, period_bounds
 from truyvet.places.models import AdministrativeUnit
 from truyvet.reports.models import (
     ALL_TYPES,
@@ -73,23 +72,6 @@ T = TypeVar("T")
 HOT_SHARDS = 8
 _CHUNK = 500  # ids per IN list
 _MAX_PARAMS = 30_000  # per statement: SQLite allows 32,766
-
-
-def zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
-def local_day(moment: datetime) -> date:
-    """The local date (TIME_ZONE) of an aware ``moment``."""
-    if timezone.is_naive(moment):
-        raise ValueError("check-in times must be timezone-aware")
-    return moment.astimezone(zone()).date()
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The local day as an aware half-open interval [start, end)."""
-    start = datetime.combine(day, day_time.min, tzinfo=zone())
-    return start, datetime.combine(day + timedelta(days=1), day_time.min, tzinfo=zone())
 
 
 def purge_cutoff(now: datetime | None = None) -> datetime:
@@ -343,13 +325,10 @@ def rollups_record(*, rows: Iterable[Row]) -> None:
     latest: dict[int, datetime] = {}
     area_scans: Counter[CounterKey] = Counter()
     entries: defaultdict[tuple[date, int], set[str]] = defaultdict(set)
-    here = zone()
     for venue_id, person_id, arrived_at in batch:
         if venue_id not in keys:
             raise ValueError(f"venue {venue_id} does not exist")
-        if timezone.is_naive(arrived_at):
-            raise ValueError("check-in times must be timezone-aware")
-        day = arrived_at.astimezone(here).date()
+        day = local_day(arrived_at)
         venue_scans[(venue_id, day)] += 1
         if venue_id not in latest or arrived_at > latest[venue_id]:
             latest[venue_id] = arrived_at
@@ -645,7 +624,7 @@ def rollups_rebuild(*, since: date | datetime, until: date | datetime) -> Rebuil
         with transaction.atomic(), connection.cursor() as cursor:
             total += _rebuild_day(cursor, day)
     if days:
-        start, end = day_bounds(days[0])[0], day_bounds(days[-1])[1]
+        start, end = period_bounds(days[0], days[-1])
         with transaction.atomic(), connection.cursor() as cursor:
             _rebuild_last_scans(cursor, start, end)
             _forget_vanished_last_scans(start, end)

@@ -45,6 +45,7 @@ from truyvet.core import permissions
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
+from truyvet.core.time import day_bounds
 from truyvet.places.models import AdministrativeUnit, Level
 from truyvet.reports.models import (
     ALL_TYPES,
@@ -56,7 +57,6 @@ from truyvet.reports.models import (
     VenueDay,
     VenueReminder,
 )
-from truyvet.reports.rollups import day_bounds
 from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus, VenueType
 
 MAX_PERIOD_DAYS = 366

@@ -16,7 +16,6 @@ import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from datetime import time as dt_time
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +32,7 @@ from truyvet.core.errors import ErrorCollector, NotFound, ServiceError
 from truyvet.core.models import AuditAction, OutboxChannel
 from truyvet.core.outbox import Message, outbox_enqueue
 from truyvet.core.services import audit_record
+from truyvet.core.time import day_start
 from truyvet.tracing import exposure
 from truyvet.tracing.models import (
     Case,
@@ -63,10 +63,6 @@ def _now() -> datetime:
     return timezone.now()
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, dt_time.min, tzinfo=timezone.get_default_timezone())
-
-
 def default_window(
     *, symptom_onset: date | None, test_date: date | None, isolated_at: datetime | None
 ) -> tuple[datetime, datetime | None]:
@@ -76,7 +72,7 @@ def default_window(
     at 00:00 local time, until isolation; open-ended (until now) while the
     person is not isolated."""
     basis = min(d for d in (symptom_onset, test_date) if d is not None)
-    start = _local_midnight(basis - timedelta(days=settings.TRACING_WINDOW_DAYS_BEFORE))
+    start = day_start(basis - timedelta(days=settings.TRACING_WINDOW_DAYS_BEFORE))
     return start, isolated_at
 
 
@@ -141,7 +137,7 @@ def _validate_dates(data: CaseInput, errors: ErrorCollector) -> None:
         if data.isolated_at > _now() + timedelta(minutes=5):
             errors.add("isolated_at", gettext_lazy("Thời điểm cách ly không được ở tương lai."),
                        "future")
-        elif data.isolated_at < _local_midnight(oldest):
+        elif data.isolated_at < day_start(oldest):
             errors.add("isolated_at", gettext_lazy("Thời điểm cách ly quá xa."), "too_old")
 
 

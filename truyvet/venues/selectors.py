@@ -13,11 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from datetime import time as dt_time
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import (
     Case,
@@ -43,6 +40,7 @@ from truyvet.core.masking import mask_name, mask_phone
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
 from truyvet.core.text import fold
+from truyvet.core.time import local_zone, period_bounds
 from truyvet.places.models import AdministrativeUnit, Level
 from truyvet.venues import importing
 from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus, VenueType
@@ -184,13 +182,6 @@ class VisitorLog:
     entries: list[VisitorEntry]
 
 
-def _local_day_bounds(since: date, until: date) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(settings.TIME_ZONE)
-    start = datetime.combine(since, dt_time.min, tzinfo=zone)
-    end = datetime.combine(until + timedelta(days=1), dt_time.min, tzinfo=zone)
-    return start, end
-
-
 def default_log_range() -> tuple[date, date]:
     """The last 7 days, today included (local time)."""
     today = timezone.localdate()
@@ -213,7 +204,7 @@ def _require_log_access(viewer: Any, venue: Venue) -> None:
 
 
 def _visits(venue: Venue, since: date, until: date) -> QuerySet[CheckIn]:
-    start, end = _local_day_bounds(since, until)
+    start, end = period_bounds(since, until)
     return (
         CheckIn.objects.filter(venue=venue, arrived_at__gte=start, arrived_at__lt=end)
         .select_related("person")
@@ -272,7 +263,7 @@ def venue_visitor_log_export(
         errors = ErrorCollector()
         errors.add("format", gettext_lazy("Định dạng phải là csv hoặc xlsx."))
         errors.raise_if_any(gettext_lazy("Định dạng không hợp lệ."))
-    zone = ZoneInfo(settings.TIME_ZONE)
+    zone = local_zone()
     with transaction.atomic():
         rows = [
             [
@@ -315,11 +306,11 @@ def venue_visits_per_day(
     if not permissions.can_manage_venue(viewer, venue):
         raise NotAllowed(_("Bạn không có quyền xem số lượt khách của địa điểm này."))
     _check_range(since, until)
-    start, end = _local_day_bounds(since, until)
+    start, end = period_bounds(since, until)
     counts = {
         row["day"]: row["n"]
         for row in CheckIn.objects.filter(venue=venue, arrived_at__gte=start, arrived_at__lt=end)
-        .annotate(day=TruncDate("arrived_at", tzinfo=ZoneInfo(settings.TIME_ZONE)))
+        .annotate(day=TruncDate("arrived_at", tzinfo=local_zone()))
         .values("day").annotate(n=Count("id")).order_by()
     }
     days = (until - since).days + 1

@@ -85,10 +85,10 @@ def partition(apps, schema_editor):
     from truyvet.checkins.partitions import (
         DEFAULT_PARTITION,
         is_partitioned,
-        local_day,
         partitions_ensure,
         partitions_window,
     )
+    from truyvet.core.time import local_day
 
     if is_partitioned(using=connection.alias):
         return

@@ -13,12 +13,10 @@ from bisect import bisect
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from datetime import time as day_time
 from functools import lru_cache
 from itertools import accumulate
 from random import Random
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -27,11 +25,12 @@ from django.utils import timezone
 from truyvet.accounts.identity import cccd_century_digit
 from truyvet.accounts.models import IdKind, Person, Sex
 from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind
-from truyvet.checkins.partitions import local_day, partitions_ensure
+from truyvet.checkins.partitions import partitions_ensure
 from truyvet.checkins.synth import vocabulary as vocab
 from truyvet.checkins.synth.bulk import CheckInWriter, ProgressBar, Row, in_background
 from truyvet.core.errors import ServiceError
 from truyvet.core.text import fold
+from truyvet.core.time import day_bounds, local_day
 from truyvet.places.models import AdministrativeUnit, Kind, Level
 from truyvet.venues import qr
 from truyvet.venues.models import (
@@ -593,16 +592,16 @@ class _Day:
     early: bool  # before the last 7 days: lapsed venues still scan
 
 
-def _days(since: int, until: int, tz: ZoneInfo) -> list[_Day]:
-    first = datetime.fromtimestamp(since, tz).date()
-    last = datetime.fromtimestamp(until, tz).date()
-    cut = datetime.fromtimestamp(until - int(ACTIVE_WINDOW.total_seconds()), tz).date()
+def _days(since: int, until: int) -> list[_Day]:
+    def day_of(moment: int) -> date:
+        return local_day(datetime.fromtimestamp(moment, UTC))
+
+    first, last = day_of(since), day_of(until)
+    cut = day_of(until - int(ACTIVE_WINDOW.total_seconds()))
     days = []
     current = first
     while current <= last:
-        start = int(datetime.combine(current, day_time(0), tzinfo=tz).timestamp())
-        end = int(datetime.combine(current + timedelta(days=1), day_time(0), tzinfo=tz)
-                  .timestamp())
+        start, end = (int(bound.timestamp()) for bound in day_bounds(current))
         lo, hi = max(start, since), min(end, until)
         if hi > lo:
             days.append(_Day(start, lo, hi, current.weekday(), current < cut))
@@ -723,7 +722,7 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
         VenueStaff.objects.filter(venue__commune__path__startswith=area.path,
                                   user__isnull=False).values_list("venue_id", flat=True)
     )
-    days = _days(since, until, ZoneInfo(settings.TIME_ZONE))
+    days = _days(since, until)
     has_early = any(day.early for day in days)
 
     # Which venues scan at all: a weighted draw without replacement

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.synth import SynthPlan, synth_generate
+from truyvet.core.time import day_bounds
 from truyvet.places.models import AdministrativeUnit
-from truyvet.reports.rollups import day_bounds, rollups_rebuild
+from truyvet.reports.rollups import rollups_rebuild
 from truyvet.reports.selectors import Scope, dashboard_for, period_clean
 from truyvet.venues.models import Venue
 

@@ -380,8 +380,11 @@ def dashboard_export(
     export_check(fmt=fmt, table=table)
     since, until = period_clean(since=since, until=until)
     dashboard = dashboard_for(viewer=viewer, scope=scope, since=since, until=until, now=now)
+    # Built before the audit's transaction, so that its reads may go to the
+    # read replica (inside a transaction they stay on the primary); a failed
+    # audit still keeps the file from being served.
+    export = build_report(dashboard=dashboard, fmt=fmt, table=table, now=now)
     with transaction.atomic():
-        export = build_report(dashboard=dashboard, fmt=fmt, table=table, now=now)
         audit_record(
             actor=viewer, action=AuditAction.EXPORT, request=request,
             purpose=_("Xuất báo cáo tình hình quét mã QR"), target=f"reports:{scope.slug}",

@@ -15,6 +15,11 @@ number of check-ins, venues or days:
 "Active in the last 1 / 7 days" is measured back from ``as_of``: now, when
 the period ends today (from each venue's last scan); otherwise the end of
 the period's last day (from the daily rollups).
+
+The dashboard and the inactive venues of an export are read through
+``reporting_read`` (``truyvet.core.db_router``): from the read replica when
+there is one, because they tolerate its lag. The inactive-venue page is not:
+it is shown right after reminders are sent, and must show them.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import (
     Count,
     IntegerField,
@@ -42,6 +47,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from truyvet.core import permissions
+from truyvet.core.db_router import reporting_read
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
@@ -275,11 +281,11 @@ class Dashboard:
     days: list[DayFigures]
 
 
-def _children(scope: Scope) -> list[AdministrativeUnit]:
+def _children(scope: Scope, using: str) -> list[AdministrativeUnit]:
     if scope.is_commune:
         assert scope.unit is not None
         return [scope.unit]
-    units = AdministrativeUnit.objects.select_related(*UNIT_RELATED)
+    units = AdministrativeUnit.objects.using(using).select_related(*UNIT_RELATED)
     if scope.unit is None:
         return list(units.filter(parent__isnull=True).order_by("path"))
     return list(units.filter(parent=scope.unit).order_by("path"))
@@ -292,14 +298,16 @@ def _venues_in(scope: Scope) -> QuerySet[Venue]:
     return venues
 
 
-def _communes_by_child(scope: Scope, children: list[AdministrativeUnit]) -> dict[int, int]:
+def _communes_by_child(
+    scope: Scope, children: list[AdministrativeUnit], using: str
+) -> dict[int, int]:
     """Each commune of the scope, mapped to the child unit it lies in."""
     if scope.is_commune:
         assert scope.unit is not None
         return {scope.unit.pk: scope.unit.pk}
     by_path = {child.path: child.pk for child in children}
     prefix = len(children[0].path) if children else 0
-    communes = AdministrativeUnit.objects.filter(level=Level.COMMUNE)
+    communes = AdministrativeUnit.objects.using(using).filter(level=Level.COMMUNE)
     if scope.unit is not None:
         communes = communes.filter(path__startswith=scope.unit.path)
     return {
@@ -324,7 +332,7 @@ def _activity(*, until: date, now: datetime) -> _Activity:
 
 
 def _venue_rows(
-    scope: Scope, communes: dict[int, int], activity: _Activity
+    scope: Scope, communes: dict[int, int], activity: _Activity, using: str
 ) -> list[dict[str, Any]]:
     """Venues registered (by status) and active in the last 1 and 7 days,
     by commune and type, in two queries on the venue table's own columns
@@ -341,7 +349,7 @@ def _venue_rows(
 
     rows: list[dict[str, Any]] = [
         dict(row) for row in
-        Venue.objects.filter(of_scope("")).values("commune_id", "venue_type").annotate(
+        Venue.objects.using(using).filter(of_scope("")).values("commune_id", "venue_type").annotate(
             registered=Count("pk"),
             suspended=Count("pk", filter=Q(status=VenueStatus.SUSPENDED)),
             pending=Count("pk", filter=Q(status=VenueStatus.PENDING)),
@@ -350,7 +358,7 @@ def _venue_rows(
     active: Any
     if activity.live:
         active = (
-            VenueActivity.objects.filter(of_scope("venue__"),
+            VenueActivity.objects.using(using).filter(of_scope("venue__"),
                                          last_scan_at__gt=activity.as_of - timedelta(days=7))
             .values("venue__commune_id", "venue__venue_type")
             .annotate(
@@ -361,7 +369,7 @@ def _venue_rows(
         )
     else:
         active = (
-            VenueDay.objects.filter(of_scope("venue__"),
+            VenueDay.objects.using(using).filter(of_scope("venue__"),
                                     day__gte=activity.until - timedelta(days=6),
                                     day__lte=activity.until)
             .values("venue__commune_id", "venue__venue_type")
@@ -392,9 +400,17 @@ def dashboard_build(
     *, scope: Scope, since: date, until: date, now: datetime | None = None
 ) -> Dashboard:
     """The dashboard without a permission check, for the worker's scheduled
-    reports: five queries whatever the number of check-ins, venues or days."""
-    now = now or timezone.now()
-    children = _children(scope)
+    reports: five queries whatever the number of check-ins, venues or days,
+    on the read replica when there is one."""
+    moment = now or timezone.now()
+    return reporting_read(
+        lambda using: _dashboard(scope=scope, since=since, until=until, now=moment, using=using)
+    )
+
+
+def _dashboard(*, scope: Scope, since: date, until: date, now: datetime, using: str
+               ) -> Dashboard:
+    children = _children(scope, using)
     levels = epidemic_levels_for(children)
     period_days = (until - since).days + 1
     activity = _activity(until=until, now=now)
@@ -404,8 +420,8 @@ def dashboard_build(
     type_figures = {kind: Figures(days=period_days) for kind in VenueType.values}
     totals = Figures(days=period_days)
     if children:
-        communes = _communes_by_child(scope, children)
-        for row in _venue_rows(scope, communes, activity):
+        communes = _communes_by_child(scope, children, using)
+        for row in _venue_rows(scope, communes, activity, using):
             child = communes.get(row["commune_id"])
             if child is not None:
                 unit_figures[child].add_venues(row)
@@ -417,7 +433,7 @@ def dashboard_build(
     child_keys = [child.pk for child in children if child.pk != scope.key]
     per_day: dict[tuple[int, str], dict[date, tuple[int, int]]] = {}
     for area in (
-        AreaDay.objects.filter(day__gte=since, day__lte=until)
+        AreaDay.objects.using(using).filter(day__gte=since, day__lte=until)
         .filter(Q(unit_key=scope.key) | Q(unit_key__in=child_keys, venue_type=ALL_TYPES))
         .values("unit_key", "venue_type", "day")
         .annotate(scans=Sum("scans"), people=Sum("people")).order_by()
@@ -502,7 +518,9 @@ def _reminders_since_last_scan() -> Subquery:
     )
 
 
-def inactive_venues_qs(scope: Scope, *, now: datetime | None = None) -> QuerySet[Venue]:
+def inactive_venues_qs(
+    scope: Scope, *, now: datetime | None = None, using: str = DEFAULT_DB_ALIAS
+) -> QuerySet[Venue]:
     """Venues of the scope (closed ones excepted) without a visit in the
     last 7 days, with ``last_scan_at``, ``reminders`` (since that scan) and
     ``last_reminded_on``; ordered by commune and name."""
@@ -519,13 +537,14 @@ def inactive_venues_qs(scope: Scope, *, now: datetime | None = None) -> QuerySet
             last_reminded_on=Subquery(last_reminder.values("day")[:1]),
         )
         .order_by("commune__path", "name_folded", "pk")
+        .using(using)
     )
 
 
-def _owners_of(venues: list[Venue]) -> dict[int, list[Owner]]:
+def _owners_of(venues: list[Venue], using: str) -> dict[int, list[Owner]]:
     owners: dict[int, list[Owner]] = {venue.pk: [] for venue in venues}
     for staff in (
-        VenueStaff.objects.filter(venue__in=venues, role=StaffRole.OWNER)
+        VenueStaff.objects.using(using).filter(venue__in=venues, role=StaffRole.OWNER)
         .select_related("user__person").order_by("added_at", "pk")
     ):
         person = getattr(staff.user, "person", None) if staff.user_id else None
@@ -534,8 +553,8 @@ def _owners_of(venues: list[Venue]) -> dict[int, list[Owner]]:
     return owners
 
 
-def _inactive_entries(venues: list[Venue]) -> list[InactiveVenue]:
-    owners = _owners_of(venues)
+def _inactive_entries(venues: list[Venue], using: str) -> list[InactiveVenue]:
+    owners = _owners_of(venues, using)
     entries = []
     for venue in venues:
         activity = getattr(venue, "report_activity", None)
@@ -561,7 +580,8 @@ def inactive_venues_for(
 ) -> InactivePage:
     """One page of the scope's inactive venues with their owners' names and
     phones (officers call them). Each view is audited: the contacts are
-    personal data."""
+    personal data. Read on the primary: the page is shown right after
+    reminders are sent from it."""
     _require_contacts(viewer, scope)
     limit = max(1, min(limit, 500))
     offset = max(0, offset)
@@ -569,7 +589,7 @@ def inactive_venues_for(
     with transaction.atomic():
         total = venues_qs.count()
         venues = list(venues_qs[offset:offset + limit])
-        entries = _inactive_entries(venues)
+        entries = _inactive_entries(venues, DEFAULT_DB_ALIAS)
         audit_record(
             actor=viewer, action=AuditAction.PERSON_READ, request=request,
             purpose=_("Xem liên hệ chủ các địa điểm chưa có lượt quét"),
@@ -581,9 +601,13 @@ def inactive_venues_for(
 
 def inactive_venues_all(scope: Scope, *, now: datetime | None = None) -> list[InactiveVenue]:
     """Every inactive venue of the scope (at most INACTIVE_EXPORT_MAX) for an
-    export; the caller audits the export."""
-    venues = list(inactive_venues_qs(scope, now=now)[:INACTIVE_EXPORT_MAX])
-    return _inactive_entries(venues)
+    export, on the read replica when there is one; the caller audits the
+    export."""
+    def read(using: str) -> list[InactiveVenue]:
+        venues = list(inactive_venues_qs(scope, now=now, using=using)[:INACTIVE_EXPORT_MAX])
+        return _inactive_entries(venues, using)
+
+    return reporting_read(read)
 
 
 # --- Report files and recipients ---------------------------------------------------------------

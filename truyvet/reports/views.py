@@ -2,8 +2,9 @@
 
 A scope outside the viewer's units is 403 (units are public, their figures
 are not); an unknown one 404. The dashboard shows counts only and writes
-nothing, so it can be served from a read replica; the inactive-venue list
-shows owners' phones and audits every view.
+nothing, so its figures are read from the read replica when there is one;
+the inactive-venue list shows owners' phones, audits every view and reads
+the primary (it is shown right after reminders are sent).
 """
 
 from __future__ import annotations

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_q",
     "truyvet.tracing",
     "truyvet.reports",
+    "truyvet.certificates",
 ]
 
 MIDDLEWARE = [

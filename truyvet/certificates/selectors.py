@@ -42,6 +42,12 @@ def trust_store() -> TrustStore:
     return store
 
 
+def trust_store_forget() -> None:
+    """Drops this process's parsed store (tests roll back the lists it was built from)."""
+    global _cached
+    _cached = None
+
+
 def trust_lists_for(*, viewer: Any) -> QuerySet[TrustList]:
     if not can_manage_trust_lists(viewer):
         raise NotAllowed(_("Chỉ quản trị hệ thống được quản lý danh sách tin cậy."))

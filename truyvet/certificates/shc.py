@@ -232,8 +232,8 @@ def holder_of(resources: list[Mapping[str, Any]]) -> dict[str, str] | None:
         names = resource.get("name")
         name = names[0] if isinstance(names, list) and names and isinstance(
             names[0], Mapping) else {}
-        given = name.get("given") if isinstance(name.get("given"), list) else []
-        given_text = " ".join(str(g) for g in given)
+        given = name.get("given")
+        given_text = " ".join(str(g) for g in given) if isinstance(given, list) else ""
         family = str(name.get("family") or "")
         return {
             "name": " ".join(part for part in (given_text, family) if part),
@@ -255,7 +255,8 @@ def _observation_value(resource: Mapping[str, Any]) -> Any:
 
 
 def summary_of(payload: Mapping[str, Any], resources: list[Mapping[str, Any]]) -> dict[str, Any]:
-    immunizations, observations = [], []
+    immunizations: list[dict[str, Any]] = []
+    observations: list[dict[str, Any]] = []
     for resource in resources:
         kind = resource.get("resourceType")
         if kind == "Immunization" and len(immunizations) < MAX_SUMMARY_ITEMS:
@@ -277,13 +278,14 @@ def summary_of(payload: Mapping[str, Any], resources: list[Mapping[str, Any]]) -
                 "result": _observation_value(resource),
                 "date": resource.get("effectiveDateTime"), "status": resource.get("status"),
             })
-    vc = payload.get("vc") if isinstance(payload.get("vc"), Mapping) else {}
+    vc = payload.get("vc")
+    types = vc.get("type") if isinstance(vc, Mapping) else None
     return {
         "type": "immunization" if immunizations else "laboratory",
         "issuer": payload.get("iss"), "issued_at": _iso(_seconds(payload.get("nbf"))),
         "expires_at": _iso(_seconds(payload.get("exp"))),
-        "card_types": [t for t in vc.get("type", []) if isinstance(t, str)][:10]
-        if isinstance(vc.get("type"), list) else [],
+        "card_types": [t for t in types if isinstance(t, str)][:10]
+        if isinstance(types, list) else [],
         "doses": len(immunizations), "immunizations": immunizations,
         "observations": observations,
     }

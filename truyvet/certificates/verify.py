@@ -55,7 +55,7 @@ def credential_verify(
         if kind == SHC:
             return shc.shc_verify(text, trust=trust, at=at, check_signature=check_signature)
     except VerificationFailed as error:  # a stage helper used outside its stage
-        return undecodable(error.problem.code, error.problem.detail, kind=kind)
+        return undecodable(error.problem.code, error.problem.detail, kind=kind or "unknown")
     return undecodable("input_unknown")
 
 

@@ -83,8 +83,8 @@ def vaccination(**changes: Any) -> dict[str, Any]:
         "dob": "1990-04-12",
         "v": [{
             "tg": "840539006", "vp": "J07BX03", "mp": "EU/1/20/1528", "ma": "ORG-100030215",
-            "dn": 2, "sd": 2, "dt": "2021-10-01", "co": "VN", "is": "Ministry of Health of Viet Nam",
-            "ci": "URN:UVCI:01:VN:TESTVACC0001",
+            "dn": 2, "sd": 2, "dt": "2021-10-01", "co": "VN",
+            "is": "Ministry of Health of Viet Nam", "ci": "URN:UVCI:01:VN:TESTVACC0001",
         }],
     }
     dcc.update(changes)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
-
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import segno

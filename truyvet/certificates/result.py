@@ -20,7 +20,6 @@ from django.utils.translation import gettext_lazy as _
 
 DCC = "dcc"
 SHC = "shc"
-UNKNOWN = "unknown"
 
 # The stages in the order they run, per kind. The JSON output keys them by
 # these names; a stage that was not reached stays None.
@@ -156,8 +155,10 @@ class Verification:
         return out
 
 
-def undecodable(code: str, detail: str = "", *, kind: str = UNKNOWN) -> Verification:
-    """The result for an input that could not be read at all."""
+def undecodable(code: str, detail: str = "", *, kind: str = DCC) -> Verification:
+    """The result for an input that could not be read at all, in the shape
+    of the kind it most resembles (``verify.kind_guess``): its first stage
+    failed, the others not reached."""
     result = Verification.start(kind)
     result.errors.append(Problem(code, detail))
     if result.stages:

@@ -32,7 +32,9 @@ class ProblemOut(Schema):
 
 class VerificationOut(Schema):
     input: str
-    kind: str = Field(description="`dcc`, `shc`, or `unknown` for an input that could not be read")
+    kind: str = Field(
+        description="`dcc` or `shc` (for an input that could not be read: the one it resembles)"
+    )
     valid: bool
     stages: dict[str, bool | None] = Field(
         description="Each stage: true passed, false failed, null not applicable or not reached"

@@ -31,6 +31,14 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
 
 
+def kind_guess(text: str) -> str:
+    """The kind an unreadable input most resembles, so that every result has
+    the shape of one of the two (``kind`` is "dcc" or "shc"): a SMART Health
+    Card for what starts like one or looks like a JWS or JSON, else an EU DCC."""
+    head = text.lstrip()[:5].lower()
+    return SHC if head.startswith(("shc", "{", "ey")) or text.count(".") == 2 else DCC
+
+
 def credential_kind(text: str) -> str | None:
     if text[:2] == "HC" and text[3:4] == ":":
         return DCC
@@ -47,7 +55,7 @@ def credential_verify(
     if not text:
         return undecodable("input_empty")
     if len(text) > MAX_CREDENTIAL_CHARS:
-        return undecodable("input_too_long")
+        return undecodable("input_too_long", kind=kind_guess(text[:100]))
     kind = credential_kind(text)
     try:
         if kind == DCC:
@@ -55,8 +63,8 @@ def credential_verify(
         if kind == SHC:
             return shc.shc_verify(text, trust=trust, at=at, check_signature=check_signature)
     except VerificationFailed as error:  # a stage helper used outside its stage
-        return undecodable(error.problem.code, error.problem.detail, kind=kind or "unknown")
-    return undecodable("input_unknown")
+        return undecodable(error.problem.code, error.problem.detail, kind=kind or DCC)
+    return undecodable("input_unknown", kind=kind_guess(text))
 
 
 # --- Inputs ------------------------------------------------------------------------------
@@ -74,14 +82,24 @@ class Credential:
     def verify(self, *, trust: TrustStore, at: datetime, check_signature: bool = True
                ) -> Verification:
         if self.error:
-            kind = SHC if self.error == "shc_chunks" else "unknown"
+            kind = SHC if self.error == "shc_chunks" or self.label.endswith(
+                ".smart-health-card") else DCC
             return undecodable(self.error, self.detail, kind=kind)
         return credential_verify(self.text, trust=trust, at=at, check_signature=check_signature)
 
 
-def _smart_health_card_file(data: object) -> list[str] | None:
+def _credentials_in_json(data: object) -> list[str] | None:
+    """A ``.smart-health-card`` file (``{"verifiableCredential": [...]}``), a
+    JSON array of credential strings, one JSON string, or a dgc-testdata
+    file (its ``PREFIX``)."""
     if isinstance(data, Mapping) and isinstance(data.get("verifiableCredential"), list):
         return [str(item) for item in data["verifiableCredential"]]
+    if isinstance(data, Mapping) and isinstance(data.get("PREFIX"), str):
+        return [data["PREFIX"]]
+    if isinstance(data, list) and data and all(isinstance(item, str) for item in data):
+        return list(data)
+    if isinstance(data, str):
+        return [data]
     return None
 
 
@@ -102,13 +120,15 @@ def credentials_in_bytes(data: bytes, label: str) -> list[Credential]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return [Credential(label, error="input_unreadable", detail="not UTF-8 text")]
-    if text.lstrip().startswith("{"):
+    if text.lstrip()[:1] in ("{", "[", '"'):
         try:
-            cards = _smart_health_card_file(json.loads(text))
+            found = _credentials_in_json(json.loads(text))
         except (ValueError, RecursionError):
-            cards = None
-        if cards is not None:
-            return [Credential(f"{label}#{i + 1}", text=jws) for i, jws in enumerate(cards)]
+            found = None
+        if found is not None:
+            if len(found) == 1:
+                return [Credential(label, text=found[0])]
+            return [Credential(f"{label}#{i + 1}", text=item) for i, item in enumerate(found)]
     return credentials_in_text(text, label)
 
 

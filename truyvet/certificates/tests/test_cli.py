@@ -66,7 +66,7 @@ def test_a_file_of_many_credentials_is_one_line_each_and_exit_1_when_any_fails(
     assert status == 1
     assert [r["valid"] for r in records] == [True, True, True, False, False]
     assert records[3]["errors"][0]["code"] == "dcc_expired"
-    assert records[4]["kind"] == "unknown"
+    assert records[4]["kind"] == "dcc"
     assert records[4]["errors"][0]["code"] == "input_unknown"
     assert records[0]["input"] == f"{batch}:1"
 
@@ -118,6 +118,7 @@ def test_garbage_gets_one_invalid_record_and_never_a_traceback(garbage) -> None:
     assert status == 1
     records = [json.loads(line) for line in out.splitlines()]
     assert records and all(r["valid"] is False and r["errors"] for r in records)
+    assert all(r["kind"] in ("dcc", "shc") and r["stages"] for r in records)
 
 
 def test_the_installed_command_prints_nothing_on_stderr_for_random_bytes(tmp_path: Path) -> None:
@@ -175,3 +176,15 @@ def test_the_shc_examples_verify_from_the_command_line() -> None:
     records = [json.loads(line) for line in out.splitlines()]
     assert status == 0, records
     assert len(records) == 4 and all(r["kind"] == "shc" for r in records)
+
+
+def test_json_files_hold_credentials_too(signer, trust_file, tmp_path: Path) -> None:
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps([make_dcc(signer), make_dcc(signer)]))
+    testdata_like = tmp_path / "case.json"
+    testdata_like.write_text(json.dumps({"PREFIX": make_dcc(signer), "TESTCTX": {}}))
+    status, out = run("verify", "--trust", trust_file, "--at", AT, "--json", str(listed),
+                      str(testdata_like))
+    assert status == 0
+    assert [json.loads(line)["input"] for line in out.splitlines()] == [
+        f"{listed}#1", f"{listed}#2", str(testdata_like)]

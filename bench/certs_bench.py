@@ -162,7 +162,7 @@ def measure_dcc(algorithm: str, runs: int) -> dict[str, Any]:
 
     def checks() -> None:
         dcc.certificate_check(cwt, dsc, now)
-        dcc.key_usage_check(cwt, dsc)
+        dcc.key_usage_check(cwt.dcc, dsc)
         dcc.expiry_check(cwt, now)
 
     stages = {

@@ -123,13 +123,28 @@ def json_compatible(value: Any, depth: int = 0) -> Any:
     return str(value)
 
 
-def cwt_parse(payload: bytes) -> Cwt:
+def _claims(payload: bytes) -> Mapping[Any, Any]:
     try:
         claims = cbor_loads(payload)
     except ValueError as exc:
         raise VerificationFailed("dcc_cwt", str(exc)) from None
     if not isinstance(claims, Mapping):
         raise VerificationFailed("dcc_cwt", "the payload is not a map")
+    return claims
+
+
+def hcert_parse(payload: bytes) -> dict[str, Any]:
+    """The EU DCC in a CWT payload (claim -260/1) as JSON types, whatever
+    the other claims say."""
+    hcert = _claims(payload).get(CLAIM_HCERT)
+    if not isinstance(hcert, Mapping) or not isinstance(hcert.get(HCERT_EU_DCC), Mapping):
+        raise VerificationFailed("dcc_cwt", "claim -260/1 is missing")
+    content: dict[str, Any] = json_compatible(hcert[HCERT_EU_DCC])
+    return content
+
+
+def cwt_parse(payload: bytes) -> Cwt:
+    claims = _claims(payload)
     issuer = claims.get(CLAIM_ISS)
     if issuer is not None and not isinstance(issuer, str):
         raise VerificationFailed("dcc_cwt", "iss is not a string")
@@ -194,11 +209,11 @@ def certificate_check(cwt: Cwt, dsc: Dsc, at: datetime) -> None:
         raise VerificationFailed("dcc_exp_after_dsc")
 
 
-def key_usage_check(cwt: Cwt, dsc: Dsc) -> None:
+def key_usage_check(content: Mapping[str, Any], dsc: Dsc) -> None:
     """Spec A.4: a DSC carrying HCERT key-usage OIDs signs only those types."""
     if dsc.allowed_types is None:
         return
-    kinds = entry_types(cwt.dcc)
+    kinds = entry_types(content)
     if not kinds or any(kind not in dsc.allowed_types for kind in kinds):
         raise VerificationFailed(
             "dcc_key_usage", f"type {'/'.join(kinds) or 'none'}, allowed "
@@ -340,7 +355,7 @@ def dcc_verify(
     checks: list[tuple[str, Any]] = []
     if dsc is not None:
         checks += [("certificate", lambda: certificate_check(cwt, dsc, at)),
-                   ("key_usage", lambda: key_usage_check(cwt, dsc))]
+                   ("key_usage", lambda: key_usage_check(cwt.dcc, dsc))]
     checks += [
         ("expiry", lambda: expiry_check(cwt, at)),
         ("schema", lambda: dccschema.dcc_schema_check(cwt.dcc)),

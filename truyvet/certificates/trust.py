@@ -24,11 +24,12 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, load_der_public_key
 
 from truyvet.certificates.encoding import base64url_decode
 from truyvet.certificates.revocation import HASH_TYPES, DccRevocations, ShcRevocations
@@ -190,6 +191,45 @@ def der_extended_key_usages(tbs: bytes) -> set[str]:
     return set()
 
 
+def _der_time(tag: int, content: bytes) -> float:
+    text = content.decode("ascii")
+    if tag == 0x17:  # UTCTime YYMMDDHHMMSSZ: 50-99 are 19xx (RFC 5280)
+        year = int(text[:2])
+        text = f"{19 if year >= 50 else 20}{text}"
+    return datetime.strptime(text, "%Y%m%d%H%M%S%z").timestamp()
+
+
+def _fields_from_der(der: bytes) -> tuple[Any, float, float, frozenset[str] | None]:
+    """Key, validity and key usage straight from the DER, for certificates
+    that cryptography refuses over details a verifier need not judge (its
+    X.509 parser is strict about encodings some issuers' DSCs got wrong)."""
+    (_tag, certificate), = _der_items(der)
+    (_tbs_tag, tbs), *_rest = _der_items(certificate)
+    fields = _der_items(tbs)
+    if fields and fields[0][0] == 0xA0:  # [0] version
+        fields = fields[1:]
+    # serial, signature algorithm, issuer, validity, subject, subjectPublicKeyInfo
+    (start_tag, start), (end_tag, end) = _der_items(fields[3][1])
+    spki = fields[5]
+    head = bytes((spki[0],)) + _der_length(len(spki[1])) + spki[1]
+    public_key = load_der_public_key(head)
+    oids = der_extended_key_usages(_der_encode(0x30, tbs))
+    allowed = None if not oids & HCERT_EKUS else frozenset(
+        kind for kind, accepted in EKU_BY_TYPE.items() if oids & accepted)
+    return public_key, _der_time(start_tag, start), _der_time(end_tag, end), allowed
+
+
+def _der_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes((length,))
+    size = (length.bit_length() + 7) // 8
+    return bytes((0x80 | size,)) + length.to_bytes(size, "big")
+
+
+def _der_encode(tag: int, content: bytes) -> bytes:
+    return bytes((tag,)) + _der_length(len(content)) + content
+
+
 def dsc_from_der(der: bytes, *, kid: bytes | None = None, country: str = "") -> Dsc:
     """A DSC from its DER bytes; ``kid`` defaults to the computed one."""
     try:
@@ -198,13 +238,16 @@ def dsc_from_der(der: bytes, *, kid: bytes | None = None, country: str = "") -> 
         allowed = _allowed_types(certificate)
         not_before = certificate.not_valid_before_utc.timestamp()
         not_after = certificate.not_valid_after_utc.timestamp()
+        if not country:
+            countries = certificate.subject.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME)
+            country = str(countries[0].value) if countries else ""
     except (ValueError, TypeError) as exc:
-        raise TrustFileError(f"not a usable X.509 certificate: {exc}") from None
+        try:
+            public_key, not_before, not_after, allowed = _fields_from_der(der)
+        except (ValueError, TypeError, IndexError, UnicodeDecodeError):
+            raise TrustFileError(f"not a usable X.509 certificate: {exc}") from None
     if not isinstance(public_key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
         raise TrustFileError("the certificate's key is neither EC nor RSA")
-    if not country:
-        countries = certificate.subject.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME)
-        country = str(countries[0].value) if countries else ""
     return Dsc(
         kid=kid or dsc_kid(der), country=country, der=der, public_key=public_key,
         not_before=not_before, not_after=not_after, allowed_types=allowed,

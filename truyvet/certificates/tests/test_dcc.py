@@ -222,3 +222,17 @@ def test_without_signature_checking_every_other_stage_still_runs(signer) -> None
 ])
 def test_each_broken_transport_stage_has_its_own_code(text, code) -> None:
     assert dcc_verify(text, trust=TrustStore(), at=NOW).codes == [code]
+
+
+def test_a_dsc_that_cryptography_refuses_is_read_from_its_der(signer) -> None:
+    """Some issuers' DSCs carry encodings cryptography's strict parser
+    refuses; the key, validity and key usage are still read."""
+    from truyvet.certificates.trust import _fields_from_der
+
+    key, not_before, not_after, allowed = _fields_from_der(signer.der)
+    assert key.public_numbers() == signer.key.public_key().public_numbers()
+    assert not_before == signer.certificate.not_valid_before_utc.timestamp()
+    assert not_after == signer.certificate.not_valid_after_utc.timestamp()
+    assert allowed is None
+    constrained = make_signer(ekus=[EKU_TEST, EKU_RECOVERY])
+    assert _fields_from_der(constrained.der)[3] == frozenset({"t", "r"})

@@ -299,6 +299,7 @@ class FileReport:
     outcomes: dict[str, bool | None]
     expected: dict[str, Any]
     error: str = ""  # the file itself could not be read
+    is_test: bool = True  # False: a JSON file that is no dgc-testdata file
 
     def disagreements(self) -> list[str]:
         return [
@@ -316,10 +317,10 @@ def file_run(path: Path) -> FileReport:
         if path.stat().st_size > MAX_TEST_FILE_BYTES:
             raise ValueError("file too large")
         data = json.loads(path.read_text(encoding="utf-8-sig"))
-        if not isinstance(data, Mapping):
-            raise ValueError("not a JSON object")
     except (OSError, ValueError, RecursionError) as exc:
         return FileReport(path, {}, {}, error=f"{type(exc).__name__}: {exc}"[:200])
+    if not isinstance(data, Mapping) or not ({"EXPECTEDRESULTS", "TESTCTX"} & data.keys()):
+        return FileReport(path, {}, {}, is_test=False)
     named = data.get("EXPECTEDRESULTS")
     expected = dict(named) if isinstance(named, Mapping) else {}
     test = TestFile(path, {k: v for k, v in data.items() if k != "EXPECTEDRESULTS"})

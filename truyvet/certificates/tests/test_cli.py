@@ -188,3 +188,15 @@ def test_json_files_hold_credentials_too(signer, trust_file, tmp_path: Path) -> 
     assert status == 0
     assert [json.loads(line)["input"] for line in out.splitlines()] == [
         f"{listed}#1", f"{listed}#2", str(testdata_like)]
+
+
+def test_testdata_skips_other_json_in_a_folder_and_shows_unreadable_files(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "package.json").write_text('{"name": "not a test"}')
+    (tmp_path / "broken.json").write_text('{"EXPECTEDRESULTS": ')
+    status, out = run("testdata", "--json", str(tmp_path))
+    *files, counts = (json.loads(line) for line in out.splitlines())
+    assert [Path(f["file"]).name for f in files] == ["broken.json"]
+    assert files[0]["outcomes"] == {} and "error" in files[0]
+    assert counts["unreadable"] == 1 and status == 0

@@ -156,11 +156,11 @@ def certificates_verify(
     verification_throttle(request=request)
     if image and len(image) > settings.CERT_IMAGE_MAX_BYTES:
         raise ServiceError(_("Ảnh quá lớn."), code="image_too_large")
+    if not image and not text.strip():
+        raise ServiceError(_("Hãy dán mã chứng nhận hoặc tải lên ảnh mã QR."), code="input_empty")
     credentials: list[Credential] = (
         credentials_in_bytes(image, "image") if image else credentials_in_text(text, "text")
     )
-    if not credentials:
-        raise ServiceError(_("Hãy dán mã chứng nhận hoặc tải lên ảnh mã QR."), code="input_empty")
     grouped = list(chunks_grouped(credentials))[:MAX_CREDENTIALS_PER_REQUEST]
     trust = selectors.trust_store()
     moment = at or timezone.now()

@@ -135,6 +135,8 @@ def credentials_in_bytes(data: bytes, label: str) -> list[Credential]:
 def credentials_in_text(text: str, label: str) -> list[Credential]:
     lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line]
+    if not lines:
+        return [Credential(label, error="input_empty")]
     if len(lines) == 1:
         return [Credential(label, text=lines[0])]
     return [Credential(f"{label}:{number}", text=line) for number, line in enumerate(lines, 1)]

@@ -110,8 +110,8 @@ def test_a_trust_file_of_the_wrong_kind_is_a_usage_error(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("garbage", [
-    "HC1:", "HC1:" + "%" * 5000, "shc:/", "shc:/99", "shc:/1/2/", "a.b.c", "{}", "\x00\x01",
-    "HC1:" + "0" * 20000,
+    "", "\n\n", "HC1:", "HC1:" + "%" * 5000, "shc:/", "shc:/99", "shc:/1/2/", "a.b.c", "{}",
+    "\x00\x01", "HC1:" + "0" * 20000,
 ])
 def test_garbage_gets_one_invalid_record_and_never_a_traceback(garbage) -> None:
     status, out = run("verify", "--json", "-", stdin=garbage)

@@ -149,6 +149,8 @@ PROCESS_CACHES_REVIEWED = {
     "truyvet/core/middleware.py:inline_style_hashes": "hash of a template file",
     "truyvet/checkins/synth/generate.py:_hamlets": "synthetic data command",
     "truyvet/checkins/synth/generate.py:_folded": "synthetic data command",
+    "truyvet/certificates/dccschema.py:_validators": "DCC JSON schemas shipped with the code",
+    "truyvet/certificates/dccschema.py:valueset": "DCC value sets shipped with the code",
 }
 def _cached_functions(path: Path) -> list[str]:
     found = []

@@ -178,6 +178,7 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 def _mount_routers() -> None:
     from truyvet.accounts.api import router as accounts_router
+    from truyvet.certificates.api import router as certificates_router
     from truyvet.checkins.api import router as checkins_router
     from truyvet.core.api import router as core_router
     from truyvet.core.inbox import router as inbox_router
@@ -193,6 +194,7 @@ def _mount_routers() -> None:
     api.add_router("/", accounts_router)
     api.add_router("/tracing/", tracing_router)
     api.add_router("/reports/", reports_router)
+    api.add_router("/certificates/", certificates_router)
     api.add_router("/", inbox_router)
 
 

@@ -6,6 +6,7 @@
     truyvet worker                        run background jobs (django-q2 qcluster)
     truyvet purge-checkins                delete check-ins past the retention period now
     truyvet synth [--venues N] [--checkins N] ...  synthetic venues, people, check-ins in bulk
+    truyvet cert verify|testdata ...      certificates (truyvet cert --help)
     truyvet <django command> ...          any manage.py command
 """
 
@@ -76,6 +77,10 @@ def main(argv: list[str] | None = None) -> None:
         print(__doc__)
         return
     _django_setup()
+    if command == "cert":
+        from truyvet.certificates.cli import main as cert_main
+
+        sys.exit(cert_main(argv[1:]))
     from django.core.management import execute_from_command_line
 
     if command == "worker":

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_q",
     "truyvet.tracing",
     "truyvet.reports",
+    "truyvet.certificates",
 ]
 
 MIDDLEWARE = [
@@ -258,6 +259,15 @@ CHECKIN_RATELIMIT_STAFF_PER_MINUTE = env.int(
 CHECKIN_DECODE_MAX_BYTES = env.int(
     "CHECKIN_DECODE_MAX_BYTES", 2 * 1024 * 1024, minimum=10 * 1024
 )
+
+# --- Certificates (EU DCC and SMART Health Card verification) ---------------------
+# Verifications and camera frames per minute from one address (the verifier
+# page is public; a checkpoint's phones may share one address). 0: no limit.
+CERT_VERIFY_RATELIMIT_IP_PER_MINUTE = env.int(
+    "CERT_VERIFY_RATELIMIT_IP_PER_MINUTE", 300, minimum=0
+)
+# Largest image (a photo of a QR, a camera frame) the verifier decodes.
+CERT_IMAGE_MAX_BYTES = env.int("CERT_IMAGE_MAX_BYTES", 4 * 1024 * 1024, minimum=10 * 1024)
 
 # --- Background tasks (django-q2) -------------------------------------------------
 # The queue lives in the default database (ORM broker), so it works the same on

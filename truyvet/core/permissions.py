@@ -390,3 +390,9 @@ def can_send_reminder(user: Any, venue: Any) -> bool:
 def can_manage_report_recipients(user: Any, unit: AdministrativeUnit | None) -> bool:
     """Adds and removes the e-mail addresses that get the unit's scheduled reports."""
     return can_view_dashboard(user, unit)
+
+
+def can_manage_trust_lists(user: Any) -> bool:
+    """Certificate trust lists (signing certificates, issuer keys,
+    revocations) decide which certificates the whole system accepts."""
+    return is_system_admin(user)

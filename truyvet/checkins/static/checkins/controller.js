@@ -1,10 +1,8 @@
 // The controller's door page (templates/checkins/control.html).
 //
-// - Camera: getUserMedia on the rear camera. Where the browser has a
-//   BarcodeDetector for QR codes it reads them itself; otherwise a
-//   downscaled frame goes to POST /api/v1/checkins/decode every ~400 ms
-//   (zxing-cpp on the server). The same code seen again within a few
-//   seconds is not sent twice.
+// - Camera: core/qrcamera.js (BarcodeDetector where the browser has one,
+//   otherwise frames to POST /api/v1/checkins/decode, zxing-cpp on the
+//   server). The same code seen again within a few seconds is not sent twice.
 // - Keyboard wedge: a handheld scanner types the code into #wedge and
 //   presses Enter; the field keeps the focus.
 // - Every scan gets a client UUID and the device time. Online it goes to
@@ -552,188 +550,65 @@
   window.addEventListener("focus", refocusWedge);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) refocusWedge(); });
 
-  // --- Camera ----------------------------------------------------------------------------
+  // --- Camera (core/qrcamera.js) ------------------------------------------------------
 
-  const video = $("camera-video");
   const cameraButton = $("camera-toggle");
   const cameraStatus = (text) => { $("camera-status").textContent = text || ""; };
-  let stream = null;
-  let detector = null;
-  let cameraTimer = null;
-  let lastCode = { text: "", at: 0 };
-  let canvas = null;
-  let thumb = null;
-  let lastFrame = { sig: null, at: 0, found: false };
-
-  async function qrDetector() {
-    if (!("BarcodeDetector" in window)) return null;
-    try {
-      const formats = await window.BarcodeDetector.getSupportedFormats();
-      if (formats.indexOf("qr_code") < 0) return null;
-      return new window.BarcodeDetector({ formats: ["qr_code"] });
-    } catch (error) {
-      return null;
-    }
-  }
-
-  // A 16 × 12 grey thumbnail: frames that did not change need not be sent again.
-  function frameSignature(source) {
-    if (!thumb) {
-      thumb = document.createElement("canvas");
-      thumb.width = 16;
-      thumb.height = 12;
-    }
-    const ctx = thumb.getContext("2d", { willReadFrequently: true });
-    ctx.drawImage(source, 0, 0, 16, 12);
-    const pixels = ctx.getImageData(0, 0, 16, 12).data;
-    const sig = new Uint8Array(192);
-    for (let i = 0; i < 192; i++) sig[i] = (pixels[i * 4] + pixels[i * 4 + 1] + pixels[i * 4 + 2]) / 3;
-    return sig;
-  }
-
-  function sameFrame(a, b) {
-    if (!a || !b) return false;
-    let diff = 0;
-    for (let i = 0; i < a.length; i++) diff += Math.abs(a[i] - b[i]);
-    return diff / a.length < 4;
-  }
-
-  async function decodeOnServer() {
-    const width = video.videoWidth;
-    const height = video.videoHeight;
-    if (!width || !height) return { text: null };
-    const sig = frameSignature(video);
-    const now = Date.now();
-    if (!lastFrame.found && sameFrame(sig, lastFrame.sig) && now - lastFrame.at < 2000) {
-      return { text: null };
-    }
-    const scale = Math.min(1, 800 / Math.max(width, height));
-    if (!canvas) canvas = document.createElement("canvas");
-    canvas.width = Math.round(width * scale);
-    canvas.height = Math.round(height * scale);
-    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
-    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
-    if (!blob) return { text: null };
-    const form = new FormData();
-    form.append("image", blob, "frame.jpg");
-    const response = await fetch(data.decodeUrl, {
-      method: "POST", credentials: "same-origin", body: form,
-      headers: { "X-CSRFToken": csrfToken() },
-    });
-    if (response.status === 429) {
-      return { text: null, pause: parseInt(response.headers.get("Retry-After") || "5", 10) || 5 };
-    }
-    if (!response.ok) return { text: null };
-    const body = await response.json();
-    const results = body.results || [];
+  const camera = window.TruyvetQrCamera({
+    video: $("camera-video"),
+    decodeUrl: data.decodeUrl,
+    csrfToken: csrfToken,
     // A visitor's code rather than a venue poster seen in the background.
-    const best = results.filter((r) => r.kind !== "venue")[0] || results[0];
-    lastFrame = { sig: sig, at: now, found: Boolean(best) };
-    return { text: best ? best.text : null };
-  }
-
-  async function cameraTick() {
-    cameraTimer = null;
-    if (!stream) return cameraStopped();
-    let delay = FRAME_INTERVAL_MS;
-    if (!document.hidden && video.readyState >= 2) {
-      let text = null;
-      try {
-        if (detector) {
-          const codes = await detector.detect(video);
-          text = codes.length ? codes[0].rawValue : null;
-        } else if (!navigator.onLine) {
-          cameraStatus(msg("cameraNeedsNetwork"));
-          delay = 2000;
-        } else {
-          const found = await decodeOnServer();
-          text = found.text;
-          if (found.pause) {
-            cameraStatus(msg("cameraBusy", { seconds: found.pause }));
-            delay = found.pause * 1000;
-          } else {
-            cameraStatus(msg("cameraLooking"));
-          }
-        }
-      } catch (error) {
-        cameraStatus(navigator.onLine ? msg("cameraLooking") : msg("cameraNeedsNetwork"));
-        delay = 1500;
+    pick: (results) => results.filter((r) => r.kind !== "venue")[0] || results[0],
+    onCode: (text) => scan(text),
+    onStatus: (name, values) => {
+      if (name === "on") {
+        root.dataset.camera = "on";
+        root.dataset.decoder = values.decoder;
+        cameraButton.textContent = msg("cameraOff");
+        cameraButton.classList.add("secondary-button");
+        cameraStatus(msg("cameraLooking"));
+      } else if (name === "off" || name === "stopping") {
+        root.dataset.camera = name;
+      } else if (name === "starting") {
+        root.dataset.camera = "starting";
+        cameraStatus(msg("cameraStarting"));
+      } else if (name === "denied") {
+        root.dataset.camera = "off";
+        cameraStatus(msg("cameraDenied"));
+      } else if (name === "unsupported") {
+        cameraStatus(msg("cameraUnsupported"));
+      } else if (name === "needsNetwork") {
+        cameraStatus(msg("cameraNeedsNetwork"));
+      } else if (name === "busy") {
+        cameraStatus(msg("cameraBusy", values));
+      } else if (name === "looking") {
+        cameraStatus(msg("cameraLooking"));
       }
-      // The same code is sent once while it stays in view, and again only
-      // after it has been out of view for SAME_CODE_PAUSE_MS.
-      const now = Date.now();
-      if (text) {
-        const repeat = text === lastCode.text && now - lastCode.at < SAME_CODE_PAUSE_MS;
-        lastCode = { text: text, at: now };
-        if (!repeat && stream) await scan(text.trim());
-      }
-    }
-    if (!stream) return cameraStopped();
-    cameraTimer = setTimeout(cameraTick, delay);
-  }
-
-  function cameraStopped() {
-    root.dataset.camera = "off";
-  }
+    },
+  });
 
   async function startCamera() {
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      cameraStatus(msg("cameraUnsupported"));
-      return;
-    }
-    root.dataset.camera = "starting";
-    cameraStatus(msg("cameraStarting"));
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({
-        audio: false,
-        video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },
-      });
-    } catch (error) {
-      stream = null;
-      root.dataset.camera = "off";
-      cameraStatus(msg("cameraDenied"));
-      return;
-    }
-    video.srcObject = stream;
-    $("camera-view").hidden = false;
-    try { await video.play(); } catch (error) { /* autoplay muted video normally plays */ }
-    detector = await qrDetector();
-    root.dataset.camera = "on";
-    root.dataset.decoder = detector ? "browser" : "server";
-    cameraButton.textContent = msg("cameraOff");
-    cameraButton.classList.add("secondary-button");
-    cameraStatus(msg("cameraLooking"));
-    cameraTimer = setTimeout(cameraTick, 0);
+    if (await camera.start()) $("camera-view").hidden = false;
   }
 
   function stopCamera() {
-    if (stream) stream.getTracks().forEach((track) => track.stop());
-    stream = null;
-    video.srcObject = null;
+    camera.stop();
     $("camera-view").hidden = true;
     cameraButton.textContent = msg("cameraOn");
     cameraButton.classList.remove("secondary-button");
     cameraStatus("");
-    if (cameraTimer) {
-      // No frame is being read: stopped now. Otherwise cameraTick stops
-      // after the frame in flight.
-      clearTimeout(cameraTimer);
-      cameraTimer = null;
-      cameraStopped();
-    } else {
-      root.dataset.camera = "stopping";
-    }
   }
 
   cameraButton.hidden = false;
   cameraButton.addEventListener("click", () => {
     unlockAudio();
-    if (stream || root.dataset.camera === "starting") stopCamera();
+    if (camera.running() || root.dataset.camera === "starting") stopCamera();
     else startCamera();
   });
   document.addEventListener("visibilitychange", () => {
     // A phone in a pocket should not keep the camera on.
-    if (document.hidden && stream) stopCamera();
+    if (document.hidden && camera.running()) stopCamera();
   });
 
   // --- Manual entry ------------------------------------------------------------------------

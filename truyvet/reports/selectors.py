@@ -44,6 +44,7 @@ from django.utils.translation import gettext_lazy
 from truyvet.core import permissions
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.models import AuditAction
+from truyvet.core.pagination import page_window
 from truyvet.core.services import audit_record
 from truyvet.places.models import AdministrativeUnit, Level
 from truyvet.reports.models import (
@@ -563,8 +564,7 @@ def inactive_venues_for(
     phones (officers call them). Each view is audited: the contacts are
     personal data."""
     _require_contacts(viewer, scope)
-    limit = max(1, min(limit, 500))
-    offset = max(0, offset)
+    limit, offset = page_window(limit=limit, offset=offset, max_limit=500)
     venues_qs = inactive_venues_qs(scope, now=now)
     with transaction.atomic():
         total = venues_qs.count()

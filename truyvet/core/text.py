@@ -69,16 +69,15 @@ def unsafe_characters(text: str, *, allow: str = "\t\n\r") -> list[str]:
     return [ch for ch in text if ch not in allow and is_unsafe(ch)]
 
 
-def strip_unsafe(text: str, *, keep: str = "") -> str:
+def strip_unsafe(text: str) -> str:
     """``text`` without its unsafe characters, for values stored before the
     input rule on their way into an export: the invisible ones go, and the
     ones that are whitespace (tab, line breaks, NEL...) become a space so
-    words stay apart. Characters in ``keep`` are left as they are."""
+    words stay apart."""
     if text.isprintable():  # the usual case; no unsafe character is printable
         return text
     return "".join(
-        ch if ch in keep or not is_unsafe(ch) else " " if ch.isspace() else ""
-        for ch in text
+        ch if not is_unsafe(ch) else " " if ch.isspace() else "" for ch in text
     )
 
 

@@ -41,6 +41,7 @@ from truyvet.core import permissions
 from truyvet.core.api_auth import hash_token, logged_in
 from truyvet.core.errors import NotAllowed, NotFound
 from truyvet.core.models import AuditEvent
+from truyvet.core.pagination import page_window
 from truyvet.core.selectors import audit_events_visible_to
 
 router = Router(tags=["accounts"])
@@ -218,10 +219,6 @@ def role_revoke(request: HttpRequest, assignment_id: int) -> Status[None]:
 # --- Audit log ------------------------------------------------------------------------
 
 
-# Past any real list; a larger offset could not even be sent to the database.
-MAX_OFFSET = 1_000_000_000
-
-
 def _in_utc(moment: datetime) -> datetime:
     """PostgreSQL refuses UTC offsets beyond ±15:59, which Python accepts;
     in UTC any moment is storable. A moment that falls off the calendar
@@ -248,8 +245,7 @@ def audit_list(request: HttpRequest, filters: Query[AuditFilter]) -> QuerySet[Au
     viewer = _caller(request)
     if not permissions.can_view_any_audit(viewer):
         raise NotAllowed(_("Chỉ cán bộ quản lý được xem nhật ký truy cập."))
-    limit = max(1, min(filters.limit, 200))
-    offset = max(0, min(filters.offset, MAX_OFFSET))
+    limit, offset = page_window(limit=filters.limit, offset=filters.offset, max_limit=200)
     since = filters.since
     if since is not None and timezone.is_naive(since):
         since = timezone.make_aware(since)  # a time without offset is local time

@@ -23,10 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from truyvet.accounts.identity import IdentityError, guess_id_kind, validate_identity_number
+from truyvet.accounts.fields import full_name_clean, id_number_clean, phone_clean, street_clean
 from truyvet.accounts.models import (
     AccessToken,
-    IdKind,
     OneTimeCode,
     OtpPurpose,
     Person,
@@ -70,12 +69,7 @@ class PersonInput:
 def _validate_person(data: PersonInput, errors: ErrorCollector) -> dict[str, Any]:
     """Checks a PersonInput and returns the cleaned field values."""
     cleaned: dict[str, Any] = {}
-    name = " ".join((data.full_name or "").split())
-    if not name:
-        errors.add("full_name", gettext_lazy("Vui lòng nhập họ và tên."), "required")
-    elif len(name) > 120:
-        errors.add("full_name", gettext_lazy("Họ và tên dài quá 120 ký tự."), "too_long")
-    cleaned["full_name"] = name
+    cleaned["full_name"] = full_name_clean(data.full_name, errors)
 
     today = timezone.localdate()
     birth_year = data.birth_year
@@ -97,33 +91,17 @@ def _validate_person(data: PersonInput, errors: ErrorCollector) -> dict[str, Any
         errors.add("sex", gettext_lazy("Giới tính không hợp lệ."))
     cleaned["sex"] = data.sex or ""
 
-    id_number = "".join((data.id_number or "").split()).upper()
-    id_kind = data.id_kind or (guess_id_kind(id_number) if id_number else "")
-    if id_number:
-        if id_kind not in IdKind.values:
-            errors.add("id_kind", gettext_lazy("Loại giấy tờ không hợp lệ."))
-        else:
-            try:
-                id_number = validate_identity_number(
-                    id_kind, id_number, birth_year=birth_year, sex=cleaned["sex"]
-                )
-            except IdentityError as exc:
-                errors.add("id_number", exc.message)
-    cleaned["id_kind"] = id_kind if id_number else ""
+    id_number, id_kind = id_number_clean(
+        data.id_number, errors, kind=data.id_kind, birth_year=birth_year, sex=cleaned["sex"]
+    )
+    cleaned["id_kind"] = id_kind
     cleaned["id_number"] = id_number or None
-
-    phone = ""
-    if data.phone:
-        try:
-            phone = normalize_phone(data.phone)
-        except PhoneError as exc:
-            errors.add("phone", exc.message)
-    cleaned["phone"] = phone
+    cleaned["phone"] = phone_clean(data.phone, errors)
 
     if data.commune is not None and data.commune.level != Level.COMMUNE:
         errors.add("commune", gettext_lazy("Hãy chọn một xã, phường hoặc thị trấn."))
     cleaned["commune"] = data.commune
-    cleaned["street"] = " ".join((data.street or "").split())[:200]
+    cleaned["street"] = street_clean(data.street, errors)
     return cleaned
 
 

@@ -5,34 +5,21 @@ top-left corner and a dashed cutting line, so it prints true at 100 %."""
 from __future__ import annotations
 
 import io
-from functools import cache
-from pathlib import Path
 
 import segno
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from truyvet.core import pdf
 from truyvet.core.masking import mask_name
+from truyvet.core.pdf import FONT, FONT_BOLD
 
 CARD_SIZE = 50 * mm
 QR_SIZE = 38 * mm  # quiet zone included
 MARGIN = 15 * mm
-FONT = "DejaVuSans"
-FONT_BOLD = "DejaVuSans-Bold"
-
-
-@cache
-def _fonts() -> None:
-    """DejaVu Sans from matplotlib's data: it covers every Vietnamese letter."""
-    import matplotlib
-
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    pdfmetrics.registerFont(TTFont(FONT, str(folder / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(folder / "DejaVuSans-Bold.ttf")))
 
 
 def _draw_qr(canvas: Canvas, token: str, *, x: float, y: float, size: float) -> None:
@@ -64,7 +51,7 @@ def _fit(text: str, font: str, size: float, width: float) -> float:
 def personal_card_pdf(*, token: str, full_name: str, title: str, note: str) -> bytes:
     """The card for ``token`` with the short form of ``full_name`` (never
     the ID number or birth date: the card may be lost)."""
-    _fonts()
+    pdf.fonts_register()
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4)
     canvas.setTitle(title)
@@ -85,7 +72,7 @@ def personal_card_pdf(*, token: str, full_name: str, title: str, note: str) -> b
     _draw_qr(canvas, token, x=left + (CARD_SIZE - QR_SIZE) / 2, y=bottom + 6 * mm,
              size=QR_SIZE)
 
-    name = mask_name(full_name)
+    name = mask_name(pdf.plain(full_name))
     size = _fit(name, FONT_BOLD, 9, inner)
     canvas.setFont(FONT_BOLD, size)
     canvas.setFillColorRGB(0, 0, 0)

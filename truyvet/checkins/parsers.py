@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from truyvet.accounts.identity import IdentityError, validate_cccd
 from truyvet.accounts.models import IdKind, Sex
 from truyvet.core.errors import ErrorCollector, ServiceError
-from truyvet.core.text import fold
+from truyvet.core.text import clean_line, fold
 
 MAX_PAYLOAD_CHARS = 2000
 CCCD_FIELDS = 7
@@ -122,7 +122,9 @@ def _sex_from_label(value: str) -> str | None:
 
 
 def _name(value: str, errors: ErrorCollector, field_name: str) -> str:
-    name = " ".join(value.split())
+    # A printed card holds no control characters; a forged QR could
+    # (core.text): the name would be stored and printed.
+    name = clean_line(value, errors, field_name)
     if not name:
         errors.add(field_name, _("Thiếu họ và tên."), "required")
     elif len(name) > 120:

@@ -49,7 +49,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from truyvet.accounts.identity import IdentityError, guess_id_kind, validate_identity_number
+from truyvet.accounts.fields import full_name_clean, id_number_clean, phone_clean
 from truyvet.accounts.models import IdKind, Person, User
 from truyvet.accounts.personal_qr import (
     ParsedToken,
@@ -471,27 +471,9 @@ def _clean_person_fields(
     *, full_name: str, phone: str, id_number: str, phone_required: bool,
 ) -> _PersonFields:
     errors = ErrorCollector()
-    name = " ".join((full_name or "").split())
-    if not name:
-        errors.add("full_name", _("Vui lòng nhập họ và tên."), "required")
-    elif len(name) > 120:
-        errors.add("full_name", _("Họ và tên dài quá 120 ký tự."), "too_long")
-    normalized_phone = ""
-    if (phone or "").strip():
-        try:
-            normalized_phone = normalize_phone(phone)
-        except PhoneError as exc:
-            errors.add("phone", exc.message)
-    elif phone_required:
-        errors.add("phone", _("Vui lòng nhập số điện thoại."), "required")
-    number = "".join((id_number or "").split()).upper()
-    kind = ""
-    if number:
-        kind = guess_id_kind(number)
-        try:
-            number = validate_identity_number(kind, number)
-        except IdentityError as exc:
-            errors.add("id_number", exc.message)
+    name = full_name_clean(full_name, errors)
+    normalized_phone = phone_clean(phone, errors, required=phone_required)
+    number, kind = id_number_clean(id_number, errors)
     if not phone_required and not (phone or "").strip() and not number:
         errors.add("phone", _("Cần số điện thoại hoặc số giấy tờ để liên hệ khi truy vết."),
                    "required")

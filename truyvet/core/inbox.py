@@ -21,9 +21,9 @@ from pydantic import ConfigDict
 from truyvet.core.api_auth import logged_in
 from truyvet.core.models import OutboxMessage
 from truyvet.core.outbox import inbox_for, inbox_mark_read, inbox_unread_count
+from truyvet.core.pagination import page_window
 
 PAGE_SIZE = 30
-MAX_OFFSET = 1_000_000_000
 
 router = Router(tags=["inbox"])
 
@@ -59,9 +59,7 @@ class MarkedOut(Schema):
 def inbox(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     """Newest first. Reading the list does not mark anything read."""
     user = request.auth  # type: ignore[attr-defined]
-    # Clamped rather than refused; an offset past every message lists none
-    # (and one beyond 64 bits could not even reach the database).
-    limit, offset = max(1, min(limit, 200)), max(0, min(offset, MAX_OFFSET))
+    limit, offset = page_window(limit=limit, offset=offset, max_limit=200)
     return {
         "unread": inbox_unread_count(user),
         "messages": list(inbox_for(user)[offset:offset + limit]),

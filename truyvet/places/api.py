@@ -4,8 +4,9 @@ needs a login."""
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from truyvet.core.pagination import BoundedLimitOffset
 from truyvet.places import selectors
 from truyvet.places.models import AdministrativeUnit, Scheme
 from truyvet.places.schemas import UnitDetail, UnitFilter, UnitRead
@@ -25,7 +26,7 @@ MAX_PAGE = 100
         "unit of `level` (provinces by default). `parent` and `level` narrow both."
     ),
 )
-@paginate(LimitOffsetPagination, max_limit=MAX_PAGE)
+@paginate(BoundedLimitOffset, max_limit=MAX_PAGE)
 def units(request: HttpRequest, filters: Query[UnitFilter]) -> QuerySet[AdministrativeUnit]:
     parent = (
         selectors.unit_by_code(code=filters.parent, scheme=filters.scheme)

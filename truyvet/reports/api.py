@@ -16,6 +16,7 @@ from ninja import Router, Status
 
 from truyvet.core.api_auth import logged_in
 from truyvet.core.errors import NotAllowed
+from truyvet.core.pagination import page_window
 from truyvet.reports import exports, selectors, services
 from truyvet.reports.models import GeneratedReport, ReportKind
 from truyvet.reports.schemas import (
@@ -109,8 +110,8 @@ def export(
 def files(request: HttpRequest, scope: str, limit: int = 50, offset: int = 0
           ) -> list[GeneratedReport]:
     reports = selectors.reports_of(viewer=_caller(request), scope=_scope(request, scope))
-    limit = max(1, min(limit, 200))
-    return list(reports[max(0, offset):max(0, offset) + limit])
+    limit, offset = page_window(limit=limit, offset=offset, max_limit=200)
+    return list(reports[offset:offset + limit])
 
 
 @router.post("/{scope}/files", response={201: ReportRead}, auth=logged_in,

@@ -3,18 +3,16 @@ table), and a printable PDF with the charts. Headers are Vietnamese in
 every language (the files go to Vietnamese offices); each download is
 audited as an export before a byte is served.
 
-The PDF uses DejaVu Sans from matplotlib's data directory, which covers
-every Vietnamese letter.
+Every string cell goes through ``core.sheets`` (no formulas from names) and
+every PDF paragraph through ``core.pdf`` (no markup from names).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -23,10 +21,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from truyvet.core import permissions
+from truyvet.core import pdf, permissions
 from truyvet.core.errors import ErrorCollector, NotAllowed
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
+from truyvet.core.sheets import csv_content, sheet_append
 from truyvet.core.text import fold
 from truyvet.reports import charts
 from truyvet.reports.selectors import (
@@ -47,8 +46,6 @@ CONTENT_TYPES = {"xlsx": XLSX_TYPE, "csv": CSV_TYPE, "pdf": PDF_TYPE}
 TABLES = ("summary", "units", "types", "days", "unit_days", "type_days", "inactive")
 # The PDF lists at most this many inactive venues; the XLSX holds them all.
 PDF_INACTIVE_ROWS = 300
-FONT = "DejaVuSans"
-FONT_BOLD = "DejaVuSans-Bold"
 
 
 @dataclass(frozen=True)
@@ -172,13 +169,13 @@ def tables_xlsx(tables: list[Table], *, title: str) -> bytes:
     book.remove(first)
     for table in tables:
         sheet = book.create_sheet(table.title[:31])
-        sheet.append([title])
+        sheet_append(sheet, [title])
         sheet["A1"].font = Font(bold=True, size=13)
-        sheet.append(table.headers)
+        sheet_append(sheet, table.headers)
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append(row)
+            sheet_append(sheet, row)
         for index, header in enumerate(table.headers, start=1):
             sample = [header, *(row[index - 1] for row in table.rows[:50])]
             width = max(len(_cell(value)) for value in sample)
@@ -194,29 +191,7 @@ def tables_xlsx(tables: list[Table], *, title: str) -> bytes:
 
 
 def table_csv(table: Table) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel opens the Vietnamese right."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(table.headers)
-    writer.writerows(
-        [f"{cell:%Y-%m-%d}" if isinstance(cell, date) else cell for cell in row]
-        for row in table.rows
-    )
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _fonts() -> None:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    registered = pdfmetrics.getRegisteredFontNames()
-    if FONT in registered and FONT_BOLD in registered:
-        return
-    import matplotlib
-
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    pdfmetrics.registerFont(TTFont(FONT, str(folder / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(folder / "DejaVuSans-Bold.ttf")))
+    return csv_content([table.headers, *table.rows])
 
 
 def _cell(value: Any) -> str:
@@ -230,51 +205,31 @@ def _cell(value: Any) -> str:
 def report_pdf(dashboard: Dashboard, tables: list[Table]) -> bytes:
     """A4 report: title, summary, both charts, then the tables (the long
     per-day-and-unit tables are left to the spreadsheet)."""
-    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import (
-        Image,
-        KeepTogether,
-        PageBreak,
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        TableStyle,
-    )
-    from reportlab.platypus import (
-        Table as PdfTable,
-    )
+    from reportlab.platypus import Image, KeepTogether, PageBreak, SimpleDocTemplate, Spacer
+    from reportlab.platypus import Table as PdfTable
 
-    _fonts()
+    style = pdf.styles(size=8)
     title = _("Báo cáo tình hình quét mã QR tại địa điểm — %(scope)s") % {
         "scope": dashboard.scope.full_name}
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=12 * mm, rightMargin=12 * mm, topMargin=12 * mm,
-        bottomMargin=12 * mm, title=title, author="truyvet",
+        bottomMargin=12 * mm, title=pdf.plain(title), author="truyvet",
     )
-    heading = ParagraphStyle("h", fontName=FONT_BOLD, fontSize=14, leading=18)
-    subheading = ParagraphStyle("s", fontName=FONT_BOLD, fontSize=11, leading=14,
-                                spaceBefore=8, spaceAfter=4)
-    text = ParagraphStyle("t", fontName=FONT, fontSize=8, leading=10)
-    bold = ParagraphStyle("b", parent=text, fontName=FONT_BOLD)
     width = A4[0] - 24 * mm
 
     def grid(table: Table, limit: int | None = None) -> Any:
         rows = table.rows if limit is None else table.rows[:limit]
-        data = [[Paragraph(h, bold) for h in table.headers]]
-        data += [[Paragraph(_cell(c), text) for c in row] for row in rows]
+        data = [[pdf.paragraph(h, style.bold) for h in table.headers]]
+        data += [[pdf.paragraph(_cell(c), style.text) for c in row] for row in rows]
         if not rows:
-            data.append([Paragraph(_("Không có dữ liệu."), text)] + [""] * (len(table.headers) - 1))
+            data.append([pdf.paragraph(_("Không có dữ liệu."), style.text)]
+                        + [""] * (len(table.headers) - 1))
         pdf_table = PdfTable(data, repeatRows=1, colWidths=[width / len(table.headers)]
                              * len(table.headers))
-        pdf_table.setStyle(TableStyle([
-            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e7f4ee")),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ]))
+        pdf_table.setStyle(pdf.grid_style())
         return pdf_table
 
     def picture(content: bytes) -> Any:
@@ -285,12 +240,12 @@ def report_pdf(dashboard: Dashboard, tables: list[Table]) -> bytes:
 
     by_key = {table.key: table for table in tables}
     story: list[Any] = [
-        Paragraph(title, heading),
+        pdf.paragraph(title, style.heading),
         Spacer(1, 2 * mm),
-        Paragraph(_("Kỳ báo cáo: %(period)s. Số liệu hoạt động tính đến %(as_of)s. "
-                    "Lập lúc %(now)s bởi truyvet.") % {
+        pdf.paragraph(_("Kỳ báo cáo: %(period)s. Số liệu hoạt động tính đến %(as_of)s. "
+                        "Lập lúc %(now)s bởi truyvet.") % {
             "period": period_text(dashboard), "as_of": _when(dashboard.as_of),
-            "now": _when(timezone.now())}, text),
+            "now": _when(timezone.now())}, style.text),
         Spacer(1, 3 * mm),
         grid(by_key["summary"]),
         Spacer(1, 4 * mm),
@@ -300,7 +255,7 @@ def report_pdf(dashboard: Dashboard, tables: list[Table]) -> bytes:
         PageBreak(),
     ]
     for key in ("units", "types", "days"):
-        story += [Paragraph(by_key[key].title, subheading), grid(by_key[key])]
+        story += [pdf.paragraph(by_key[key].title, style.subheading), grid(by_key[key])]
     if "inactive" in by_key:
         inactive = by_key["inactive"]
         note = ""
@@ -310,14 +265,16 @@ def report_pdf(dashboard: Dashboard, tables: list[Table]) -> bytes:
         narrow = Table(inactive.key, inactive.title,
                        [inactive.headers[i] for i in (0, 1, 3, 6, 7, 8, 9)],
                        [[row[i] for i in (0, 1, 3, 6, 7, 8, 9)] for row in inactive.rows])
+        explanation = (
+            _("Không có lượt quét trong 7 ngày tính đến lúc lập báo cáo (%(now)s).")
+            % {"now": _when(timezone.now())} + " "
+            + _("Tài liệu chứa số điện thoại của chủ địa điểm, chỉ dùng để đôn đốc thực hiện "
+                "quét mã; lần xuất này đã được ghi nhật ký.") + (" " + note if note else "")
+        )
         story += [
             PageBreak(),
-            KeepTogether([Paragraph(inactive.title, subheading),
-                          Paragraph(_("Không có lượt quét trong 7 ngày tính đến lúc lập báo cáo "
-                                      "(%(now)s).") % {"now": _when(timezone.now())} + " "
-                                    + _("Tài liệu chứa số điện thoại của chủ địa điểm, chỉ dùng "
-                                        "để đôn đốc thực hiện quét mã; lần xuất này đã được ghi "
-                                        "nhật ký.") + (" " + note if note else ""), text)]),
+            KeepTogether([pdf.paragraph(inactive.title, style.subheading),
+                          pdf.paragraph(explanation, style.text)]),
             Spacer(1, 2 * mm),
             grid(narrow, PDF_INACTIVE_ROWS),
         ]

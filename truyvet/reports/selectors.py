@@ -50,6 +50,7 @@ from truyvet.core import permissions
 from truyvet.core.db_router import reporting_read
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.models import AuditAction
+from truyvet.core.pagination import page_window
 from truyvet.core.services import audit_record
 from truyvet.core.time import day_bounds
 from truyvet.places.models import AdministrativeUnit, Level
@@ -583,8 +584,7 @@ def inactive_venues_for(
     personal data. Read on the primary: the page is shown right after
     reminders are sent from it."""
     _require_contacts(viewer, scope)
-    limit = max(1, min(limit, 500))
-    offset = max(0, offset)
+    limit, offset = page_window(limit=limit, offset=offset, max_limit=500)
     venues_qs = inactive_venues_qs(scope, now=now)
     with transaction.atomic():
         total = venues_qs.count()

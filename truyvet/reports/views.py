@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET
 
 from truyvet.core import permissions
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
+from truyvet.core.pagination import page_number
 from truyvet.reports import charts, exports, selectors, services
 from truyvet.reports.api import file_response
 from truyvet.reports.forms import PeriodForm, RecipientForm, ReportCreateForm
@@ -120,10 +121,7 @@ def inactive_view(request: HttpRequest, scope: str) -> HttpResponse:
     where = _scope(request, scope)
     if not permissions.can_view_venue_contacts(request.user, where.unit):
         raise PermissionDenied
-    try:
-        number = max(1, int(request.GET.get("page") or 1))
-    except ValueError:
-        number = 1
+    number = page_number(request.GET.get("page"))
     if request.method == "POST":
         try:
             outcomes = services.venue_reminders_send(

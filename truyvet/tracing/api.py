@@ -18,6 +18,7 @@ from ninja import Router, Status
 from ninja.decorators import decorate_view
 
 from truyvet.core.api_auth import logged_in
+from truyvet.core.pagination import page_window
 from truyvet.tracing import exports, selectors, services
 from truyvet.tracing.models import Case, ContactTask
 from truyvet.tracing.schemas import (
@@ -61,8 +62,7 @@ def cases_list(
     request: HttpRequest, status: str = "", limit: int = 50, offset: int = 0
 ) -> list[Case]:
     """Health workers and officers; newest first, names masked."""
-    limit = max(1, min(limit, MAX_PAGE))
-    offset = max(0, offset)
+    limit, offset = page_window(limit=limit, offset=offset, max_limit=MAX_PAGE)
     return list(selectors.cases_visible_to(_caller(request), status=status)[offset:offset + limit])
 
 
@@ -196,9 +196,9 @@ def case_alerts(request: HttpRequest, case_id: int, payload: AlertsIn) -> Any:
 def tasks_list(
     request: HttpRequest, status: str = "", limit: int = 50, offset: int = 0
 ) -> list[ContactTask]:
-    limit = max(1, min(limit, MAX_PAGE))
+    limit, offset = page_window(limit=limit, offset=offset, max_limit=MAX_PAGE)
     tasks = selectors.contact_tasks_for(_caller(request), status=status)
-    return list(tasks[max(0, offset):max(0, offset) + limit])
+    return list(tasks[offset:offset + limit])
 
 
 @router.get("/tasks/{task_id}", response=TaskRead, auth=logged_in,

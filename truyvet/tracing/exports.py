@@ -2,43 +2,30 @@
 
 Both are built from ``selectors.case_timeline`` with ``export`` set, so every
 download is audited as an export before a byte is served. Times are shown
-in TIME_ZONE (Asia/Ho_Chi_Minh). The PDF uses DejaVu Sans from matplotlib's
-data directory, which covers every Vietnamese letter.
+in TIME_ZONE (Asia/Ho_Chi_Minh). Venue names, addresses and the person's
+name are typed by people: the PDF puts them in paragraphs through
+``core.pdf`` (escaped, never read as markup) and the sheet through
+``core.sheets`` (text cells, never formulas).
 """
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from truyvet.core import pdf
+from truyvet.core.sheets import sheet_append
 from truyvet.tracing.models import Case
 from truyvet.tracing.selectors import TimelineEntry, case_timeline
 
-FONT = "DejaVuSans"
-FONT_BOLD = "DejaVuSans-Bold"
 FORMATS = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-def _fonts() -> None:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    registered = pdfmetrics.getRegisteredFontNames()
-    if FONT in registered and FONT_BOLD in registered:
-        return
-    import matplotlib
-
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    pdfmetrics.registerFont(TTFont(FONT, str(folder / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(folder / "DejaVuSans-Bold.ttf")))
 
 
 def _when(moment: Any) -> str:
@@ -71,51 +58,43 @@ def _window_line(case: Case) -> str:
 
 
 def timeline_pdf(case: Case, entries: list[TimelineEntry]) -> bytes:
-    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import SimpleDocTemplate, Spacer, Table
 
-    _fonts()
+    style = pdf.styles(size=9)
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
         topMargin=12 * mm, bottomMargin=12 * mm, title=_title(case), author="truyvet",
     )
-    heading = ParagraphStyle("h", fontName=FONT_BOLD, fontSize=14, leading=18)
-    text = ParagraphStyle("t", fontName=FONT, fontSize=9, leading=11)
-    bold = ParagraphStyle("b", parent=text, fontName=FONT_BOLD)
     person = case.person
     story: list[Any] = [
-        Paragraph(_title(case), heading),
+        pdf.paragraph(_title(case), style.heading),
         Spacer(1, 3 * mm),
-        Paragraph(
+        pdf.paragraph(
             _("Người bệnh: %(name)s — %(class)s — %(unit)s") % {
                 "name": person.full_name, "class": case.get_classification_display(),
                 "unit": case.unit.full_name},
-            text,
+            style.text,
         ),
-        Paragraph(_window_line(case), text),
-        Paragraph(
+        pdf.paragraph(_window_line(case), style.text),
+        pdf.paragraph(
             _("Xuất lúc %(at)s. Tài liệu chứa dữ liệu cá nhân, chỉ dùng cho phòng chống dịch; "
               "lần xuất này đã được ghi nhật ký.") % {"at": _when(timezone.now())},
-            text,
+            style.text,
         ),
         Spacer(1, 4 * mm),
     ]
-    rows = [[Paragraph(h, bold) for h in _headers()]]
-    rows += [[Paragraph(cell, text) for cell in _row(i, e)] for i, e in enumerate(entries, 1)]
+    rows = [[pdf.paragraph(h, style.bold) for h in _headers()]]
+    rows += [[pdf.paragraph(cell, style.text) for cell in _row(i, e)]
+             for i, e in enumerate(entries, 1)]
     if not entries:
-        rows.append([Paragraph(_("Không có lượt đến nào trong giai đoạn lây nhiễm."), text)]
-                    + [""] * (len(_headers()) - 1))
+        rows.append([pdf.paragraph(_("Không có lượt đến nào trong giai đoạn lây nhiễm."),
+                                   style.text)] + [""] * (len(_headers()) - 1))
     widths = [10, 48, 20, 35, 60, 25, 27, 27, 20]
     table = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1)
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e7f4ee")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ]))
+    table.setStyle(pdf.grid_style())
     story.append(table)
     document.build(story)
     return buffer.getvalue()
@@ -129,11 +108,11 @@ def timeline_xlsx(case: Case, entries: list[TimelineEntry]) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = _("Mốc dịch tễ")[:31]
-    sheet.append([_title(case)])
+    sheet_append(sheet, [_title(case)])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([_window_line(case)])
-    sheet.append([])
-    sheet.append(_headers())
+    sheet_append(sheet, [_window_line(case)])
+    sheet_append(sheet, [])
+    sheet_append(sheet, _headers())
     for cell in sheet[4]:
         cell.font = Font(bold=True)
     for number, entry in enumerate(entries, 1):
@@ -144,7 +123,7 @@ def timeline_xlsx(case: Case, entries: list[TimelineEntry]) -> bytes:
             timezone.localtime(entry.departed_at).replace(tzinfo=None),
             row[8],
         ]
-        sheet.append(row_values)
+        sheet_append(sheet, row_values)
         for column in (7, 8):
             sheet.cell(row=sheet.max_row, column=column).number_format = "hh:mm dd/mm/yyyy"
     for letter, width in zip("ABCDEFGHI", (6, 36, 12, 28, 48, 14, 18, 18, 12), strict=True):

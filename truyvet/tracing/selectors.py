@@ -29,6 +29,7 @@ from truyvet.core import permissions
 from truyvet.core.errors import NotAllowed, NotFound
 from truyvet.core.masking import mask_name, mask_phone
 from truyvet.core.models import AuditAction, AuditEvent
+from truyvet.core.pagination import page_window
 from truyvet.core.requests import client_ip
 from truyvet.core.services import audit_record
 from truyvet.tracing.models import Case, CaseStatus, Contact, ContactTask, ExposureSite
@@ -270,8 +271,7 @@ def case_contacts_for(
     """
     if not permissions.can_view_case(viewer, case):
         raise NotFound(CASE_NOT_FOUND)
-    limit = max(1, min(limit, CONTACTS_MAX_PAGE))
-    offset = max(0, offset)
+    limit, offset = page_window(limit=limit, offset=offset, max_limit=CONTACTS_MAX_PAGE)
     contacts = list(
         Contact.objects.filter(case=case)
         .select_related("person", "task", "task__unit", *_UNIT_CHAIN)

@@ -32,6 +32,7 @@ from truyvet.core.errors import ErrorCollector, NotFound, ServiceError
 from truyvet.core.models import AuditAction, OutboxChannel
 from truyvet.core.outbox import Message, outbox_enqueue
 from truyvet.core.services import audit_record
+from truyvet.core.text import clean_line
 from truyvet.core.time import day_start
 from truyvet.tracing import exposure
 from truyvet.tracing.models import (
@@ -159,7 +160,7 @@ def case_register(
         if not data.test_type:
             errors.add("test_type", gettext_lazy("Ca F0 cần loại xét nghiệm."), "required")
     _validate_dates(data, errors)
-    place = " ".join((data.isolation_place or "").split())
+    place = clean_line(data.isolation_place, errors, "isolation_place")
     if len(place) > 200:
         errors.add("isolation_place", gettext_lazy("Nơi cách ly dài quá 200 ký tự."), "too_long")
     if person.commune_id is None:
@@ -198,7 +199,7 @@ def case_register(
 
 
 def _parse_reason(reason: str, errors: ErrorCollector) -> str:
-    cleaned = " ".join((reason or "").split())
+    cleaned = clean_line(reason, errors, "reason")
     if len(cleaned) < 5:
         errors.add("reason", gettext_lazy("Hãy ghi rõ lý do thay đổi (ít nhất 5 ký tự)."),
                    "required")
@@ -264,7 +265,7 @@ def case_isolate(
     there (unless it was set by hand)."""
     _in_scope(actor, case, permissions.can_manage_case)
     errors = ErrorCollector()
-    cleaned = " ".join((place or "").split())
+    cleaned = clean_line(place, errors, "isolation_place")
     if not cleaned:
         errors.add("isolation_place", gettext_lazy("Hãy nhập nơi cách ly."), "required")
     elif len(cleaned) > 200:
@@ -788,7 +789,7 @@ def contact_task_update(
     errors = ErrorCollector()
     if status not in TaskStatus.values:
         errors.add("status", gettext_lazy("Trạng thái không hợp lệ."))
-    cleaned = " ".join((note or "").split())
+    cleaned = clean_line(note, errors, "note")
     if len(cleaned) > 500:
         errors.add("note", gettext_lazy("Ghi chú dài quá 500 ký tự."), "too_long")
     errors.raise_if_any(INVALID_INPUT)

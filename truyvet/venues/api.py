@@ -20,6 +20,7 @@ from truyvet.accounts.selectors import unit_for_input
 from truyvet.core import permissions
 from truyvet.core.api_auth import logged_in
 from truyvet.core.errors import ErrorCollector, FieldError, NotAllowed, NotFound, ServiceError
+from truyvet.core.pagination import page_window
 from truyvet.places.models import AdministrativeUnit, Level, Scheme
 from truyvet.venues import importing, selectors, services
 from truyvet.venues.models import Venue, VenueStaff
@@ -115,8 +116,7 @@ def venue_list(request: HttpRequest, filters: Query[VenueFilter]) -> dict[str, A
         _caller(request), query=filters.q, commune=filters.commune, status=filters.status,
         venue_type=filters.type, duplicates_only=filters.duplicates,
     )
-    limit = max(1, min(filters.limit, MAX_PAGE))
-    offset = max(0, filters.offset)
+    limit, offset = page_window(limit=filters.limit, offset=filters.offset, max_limit=MAX_PAGE)
     return {"count": venues.count(), "items": list(venues[offset : offset + limit])}
 
 

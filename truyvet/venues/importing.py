@@ -24,6 +24,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from truyvet.core.errors import ServiceError
+from truyvet.core.sheets import csv_content, sheet_append
 from truyvet.core.text import fold
 from truyvet.venues.models import VenueType
 
@@ -297,11 +298,12 @@ def template_xlsx(*, communes: list[AdministrativeUnit]) -> bytes:
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "Địa điểm"
-    sheet.append([f"{header} *" if required else header for _key, header, required in COLUMNS])
+    sheet_append(sheet, [f"{header} *" if required else header
+                         for _key, header, required in COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="0B6E4F")
-    sheet.append(_example_row(communes[0] if communes else None))
+    sheet_append(sheet, _example_row(communes[0] if communes else None))
     for cell in sheet[2]:
         cell.font = Font(italic=True, color="5F6368")
     for letter, width in zip("ABCDEFG", (40, 22, 14, 30, 16, 12, 12), strict=True):
@@ -313,11 +315,11 @@ def template_xlsx(*, communes: list[AdministrativeUnit]) -> bytes:
             sheet[f"{letter}{row}"].number_format = "@"
 
     types = workbook.create_sheet("Loại hình")
-    types.append([_("Loại hình"), _("Mã")])
+    sheet_append(types, [_("Loại hình"), _("Mã")])
     types["A1"].font = types["B1"].font = Font(bold=True)
     with translation.override("vi"):
         for value, label in VenueType.choices:
-            types.append([str(label), value])
+            sheet_append(types, [str(label), value])
     types.column_dimensions["A"].width = 28
     pick = DataValidation(
         type="list", formula1=f"='Loại hình'!$A$2:$A${len(VenueType.choices) + 1}",
@@ -327,18 +329,18 @@ def template_xlsx(*, communes: list[AdministrativeUnit]) -> bytes:
     pick.add("B2:B20000")
 
     units = workbook.create_sheet("Mã xã")
-    units.append([_("Mã xã"), _("Tên xã"), _("Quận/huyện")])
+    sheet_append(units, [_("Mã xã"), _("Tên xã"), _("Quận/huyện")])
     for cell in units[1]:
         cell.font = Font(bold=True)
     for unit in communes:
-        units.append([unit.code, unit.name, unit.parent.name if unit.parent else ""])
+        sheet_append(units, [unit.code, unit.name, unit.parent.name if unit.parent else ""])
     units.column_dimensions["B"].width = 28
     units.column_dimensions["C"].width = 28
 
     guide = workbook.create_sheet("Hướng dẫn")
     guide.column_dimensions["A"].width = 110
     for line in _instructions():
-        guide.append([line])
+        sheet_append(guide, [line])
 
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -348,11 +350,10 @@ def template_xlsx(*, communes: list[AdministrativeUnit]) -> bytes:
 def template_csv(*, communes: list[AdministrativeUnit]) -> bytes:
     """The same columns as CSV UTF-8 with a BOM, which Excel opens with the
     right characters."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([header for _key, header, _required in COLUMNS])
-    writer.writerow(_example_row(communes[0] if communes else None))
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csv_content([
+        [header for _key, header, _required in COLUMNS],
+        _example_row(communes[0] if communes else None),
+    ])
 
 
 def report_headers() -> list[str]:
@@ -367,11 +368,11 @@ def report_xlsx(rows: list[list[Any]]) -> bytes:
     sheet = workbook.active
     assert sheet is not None
     sheet.title = _("Lỗi")
-    sheet.append(report_headers())
+    sheet_append(sheet, report_headers())
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        sheet_append(sheet, row)
     sheet.column_dimensions["B"].width = 24
     sheet.column_dimensions["C"].width = 90
     buffer = io.BytesIO()
@@ -380,11 +381,7 @@ def report_xlsx(rows: list[list[Any]]) -> bytes:
 
 
 def report_csv(rows: list[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(report_headers())
-    writer.writerows(rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csv_content([report_headers(), *rows])
 
 
 def issues_as_rows(errors: list[ImportIssue]) -> list[list[Any]]:
@@ -399,18 +396,14 @@ def table_xlsx(*, title: str, headers: list[str], rows: Iterable[list[Any]]) -> 
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
-    sheet.append(headers)
+    sheet_append(sheet, headers)
     for row in rows:
-        sheet.append(row)
+        sheet_append(sheet, row)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
 def table_csv(*, headers: list[str], rows: Iterable[list[Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(headers)
-    writer.writerows(rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return csv_content([headers, *rows])
 

@@ -5,7 +5,9 @@ English line under each text, the signed QR drawn as vectors at
 The text is Vietnamese msgids rendered twice: in Vietnamese (the source
 language) and, for the English line, through the venues English catalogue, so
 the wording lives in one place. DejaVu Sans from matplotlib's data directory
-is embedded (subset) so every Vietnamese diacritic has a glyph.
+is embedded (subset) so every Vietnamese diacritic has a glyph. The venue's
+name and street are drawn as plain text (a canvas reads no markup) after
+``core.pdf.plain`` has removed the characters ``core.text`` refuses.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
@@ -26,10 +27,11 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import cm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from truyvet.core import pdf
 from truyvet.core.errors import ServiceError
+from truyvet.core.pdf import FONT, FONT_BOLD
 from truyvet.venues.models import Venue
 from truyvet.venues.qr import venue_qr_code
 
@@ -37,9 +39,6 @@ from truyvet.venues.qr import venue_qr_code
 # the PDF also asks viewers to print at actual size.
 QR_SIZE_CM = 15.2
 QUIET_ZONE_MODULES = 4
-
-FONT = "DejaVuSans"
-FONT_BOLD = "DejaVuSans-Bold"
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN_X = 1.3 * cm
@@ -67,17 +66,6 @@ def _privacy_line(days: int) -> str:
         "Dữ liệu chỉ dùng cho phòng, chống dịch và được xóa sau %(days)d ngày.",
         days,
     ) % {"days": days}
-
-
-def _fonts() -> None:
-    registered = pdfmetrics.getRegisteredFontNames()
-    if FONT in registered and FONT_BOLD in registered:
-        return
-    import matplotlib
-
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    pdfmetrics.registerFont(TTFont(FONT, str(folder / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(folder / "DejaVuSans-Bold.ttf")))
 
 
 @dataclass(frozen=True)
@@ -135,7 +123,7 @@ def _bilingual(message: str | Promise, english: bool, *, font: str, size: float,
 def _address(venue: Venue, size: float) -> list[_Line]:
     """Street and commune on at most two lines; a very long street is cut
     short, never the commune, district and province."""
-    street, units = venue.street.strip(" ,;"), venue.commune.full_name
+    street, units = pdf.plain(venue.street).strip(" ,;"), venue.commune.full_name
     words = street.split()
     while True:
         text = ", ".join(part for part in (" ".join(words), units) if part)
@@ -151,7 +139,8 @@ def _header(venue: Venue, english: bool, name_size: float, max_name_lines: int =
             ) -> list[_Line]:
     lines = _bilingual(TITLE, english, font=FONT_BOLD, size=23, english_size=10.5,
                        color=ACCENT)
-    lines += _wrap(venue.name, FONT_BOLD, name_size, gap_before=7, max_lines=max_name_lines)
+    lines += _wrap(pdf.plain(venue.name), FONT_BOLD, name_size, gap_before=7,
+                   max_lines=max_name_lines)
     lines += _address(venue, 11)
     return lines
 
@@ -270,7 +259,7 @@ def poster_pdf_write(venues: Iterable[Venue], out: BinaryIO, *, english: bool = 
     chunks with the commune's ancestors selected, and the pages are vectors
     (no images), so memory stays flat apart from the PDF being built. Raises
     ``ServiceError(code="no_venues")`` when there is nothing to print."""
-    _fonts()
+    pdf.fonts_register()
     canvas = Canvas(out, pagesize=A4, pageCompression=1, initialFontName=FONT)
     canvas.setTitle(_in("vi", lambda: str(TITLE)))
     canvas.setAuthor("truyvet")

@@ -38,6 +38,7 @@ from truyvet.core import permissions
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.masking import mask_name, mask_phone
 from truyvet.core.models import AuditAction
+from truyvet.core.pagination import page_window
 from truyvet.core.services import audit_record
 from truyvet.core.text import fold
 from truyvet.core.time import local_zone, period_bounds
@@ -234,8 +235,8 @@ def venue_visitor_log(
     _require_log_access(viewer, venue)
     _check_range(since, until)
     visits = _visits(venue, since, until)
-    limit = max(1, min(limit, 500))
-    entries = [_entry(c) for c in visits[max(0, offset) : max(0, offset) + limit]]
+    limit, offset = page_window(limit=limit, offset=offset, max_limit=500)
+    entries = [_entry(c) for c in visits[offset : offset + limit]]
     return VisitorLog(since=since, until=until, total=visits.count(), entries=entries)
 
 

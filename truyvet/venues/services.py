@@ -31,7 +31,7 @@ from truyvet.core.errors import ErrorCollector, FieldError, NotAllowed, NotFound
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
 from truyvet.core.sms import send_sms
-from truyvet.core.text import fold
+from truyvet.core.text import clean_line, fold
 from truyvet.places.models import AdministrativeUnit, Level
 from truyvet.venues import importing
 from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus, VenueType
@@ -58,7 +58,7 @@ UNSET: Any = _Unset()
 
 
 def clean_name(raw: Any, errors: ErrorCollector, field_name: str = "name") -> str:
-    name = " ".join(str(raw or "").split())
+    name = clean_line(raw, errors, field_name)
     if not name:
         errors.add(field_name, gettext_lazy("Vui lòng nhập tên địa điểm."), "required")
     elif len(name) > NAME_MAX:
@@ -67,7 +67,7 @@ def clean_name(raw: Any, errors: ErrorCollector, field_name: str = "name") -> st
 
 
 def clean_street(raw: Any, errors: ErrorCollector, field_name: str = "street") -> str:
-    street = " ".join(str(raw or "").split())
+    street = clean_line(raw, errors, field_name)
     if not street:
         errors.add(
             field_name, gettext_lazy("Vui lòng nhập số nhà, đường hoặc thôn/xóm."), "required"

@@ -27,6 +27,7 @@ from truyvet.accounts.services import otp_request
 from truyvet.core import permissions
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.masking import mask_phone
+from truyvet.core.pagination import page_number
 from truyvet.places.models import AdministrativeUnit, Scheme
 from truyvet.venues import importing, selectors, services
 from truyvet.venues.api import file_response
@@ -415,8 +416,7 @@ def visitors_view(request: HttpRequest, code: str) -> HttpResponse:
     form, since, until = _log_range(request)
     error = None
     log = None
-    page_number = request.GET.get("page", "1")
-    number = int(page_number) if page_number.isdigit() and int(page_number) > 0 else 1
+    number = page_number(request.GET.get("page"))
     try:
         log = selectors.venue_visitor_log(
             viewer=viewer, venue=venue, since=since, until=until, limit=LOG_PAGE_SIZE,

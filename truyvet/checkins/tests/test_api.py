@@ -155,7 +155,7 @@ class TestControllerEndpoints:
                            {"venue": restaurant.code, "q": "0912000007"}).json()
         assert found == [{
             "id": personas.citizen.person_id, "name": "N. T. Hoa", "birth_year": 1990,
-            "masked_phone": "0912***007", "masked_id": "******123456",
+            "masked_phone": "0912***007", "masked_id": "*********456",
         }]
         response = post_json(client, "/api/v1/checkins/manual", {
             "venue": restaurant.code, "person_id": found[0]["id"], "phone": "0912000007"})

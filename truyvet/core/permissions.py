@@ -208,11 +208,12 @@ def can_grant_role_kind(user: Any, role: str) -> bool:
 
 
 def venue_role(user: Any, venue: Any) -> str | None:
-    """The user's staff role at ``venue`` (owner, admin, controller) or None."""
+    """The user's staff role at ``venue`` (owner, admin, controller) or None.
+    An invitation not yet accepted is no role."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     return (
-        VenueStaff.objects.filter(venue_id=venue.pk, user_id=user.pk)
+        VenueStaff.objects.filter(venue_id=venue.pk, user_id=user.pk, accepted_at__isnull=False)
         .values_list("role", flat=True)
         .first()
     )

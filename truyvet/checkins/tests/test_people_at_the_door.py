@@ -18,7 +18,7 @@ from truyvet.core.errors import ServiceError
 from truyvet.core.models import AuditAction, AuditEvent
 from truyvet.testing import register_user
 from truyvet.venues.models import StaffRole, VenueStaff
-from truyvet.venues.services import venue_staff_add, venue_staff_remove
+from truyvet.venues.services import venue_staff_accept, venue_staff_add, venue_staff_remove
 
 CCCD = "004301234567||Hoàng Thị Lan|09092001|Nữ|Xã An Lạc, Hạ Lang, Cao Bằng|01012022"
 NATIONAL_MASKED = "******123456|BE VAN TU|1975-**-**|0|162979388586171100|1<<0912***111"
@@ -294,9 +294,11 @@ class TestGuests:
 
 @pytest.mark.django_db
 def test_a_controller_added_by_phone_scans_once_registered(personas: Any, market: Any) -> None:
-    venue_staff_add(actor=personas.venue_owner, venue=market, phone="0966 000 111",
-                    role=StaffRole.CONTROLLER)
+    invited = venue_staff_add(actor=personas.venue_owner, venue=market, phone="0966 000 111",
+                              role=StaffRole.CONTROLLER)
     newcomer = register_user(phone="0966000111", full_name="Lò Văn Gác")
+    invited.refresh_from_db()
+    venue_staff_accept(user=newcomer, staff=invited)  # an owner's invitation (issue 12)
     result = checkin_staff_scan(controller=newcomer, venue=market, payload=CCCD)
     assert result.result.outcome == ScanOutcome.CREATED
 

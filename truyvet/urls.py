@@ -24,7 +24,7 @@ urlpatterns = [
     # The path printed in every venue QR: keep it exactly /v/<token>.
     path("v/<str:token>", venue_views.scan_view, name="venue_scan"),
     # The admin's password form is replaced: staff sign in through the app's
-    # login, which has the lockouts (docs/security.md, core.views.admin_login).
+    # login, which has the lockouts (decisions/0008, core.views.admin_login).
     path("django-admin/login/", core_views.admin_login, name="admin_login"),
     path("django-admin/", admin.site.urls),
 ]

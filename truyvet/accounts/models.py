@@ -216,8 +216,8 @@ class PersonPhoneHistory(models.Model):
     """A phone number a record no longer has, and how it was replaced.
 
     A record's phone is never overwritten silently: whoever replaces it
-    leaves the old number here, so that a takeover can be seen and undone,
-    and the person shows up when officials look the old number up."""
+    leaves the old number here, with who did it and why, so that a takeover
+    can be seen and undone."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="phone_history")
     phone = models.CharField(max_length=16)

@@ -861,6 +861,9 @@ def session_started(*, user: Any, request: HttpRequest | None) -> None:
     key = getattr(session, "session_key", None)
     if request is None or session is None or not key:
         return
+    # Sessions that simply expired leave rows behind; each sign-in sweeps
+    # its own account's, so no account's list grows without bound.
+    BrowserSession.objects.filter(user_id=user.pk, expires_at__lte=timezone.now()).delete()
     BrowserSession.objects.update_or_create(
         session_key=key,
         defaults={

@@ -37,7 +37,7 @@ from truyvet.core.middleware import DatabaseFaultMiddleware
 from truyvet.testing import ApiClient
 from truyvet.venues.models import StaffRole, Venue, VenueType
 from truyvet.venues.qr import venue_qr_payload
-from truyvet.venues.services import venue_staff_add
+from truyvet.venues.services import venue_staff_accept, venue_staff_add
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -61,8 +61,9 @@ def _no_rate_limits(settings: Any) -> None:
 @pytest.fixture
 def venue(personas: Any) -> Venue:
     made = make_venue(personas, name="Quán Phở Hạ Lang", venue_type=VenueType.RESTAURANT)
-    venue_staff_add(actor=personas.venue_owner, venue=made, phone=personas.controller.phone,
-                    role=StaffRole.CONTROLLER)
+    invited = venue_staff_add(actor=personas.venue_owner, venue=made,
+                              phone=personas.controller.phone, role=StaffRole.CONTROLLER)
+    venue_staff_accept(user=personas.controller, staff=invited)
     return made
 
 

@@ -30,7 +30,7 @@ from truyvet.accounts.services import token_issue
 from truyvet.checkins.models import CheckIn, ScanReceipt
 from truyvet.checkins.tests.conftest import make_venue
 from truyvet.venues.models import StaffRole, VenueType
-from truyvet.venues.services import venue_staff_add
+from truyvet.venues.services import venue_staff_accept, venue_staff_add
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql",
@@ -120,8 +120,9 @@ def test_two_instances_lose_nothing_and_store_nothing_twice(
     instances: list[Server], personas: Any
 ) -> None:
     venue = make_venue(personas, name="Chợ Thanh Nhật", venue_type=VenueType.MARKET)
-    venue_staff_add(actor=personas.venue_owner, venue=venue, phone=personas.controller.phone,
-                    role=StaffRole.CONTROLLER)
+    invited = venue_staff_add(actor=personas.venue_owner, venue=venue,
+                              phone=personas.controller.phone, role=StaffRole.CONTROLLER)
+    venue_staff_accept(user=personas.controller, staff=invited)
     people = [Person.objects.create(full_name=f"Khách số {n}") for n in range(PEOPLE)]
     qrs = [personal_qr_token(person) for person in people]
     token = token_issue(user=personas.controller)

@@ -26,17 +26,18 @@ class World:
 def build_world(personas: Personas) -> World:
     from truyvet.checkins.services import checkin_record
     from truyvet.tracing.services import CaseInput, case_register, trace_run
-    from truyvet.venues.services import venue_register, venue_staff_add
+    from truyvet.venues.services import venue_register, venue_staff_accept, venue_staff_add
 
     venue = venue_register(
         actor=personas.district_officer, name="Quán Phở Thanh Nhật", venue_type="restaurant",
         commune=personas.units.thanh_nhat, street="Phố Thanh Nhật",
         contact_phone=personas.venue_owner.phone,
     )
-    venue_staff_add(
+    invited = venue_staff_add(
         actor=personas.venue_owner, venue=venue, phone=personas.controller.phone,
         role="controller", notify=False,
     )
+    venue_staff_accept(user=personas.controller, staff=invited)
     arrived = timezone.now() - timedelta(days=1)
     visits = [
         checkin_record(

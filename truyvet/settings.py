@@ -205,6 +205,10 @@ OTP_RESEND_SECONDS = env.int("OTP_RESEND_SECONDS", 60, minimum=0)
 LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", 900, minimum=60)
 RATELIMIT_PER_IP_PER_HOUR = env.int("RATELIMIT_PER_IP_PER_HOUR", 60, minimum=1)
+REGISTER_PER_IP_PER_HOUR = env.int("REGISTER_PER_IP_PER_HOUR", 60, minimum=1)
+REGISTER_PER_ID_PER_DAY = env.int("REGISTER_PER_ID_PER_DAY", 10, minimum=2)
+STAFF_INVITES_PER_VENUE_PER_HOUR = env.int("STAFF_INVITES_PER_VENUE_PER_HOUR", 20, minimum=1)
+STAFF_INVITES_PER_PHONE_PER_DAY = env.int("STAFF_INVITES_PER_PHONE_PER_DAY", 5, minimum=1)
 
 # --- SMS gateway ------------------------------------------------------------
 SMS_BACKEND = env.choice("SMS_BACKEND", "console", {"console", "file", "memory", "http"})
@@ -380,6 +384,10 @@ STORAGES = {
 BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", PRODUCTION)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front of the app append to X-Forwarded-For (nginx
+# alone: 1; a CDN or load balancer before nginx: 2). The client's address,
+# which keys the rate limits, is that many entries from the right.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", 1, minimum=1, maximum=10)
 SESSION_COOKIE_SECURE = BEHIND_TLS_PROXY
 CSRF_COOKIE_SECURE = BEHIND_TLS_PROXY
 SECURE_SSL_REDIRECT = BEHIND_TLS_PROXY

@@ -24,5 +24,8 @@ urlpatterns = [
     path("inbox/", core_inbox.inbox_view, name="inbox"),
     # The path printed in every venue QR: keep it exactly /v/<token>.
     path("v/<str:token>", venue_views.scan_view, name="venue_scan"),
+    # The admin's password form is replaced: staff sign in through the app's
+    # login, which has the lockouts (decisions/0009, core.views.admin_login).
+    path("django-admin/login/", core_views.admin_login, name="admin_login"),
     path("django-admin/", admin.site.urls),
 ]

@@ -19,4 +19,5 @@ PUBLIC = {
     "GET /api/v1/places/units/{code}": "administrative units are public",
     "page api:openapi-json": "the API's schema",
     "page api:openapi-view": "the API's documentation page",
+    "page admin_login": "reads no credentials: sends visitors to the app's login",
 }

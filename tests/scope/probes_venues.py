@@ -46,6 +46,31 @@ def _venue_with_visit(world: World) -> None:
     )
 
 
+INVITING_VENUE = "Quán Cơm Lời Mời"
+
+
+def _invitation_to_duc(world: World) -> None:
+    """The venue owner persona invites Lương Văn Đức to work at their venue:
+    only Đức sees the invitation, and only he may accept or decline it."""
+    from truyvet.venues.services import venue_register, venue_staff_add
+
+    personas = world.personas
+    venue = venue_register(
+        actor=personas.venue_owner, name=INVITING_VENUE, venue_type="restaurant",
+        commune=personas.units.thanh_nhat, street="Phố Thanh Nhật",
+        contact_phone=personas.venue_owner.phone,
+    )
+    world.extra["invitation"] = venue_staff_add(
+        actor=personas.venue_owner, venue=venue, phone=personas.other_citizen.phone,
+        role="controller", notify=False,
+    )
+
+
+def _invitation_state(world: World) -> Any:
+    return tuple(VenueStaff.objects.filter(pk=world.extra["invitation"].pk)
+                 .values_list("accepted_at", flat=True))
+
+
 def _code(world: World) -> str:
     return str(world.extra["venue"].code)
 
@@ -154,6 +179,27 @@ PROBES = [
     Probe("page venues:staff_remove",
           lambda w: Req("POST", f"/venues/{_code(w)}/staff/{w.extra['invited'].pk}/remove/"),
           MANAGERS, _nothing, setup=_venue_with_visit, state=_staff_state,
+          ok_statuses=frozenset({302})),
+    # --- Invitations to the caller ---------------------------------------------------------
+    Probe("GET /api/v1/venues/invitations",
+          lambda w: Req("GET", f"{API}/invitations", api=True),
+          OWNER, lambda w: [INVITING_VENUE], setup=_invitation_to_duc),
+    Probe("POST /api/v1/venues/invitations/{staff_id}/accept",
+          lambda w: Req("POST", f"{API}/invitations/{w.extra['invitation'].pk}/accept", {},
+                        api=True),
+          OWNER, _nothing, setup=_invitation_to_duc, state=_invitation_state),
+    Probe("POST /api/v1/venues/invitations/{staff_id}/decline",
+          lambda w: Req("POST", f"{API}/invitations/{w.extra['invitation'].pk}/decline", {},
+                        api=True),
+          OWNER, _nothing, setup=_invitation_to_duc, state=_invitation_state,
+          ok_statuses=frozenset({204})),
+    Probe("page venues:invitation_accept",
+          lambda w: Req("POST", f"/venues/invitations/{w.extra['invitation'].pk}/accept/"),
+          OWNER, _nothing, setup=_invitation_to_duc, state=_invitation_state,
+          ok_statuses=frozenset({302})),
+    Probe("page venues:invitation_decline",
+          lambda w: Req("POST", f"/venues/invitations/{w.extra['invitation'].pk}/decline/"),
+          OWNER, _nothing, setup=_invitation_to_duc, state=_invitation_state,
           ok_statuses=frozenset({302})),
     # --- Posters -------------------------------------------------------------------------
     *(

@@ -1,13 +1,14 @@
-"""Django admin for staff. People are listed masked, and roles can only be
-read here: granting and revoking go through the roles page or the API, which
-check scope and write the audit log."""
+"""Django admin for staff. People are listed masked, and roles, claims on
+records and phone history can only be read here: granting, revoking and
+deciding go through the pages or the API, which check scope and write the
+audit log. Staff sign in through the app's login (core.views.admin_login)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from truyvet.accounts.models import Person, RoleAssignment, User
+from truyvet.accounts.models import IdentityClaim, Person, PersonPhoneHistory, RoleAssignment, User
 from truyvet.core.admin import ReadOnlyAdmin
 
 
@@ -44,3 +45,19 @@ class RoleAssignmentAdmin(ReadOnlyAdmin):
     list_filter = ("role",)
     list_select_related = ("user", "unit", "granted_by")
     search_fields = ("=user__phone", "unit__code")
+
+
+@admin.register(IdentityClaim)
+class IdentityClaimAdmin(ReadOnlyAdmin):
+    list_display = ("id", "status", "user", "details_match", "unit", "created_at", "decided_by")
+    list_filter = ("status", "details_match")
+    list_select_related = ("user", "unit", "decided_by")
+    exclude = ("code_hash",)
+
+
+@admin.register(PersonPhoneHistory)
+class PersonPhoneHistoryAdmin(ReadOnlyAdmin):
+    list_display = ("id", "person_id", "__str__", "reason", "replaced_at", "changed_by")
+    list_filter = ("reason",)
+    list_select_related = ("changed_by",)
+    search_fields = ("=phone", "=replaced_by")

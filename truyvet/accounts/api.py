@@ -19,11 +19,20 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 
 from truyvet.accounts import selectors, services
-from truyvet.accounts.models import AccessToken, Person, RoleAssignment, User
+from truyvet.accounts.models import AccessToken, IdentityClaim, Person, RoleAssignment, User
 from truyvet.accounts.schemas import (
     AuditEventRead,
+    ClaimCodeIn,
+    ClaimConfirmIn,
+    ClaimDetailRead,
+    ClaimRead,
+    ClaimRejectIn,
+    ClaimUnitIn,
+    DevicesRead,
+    EndedOut,
     LoginIn,
     MeRead,
+    MyClaimRead,
     OkOut,
     OtpRequestIn,
     OtpSentOut,
@@ -36,6 +45,8 @@ from truyvet.accounts.schemas import (
     RoleGrantIn,
     RoleRead,
     TokenOut,
+    session_read,
+    token_read,
 )
 from truyvet.core import permissions
 from truyvet.core.api_auth import hash_token, logged_in
@@ -94,7 +105,7 @@ def register(request: HttpRequest, payload: RegisterIn) -> Status[dict[str, Any]
     and returns a bearer token for the new account."""
     user = services.account_register(
         phone=payload.phone, code=payload.code, password=payload.password,
-        person=_person_input(payload),
+        person=_person_input(payload), request=request,
     )
     return Status(201, _token_out(user, payload.token_label))
 
@@ -131,6 +142,141 @@ def password_reset(request: HttpRequest, payload: PasswordResetIn) -> dict[str, 
 def me(request: HttpRequest) -> Person:
     """Full values: one's own data is not masked, and reading it is not audited."""
     return selectors.me_for(_caller(request))
+
+
+def _bearer_hash(request: HttpRequest) -> str | None:
+    scheme, _sep, raw = request.headers.get("Authorization", "").partition(" ")
+    return hash_token(raw.strip()) if scheme.lower() == "bearer" and raw.strip() else None
+
+
+def _session_key(request: HttpRequest) -> str | None:
+    session = getattr(request, "session", None)
+    return getattr(session, "session_key", None)
+
+
+@router.get("/me/devices", response=DevicesRead, auth=logged_in,
+            summary="Where the caller is signed in")
+def devices(request: HttpRequest) -> dict[str, Any]:
+    """The caller's browser sessions and app tokens; `current` marks the one
+    this request came with."""
+    user = _caller(request)
+    key, token_hash = _session_key(request), _bearer_hash(request)
+    return {
+        "sessions": [session_read(row, key) for row in selectors.sessions_of(user)],
+        "tokens": [token_read(row, token_hash) for row in selectors.tokens_of(user)],
+    }
+
+
+@router.delete("/me/sessions/{session_id}", response={204: None}, auth=logged_in,
+               summary="Sign one browser out")
+def session_revoke(request: HttpRequest, session_id: int) -> Status[None]:
+    """404 for sessions that are not the caller's."""
+    services.session_revoke(user=_caller(request), session_id=session_id)
+    return Status(204, None)
+
+
+@router.delete("/me/tokens/{token_id}", response={204: None}, auth=logged_in,
+               summary="Revoke one app token")
+def token_revoke(request: HttpRequest, token_id: int) -> Status[None]:
+    """404 for tokens that are not the caller's."""
+    services.token_revoke_for(user=_caller(request), token_id=token_id)
+    return Status(204, None)
+
+
+@router.post("/me/devices/sign-out-others", response=EndedOut, auth=logged_in,
+             summary="Sign out everywhere else")
+def sign_out_others(request: HttpRequest) -> dict[str, Any]:
+    """Ends every session and token of the caller but the one this request
+    came with."""
+    ended = services.sign_out_everywhere(
+        user=_caller(request), keep_session_key=_session_key(request),
+        keep_token_hash=_bearer_hash(request),
+    )
+    return {"ok": True, "ended": ended}
+
+
+# --- Claims on existing records ---------------------------------------------------------
+
+
+def _my_claim(user: Any) -> IdentityClaim:
+    claim = selectors.identity_claim_of(user)
+    if claim is None:
+        raise NotFound(_("Bạn không có yêu cầu nhận hồ sơ nào."))
+    return claim
+
+
+@router.get("/me/identity-claim", response=MyClaimRead, auth=logged_in,
+            summary="My claim on an existing record")
+def my_claim(request: HttpRequest) -> IdentityClaim:
+    """The claim opened when the caller registered with an ID number already
+    on record; 404 when there is none."""
+    return _my_claim(_caller(request))
+
+
+@router.post("/me/identity-claim/code", response=MyClaimRead, auth=logged_in,
+             summary="Confirm my claim with the code sent to the record's phone")
+def my_claim_code(request: HttpRequest, payload: ClaimCodeIn) -> IdentityClaim:
+    """The same answer for a wrong code as when no code could be sent."""
+    services.identity_claim_confirm_code(
+        user=_caller(request), code=payload.code, request=request
+    )
+    return _my_claim(_caller(request))
+
+
+@router.post("/me/identity-claim/resend", response={202: OkOut}, auth=logged_in,
+             summary="Send the record's phone a new code")
+def my_claim_resend(request: HttpRequest) -> Status[dict[str, bool]]:
+    services.identity_claim_resend(user=_caller(request))
+    return Status(202, {"ok": True})
+
+
+@router.post("/me/identity-claim/unit", response=MyClaimRead, auth=logged_in,
+             summary="Choose the commune office for my claim")
+def my_claim_unit(request: HttpRequest, payload: ClaimUnitIn) -> IdentityClaim:
+    """Only when the record has no commune of its own."""
+    commune = selectors.unit_for_input(payload.commune_id, field="commune_id")
+    assert commune is not None
+    services.identity_claim_choose_unit(user=_caller(request), commune=commune)
+    return _my_claim(_caller(request))
+
+
+@router.get("/identity-claims", response=list[ClaimRead], auth=logged_in,
+            summary="Claims waiting for an officer")
+def claims_list(request: HttpRequest) -> QuerySet[IdentityClaim]:
+    """Officers: pending claims of units in their scope, masked, oldest first."""
+    return selectors.identity_claims_for(_caller(request))[:200]
+
+
+@router.get("/identity-claims/{claim_id}", response=ClaimDetailRead, auth=logged_in,
+            summary="One claim, with the record (audited)")
+def claim_detail(request: HttpRequest, claim_id: int) -> IdentityClaim:
+    """404 for claims the caller may not decide and for unknown ids."""
+    return selectors.identity_claim_detail_for(
+        viewer=_caller(request), claim_id=claim_id, request=request
+    )
+
+
+@router.post("/identity-claims/{claim_id}/confirm", response=ClaimDetailRead, auth=logged_in,
+             summary="Confirm a claim, the card in hand (audited)")
+def claim_confirm(request: HttpRequest, claim_id: int, payload: ClaimConfirmIn) -> IdentityClaim:
+    """`id_number` is read from the card the person shows and must be the
+    record's. The record then becomes the claimant's."""
+    claim = selectors.identity_claim_visible_to(viewer=_caller(request), claim_id=claim_id)
+    services.identity_claim_decide(
+        actor=_caller(request), claim=claim, confirm=True, id_number_seen=payload.id_number,
+        note=payload.note, request=request,
+    )
+    return selectors.identity_claim_visible_to(viewer=_caller(request), claim_id=claim_id)
+
+
+@router.post("/identity-claims/{claim_id}/reject", response=ClaimDetailRead, auth=logged_in,
+             summary="Refuse a claim (audited)")
+def claim_reject(request: HttpRequest, claim_id: int, payload: ClaimRejectIn) -> IdentityClaim:
+    claim = selectors.identity_claim_visible_to(viewer=_caller(request), claim_id=claim_id)
+    services.identity_claim_decide(
+        actor=_caller(request), claim=claim, confirm=False, note=payload.note, request=request
+    )
+    return selectors.identity_claim_visible_to(viewer=_caller(request), claim_id=claim_id)
 
 
 # --- People ---------------------------------------------------------------------------

@@ -1,7 +1,29 @@
+from typing import Any
+
 from django.apps import AppConfig
+
+
+def _session_started(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    from truyvet.accounts.services import session_started
+
+    session_started(user=user, request=request)
+
+
+def _session_ended(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    from truyvet.accounts.services import session_ended
+
+    session = getattr(request, "session", None)
+    session_ended(session_key=getattr(session, "session_key", None))
 
 
 class AccountsConfig(AppConfig):
     name = "truyvet.accounts"
     label = "accounts"
     verbose_name = "People and accounts"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
+
+        # Every browser sign-in is listed on the person's devices page.
+        user_logged_in.connect(_session_started, dispatch_uid="accounts.session_started")
+        user_logged_out.connect(_session_ended, dispatch_uid="accounts.session_ended")

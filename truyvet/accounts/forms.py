@@ -118,6 +118,38 @@ class CommuneField(forms.ModelChoiceField):
         widget.search_text = search_text
 
 
+def offer_communes(form: Any) -> None:
+    """Fills a form's commune picker: the chosen commune, or the matches of
+    what was typed in the search box (the way to pick one without JavaScript)."""
+    from truyvet.places.selectors import units_search
+
+    field: Any = form.fields["commune"]
+    data = form.data if form.is_bound else {}
+    search_text = str(data.get("commune_q", "") or "")[:100]
+    chosen = data.get("commune") or form.initial.get("commune")
+    units: list[AdministrativeUnit] = []
+    if chosen and str(chosen).isdigit():
+        units = list(field.queryset.filter(pk=int(chosen)))
+    if not units and search_text:
+        units = list(units_search(query=search_text, level=Level.COMMUNE, limit=20))
+    field.show_units(units, search_text)
+
+
+def take_typed_commune(form: Any, cleaned: dict[str, Any]) -> None:
+    """A commune name typed but submitted before choosing (or without
+    JavaScript): one match is taken, several are offered to pick from."""
+    if cleaned.get("commune") or "commune" in form.errors or not form.data.get("commune_q"):
+        return
+    picker: Any = form.fields["commune"].widget
+    units: list[AdministrativeUnit] = picker.units
+    if len(units) == 1:
+        cleaned["commune"] = units[0]
+    elif units:
+        form.add_error("commune", _("Hãy chọn xã/phường/thị trấn trong danh sách."))
+    else:
+        form.add_error("commune", _("Không tìm thấy xã/phường/thị trấn nào có tên này."))
+
+
 class PersonFieldsForm(ServiceErrorsMixin, forms.Form):
     """What is known about a person, as PersonInput holds it."""
 
@@ -155,41 +187,11 @@ class PersonFieldsForm(ServiceErrorsMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._offer_communes()
-
-    def _offer_communes(self) -> None:
-        """Fills the picker: the chosen commune, or the matches of what was
-        typed in the search box (the way to pick one without JavaScript)."""
-        from truyvet.places.selectors import units_search
-
-        field: Any = self.fields["commune"]
-        data = self.data if self.is_bound else {}
-        search_text = str(data.get("commune_q", "") or "")[:100]
-        chosen = data.get("commune") or self.initial.get("commune")
-        units: list[AdministrativeUnit] = []
-        if chosen and str(chosen).isdigit():
-            units = list(field.queryset.filter(pk=int(chosen)))
-        if not units and search_text:
-            units = list(units_search(query=search_text, level=Level.COMMUNE, limit=20))
-        field.show_units(units, search_text)
+        offer_communes(self)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        # Typed a commune name but submitted before choosing (or without
-        # JavaScript): one match is taken, several are offered to pick from.
-        if (
-            not cleaned.get("commune")
-            and "commune" not in self.errors
-            and self.data.get("commune_q")
-        ):
-            picker: Any = self.fields["commune"].widget
-            units: list[AdministrativeUnit] = picker.units
-            if len(units) == 1:
-                cleaned["commune"] = units[0]
-            elif units:
-                self.add_error("commune", _("Hãy chọn xã/phường/thị trấn trong danh sách."))
-            else:
-                self.add_error("commune", _("Không tìm thấy xã/phường/thị trấn nào có tên này."))
+        take_typed_commune(self, cleaned)
         return cleaned
 
     def person_input(self, *, phone: str = "") -> PersonInput:
@@ -315,4 +317,46 @@ class AuditFilterForm(forms.Form):
     since = forms.DateField(
         label=_("Từ ngày"), required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
+class ClaimCodeForm(ServiceErrorsMixin, forms.Form):
+    code = forms.CharField(
+        label=_("Mã xác nhận"), max_length=12, widget=forms.TextInput(attrs=OTP_ATTRS),
+        help_text=_("Mã 6 chữ số gửi tới số điện thoại ghi trên hồ sơ cũ."),
+    )
+
+
+class ClaimUnitForm(ServiceErrorsMixin, forms.Form):
+    """The commune office where the claimant will show their card."""
+
+    commune = CommuneField(label=_("Xã/phường nơi bạn sẽ đến xác nhận"), required=False)
+
+    service_field_aliases = {"commune_id": "commune"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        offer_communes(self)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        take_typed_commune(self, cleaned)
+        if not cleaned.get("commune") and "commune" not in self.errors:
+            self.add_error("commune", _("Hãy chọn xã/phường/thị trấn."))
+        return cleaned
+
+
+class ClaimConfirmForm(ServiceErrorsMixin, forms.Form):
+    id_number = forms.CharField(
+        label=_("Số giấy tờ trên thẻ người đến xuất trình"), max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+        help_text=_("Đọc từ thẻ gốc; phải trùng với số trên hồ sơ."),
+    )
+    note = forms.CharField(label=_("Ghi chú"), max_length=300, required=False)
+
+
+class ClaimRejectForm(ServiceErrorsMixin, forms.Form):
+    note = forms.CharField(
+        label=_("Lý do từ chối"), max_length=300,
+        help_text=_("Người yêu cầu sẽ thấy lý do này."),
     )

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from truyvet.core.masking import mask_identifier, mask_name, mask_phone
 from truyvet.core.text import fold
+from truyvet.places.models import Level
 
 
 class Sex(models.TextChoices):
@@ -142,6 +143,14 @@ class RoleAssignment(models.Model):
     granted_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The tier the grant was made from: the widest unit through which the
+    # granting officer covered ``unit``. Only that tier or a wider one may
+    # revoke it (a commune officer cannot undo the district's decision).
+    # NULL when a system admin or the server's console granted it: only a
+    # system admin revokes those.
+    granted_level = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=Level.choices
+    )
     granted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -195,3 +204,115 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"token {self.label or self.pk}"
+
+
+class PhoneChangeReason(models.TextChoices):
+    CLAIM_CODE = "claim_code", _("Nhận hồ sơ bằng mã gửi tới số cũ")
+    CLAIM_OFFICER = "claim_officer", _("Nhận hồ sơ, cán bộ xã xác nhận")
+    MERGED = "merged", _("Chuyển sang hồ sơ đã có")
+
+
+class PersonPhoneHistory(models.Model):
+    """A phone number a record no longer has, and how it was replaced.
+
+    A record's phone is never overwritten silently: whoever replaces it
+    leaves the old number here, with who did it and why, so that a takeover
+    can be seen and undone."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="phone_history")
+    phone = models.CharField(max_length=16)
+    replaced_by = models.CharField(max_length=16, blank=True)
+    replaced_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=16, choices=PhoneChangeReason.choices)
+
+    class Meta:
+        verbose_name_plural = "person phone history"
+        indexes = [models.Index(fields=["phone"], name="phone_history_phone")]
+
+    def __str__(self) -> str:
+        return f"{mask_phone(self.phone)} -> {mask_phone(self.replaced_by)}"
+
+
+class ClaimStatus(models.TextChoices):
+    PENDING = "pending", _("Chờ xác minh")
+    CONFIRMED = "confirmed", _("Đã xác nhận")
+    REJECTED = "rejected", _("Bị từ chối")
+    # Another claim on the same record was confirmed first.
+    CLOSED = "closed", _("Đã đóng")
+
+
+class IdentityClaim(models.Model):
+    """A new account's request to be joined to the record that already holds
+    the ID number its holder typed when registering (a record made from a
+    card scanned at a door, by an official, or by an import).
+
+    The account works meanwhile with a record of its own that has no ID
+    number. Knowing someone's name, birth date and ID number is not enough
+    to join theirs: either the code sent to the phone on that record comes
+    back, or an officer over ``unit`` checks the card in person (see the
+    identity_claim_* services). What the claimant typed is kept beside the
+    record's own values for that officer to compare.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="identity_claims")
+    record = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="identity_claims")
+    id_number = models.CharField(max_length=20)
+    full_name = models.CharField(max_length=120)
+    birth_date = models.DateField(null=True, blank=True)
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Whether the name (folded) and birth date typed agreed with the record.
+    details_match = models.BooleanField()
+    # Where an officer may confirm it: the record's commune, else the
+    # claimant's (they may choose one when neither is known).
+    unit = models.ForeignKey(
+        "places.AdministrativeUnit", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        max_length=10, choices=ClaimStatus.choices, default=ClaimStatus.PENDING
+    )
+    # The code sent to the record's phone, as a keyed hash; empty when none was.
+    code_hash = models.CharField(max_length=128, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(status="pending"),
+                name="one_pending_claim_per_account",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "unit"], name="claim_status_unit")]
+
+    def __str__(self) -> str:
+        return f"claim {self.pk} ({self.status})"
+
+
+class BrowserSession(models.Model):
+    """A browser signed in to an account, so that its holder can list where
+    they are signed in and end any of those sessions (bearer tokens for the
+    apps are listed from ``AccessToken``).
+
+    ``session_key`` is the key the session store already holds, kept here
+    only to end that session; rows go when the browser logs out, and the
+    list hides those past ``expires_at``."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="browser_sessions")
+    session_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    user_agent = models.CharField(max_length=200, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of {self.user_id}"

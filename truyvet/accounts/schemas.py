@@ -14,8 +14,14 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
-from truyvet.accounts.models import Person, RoleAssignment
-from truyvet.core.masking import mask_name, mask_phone
+from truyvet.accounts.models import (
+    AccessToken,
+    BrowserSession,
+    IdentityClaim,
+    Person,
+    RoleAssignment,
+)
+from truyvet.core.masking import mask_identifier, mask_name, mask_phone
 from truyvet.core.models import AuditEvent
 from truyvet.places.models import AdministrativeUnit
 
@@ -81,6 +87,23 @@ class RoleGrantIn(StrictIn):
     role: str = Field(max_length=20)
     unit_code: str = Field("", max_length=10, description="GSO code; empty for system_admin")
     scheme: str = Field("", max_length=4, description="Only if the code exists in two maps")
+
+
+class ClaimCodeIn(StrictIn):
+    code: str = Field(max_length=12, description="The 6-digit code sent to the record's phone")
+
+
+class ClaimUnitIn(StrictIn):
+    commune_id: int = Field(description="The commune office where the card will be shown")
+
+
+class ClaimConfirmIn(StrictIn):
+    id_number: str = Field(max_length=32, description="The number read from the card shown")
+    note: str = Field("", max_length=300)
+
+
+class ClaimRejectIn(StrictIn):
+    note: str = Field(max_length=300, description="Why; the claimant sees it")
 
 
 # --- Outputs --------------------------------------------------------------------
@@ -213,3 +236,127 @@ class AuditEventRead(Schema):
     @staticmethod
     def resolve_subject_name(obj: AuditEvent) -> str:
         return mask_name(obj.subject_person.full_name) if obj.subject_person else ""
+
+
+# --- Claims on existing records ---------------------------------------------------
+
+
+class MyClaimRead(Schema):
+    """The caller's own claim: only what they typed, never the record's
+    values (which they have not proven theirs)."""
+
+    id: int
+    status: str
+    status_label: str
+    id_number: str = Field(description="As the caller typed it")
+    created_at: datetime
+    unit: UnitRef | None
+    can_choose_unit: bool = Field(description="Whether the caller may name the commune office")
+    decision_note: str
+
+    @staticmethod
+    def resolve_status_label(obj: IdentityClaim) -> str:
+        return str(obj.get_status_display())
+
+    @staticmethod
+    def resolve_can_choose_unit(obj: IdentityClaim) -> bool:
+        return obj.status == "pending" and obj.record.commune_id is None
+
+
+class ClaimRead(Schema):
+    """A claim in an officer's list: masked."""
+
+    id: int
+    created_at: datetime
+    claimant_name: str
+    claimant_phone: str
+    record_id_number: str = Field(description="Masked")
+    details_match: bool
+    unit: UnitRef | None
+
+    @staticmethod
+    def resolve_claimant_name(obj: IdentityClaim) -> str:
+        return mask_name(obj.full_name)
+
+    @staticmethod
+    def resolve_claimant_phone(obj: IdentityClaim) -> str:
+        return mask_phone(obj.user.phone)
+
+    @staticmethod
+    def resolve_record_id_number(obj: IdentityClaim) -> str:
+        return mask_identifier(obj.id_number)
+
+
+class ClaimDetailRead(ClaimRead):
+    """One claim for the officer checking the card: what the claimant typed
+    beside the record's own values (an audited read)."""
+
+    status: str
+    claimed_full_name: str
+    claimed_birth_date: date | None
+    claimed_birth_year: int | None
+    record: PersonDetailRead
+    record_has_account: bool
+
+    @staticmethod
+    def resolve_claimed_full_name(obj: IdentityClaim) -> str:
+        return obj.full_name
+
+    @staticmethod
+    def resolve_claimed_birth_date(obj: IdentityClaim) -> date | None:
+        return obj.birth_date
+
+    @staticmethod
+    def resolve_claimed_birth_year(obj: IdentityClaim) -> int | None:
+        return obj.birth_year
+
+    @staticmethod
+    def resolve_record_has_account(obj: IdentityClaim) -> bool:
+        return hasattr(obj.record, "user")
+
+
+# --- Where one is signed in ---------------------------------------------------------
+
+
+class SessionRead(Schema):
+    id: int
+    created_at: datetime
+    expires_at: datetime
+    user_agent: str
+    ip_address: str | None
+    current: bool = False
+
+
+class TokenRead(Schema):
+    id: int
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime
+    current: bool = False
+
+
+class DevicesRead(Schema):
+    sessions: list[SessionRead]
+    tokens: list[TokenRead]
+
+
+class EndedOut(Schema):
+    ok: bool = True
+    ended: int
+
+
+def session_read(row: BrowserSession, current_key: str | None) -> dict[str, Any]:
+    return {
+        "id": row.pk, "created_at": row.created_at, "expires_at": row.expires_at,
+        "user_agent": row.user_agent, "ip_address": row.ip_address,
+        "current": bool(current_key) and row.session_key == current_key,
+    }
+
+
+def token_read(row: AccessToken, current_hash: str | None) -> dict[str, Any]:
+    return {
+        "id": row.pk, "label": row.label, "created_at": row.created_at,
+        "last_used_at": row.last_used_at, "expires_at": row.expires_at,
+        "current": bool(current_hash) and row.key_hash == current_hash,
+    }

@@ -13,9 +13,17 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from truyvet.accounts.models import Person, RoleAssignment
+from truyvet.accounts.models import (
+    AccessToken,
+    BrowserSession,
+    ClaimStatus,
+    IdentityClaim,
+    Person,
+    RoleAssignment,
+)
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.accounts.services import INVALID_INPUT
 from truyvet.core import permissions
@@ -205,3 +213,79 @@ def roles_of(user: Any) -> QuerySet[RoleAssignment]:
         .select_related("unit", "unit__parent", "unit__parent__parent")
         .order_by("unit__path", "role")
     )
+
+
+# --- Claims on existing records ------------------------------------------------------
+
+CLAIM_NOT_FOUND = gettext_lazy("Không tìm thấy yêu cầu này.")
+CLAIM_PURPOSE = gettext_lazy("Xác minh yêu cầu nhận hồ sơ")
+_CLAIM_RELATED = (
+    "user", "user__person", "record", "unit", "unit__parent", "unit__parent__parent",
+)
+
+
+def identity_claim_of(user: Any) -> IdentityClaim | None:
+    """The caller's own latest claim, whatever its status, for their profile."""
+    return (
+        IdentityClaim.objects.select_related(*_CLAIM_RELATED)
+        .filter(user_id=user.pk)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def identity_claims_for(viewer: Any) -> QuerySet[IdentityClaim]:
+    """Pending claims an officer may decide: those of units in their scope
+    (system admins: all, including those with no unit yet), never their own.
+    Lists show them masked; ``identity_claim_detail_for`` is the audited read."""
+    if not permissions.can_list_identity_claims(viewer):
+        raise NotAllowed(gettext_lazy("Chỉ cán bộ được xử lý yêu cầu nhận hồ sơ."))
+    return (
+        IdentityClaim.objects.filter(status=ClaimStatus.PENDING)
+        .filter(permissions.unit_scope_q(viewer, "unit__path", permissions.OFFICER_ROLES))
+        .exclude(user_id=viewer.pk)
+        .exclude(record_id=viewer.person_id)
+        .select_related(*_CLAIM_RELATED)
+        .order_by("created_at", "pk")
+    )
+
+
+def identity_claim_visible_to(*, viewer: Any, claim_id: int) -> IdentityClaim:
+    """The claim if the viewer may decide it, without reading it for display.
+    NotFound otherwise, the same for claims that do not exist."""
+    claim = IdentityClaim.objects.select_related(*_CLAIM_RELATED).filter(pk=claim_id).first()
+    if claim is None or not permissions.can_decide_identity_claim(viewer, claim):
+        raise NotFound(CLAIM_NOT_FOUND)
+    return claim
+
+
+def identity_claim_detail_for(
+    *, viewer: Any, claim_id: int, request: HttpRequest | None = None
+) -> IdentityClaim:
+    """A claim with the record's full name, birth date and number, for the
+    officer who checks the card: the read is audited against the record."""
+    claim = identity_claim_visible_to(viewer=viewer, claim_id=claim_id)
+    with transaction.atomic():
+        audit_record(
+            actor=viewer, action=AuditAction.PERSON_READ, purpose=str(CLAIM_PURPOSE),
+            request=request, subject_person=claim.record, target=f"claim:{claim.pk}",
+            unit=claim.unit,
+        )
+    return claim
+
+
+# --- Where one is signed in ----------------------------------------------------------
+
+
+def sessions_of(user: Any) -> QuerySet[BrowserSession]:
+    """The caller's browser sessions that have not expired, newest first."""
+    return BrowserSession.objects.filter(
+        user_id=user.pk, expires_at__gt=timezone.now()
+    ).order_by("-created_at", "-pk")
+
+
+def tokens_of(user: Any) -> QuerySet[AccessToken]:
+    """The caller's app tokens that have not expired, newest first."""
+    return AccessToken.objects.filter(
+        user_id=user.pk, expires_at__gt=timezone.now()
+    ).order_by("-created_at", "-pk")

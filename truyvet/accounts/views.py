@@ -26,6 +26,10 @@ from truyvet.accounts import selectors, services
 from truyvet.accounts.forms import (
     PURPOSE_SUGGESTIONS,
     AuditFilterForm,
+    ClaimCodeForm,
+    ClaimConfirmForm,
+    ClaimRejectForm,
+    ClaimUnitForm,
     LoginForm,
     PasswordResetForm,
     PasswordResetRequestForm,
@@ -161,7 +165,8 @@ def register_view(request: HttpRequest) -> HttpResponse:
         password = form.cleaned_data["password"]
         try:
             phone = services.account_register_check(
-                phone=form.cleaned_data["phone"], password=password, person=person
+                phone=form.cleaned_data["phone"], password=password, person=person,
+                request=request,
             )
             _send_register_code(request, phone)
         except ServiceError as exc:
@@ -227,7 +232,7 @@ def register_verify_view(request: HttpRequest) -> HttpResponse:
             try:
                 user = services.account_register(
                     phone=pending["phone"], code=form.cleaned_data["code"], password=password,
-                    person=_pending_person(pending),
+                    person=_pending_person(pending), request=request,
                 )
             except ServiceError as exc:
                 error = exc
@@ -318,8 +323,145 @@ def profile_view(request: HttpRequest) -> HttpResponse:
             "person": selectors.me_for(user),
             "roles": list(selectors.roles_of(user)),
             "viewed_by": list(audit_events_about(user.person_id)[:50]),
+            "claim": selectors.identity_claim_of(user),
         },
     )
+
+
+@login_required
+def devices_view(request: HttpRequest) -> HttpResponse:
+    """Where the person is signed in (browsers and apps), with a button to
+    end each, and one to end all but this browser."""
+    user: Any = request.user
+    current_key = request.session.session_key
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        target = request.POST.get("id", "")
+        try:
+            if action == "session" and target.isdigit():
+                services.session_revoke(user=user, session_id=int(target))
+                messages.success(request, _("Đã đăng xuất thiết bị đó."))
+            elif action == "token" and target.isdigit():
+                services.token_revoke_for(user=user, token_id=int(target))
+                messages.success(request, _("Đã đăng xuất ứng dụng đó."))
+            elif action == "others":
+                ended = services.sign_out_everywhere(user=user, keep_session_key=current_key)
+                messages.success(request, _("Đã đăng xuất %(count)s thiết bị khác.")
+                                 % {"count": ended})
+            else:
+                raise Http404
+        except NotFound as exc:
+            raise Http404(str(exc.message)) from exc
+        return redirect("accounts:devices")
+    return render(request, "accounts/devices.html", {
+        "sessions": list(selectors.sessions_of(user)),
+        "tokens": list(selectors.tokens_of(user)),
+        "current_key": current_key,
+    })
+
+
+@login_required
+def my_claim_view(request: HttpRequest) -> HttpResponse:
+    """The person's claim on a record made before they registered: enter the
+    code sent to the record's phone, ask for it again, or choose the commune
+    office where they will show their card."""
+    user: Any = request.user
+    claim = selectors.identity_claim_of(user)
+    if claim is None:
+        return redirect("accounts:profile")
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    code_form = ClaimCodeForm(request.POST if action == "code" else None)
+    unit_form = ClaimUnitForm(request.POST if action == "unit" else None)
+    error: ServiceError | None = None
+    if action == "code" and code_form.is_valid():
+        try:
+            services.identity_claim_confirm_code(
+                user=user, code=code_form.cleaned_data["code"], request=request
+            )
+        except ServiceError as exc:
+            error = exc
+            code_form.add_service_error(exc)
+        else:
+            messages.success(request, _("Đã nhận hồ sơ. Lịch sử ra vào trên hồ sơ cũ nay là "
+                                        "của bạn."))
+            return redirect("accounts:profile")
+    elif action == "resend":
+        try:
+            services.identity_claim_resend(user=user)
+        except ServiceError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("Nếu hồ sơ cũ có số điện thoại, mã mới đã được gửi tới "
+                                        "số đó."))
+        return redirect("accounts:my_claim")
+    elif action == "unit" and unit_form.is_valid():
+        try:
+            services.identity_claim_choose_unit(
+                user=user, commune=unit_form.cleaned_data["commune"]
+            )
+        except ServiceError as exc:
+            unit_form.add_service_error(exc)
+        else:
+            messages.success(request, _("Đã ghi nhận nơi bạn sẽ đến xác nhận."))
+            return redirect("accounts:my_claim")
+    return _render(request, "accounts/my_claim.html", {
+        "claim": claim, "code_form": code_form, "unit_form": unit_form,
+        "can_choose_unit": claim.status == "pending" and claim.record.commune_id is None,
+    }, error)
+
+
+# --- Officials: claims on existing records ------------------------------------------------
+
+
+@login_required
+def claims_view(request: HttpRequest) -> HttpResponse:
+    """Pending claims the officer may decide, masked, oldest first."""
+    viewer: Any = request.user
+    if not permissions.can_list_identity_claims(viewer):
+        raise PermissionDenied
+    claims = list(selectors.identity_claims_for(viewer)[:200])
+    return render(request, "accounts/claims.html", {"claims": claims})
+
+
+@login_required
+def claim_detail_view(request: HttpRequest, claim_id: int) -> HttpResponse:
+    """One claim: what the claimant typed beside the record (each showing is
+    audited against the record), and the forms to confirm it with the card
+    in hand or to refuse it."""
+    viewer: Any = request.user
+    try:
+        claim = selectors.identity_claim_visible_to(viewer=viewer, claim_id=claim_id)
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    confirm_form = ClaimConfirmForm(request.POST if action == "confirm" else None)
+    reject_form = ClaimRejectForm(request.POST if action == "reject" else None)
+    form = confirm_form if action == "confirm" else reject_form
+    if action in ("confirm", "reject") and form.is_valid():
+        try:
+            services.identity_claim_decide(
+                actor=viewer, claim=claim, confirm=action == "confirm",
+                id_number_seen=form.cleaned_data.get("id_number", ""),
+                note=form.cleaned_data.get("note", ""), request=request,
+            )
+        except NotAllowed as exc:
+            raise PermissionDenied(str(exc.message)) from exc
+        except ServiceError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, _("Đã xác nhận: hồ sơ nay thuộc tài khoản của người yêu "
+                                        "cầu.") if action == "confirm"
+                             else _("Đã từ chối yêu cầu."))
+            return redirect("accounts:claims")
+    if claim.status == "pending":
+        claim = selectors.identity_claim_detail_for(
+            viewer=viewer, claim_id=claim_id, request=request
+        )
+    return render(request, "accounts/claim_detail.html", {
+        "claim": claim, "record": claim.record, "confirm_form": confirm_form,
+        "reject_form": reject_form,
+        "record_has_account": hasattr(claim.record, "user"),
+    })
 
 
 # --- Officials: people --------------------------------------------------------------
@@ -470,7 +612,7 @@ def roles_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Đã thu hồi vai trò."))
         return redirect("accounts:roles")
     assignments = [
-        (assignment, permissions.can_grant_role(viewer, assignment.role, assignment.unit))
+        (assignment, permissions.can_revoke_role(viewer, assignment))
         for assignment in selectors.roles_visible_to(viewer)
     ]
     return render(request, "accounts/roles.html", {"form": form, "assignments": assignments})

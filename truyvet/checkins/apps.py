@@ -26,3 +26,9 @@ class CheckinsConfig(AppConfig):
         # partition upkeep exist in django-q2's schedule table on any fresh
         # or upgraded install.
         post_migrate.connect(_schedule_jobs, sender=self, dispatch_uid="checkins.schedule")
+        from truyvet.accounts.signals import person_merged
+        from truyvet.checkins.services import checkins_follow_merged_person
+
+        # Visits follow a record that an account claims (accounts publishes
+        # the hook; it may not import check-ins itself).
+        person_merged.connect(checkins_follow_merged_person, dispatch_uid="checkins.merged")

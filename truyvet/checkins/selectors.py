@@ -84,7 +84,7 @@ def venues_scannable_by(user: Any) -> QuerySet[Venue]:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Venue.objects.none()
     venue_ids = VenueStaff.objects.filter(
-        user_id=user.pk,
+        user_id=user.pk, accepted_at__isnull=False,
         role__in=[StaffRole.OWNER, StaffRole.ADMIN, StaffRole.CONTROLLER],
     ).values("venue_id")
     return (

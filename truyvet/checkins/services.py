@@ -1250,23 +1250,36 @@ def checkins_adopt_guest(*, user: User) -> int:
     )
     if not guests:
         return 0
+    return checkins_move_to_person(sources=guests, person=person)
+
+
+def checkins_move_to_person(*, sources: list[int], person: Person) -> int:
+    """Moves the visits (and the card identities behind them) of the people
+    ``sources`` to ``person``, who is the same human being; returns how many
+    visits moved. A personal QR card moves too when ``person`` has none."""
     with transaction.atomic():
         touched = list(
-            CheckIn.objects.filter(person_id__in=guests)
+            CheckIn.objects.filter(person_id__in=sources)
             .values_list("venue_id", "person_id", "arrived_at")
         )
-        moved = CheckIn.objects.filter(person_id__in=guests).update(person=person)
+        moved = CheckIn.objects.filter(person_id__in=sources).update(person=person)
         if touched:
             from truyvet.reports.rollups import rollups_refresh
 
             # Distinct-people figures change when two records become one.
             rollups_refresh(rows=touched + [(v, person.pk, at) for v, _p, at in touched])
-        ScanIdentity.objects.filter(person_id__in=guests).update(person=person)
+        ScanIdentity.objects.filter(person_id__in=sources).update(person=person)
         if not PersonalQrKey.objects.filter(person=person).exists():
-            key = PersonalQrKey.objects.filter(person_id__in=guests).order_by("pk").first()
+            key = PersonalQrKey.objects.filter(person_id__in=sources).order_by("pk").first()
             if key is not None:
                 PersonalQrKey.objects.filter(pk=key.pk).update(person=person)
     return moved
+
+
+def checkins_follow_merged_person(*, source: Person, target: Person, **_: Any) -> None:
+    """Receiver of accounts' ``person_merged``: an account that claimed an
+    existing record keeps the visits it made while the claim waited."""
+    checkins_move_to_person(sources=[source.pk], person=target)
 
 
 # --- Personal QR cards ------------------------------------------------------------------

@@ -16,6 +16,7 @@ class AuditAction(models.TextChoices):
     ROLE_REVOKE = "role.revoke", _("Thu hồi vai trò")
     STATUS_CHANGE = "status.change", _("Đổi trạng thái")
     TRACE_RUN = "trace.run", _("Truy vết")
+    IDENTITY_CLAIM = "identity.claim", _("Xác minh nhận hồ sơ")
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEvent"]):

@@ -128,6 +128,46 @@ def can_grant_role(user: Any, role: str, unit: AdministrativeUnit | None) -> boo
     return _covers(user, unit, OFFICER_ROLES)
 
 
+def granting_level(user: Any, unit: AdministrativeUnit | None) -> int | None:
+    """The tier from which ``user`` acts on ``unit``: the level of their
+    widest officer unit that covers it (1 province, 2 district, 3 commune).
+    None for a system admin, whose grants only a system admin revokes (and
+    for anyone not covering the unit)."""
+    if is_system_admin(user) or unit is None:
+        return None
+    levels = [scope.level for scope in scope_units(user, OFFICER_ROLES) if scope.contains(unit)]
+    return min(levels) if levels else None
+
+
+def can_revoke_role(user: Any, assignment: RoleAssignment) -> bool:
+    """Revokes ``assignment``: someone who could grant it, acting from the
+    tier that granted it or a wider one. A commune officer cannot undo what
+    the district granted; grants made by a system admin or the console
+    (``granted_level`` NULL) only a system admin undoes."""
+    if is_system_admin(user):
+        return True
+    if not can_grant_role(user, assignment.role, assignment.unit):
+        return False
+    mine = granting_level(user, assignment.unit)
+    granted = assignment.granted_level
+    return mine is not None and granted is not None and mine <= granted
+
+
+def can_decide_identity_claim(user: Any, claim: Any) -> bool:
+    """Confirms or refuses a claim on an existing record (the person shows
+    their card at the office): officers whose scope covers the claim's unit,
+    never on a claim of their own nor on their own record."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if claim.user_id == user.pk or claim.record_id == getattr(user, "person_id", None):
+        return False
+    return _covers(user, claim.unit, OFFICER_ROLES)
+
+
+def can_list_identity_claims(user: Any) -> bool:
+    return is_officer(user)
+
+
 def can_view_roles(user: Any, unit: AdministrativeUnit | None) -> bool:
     return can_manage_unit(user, unit)
 
@@ -168,11 +208,12 @@ def can_grant_role_kind(user: Any, role: str) -> bool:
 
 
 def venue_role(user: Any, venue: Any) -> str | None:
-    """The user's staff role at ``venue`` (owner, admin, controller) or None."""
+    """The user's staff role at ``venue`` (owner, admin, controller) or None.
+    An invitation not yet accepted is no role."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
     return (
-        VenueStaff.objects.filter(venue_id=venue.pk, user_id=user.pk)
+        VenueStaff.objects.filter(venue_id=venue.pk, user_id=user.pk, accepted_at__isnull=False)
         .values_list("role", flat=True)
         .first()
     )

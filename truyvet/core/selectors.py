@@ -62,7 +62,8 @@ def home_sections_for(user: Any) -> list[dict[str, Any]]:
         {
             "title": _("Của tôi"),
             "links": [(reverse("accounts:profile"), _("Thông tin cá nhân")),
-                      *checkin_links["mine"], *venue_links["mine"], *tracing_links["mine"]],
+                      *checkin_links["mine"], *venue_links["mine"], *tracing_links["mine"],
+                      (reverse("accounts:devices"), _("Thiết bị đang đăng nhập"))],
         }
     ]
     if checkin_links["control"]:
@@ -72,6 +73,7 @@ def home_sections_for(user: Any) -> list[dict[str, Any]]:
         if permissions.is_officer(user):
             links.append((reverse("accounts:roles"), _("Phân quyền cán bộ")))
             links.append((reverse("accounts:audit"), _("Nhật ký truy cập")))
+            links.append((reverse("accounts:claims"), _("Yêu cầu nhận hồ sơ")))
         links.extend(venue_links["official"])
         links.extend(tracing_links["official"])
         links.extend(report_links_for(user))

@@ -27,6 +27,7 @@ from truyvet.venues.models import Venue, VenueStaff
 from truyvet.venues.schemas import (
     DayCountRead,
     ImportReportOut,
+    InvitationRead,
     LogRange,
     ResolveIn,
     StaffAddIn,
@@ -194,6 +195,40 @@ def posters_bulk(request: HttpRequest, unit: str, english: bool = True) -> HttpR
         raise NotFound(_("Đơn vị này chưa có địa điểm nào."), code="no_venues")
     return file_response(posters.poster_pdf(venues, english=english), "application/pdf",
                          f"ap-phich-{area.code}.pdf")
+
+
+# --- Invitations to the caller ------------------------------------------------------------
+# (before "/{code}", which would otherwise take "invitations" for a venue code)
+
+
+def _my_invitation(request: HttpRequest, staff_id: int) -> VenueStaff:
+    staff = selectors.venue_invitations_for(_caller(request)).filter(pk=staff_id).first()
+    if staff is None:
+        raise NotFound(_("Không tìm thấy lời mời này."))
+    return staff
+
+
+@router.get("/invitations", response=list[InvitationRead], auth=logged_in,
+            summary="Places at venues offered to me")
+def invitations(request: HttpRequest) -> list[VenueStaff]:
+    return list(selectors.venue_invitations_for(_caller(request)))
+
+
+@router.post("/invitations/{staff_id}/accept", response=StaffRead, auth=logged_in,
+             summary="Accept a place at a venue")
+def invitation_accept(request: HttpRequest, staff_id: int) -> VenueStaff:
+    """From now on the venue's managers see the caller's name."""
+    staff = services.venue_staff_accept(user=_caller(request),
+                                        staff=_my_invitation(request, staff_id))
+    return VenueStaff.objects.select_related("user__person").get(pk=staff.pk)
+
+
+@router.post("/invitations/{staff_id}/decline", response={204: None}, auth=logged_in,
+             summary="Turn a place at a venue down")
+def invitation_decline(request: HttpRequest, staff_id: int) -> Status[None]:
+    services.venue_staff_decline(user=_caller(request), staff=_my_invitation(request, staff_id),
+                                 request=request)
+    return Status(204, None)
 
 
 # --- One venue -------------------------------------------------------------------------------

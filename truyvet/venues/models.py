@@ -144,7 +144,14 @@ class StaffRole(models.TextChoices):
 class VenueStaff(models.Model):
     """A phone number attached to a venue with a role. ``user`` is empty while
     the person has been invited by SMS but has no account yet; it is filled in
-    when they register with that number."""
+    when they register with that number.
+
+    ``accepted_at`` is empty while the membership is an invitation from the
+    venue's owner or admin that its holder has not accepted: it grants
+    nothing yet, and the venue sees neither the holder's name nor more than
+    "has an account" (adding phone numbers must not look up who holds them).
+    Places given by an officer, and owners recorded with a venue, start
+    accepted."""
 
     venue = models.ForeignKey(Venue, on_delete=models.CASCADE, related_name="staff")
     phone = models.CharField(max_length=16)
@@ -158,6 +165,7 @@ class VenueStaff(models.Model):
         related_name="+",
     )
     added_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
 
     class Meta:
         constraints = [

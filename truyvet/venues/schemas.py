@@ -185,8 +185,9 @@ class StaffRead(Schema):
     role: str
     role_label: str
     phone: str = Field(description="Masked")
-    name: str = Field(description="Empty while the invitation waits for an account")
+    name: str = Field(description="Empty until the holder has an account and has accepted")
     has_account: bool
+    accepted: bool = Field(description="False while the place is an invitation")
     added_at: datetime
 
     @staticmethod
@@ -199,11 +200,31 @@ class StaffRead(Schema):
 
     @staticmethod
     def resolve_name(obj: VenueStaff) -> str:
-        return obj.user.person.full_name if obj.user else ""
+        # Adding a phone number must not look up whose it is: the name shows
+        # only once its holder has accepted the place.
+        return obj.user.person.full_name if obj.user and obj.accepted_at else ""
 
     @staticmethod
     def resolve_has_account(obj: VenueStaff) -> bool:
         return obj.user_id is not None
+
+    @staticmethod
+    def resolve_accepted(obj: VenueStaff) -> bool:
+        return obj.accepted_at is not None
+
+
+class InvitationRead(Schema):
+    """A place at a venue offered to the caller."""
+
+    id: int
+    role: str
+    role_label: str
+    venue: VenueSummary
+    added_at: datetime
+
+    @staticmethod
+    def resolve_role_label(obj: VenueStaff) -> str:
+        return str(obj.get_role_display())
 
 
 class VisitorRead(Schema):

@@ -56,7 +56,9 @@ VISITOR_LOG_MAX_DAYS = 366
 
 def _role_subquery(user: Any) -> Subquery:
     return Subquery(
-        VenueStaff.objects.filter(venue=OuterRef("pk"), user_id=user.pk).values("role")[:1]
+        VenueStaff.objects.filter(
+            venue=OuterRef("pk"), user_id=user.pk, accepted_at__isnull=False
+        ).values("role")[:1]
     )
 
 
@@ -66,7 +68,8 @@ def venue_scope_q(viewer: Any) -> Q:
         return Q(pk__in=[])
     if permissions.is_system_admin(viewer):
         return Q()  # an empty Q would vanish from an OR below, not match all
-    staffed = Q(pk__in=VenueStaff.objects.filter(user_id=viewer.pk).values("venue_id"))
+    staffed = Q(pk__in=VenueStaff.objects.filter(
+        user_id=viewer.pk, accepted_at__isnull=False).values("venue_id"))
     if not permissions.is_official(viewer):
         return staffed
     return permissions.unit_scope_q(viewer, "commune__path") | staffed
@@ -112,7 +115,7 @@ def venues_of(user: Any) -> QuerySet[Venue]:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Venue.objects.none()
     return (
-        Venue.objects.filter(staff__user_id=user.pk)
+        Venue.objects.filter(staff__user_id=user.pk, staff__accepted_at__isnull=False)
         .select_related(*VENUE_RELATED)
         .annotate(my_role=_role_subquery(user))
         .order_by("name_folded", "pk")
@@ -132,6 +135,18 @@ def venue_for(*, viewer: Any, code: str) -> Venue:
     if venue is None:
         raise NotFound(VENUE_NOT_FOUND)
     return venue
+
+
+def venue_invitations_for(user: Any) -> QuerySet[VenueStaff]:
+    """Places at venues offered to ``user`` that they have not accepted yet."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return VenueStaff.objects.none()
+    return (
+        VenueStaff.objects.filter(user_id=user.pk, accepted_at__isnull=True)
+        .select_related("venue", "venue__commune", "venue__commune__parent",
+                        "venue__commune__parent__parent")
+        .order_by("-added_at", "-pk")
+    )
 
 
 def venue_staff_list(*, viewer: Any, venue: Venue) -> QuerySet[VenueStaff]:

@@ -26,8 +26,15 @@ from django.utils.translation import gettext_lazy
 from truyvet.accounts.models import OtpPurpose, User
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.accounts.services import otp_verify
-from truyvet.core import permissions
-from truyvet.core.errors import ErrorCollector, FieldError, NotAllowed, NotFound, ServiceError
+from truyvet.core import permissions, ratelimit
+from truyvet.core.errors import (
+    ErrorCollector,
+    FieldError,
+    NotAllowed,
+    NotFound,
+    ServiceError,
+    Throttled,
+)
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
 from truyvet.core.sms import send_sms
@@ -221,13 +228,21 @@ def _register_url() -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("accounts:register")
 
 
-def _staff_message(*, venue: Venue, role: str, has_account: bool) -> str:
+def _staff_message(
+    *, venue: Venue, role: str, has_account: bool, invitation: bool = False
+) -> str:
     with translation.override(settings.LANGUAGE_CODE):
         values = {
             "role": str(StaffRole(role).label).lower(),
             "venue": venue.name,
             "url": _register_url(),
         }
+        if invitation and has_account:
+            return _("Bạn được mời làm %(role)s của %(venue)s trên truyvet. Đăng nhập và vào "
+                     "\"Địa điểm của tôi\" để chấp nhận hoặc từ chối.") % values
+        if invitation:
+            return _("Bạn được mời làm %(role)s của %(venue)s trên truyvet. Đăng ký tài khoản "
+                     "bằng số điện thoại này tại %(url)s rồi chấp nhận lời mời.") % values
         if has_account:
             return _("Bạn được thêm làm %(role)s của %(venue)s trên truyvet. Đăng nhập để "
                      "bắt đầu.") % values
@@ -526,6 +541,27 @@ def venue_qr_revoke(*, actor: Any, venue: Venue, request: HttpRequest | None = N
 # --- Staff -------------------------------------------------------------------------------
 
 
+def _invitation_throttle(*, venue: Venue, phone: str) -> None:
+    """Each invitation sends an SMS with text partly chosen by the venue
+    (its name), and tells whether the number has an account: adding and
+    removing staff in a loop must neither flood a phone nor look up many
+    numbers. Counted atomically before anything is written."""
+    allowed, reset_in = ratelimit.hit(
+        f"staff-invite-phone:{phone}", limit=settings.STAFF_INVITES_PER_PHONE_PER_DAY,
+        window_seconds=86400,
+    )
+    if not allowed:
+        raise Throttled(_("Số điện thoại này đã nhận nhiều lời mời hôm nay. Vui lòng thử lại "
+                          "vào ngày mai."), retry_after=reset_in)
+    allowed, reset_in = ratelimit.hit(
+        f"staff-invite-venue:{venue.pk}", limit=settings.STAFF_INVITES_PER_VENUE_PER_HOUR,
+        window_seconds=3600,
+    )
+    if not allowed:
+        raise Throttled(_("Địa điểm này đã gửi quá nhiều lời mời trong một giờ. Vui lòng thử "
+                          "lại sau."), retry_after=reset_in)
+
+
 def venue_staff_add(
     *, actor: Any, venue: Venue, phone: str, role: str, request: HttpRequest | None = None,
     notify: bool = True,
@@ -534,7 +570,15 @@ def venue_staff_add(
     controllers, a venue admin adds controllers, officers over the commune
     add anyone. A number without an account is invited by SMS and linked
     when it registers (``venue_staff_claim``); ``notify=False`` sends no SMS
-    (the demo, whose numbers are made up). Audited."""
+    (the demo, whose numbers are made up). Audited.
+
+    From an owner or venue admin the place is an invitation: it grants
+    nothing, and the venue learns neither the holder's name nor more than
+    whether the number has an account, until the holder accepts
+    (``venue_staff_accept``), and invitations are limited per venue and per
+    number (``_invitation_throttle``). An officer's addition takes effect at
+    once and is not throttled: officers act under audit, see residents'
+    names anyway, and may staff every venue of a district in one sitting."""
     errors = ErrorCollector()
     normalized = clean_phone(phone, errors, "phone")
     if role not in StaffRole.values:
@@ -546,19 +590,25 @@ def venue_staff_add(
     if VenueStaff.objects.filter(venue=venue, phone=normalized).exists():
         errors.add("phone", taken, "duplicate")
         errors.raise_if_any(INVALID_INPUT)
+    invitation = not permissions.can_manage_unit(actor, venue.commune)
+    if notify and invitation:
+        _invitation_throttle(venue=venue, phone=normalized)
     user = User.objects.select_related("person").filter(phone=normalized, is_active=True).first()
-    message = _staff_message(venue=venue, role=role, has_account=user is not None)
+    message = _staff_message(venue=venue, role=role, has_account=user is not None,
+                             invitation=invitation)
     try:
         with transaction.atomic():
             staff = VenueStaff.objects.create(
-                venue=venue, phone=normalized, user=user, role=role, added_by=actor
+                venue=venue, phone=normalized, user=user, role=role, added_by=actor,
+                accepted_at=None if invitation else timezone.now(),
             )
             audit_record(
                 actor=actor, action=AuditAction.ROLE_GRANT, request=request,
                 purpose=_("Thêm nhân sự địa điểm"),
                 subject_person=user.person if user else None,
                 target=f"venue:{venue.code}", unit=venue.commune,
-                detail={"staff": staff.pk, "role": role, "invited": user is None},
+                detail={"staff": staff.pk, "role": role, "invited": user is None,
+                        "needs_acceptance": invitation},
             )
             if notify:
                 transaction.on_commit(
@@ -569,6 +619,28 @@ def venue_staff_add(
         errors.raise_if_any(INVALID_INPUT)
         raise
     return staff
+
+
+def venue_staff_accept(*, user: Any, staff: VenueStaff) -> VenueStaff:
+    """The holder of an invitation accepts it: the place starts to count,
+    and the venue's managers may now see who holds it."""
+    if staff.user_id is None or staff.user_id != getattr(user, "pk", None):
+        raise NotFound(_("Không tìm thấy lời mời này."))
+    VenueStaff.objects.filter(pk=staff.pk, accepted_at__isnull=True).update(
+        accepted_at=timezone.now()
+    )
+    staff.refresh_from_db()
+    return staff
+
+
+def venue_staff_decline(
+    *, user: Any, staff: VenueStaff, request: HttpRequest | None = None
+) -> None:
+    """The holder of an invitation turns it down; it is removed (audited, as
+    leaving a venue is)."""
+    if staff.user_id is None or staff.user_id != getattr(user, "pk", None) or staff.accepted_at:
+        raise NotFound(_("Không tìm thấy lời mời này."))
+    venue_staff_remove(actor=user, venue=staff.venue, staff=staff, request=request)
 
 
 def venue_staff_remove(
@@ -606,7 +678,8 @@ def venue_staff_remove(
 def venue_staff_claim(*, user: Any) -> int:
     """Links the invitations waiting for ``user``'s phone number to the
     account, once it exists (called when an account is created; the number
-    is proved by then). Returns how many were linked."""
+    is proved by then). Returns how many were linked. Invitations from an
+    owner or venue admin still wait for the new account to accept them."""
     if not getattr(user, "phone", ""):
         return 0
     return VenueStaff.objects.filter(phone=user.phone, user__isnull=True).update(user=user)

@@ -154,8 +154,36 @@ def mine_view(request: HttpRequest) -> HttpResponse:
     ]
     return render(request, "venues/mine.html", {
         "venues": venues,
+        "invitations": list(selectors.venue_invitations_for(request.user)),
         "is_officer": permissions.is_officer(request.user),
     })
+
+
+def _my_invitation_or_404(request: HttpRequest, staff_id: int) -> Any:
+    staff = selectors.venue_invitations_for(request.user).filter(pk=staff_id).first()
+    if staff is None:
+        raise Http404(_("Không tìm thấy lời mời này."))
+    return staff
+
+
+@login_required
+@require_POST
+def invitation_accept_view(request: HttpRequest, staff_id: int) -> HttpResponse:
+    staff = services.venue_staff_accept(user=request.user,
+                                        staff=_my_invitation_or_404(request, staff_id))
+    messages.success(request, _("Bạn đã nhận làm %(role)s của %(venue)s.") % {
+        "role": str(staff.get_role_display()).lower(), "venue": staff.venue.name})
+    return redirect("venues:mine")
+
+
+@login_required
+@require_POST
+def invitation_decline_view(request: HttpRequest, staff_id: int) -> HttpResponse:
+    staff = _my_invitation_or_404(request, staff_id)
+    services.venue_staff_decline(user=request.user, staff=staff, request=request)
+    messages.success(request, _("Đã từ chối lời mời của %(venue)s.") % {
+        "venue": staff.venue.name})
+    return redirect("venues:mine")
 
 
 @login_required
@@ -360,9 +388,13 @@ def staff_add_view(request: HttpRequest, code: str) -> HttpResponse:
             messages.error(request, " ".join(str(e.message) for e in exc.errors)
                            or str(exc.message))
         else:
-            if staff.user_id:
+            if staff.user_id and staff.accepted_at:
                 messages.success(request, _("Đã thêm %(phone)s.") % {
                     "phone": mask_phone(staff.phone)})
+            elif staff.user_id:
+                messages.success(request, _("Đã gửi lời mời tới %(phone)s. Số này đã có tài "
+                                            "khoản; người đó sẽ có quyền khi chấp nhận lời "
+                                            "mời.") % {"phone": mask_phone(staff.phone)})
             else:
                 messages.success(request, _("Đã mời %(phone)s qua SMS. Người này sẽ có quyền khi "
                                             "đăng ký tài khoản bằng số đó.") % {

@@ -1,4 +1,5 @@
 import json
+import re
 from datetime import date
 
 from django.test import Client
@@ -144,12 +145,20 @@ def test_resending_the_code_too_soon_says_how_long_to_wait(client: Client, units
     assert len(sms.outbox) == 1
 
 
-def test_a_phone_number_with_an_account_cannot_register_again(api, personas, settings) -> None:
+def test_a_phone_number_with_an_account_gets_a_notice_instead_of_a_code(
+    api, personas, settings
+) -> None:
+    # Changed with issue 12: the answer used to be 400 "taken", which told
+    # anyone which numbers have accounts. Now it is the same 202 as for any
+    # number, and the holder of the phone is told what happened.
     settings.OTP_RESEND_SECONDS = 0
     response = api().post("/auth/otp", {"phone": "0912000007", "purpose": "register"})
 
-    assert response.status_code == 400
-    assert response.json()["errors"][0]["code"] == "taken"
+    assert response.status_code == 202
+    notice = sms.outbox[-1]
+    assert notice.to == "+84912000007"
+    assert "đã có tài khoản" in notice.body
+    assert not re.search(r"\b\d{6}\b", notice.body)
 
 
 def test_registering_reads_nobody_s_data_so_writes_no_audit_row(api, units) -> None:

@@ -107,7 +107,12 @@ def test_citizens_and_health_workers_cannot_manage_roles(api, personas) -> None:
 
 
 def test_an_officer_revokes_a_role_in_their_scope_and_it_is_audited(api, personas) -> None:
-    assignment = RoleAssignment.objects.get(user=personas.commune_officer)
+    # Changed with issue 12: the role revoked is one the district granted;
+    # the persona's own role was granted by the system admin, and only a
+    # system admin may revoke that (tests/security/test_sessions_and_roles.py).
+    grant(api, personas.district_officer, phone="0912000006", role="commune_officer",
+          unit_code=personas.units.an_lac.code)
+    assignment = RoleAssignment.objects.get(user=personas.controller)
 
     response = api(personas.district_officer).delete(f"/roles/{assignment.pk}")
 
@@ -115,10 +120,10 @@ def test_an_officer_revokes_a_role_in_their_scope_and_it_is_audited(api, persona
     assert not RoleAssignment.objects.filter(pk=assignment.pk).exists()
     event = AuditEvent.objects.filter(action=AuditAction.ROLE_REVOKE).latest("id")
     assert event.actor == personas.district_officer
-    assert event.subject_person == personas.commune_officer.person
+    assert event.subject_person == personas.controller.person
     assert event.target == f"role:{assignment.pk}"
     # The revoked officer loses access at once.
-    assert api(personas.commune_officer).get("/people", q="hoa").status_code == 403
+    assert api(personas.controller).get("/people", q="hoa").status_code == 403
 
 
 def test_a_role_outside_the_scope_cannot_be_revoked_or_even_seen(api, personas) -> None:

@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 
 from truyvet.venues.models import StaffRole, Venue, VenueType
-from truyvet.venues.services import venue_register, venue_staff_add
+from truyvet.venues.services import venue_register, venue_staff_accept, venue_staff_add
 
 
 def make_venue(personas: Any, *, name: str, venue_type: str, dwell: int | None = None) -> Venue:
@@ -31,8 +31,9 @@ def make_venue(personas: Any, *, name: str, venue_type: str, dwell: int | None =
 @pytest.fixture
 def restaurant(personas: Any) -> Venue:
     venue = make_venue(personas, name="Quán Phở Hạ Lang", venue_type=VenueType.RESTAURANT)
-    venue_staff_add(actor=personas.venue_owner, venue=venue, phone=personas.controller.phone,
-                    role=StaffRole.CONTROLLER)
+    invited = venue_staff_add(actor=personas.venue_owner, venue=venue,
+                              phone=personas.controller.phone, role=StaffRole.CONTROLLER)
+    venue_staff_accept(user=personas.controller, staff=invited)
     return venue
 
 

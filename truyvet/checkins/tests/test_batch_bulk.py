@@ -22,7 +22,7 @@ from truyvet.accounts.services import PersonInput, person_create
 from truyvet.checkins.models import CheckIn, ScanReceipt
 from truyvet.checkins.services import BATCH_MAX_ITEMS, checkin_staff_scan
 from truyvet.venues.models import StaffRole, VenueType
-from truyvet.venues.services import venue_staff_add
+from truyvet.venues.services import venue_staff_accept, venue_staff_add
 
 from .conftest import make_venue, post_json
 
@@ -111,8 +111,9 @@ class TestBulkQueue:
         second = make_venue(personas, name="Quán Phở Số 2", venue_type=VenueType.RESTAURANT)
         before = timezone.now() - timedelta(days=10)
         for venue in (first, second):
-            venue_staff_add(actor=personas.venue_owner, venue=venue,
-                            phone=personas.controller.phone, role=StaffRole.CONTROLLER)
+            invited = venue_staff_add(actor=personas.venue_owner, venue=venue,
+                                      phone=personas.controller.phone, role=StaffRole.CONTROLLER)
+            venue_staff_accept(user=personas.controller, staff=invited)
             # The card holder has been here before, so the card finds her.
             checkin_staff_scan(controller=personas.controller, venue=venue, payload=CCCD,
                                scanned_at=before)

@@ -15,7 +15,7 @@ from django.test import Client
 from truyvet.accounts.models import User
 from truyvet.testing import ApiClient
 from truyvet.venues.models import Venue, VenueStaff, VenueType
-from truyvet.venues.services import venue_register, venue_staff_add
+from truyvet.venues.services import venue_register, venue_staff_accept, venue_staff_add
 
 
 class Api(ApiClient):
@@ -66,6 +66,7 @@ def venues(personas: Any) -> Venues:
         actor=personas.venue_owner, venue=shop, phone=personas.controller.phone,
         role="controller",
     )
+    controller = venue_staff_accept(user=personas.controller, staff=controller)
     return Venues(shop=shop, school=school, neighbour=neighbour, shop_controller=controller)
 
 

@@ -13,7 +13,12 @@ from truyvet.core.models import AuditAction, AuditEvent
 from truyvet.testing import register_user
 from truyvet.venues.models import StaffRole, VenueStaff
 from truyvet.venues.selectors import venues_for_scanning
-from truyvet.venues.services import venue_staff_add, venue_staff_claim, venue_staff_remove
+from truyvet.venues.services import (
+    venue_staff_accept,
+    venue_staff_add,
+    venue_staff_claim,
+    venue_staff_remove,
+)
 from truyvet.venues.tests.conftest import login
 
 NEWCOMER = "+84987333444"
@@ -52,6 +57,9 @@ def test_a_number_without_an_account_is_invited_by_sms_and_linked_when_it_regist
 
     invited.refresh_from_db()
     assert invited.user == newcomer
+    # Changed with issue 12: an owner's invitation counts once it is accepted.
+    assert not permissions.can_view_visitor_log(newcomer, venues.shop)
+    venue_staff_accept(user=newcomer, staff=invited)
     assert permissions.can_view_visitor_log(newcomer, venues.shop)
 
 
@@ -78,8 +86,9 @@ def test_claiming_links_only_waiting_invitations_for_that_number(personas, venue
     ],
 )
 def test_who_may_add_whom(personas, venues, adder, role, allowed) -> None:
-    venue_staff_add(actor=personas.venue_owner, venue=venues.shop,
-                    phone=personas.other_citizen.phone, role=StaffRole.ADMIN)
+    shop_admin = venue_staff_add(actor=personas.venue_owner, venue=venues.shop,
+                                 phone=personas.other_citizen.phone, role=StaffRole.ADMIN)
+    venue_staff_accept(user=personas.other_citizen, staff=shop_admin)
     actor = personas.other_citizen if adder == "shop_admin" else getattr(personas, adder)
     before = VenueStaff.objects.count()
 

@@ -23,7 +23,7 @@ from truyvet.venues.selectors import (
     venue_visitor_log_export,
     venue_visits_per_day,
 )
-from truyvet.venues.services import venue_staff_add
+from truyvet.venues.services import venue_staff_accept, venue_staff_add
 from truyvet.venues.tests.conftest import login
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -79,8 +79,9 @@ def test_the_date_filter_uses_local_days(personas, venues, visited) -> None:
 def test_a_venue_admin_reads_the_log_but_a_controller_and_officers_cannot(
     personas, venues, visited
 ) -> None:
-    venue_staff_add(actor=personas.venue_owner, venue=venues.shop,
-                    phone=personas.citizen.phone, role=StaffRole.ADMIN)
+    invited = venue_staff_add(actor=personas.venue_owner, venue=venues.shop,
+                              phone=personas.citizen.phone, role=StaffRole.ADMIN)
+    venue_staff_accept(user=personas.citizen, staff=invited)
     period = {"since": visited["before"], "until": visited["today"]}
 
     assert venue_visitor_log(viewer=personas.citizen, venue=venues.shop, **period).total == 3

@@ -610,12 +610,22 @@ def _contact_body(case: Case, contact: Contact, venues: dict[int, Venue], *, sho
     shown = places[:SMS_MAX_VENUES] if short else places
     more = len(places) - len(shown)
     listed = "; ".join(shown) + (_(" và %(n)s nơi khác") % {"n": more} if more > 0 else "")
+    values = {"places": listed, "kind": _case_kind_text(case), "hotline": settings.TRACING_HOTLINE,
+              "apart": contact.closeness}
+    if not contact.shared_time:  # caught by the buffer: they were there before or after
+        return _(
+            "Cảnh báo COVID-19: Bạn đã có mặt tại %(places)s, %(apart)s so với thời gian "
+            "%(kind)s có mặt tại đó. "
+            "Hãy tự cách ly tại nơi ở, đeo khẩu trang, theo dõi sức khoẻ (sốt, ho, khó thở), "
+            "không đến nơi đông người và liên hệ trạm y tế xã/phường hoặc gọi %(hotline)s "
+            "để được hướng dẫn xét nghiệm."
+        ) % values
     return _(
         "Cảnh báo COVID-19: Bạn đã có mặt tại %(places)s, cùng thời gian với %(kind)s. "
         "Hãy tự cách ly tại nơi ở, đeo khẩu trang, theo dõi sức khoẻ (sốt, ho, khó thở), "
         "không đến nơi đông người và liên hệ trạm y tế xã/phường hoặc gọi %(hotline)s "
         "để được hướng dẫn xét nghiệm."
-    ) % {"places": listed, "kind": _case_kind_text(case), "hotline": settings.TRACING_HOTLINE}
+    ) % values
 
 
 def _venue_body(case: Case, venue: Venue, spans: list[tuple[datetime, datetime]]) -> str:

@@ -12,20 +12,13 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from truyvet.checkins.models import CheckIn, DepartureKind
 from truyvet.core.models import OutboxChannel, OutboxMessage
 from truyvet.tracing import services
 from truyvet.tracing.models import Contact, ContactTask
-from truyvet.tracing.tests.conftest import f0, new_person, visit
+from truyvet.tracing.tests.conftest import f0, leaves_after, new_person, visit
 
 # "0 phút" on its own, not the end of "30 phút".
 ZERO_MINUTES = re.compile(r"(?<![\d,.])0 phút")
-
-
-def leaves_after(checkin: CheckIn, length: timedelta) -> None:
-    """The person tapped "leaving" ``length`` after arriving (to the microsecond)."""
-    CheckIn.objects.filter(pk=checkin.pk).update(
-        ends_at=checkin.arrived_at + length, departure_kind=DepartureKind.CITIZEN)
 
 
 @pytest.mark.django_db

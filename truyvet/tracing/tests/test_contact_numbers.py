@@ -192,3 +192,31 @@ class TestContactsCaughtOnlyByTheBuffer:
         row = row[:row.index("</tr>")]
         assert "dưới 1 phút" in row
         assert not ZERO_MINUTES.search(row)
+
+
+@pytest.mark.django_db
+def test_contacts_found_before_the_minutes_were_stored_get_them_from_their_seconds(
+    personas: Any, story: dict[str, Any]
+) -> None:
+    """Migration 0003 fills the new fields of older contacts (their exact
+    lengths were not kept: the minutes come from the whole seconds)."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    services.trace_run(actor=personas.health_worker, case=f0(personas))
+    older = Contact.objects.get(person=story["son"])
+    Contact.objects.filter(pk=older.pk).update(
+        overlap_minutes=0, gap_minutes=0,
+        visits=[{k: v for k, v in visit.items() if not k.endswith("_minutes")}
+                for visit in older.visits])
+    migration = importlib.import_module("truyvet.tracing.migrations.0003_contact_minutes_and_met")
+
+    migration.fill_minutes(apps, SimpleNamespace(connection=connection))
+
+    older.refresh_from_db()
+    assert (older.overlap_minutes, older.gap_minutes) == (0, 30)
+    assert [(v["overlap_minutes"], v["gap_minutes"]) for v in older.visits] == [(0, 30)]
+    assert older.closeness == "cách 30 phút"

@@ -108,7 +108,7 @@ def _is_refusal(response: Any, req: Req) -> bool:
     return False
 
 
-@pytest.mark.parametrize("probe", PROBES, ids=[p.endpoint for p in PROBES])
+@pytest.mark.parametrize("probe", PROBES, ids=[p.name for p in PROBES])
 def test_data_outside_a_roles_scope_is_neither_listed_read_nor_written(
     probe: Probe, personas: Any
 ) -> None:

@@ -63,6 +63,12 @@ class Probe:
     state: Callable[[World], Any] | None = None
     # Statuses that count as success for allowed personas.
     ok_statuses: frozenset[int] = frozenset({200})
+    # Tells apart probes of the same endpoint in the test's name.
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.endpoint} ({self.label})" if self.label else self.endpoint
 
 
 def secret_person_strings(world: World) -> list[str]:

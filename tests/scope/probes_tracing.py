@@ -63,6 +63,56 @@ def _case_world(world: World) -> None:
     )
 
 
+def _outside_contact_world(world: World) -> None:
+    """A case in Hạ Lang whose contact lives outside it: Hoàng Văn Tú (no
+    account, Thanh Nhật) was at a Hạ Lang eatery and Đức, who lives in
+    Quảng Hòa, arrived ten minutes later (an F1 of Hạ Lang's case). Five
+    hours later Đức was at a Hạ Lang shop with Tú's neighbour Bế Thị Na (an
+    F2 who met Đức). Hạ Lang's officials work the case and see Đức only
+    masked, as a contact and as the F1 whom Na met; the province officer,
+    whose scope covers Quảng Hòa too, sees him."""
+    from truyvet.accounts.services import PersonInput, person_create
+    from truyvet.checkins.services import checkin_record
+    from truyvet.tracing import services
+    from truyvet.tracing.models import Classification
+    from truyvet.venues.services import venue_register
+
+    personas = world.personas
+    officer = personas.district_officer
+    commune = personas.units.thanh_nhat
+    eatery, shop = (
+        venue_register(actor=officer, name=name, venue_type=kind, commune=commune,
+                       street="Phố Thanh Nhật", contact_phone=phone)
+        for name, kind, phone in (("Quán ăn Thanh Nhật", "restaurant", "0912999556"),
+                                  ("Tạp hoá Bản Giốc", "shop", "0912999557"))
+    )
+    tu = person_create(data=PersonInput(full_name="Hoàng Văn Tú", commune=commune,
+                                        phone="0912999778"))
+    na = person_create(data=PersonInput(full_name="Bế Thị Na", commune=commune))
+    arrived = timezone.now() - timedelta(hours=30)
+    checkin_record(venue=eatery, person=tu, arrived_at=arrived, method="manual")
+    checkin_record(venue=eatery, person=world.secret_person,
+                   arrived_at=arrived + timedelta(minutes=10), method="citizen_scan")
+    checkin_record(venue=shop, person=world.secret_person,
+                   arrived_at=arrived + timedelta(hours=5), method="citizen_scan")
+    checkin_record(venue=shop, person=na, arrived_at=arrived + timedelta(hours=5, minutes=10),
+                   method="manual")
+    case = services.case_register(
+        actor=officer, person=tu,
+        data=services.CaseInput(classification=Classification.SUSPECTED,
+                                symptom_onset=timezone.localdate() - timedelta(days=1)),
+    )
+    services.trace_run(actor=officer, case=case)
+    duc = Contact.objects.get(case=case, person=world.secret_person)
+    services.trace_expand(actor=officer, case=case, contact_ids=[duc.pk])
+    assert Contact.objects.get(case=case, person=na).met[0]["contact_id"] == duc.pk
+    world.extra.update(case=Case.objects.get(pk=case.pk), contact=duc)
+
+
+def _unmasked_duc(world: World) -> list[str]:
+    return [world.secret_person.full_name, world.secret_person.phone]
+
+
 def _case(world: World) -> Case:
     return world.extra["case"]  # type: ignore[no-any-return]
 
@@ -178,6 +228,20 @@ PROBES = [
         request=lambda w: Req("POST", _case_api(w, "/close"), {"outcome": "recovered"},
                               api=True),
         allowed=TRACERS, secrets=lambda w: [], state=_case_state,
+    ),
+    # A case in Hạ Lang with a contact who lives outside it (in Quảng Hòa):
+    # Hạ Lang's officials see the case and its contacts, but not who he is.
+    Probe(
+        endpoint="GET /api/v1/tracing/cases/{case_id}/contacts", setup=_outside_contact_world,
+        label="a contact living outside the unit",
+        request=lambda w: Req("GET", _case_api(w, "/contacts"), api=True),
+        allowed=frozenset({"province_officer"}), secrets=_unmasked_duc,
+    ),
+    Probe(
+        endpoint="page tracing:case", setup=_outside_contact_world,
+        label="a contact living outside the unit",
+        request=lambda w: Req("GET", _case_page(w)),
+        allowed=frozenset({"province_officer"}), secrets=_unmasked_duc,
     ),
     # --- Tracing and alerts -----------------------------------------------------------------
     Probe(

@@ -11,11 +11,13 @@ The rule, in closed intervals so that touching counts:
 - Someone else is a contact when one of their presences at the same venue
   meets a source presence widened by the buffer on both sides
   (``TRACING_BUFFER_MINUTES``, "scanned within 1 hour of the F0").
-- Their overlap is the time they really shared with the source: the length
-  of (union of their presences) ∩ (union of the source's presences), per
-  venue, added up. Someone caught only by the buffer has 0 overlap, and
-  ``gap_seconds`` says how near they came. Contacts rank by overlap
-  (longest first), then by gap (nearest first).
+- Their overlap is the time they really shared with the sources: the length
+  of (union of their presences) ∩ (union of every source's presences), per
+  venue, added up. Time spent with two sources at once (an F2 who met two
+  F1s together) counts once. Someone caught only by the buffer has 0
+  overlap, and ``gap_seconds`` says how near they came. Contacts rank by
+  overlap (longest first), then by gap (nearest first), in whole seconds.
+  ``sources_met`` says, per source, what each of them alone shared.
 
 Cost: one query for the sources' visits (index ``(person, arrived_at)``)
 and one for the candidates (the covering index ``(venue, arrived_at,
@@ -34,6 +36,12 @@ per-visit breakdown is worked out row by row from the same rows when first
 asked for. Adding the visits up in SQL instead (islands by window
 functions, a join with the presences bound as arrays) was tried: on
 PostgreSQL it took four to eight times as long as fetching the rows.
+
+Times are counted in whole microseconds since 1970 (Python integers and
+numpy int64), the resolution both databases store: every comparison, sum
+and difference is exact, and a total is rounded once, to whole seconds for
+ranking and to whole minutes for people to read (half to even, by
+``_rounded``), never minutes from already rounded seconds.
 """
 
 from __future__ import annotations
@@ -93,8 +101,38 @@ class Presence:
     checkin_id: Any = None
 
 
-def _moment(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)
+# Times and lengths are whole microseconds (see the module's docstring).
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+SECOND = 1_000_000
+MINUTE = 60 * SECOND
+
+
+def _micros(moment: datetime) -> int:
+    """An aware moment as microseconds since 1970, exactly."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _length(span: timedelta) -> int:
+    return span // _MICROSECOND
+
+
+def _moment(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def _rounded(micros: int, unit: int) -> int:
+    """``micros / unit`` rounded to the nearest whole number, half to even
+    (as ``round()``), in integers: exact for any length."""
+    whole, rest = divmod(micros, unit)
+    return whole + (2 * rest > unit or (2 * rest == unit and whole % 2 == 1))
+
+
+def _rounded_array(micros: npt.NDArray[np.int64], unit: int) -> npt.NDArray[np.int64]:
+    """``_rounded`` for a column of lengths."""
+    whole, rest = np.divmod(micros, unit)
+    up = (2 * rest > unit) | ((2 * rest == unit) & (whole % 2 == 1))
+    return whole + up.astype(np.int64)
 
 
 @dataclass
@@ -108,6 +146,9 @@ class VisitOverlap:
     contact_end: datetime
     overlap_seconds: int
     gap_seconds: int
+    # Rounded once from the exact lengths, not from the whole seconds above.
+    overlap_minutes: int = 0
+    gap_minutes: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -118,31 +159,67 @@ class VisitOverlap:
             "contact_end": self.contact_end.isoformat(),
             "overlap_seconds": self.overlap_seconds,
             "gap_seconds": self.gap_seconds,
+            "overlap_minutes": self.overlap_minutes,
+            "gap_minutes": self.gap_minutes,
         }
 
 
-# One met presence while searching: (overlap, gap, presence, their start, their end).
-_Hit = tuple[float, float, Presence, float, float]
+# One met presence while searching: (overlap, gap, presence, their start,
+# their end), the numbers in microseconds.
+_Hit = tuple[int, int, Presence, int, int]
+
+
+@dataclass(frozen=True)
+class SourceMet:
+    """What a contact of a search from several sources shared with one of
+    them alone (microseconds)."""
+
+    person_id: int
+    overlap: int
+    gap: int
+
+    @property
+    def overlap_seconds(self) -> int:
+        return _rounded(self.overlap, SECOND)
+
+    @property
+    def gap_seconds(self) -> int:
+        return _rounded(self.gap, SECOND)
+
+    @property
+    def overlap_minutes(self) -> int:
+        return _rounded(self.overlap, MINUTE)
+
+    @property
+    def gap_minutes(self) -> int:
+        return _rounded(self.gap, MINUTE)
 
 
 @dataclass(slots=True)
 class Exposure:
     """One contact found by a search.
 
-    The totals are exact over every visit. ``visits`` (the breakdown, at most
-    MAX_VISITS_PER_CONTACT, the longest overlaps) and the datetimes are built
-    on first use: a search of a crowded market finds thousands of contacts,
-    and ranking them needs only the numbers.
+    The totals are exact over every visit; seconds and minutes are each
+    rounded once from the exact lengths. ``visits`` (the breakdown, at most
+    MAX_VISITS_PER_CONTACT, the longest overlaps) and the datetimes are
+    built on first use: a search of a crowded market finds thousands of
+    contacts, and ranking them needs only the numbers.
     """
 
     person_id: int
     source_person_id: int  # the source they overlapped most with
     overlap_seconds: int
     gap_seconds: int
-    first_ts: float
-    last_ts: float
+    overlap_minutes: int
+    gap_minutes: int
+    first_ts: int  # microseconds since 1970
+    last_ts: int
     visit_count: int = 0  # source presences met, all of them
     hits: Sequence[_Hit] = field(default=(), repr=False)
+    # A search from several sources: each source met, the closest first.
+    # Empty from a search from one source: ``source_person_id``, with the
+    # totals above.
+    sources_met: Sequence[SourceMet] = ()
     _visits: list[VisitOverlap] | None = field(default=None, repr=False, compare=False)
     # Set when the search worked out the totals only (``contacts_of`` from
     # one source): ``hits`` are then worked out on first use of ``visits``,
@@ -180,8 +257,9 @@ class Exposure:
             VisitOverlap(
                 venue_id=presence.venue_id, source_start=presence.start,
                 source_end=presence.end, contact_start=_moment(start),
-                contact_end=_moment(end), overlap_seconds=round(shared),
-                gap_seconds=round(gap),
+                contact_end=_moment(end), overlap_seconds=_rounded(shared, SECOND),
+                gap_seconds=_rounded(gap, SECOND), overlap_minutes=_rounded(shared, MINUTE),
+                gap_minutes=_rounded(gap, MINUTE),
             )
             for shared, gap, presence, start, end in sorted(
                 kept, key=lambda v: (v[2].start, v[2].venue_id)
@@ -235,9 +313,9 @@ def presences_of(
     return found
 
 
-def _merge(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+def _merge(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """The union of closed intervals as a sorted list of disjoint ones."""
-    merged: list[tuple[float, float]] = []
+    merged: list[tuple[int, int]] = []
     for start, end in sorted(intervals):
         if merged and start <= merged[-1][1]:
             if end > merged[-1][1]:
@@ -304,13 +382,20 @@ def scan_ranges(presences: Sequence[Presence], rules: SearchRules) -> list[ScanR
 # in one compound SELECT; keep each query well inside both.
 MAX_RANGES_PER_QUERY = 150
 
-# SQLite: reading thousands of candidate rows as numbers (seconds since
-# 1970, exact to the microsecond) skips a datetime object per value, which
-# is most of the cost of fetching them. Django keeps SQLite datetimes as UTC
-# text "YYYY-MM-DD HH:MM:SS[.ffffff]": whole seconds from strftime, the
-# fraction from the text after the seconds. (PostgreSQL sends timestamps as
-# integers, which ``_Int64ArrayLoader`` reads; see ``fetch_candidates``.)
-_EPOCH_SQLITE = "(CAST(strftime('%%s', {0}) AS INTEGER) + CAST(substr({0}, 20) AS REAL))"
+# SQLite: reading thousands of candidate rows as numbers (microseconds since
+# 1970, exact) skips a datetime object per value, which is most of the cost
+# of fetching them. Django keeps SQLite datetimes as UTC text
+# "YYYY-MM-DD HH:MM:SS[.ffffff]": whole seconds from strftime over the first
+# 19 characters only, and the microseconds from the digits after the point.
+# strftime must not see the fraction: SQLite rounds a time to milliseconds
+# before '%s' takes its whole seconds, so 15:00:00.9996 would read as
+# 15:00:01 and, with the fraction added, a second late.
+# (PostgreSQL sends timestamps as integers, which ``_Int64ArrayLoader``
+# reads; see ``fetch_candidates``.)
+_EPOCH_SQLITE = (
+    "(CAST(strftime('%%s', substr({0}, 1, 19)) AS INTEGER) * 1000000"
+    " + CAST(substr({0} || '000000', 21, 6) AS INTEGER))"
+)
 
 
 def _columns(using: str) -> tuple[str, str, str, str, str]:
@@ -330,9 +415,9 @@ def candidates_sql(
 ) -> list[tuple[str, list[Any]]]:
     """Every check-in that can meet a widened presence, as parameterised SQL
     whose rows are ``(person_id, venue_id, arrived_at, ends_at)`` (on SQLite
-    the times in seconds since 1970). Each merged presence (``scan_ranges``) is one range of the
-    ``(venue, arrived_at, ends_at, person)`` index, an index-only range scan,
-    and no row is read twice.
+    the times in microseconds since 1970). Each merged presence
+    (``scan_ranges``) is one range of the ``(venue, arrived_at, ends_at,
+    person)`` index, an index-only range scan, and no row is read twice.
 
     On PostgreSQL: one statement whatever the number of ranges, the ranges
     bound as arrays and joined to the table (``candidates_sql_postgresql``).
@@ -373,9 +458,8 @@ def candidates_sql(
 
 
 # Arrival bounds are exclusive in the PostgreSQL statement: a range that reads
-# from ``lo - CAP`` on (inclusive) reads after a microsecond less, the
-# resolution of timestamptz.
-_MICROSECOND = timedelta(microseconds=1)
+# from ``lo - CAP`` on (inclusive) reads after a microsecond (``_MICROSECOND``)
+# less, the resolution of timestamptz.
 
 
 def candidates_sql_postgresql(
@@ -411,18 +495,18 @@ def candidates_sql_postgresql(
 @dataclass(frozen=True)
 class Candidates:
     """The candidate check-ins of a search, a column each: who, where, and
-    when they arrived and ended (seconds since 1970), in no order."""
+    when they arrived and ended (microseconds since 1970), in no order."""
 
     person: npt.NDArray[np.int64]
     venue: npt.NDArray[np.int64]
-    arrived: npt.NDArray[np.float64]
-    ends: npt.NDArray[np.float64]
+    arrived: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
 
     @classmethod
-    def of(cls, person: Sequence[int], venue: Sequence[int], arrived: Sequence[float],
-           ends: Sequence[float]) -> Candidates:
+    def of(cls, person: Sequence[int], venue: Sequence[int], arrived: Sequence[int],
+           ends: Sequence[int]) -> Candidates:
         return cls(np.array(person, dtype=np.int64), np.array(venue, dtype=np.int64),
-                   np.array(arrived, dtype=np.float64), np.array(ends, dtype=np.float64))
+                   np.array(arrived, dtype=np.int64), np.array(ends, dtype=np.int64))
 
     @classmethod
     def from_rows(cls, rows: Sequence[tuple[Any, ...]]) -> Candidates:
@@ -434,8 +518,8 @@ class Candidates:
     def __len__(self) -> int:
         return len(self.person)
 
-    def rows(self) -> list[tuple[int, int, float, float]]:
-        """As ``(person_id, venue_id, arrived, ends)`` tuples of Python numbers."""
+    def rows(self) -> list[tuple[int, int, int, int]]:
+        """As ``(person_id, venue_id, arrived, ends)`` tuples of Python integers."""
         return list(zip(self.person.tolist(), self.venue.tolist(), self.arrived.tolist(),
                         self.ends.tolist(), strict=True))
 
@@ -475,13 +559,12 @@ def fetch_candidates(
         person, venue, arrived, ends = cursor.fetchone()
     if person is None:  # no rows: array_agg of nothing is NULL
         return Candidates.of([], [], [], [])
-    # Microseconds since 2000 to seconds since 1970: the integer is exact, and
-    # the one division rounds as date_part('epoch') and datetime.timestamp() do.
+    # Microseconds since 2000 to microseconds since 1970: one exact addition.
     # The ids are bigint (arrays the loader reads); asarray costs nothing then,
     # and would take an integer column's ids, which psycopg reads as a list.
     return Candidates(np.asarray(person, dtype=np.int64), np.asarray(venue, dtype=np.int64),
-                      (arrived + _POSTGRES_EPOCH_MICROSECONDS) / 1e6,
-                      (ends + _POSTGRES_EPOCH_MICROSECONDS) / 1e6)
+                      arrived + _POSTGRES_EPOCH_MICROSECONDS,
+                      ends + _POSTGRES_EPOCH_MICROSECONDS)
 
 
 # PostgreSQL counts timestamps in microseconds from 2000-01-01 UTC.
@@ -539,14 +622,15 @@ def _column_cursor(using: str) -> Any:
 
 @dataclass
 class _Source:
-    """One source's presences at one venue, prepared for fast lookups."""
+    """One source's presences at one venue (or several sources' together),
+    prepared for fast lookups; times in microseconds."""
 
     presences: list[Presence]  # sorted by start
-    starts: list[float]
-    ends: list[float]
-    reach: list[float]  # running maximum of ends: presences[:i + 1] end no later
-    merged: list[tuple[float, float]]  # their union, disjoint and sorted
-    merged_ends: list[float]
+    starts: list[int]
+    ends: list[int]
+    reach: list[int]  # running maximum of ends: presences[:i + 1] end no later
+    merged: list[tuple[int, int]]  # their union, disjoint and sorted
+    merged_ends: list[int]
     # No two presences share time: then one stay's overlap with their union
     # is the sum of its overlaps with each.
     disjoint: bool
@@ -554,9 +638,10 @@ class _Source:
     @classmethod
     def of(cls, presences: list[Presence]) -> _Source:
         presences = sorted(presences, key=lambda p: (p.start, p.end))
-        starts = [p.start.timestamp() for p in presences]
-        ends = [p.end.timestamp() for p in presences]
-        reach, furthest = [], float("-inf")
+        starts = [_micros(p.start) for p in presences]
+        ends = [_micros(p.end) for p in presences]
+        reach: list[int] = []
+        furthest = ends[0]
         for end in ends:
             furthest = max(furthest, end)
             reach.append(furthest)
@@ -565,26 +650,26 @@ class _Source:
         return cls(presences, starts, ends, reach, merged, [e for _s, e in merged], disjoint)
 
     def shared_by(
-        self, start: npt.NDArray[np.float64], end: npt.NDArray[np.float64]
-    ) -> npt.NDArray[np.float64]:
+        self, start: npt.NDArray[np.int64], end: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
         """For each stay [start, end], its time shared with this source's
         union: how much of the union lies before ``end`` less how much lies
         before ``start``."""
-        starts = np.array([part_start for part_start, _end in self.merged])
-        ends = np.array(self.merged_ends)
-        before = np.r_[0.0, np.cumsum(ends - starts)[:-1]]  # union length before each part
+        starts = np.array([part_start for part_start, _end in self.merged], dtype=np.int64)
+        ends = np.array(self.merged_ends, dtype=np.int64)
+        before = np.r_[0, np.cumsum(ends - starts)[:-1]]  # union length before each part
 
-        def covered(moments: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        def covered(moments: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
             part = np.searchsorted(starts, moments, side="right") - 1  # the last part begun
             at = np.maximum(part, 0)
             inside = np.minimum(moments, ends[at]) - starts[at]
-            return np.where(part >= 0, before[at] + inside, 0.0)
+            return np.where(part >= 0, before[at] + inside, 0)
 
         return covered(end) - covered(start)
 
-    def shared(self, intervals: Sequence[tuple[float, float]]) -> float:
+    def shared(self, intervals: Sequence[tuple[int, int]]) -> int:
         """Length of (union of ``intervals``, disjoint and sorted) ∩ this source's union."""
-        total = 0.0
+        total = 0
         for start, end in intervals:
             i = bisect_left(self.merged_ends, start)
             while i < len(self.merged) and self.merged[i][0] <= end:
@@ -681,15 +766,13 @@ def _totals_from_one_source(
     market's 14,000 candidate rows took 55 ms row by row, 11 ms here, a
     quarter of it building one ``Exposure`` per contact.
 
-    The numbers are ``_matched``'s to the bit (the tests compare them): the
-    same comparisons of the same doubles, and the overlaps are exact sums
-    of exact differences (times from 2004 to 2038 are doubles between 2^30
-    and 2^31 seconds, all multiples of 2^-22, and so is every difference
-    and sum of them below 2^31), so adding them up in another order or as
-    the difference of two running totals gives the same double.
+    The numbers are ``_matched``'s exactly (the tests compare them): the
+    same comparisons of the same integers (microseconds), and sums and
+    differences of integers do not depend on their order, so the shared
+    time as the difference of two running totals is the same number.
     """
-    buffer = rules.buffer.total_seconds()
-    cap = rules.cap.total_seconds()
+    buffer = _length(rules.buffer)
+    cap = _length(rules.cap)
     source_id = presences[0].person_id
     if not len(candidates):
         return []
@@ -700,7 +783,7 @@ def _totals_from_one_source(
 
     # Each stay's time shared with the source, and each (stay, presence)
     # pair that meets within the buffer, venue by venue.
-    shared = np.zeros(len(stays.start))
+    shared = np.zeros(len(stays.start), dtype=np.int64)
     met_stay, met_presence, met_gap, met_first, met_last = [], [], [], [], []
     numbered = 0  # presences of the venues done: numbers each presence apart
     for venue_id, venue_presences in by_venue.items():
@@ -708,14 +791,16 @@ def _totals_from_one_source(
         here = np.flatnonzero(stays.venue == venue_id)
         start, end = stays.start[here], stays.end[here]
         shared[here] = source.shared_by(start, end)
-        starts, ends = np.array(source.starts), np.array(source.ends)
-        stay, index = _pairs_in_reach(np.array(source.reach), starts, start, end, buffer)
+        starts = np.array(source.starts, dtype=np.int64)
+        ends = np.array(source.ends, dtype=np.int64)
+        reach = np.array(source.reach, dtype=np.int64)
+        stay, index = _pairs_in_reach(reach, starts, start, end, buffer)
         s, e, p_start, p_end = start[stay], end[stay], starts[index], ends[index]
         meets = ~((s > p_end + buffer) | (e < p_start - buffer))
         s, e, p_start, p_end = s[meets], e[meets], p_start[meets], p_end[meets]
         met_stay.append(here[stay[meets]])
         met_presence.append(index[meets] + numbered)
-        met_gap.append(np.where(s > p_end, s - p_end, np.where(p_start > e, p_start - e, 0.0)))
+        met_gap.append(np.where(s > p_end, s - p_end, np.where(p_start > e, p_start - e, 0)))
         met_first.append(np.where(s > p_start - buffer, s, p_start - buffer))
         met_last.append(np.where(e < p_end + buffer, e, p_end + buffer))
         numbered += len(venue_presences)
@@ -740,16 +825,19 @@ def _totals_from_one_source(
     total = np.add.reduceat(shared, stays.person_at)[contact]
     person_id = stays.person_ids[contact]
 
-    overlap_seconds = np.rint(total).astype(np.int64)  # half to even, as round()
-    gap_seconds = np.rint(gap).astype(np.int64)
+    overlap_seconds = _rounded_array(total, SECOND)
+    gap_seconds = _rounded_array(gap, SECOND)
     ranked = np.lexsort((person_id, gap_seconds, -overlap_seconds))  # as _rank
     deferred = _DeferredHits(presences, candidates, rules)
     exposures = [
-        Exposure(person, source_id, overlap, near, first_ts, last_ts, count, deferred=deferred)
-        for person, overlap, near, first_ts, last_ts, count in zip(
+        Exposure(person, source_id, overlap, near, overlap_minutes, gap_minutes, first_ts,
+                 last_ts, count, deferred=deferred)
+        for person, overlap, near, overlap_minutes, gap_minutes, first_ts, last_ts, count
+        in zip(
             person_id[ranked].tolist(), overlap_seconds[ranked].tolist(),
-            gap_seconds[ranked].tolist(), first[ranked].tolist(), last[ranked].tolist(),
-            visit_count[ranked].tolist(), strict=True,
+            gap_seconds[ranked].tolist(), _rounded_array(total[ranked], MINUTE).tolist(),
+            _rounded_array(gap[ranked], MINUTE).tolist(), first[ranked].tolist(),
+            last[ranked].tolist(), visit_count[ranked].tolist(), strict=True,
         )
     ]
     deferred.exposures = exposures
@@ -765,11 +853,11 @@ class _Stays:
     person_index: npt.NDArray[np.int64]  # a stay's person, as a position in person_ids
     person_at: npt.NDArray[np.int64]  # where each person's stays begin
     venue: npt.NDArray[np.int64]
-    start: npt.NDArray[np.float64]
-    end: npt.NDArray[np.float64]
+    start: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
 
 
-def _merged_stays(candidates: Candidates, cap: float) -> _Stays:
+def _merged_stays(candidates: Candidates, cap: int) -> _Stays:
     end = np.minimum(candidates.ends, candidates.arrived + cap)
     order = np.lexsort((end, candidates.arrived, candidates.venue, candidates.person))
     person, venue = candidates.person[order], candidates.venue[order]
@@ -800,8 +888,8 @@ def _merged_stays(candidates: Candidates, cap: float) -> _Stays:
 
 
 def _pairs_in_reach(
-    reach: npt.NDArray[np.float64], starts: npt.NDArray[np.float64],
-    start: npt.NDArray[np.float64], end: npt.NDArray[np.float64], buffer: float,
+    reach: npt.NDArray[np.int64], starts: npt.NDArray[np.int64],
+    start: npt.NDArray[np.int64], end: npt.NDArray[np.int64], buffer: int,
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """Every (stay, presence) pair that may meet within ``buffer``, as two
     index arrays: the stay's position in ``start``/``end`` and the
@@ -824,8 +912,9 @@ def _matched(
 ) -> list[Exposure]:
     """Every contact of ``presences`` among the candidate ``rows``, with the
     per-visit breakdown, ranked."""
-    buffer = rules.buffer.total_seconds()
-    cap = rules.cap.total_seconds()
+    buffer = _length(rules.buffer)
+    cap = _length(rules.cap)
+    several = len({presence.person_id for presence in presences}) > 1
 
     grouped: dict[int, dict[int, list[Presence]]] = defaultdict(lambda: defaultdict(list))
     for presence in presences:
@@ -834,32 +923,38 @@ def _matched(
         venue_id: [(source_id, _Source.of(items)) for source_id, items in by_source.items()]
         for venue_id, by_source in grouped.items()
     }
+    # Every source's presences at a venue together, for the time shared with
+    # any of them (made when a contact there met two sources or more).
+    together: dict[int, _Source] = {}
 
-    # (person, venue) -> the person's presences there, as timestamps
-    stays: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
+    # (person, venue) -> the person's presences there, in microseconds
+    stays: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
     for person_id, venue_id, arrived, left in rows:
         stays[(person_id, venue_id)].append((arrived, left if left < arrived + cap
                                              else arrived + cap))
 
     # person -> source -> [overlap, gap, first, last, visit count, hits]
     found: dict[int, dict[int, list[Any]]] = {}
+    # person -> time shared with the union of the sources, over all venues
+    shared_with_any: dict[int, int] = defaultdict(int)
     for (person_id, venue_id), intervals in stays.items():
         theirs = intervals if len(intervals) == 1 else _merge(intervals)
+        totals_here: list[int] = []  # per source met at this venue
         for source_id, source in sources[venue_id]:
             starts, ends, reach = source.starts, source.ends, source.reach
             if len(theirs) == 1:  # the usual case: one stay, each presence met once
                 s, e = theirs[0]
                 hits: list[_Hit] = []
-                total = 0.0
-                gap_min = first_min = last_max = 0.0
+                total = 0
+                gap_min = first_min = last_max = 0
                 for i in range(bisect_left(reach, s - buffer), bisect_right(starts, e + buffer)):
                     p_start, p_end = starts[i], ends[i]
                     if s > p_end + buffer or e < p_start - buffer:
                         continue
                     overlap = (e if e < p_end else p_end) - (s if s > p_start else p_start)
-                    if overlap < 0.0:
-                        overlap = 0.0
-                    gap = s - p_end if s > p_end else (p_start - e if p_start > e else 0.0)
+                    if overlap < 0:
+                        overlap = 0
+                    gap = s - p_end if s > p_end else (p_start - e if p_start > e else 0)
                     first = s if s > p_start - buffer else p_start - buffer
                     last = e if e < p_end + buffer else p_end + buffer
                     if not hits:
@@ -876,7 +971,7 @@ def _matched(
                     total = source.shared(theirs)
                 met_count = len(hits)
             else:
-                met: dict[int, list[float]] = {}  # presence -> [overlap, gap, first, last, s, e]
+                met: dict[int, list[int]] = {}  # presence -> [overlap, gap, first, last, s, e]
                 for s, e in theirs:
                     for i in range(
                         bisect_left(reach, s - buffer), bisect_right(starts, e + buffer)
@@ -884,8 +979,8 @@ def _matched(
                         p_start, p_end = starts[i], ends[i]
                         if s > p_end + buffer or e < p_start - buffer:
                             continue
-                        overlap = max(0.0, min(e, p_end) - max(s, p_start))
-                        gap = max(s - p_end, p_start - e, 0.0)
+                        overlap = max(0, min(e, p_end) - max(s, p_start))
+                        gap = max(s - p_end, p_start - e, 0)
                         first, last = max(s, p_start - buffer), min(e, p_end + buffer)
                         seen = met.get(i)
                         if seen is None:
@@ -903,6 +998,7 @@ def _matched(
                 first_min = min(v[2] for v in met.values())
                 last_max = max(v[3] for v in met.values())
                 hits = [(v[0], v[1], source.presences[i], v[4], v[5]) for i, v in met.items()]
+            totals_here.append(total)
             by_source = found.get(person_id)
             if by_source is None:
                 by_source = found[person_id] = {}
@@ -915,28 +1011,46 @@ def _matched(
                 entry[2], entry[3] = min(entry[2], first_min), max(entry[3], last_max)
                 entry[4] += met_count
                 entry[5].extend(hits)
+        if len(totals_here) == 1:
+            shared_with_any[person_id] += totals_here[0]
+        elif totals_here:  # time with two sources at once counts once
+            union = together.get(venue_id)
+            if union is None:
+                union = together[venue_id] = _Source.of(
+                    [p for _source_id, source in sources[venue_id] for p in source.presences]
+                )
+            shared_with_any[person_id] += union.shared(theirs)
 
     exposures = []
     for person_id, by_source in found.items():
+        overlap = shared_with_any[person_id]
         if len(by_source) == 1:  # always so for an F1 search
-            for source_id, (overlap, gap, first, last, count, hits) in by_source.items():
+            for source_id, (alone, gap, first, last, count, hits) in by_source.items():
                 exposures.append(Exposure(
-                    person_id, source_id, round(overlap), round(gap), first, last, count, hits
+                    person_id, source_id, _rounded(overlap, SECOND), _rounded(gap, SECOND),
+                    _rounded(overlap, MINUTE), _rounded(gap, MINUTE), first, last, count, hits,
+                    sources_met=(SourceMet(source_id, alone, gap),) if several else (),
                 ))
             continue
         entries = list(by_source.values())
+        gap = min(entry[1] for entry in entries)
+        met_sources = sorted(
+            (SourceMet(source_id, entry[0], entry[1]) for source_id, entry in by_source.items()),
+            key=lambda m: (-m.overlap, m.gap, m.person_id),
+        )
         exposures.append(
             Exposure(
                 person_id=person_id,
-                source_person_id=min(
-                    by_source, key=lambda s: (-by_source[s][0], by_source[s][1], s)
-                ),
-                overlap_seconds=round(sum(entry[0] for entry in entries)),
-                gap_seconds=round(min(entry[1] for entry in entries)),
+                source_person_id=met_sources[0].person_id,
+                overlap_seconds=_rounded(overlap, SECOND),
+                gap_seconds=_rounded(gap, SECOND),
+                overlap_minutes=_rounded(overlap, MINUTE),
+                gap_minutes=_rounded(gap, MINUTE),
                 first_ts=min(entry[2] for entry in entries),
                 last_ts=max(entry[3] for entry in entries),
                 visit_count=sum(entry[4] for entry in entries),
                 hits=[hit for entry in entries for hit in entry[5]],
+                sources_met=met_sources,
             )
         )
     exposures.sort(key=_rank)

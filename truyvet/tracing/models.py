@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -156,9 +157,15 @@ class Contact(models.Model):
     """Someone whose presence overlapped a case's (F1), or an F1's (F2 ...).
 
     ``visits`` is the breakdown the search produced, one entry per visit of
-    the source with venue, both presences and the overlap in seconds.
-    ``overlap_seconds`` is their total co-presence; a contact caught only by
-    the buffer has 0 and ``gap_seconds`` says how close they came.
+    the source with venue, both presences and the overlap and gap in seconds
+    and in minutes. ``overlap_seconds`` is their total co-presence (with any
+    of the sources: time with two F1s at once counts once); a contact caught
+    only by the buffer has 0 and ``gap_seconds`` says how close they came.
+    The minutes are rounded once from the exact lengths, not from the whole
+    seconds (4,710.5 s is 79 minutes, not 78). ``met`` lists, for F2 and
+    beyond, each contact of the degree before whom they met, the closest
+    first: ``{"contact_id", "overlap_seconds", "gap_seconds",
+    "overlap_minutes", "gap_minutes"}`` for that source alone.
     """
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="contacts")
@@ -171,10 +178,13 @@ class Contact(models.Model):
     run = models.ForeignKey(TraceRun, on_delete=models.SET_NULL, null=True, related_name="+")
     overlap_seconds = models.PositiveIntegerField()
     gap_seconds = models.PositiveIntegerField(default=0)
+    overlap_minutes = models.PositiveIntegerField(default=0)
+    gap_minutes = models.PositiveIntegerField(default=0)
     visit_count = models.PositiveSmallIntegerField()
     first_exposure_at = models.DateTimeField()
     last_exposure_at = models.DateTimeField()
     visits = models.JSONField(default=list)
+    met = models.JSONField(default=list, blank=True)
     # Where the contact lives: whose officers follow them up.
     unit = models.ForeignKey(
         "places.AdministrativeUnit", null=True, blank=True, on_delete=models.PROTECT,
@@ -197,8 +207,31 @@ class Contact(models.Model):
         return f"F{self.degree}"
 
     @property
-    def overlap_minutes(self) -> int:
-        return round(self.overlap_seconds / 60)
+    def closeness(self) -> str:
+        """How close they came, for people: "25 phút" together, or
+        "cách 30 phút" apart for a contact caught only by the buffer."""
+        return closeness_text(overlap_seconds=self.overlap_seconds,
+                              overlap_minutes=self.overlap_minutes,
+                              gap_minutes=self.gap_minutes)
+
+    @property
+    def shared_time(self) -> bool:
+        return self.overlap_seconds > 0
+
+
+def closeness_text(*, overlap_seconds: int, overlap_minutes: int, gap_minutes: int) -> str:
+    """The one wording of a contact's closeness, in pages, alerts and
+    exports: the time shared ("25 phút", "dưới 1 phút"), or, for a contact
+    who shared none (caught by the buffer), how far apart they were
+    ("cách 30 phút", "cách dưới 1 phút"). Never "0 phút"."""
+    if overlap_seconds > 0:
+        if overlap_minutes < 1:
+            return gettext("dưới 1 phút")
+        return ngettext("%(minutes)s phút", "%(minutes)s phút", overlap_minutes) % {
+            "minutes": overlap_minutes}
+    if gap_minutes < 1:
+        return gettext("cách dưới 1 phút")
+    return gettext("cách %(gap)s phút") % {"gap": gap_minutes}
 
 
 class TaskStatus(models.TextChoices):

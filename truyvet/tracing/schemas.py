@@ -125,6 +125,20 @@ class VisitRead(Schema):
     contact_end: datetime
     overlap_seconds: int
     gap_seconds: int
+    overlap_minutes: int = Field(description="Rounded once from the exact length")
+    gap_minutes: int = Field(description="Rounded once from the exact length")
+
+
+class MetRead(Schema):
+    """A contact of the degree before whom an F2 (or deeper) contact met."""
+
+    contact_id: int
+    degree: int
+    masked: bool
+    name: str
+    overlap_minutes: int = Field(description="Shared with this one (0: within the buffer)")
+    gap_minutes: int
+    closeness: str = Field(description='"25 phút" together, or "cách 30 phút" apart')
 
 
 class ContactRead(Schema):
@@ -134,8 +148,13 @@ class ContactRead(Schema):
     name: str
     phone: str
     commune: str
-    overlap_minutes: int
-    gap_minutes: int
+    overlap_minutes: int = Field(
+        description="Time shared with the source(s), rounded once to whole minutes; time "
+                    "with two sources at once counts once")
+    gap_minutes: int = Field(description="0 unless caught only by the buffer: how far apart")
+    closeness: str = Field(
+        description='For people: "25 phút" together, or "cách 30 phút" (minutes apart) for a '
+                    "contact caught only by the buffer; never 0 minutes")
     visit_count: int = Field(alias="contact.visit_count")
     first_exposure_at: datetime = Field(alias="contact.first_exposure_at")
     last_exposure_at: datetime = Field(alias="contact.last_exposure_at")
@@ -143,6 +162,9 @@ class ContactRead(Schema):
     task_id: int | None
     task_status: str
     visits: list[VisitRead]
+    met: list[MetRead] = Field(
+        description="F2 and beyond: the contacts of the degree before whom they met, the "
+                    "closest first (masked like contacts); empty for F1")
 
 
 class TraceRunRead(Schema):
@@ -176,6 +198,8 @@ class TaskRead(Schema):
     name: str = Field(alias="contact.person.full_name")
     phone: str = Field(alias="contact.person.phone")
     overlap_minutes: int = Field(alias="contact.overlap_minutes")
+    gap_minutes: int = Field(alias="contact.gap_minutes")
+    closeness: str = Field(alias="contact.closeness")
     first_exposure_at: datetime = Field(alias="contact.first_exposure_at")
     last_exposure_at: datetime = Field(alias="contact.last_exposure_at")
     visits: list[VisitRead] = Field(alias="contact.visits")
@@ -197,6 +221,8 @@ class TaskListRead(Schema):
     degree: int = Field(alias="contact.degree")
     name: str = Field(alias="contact.person.masked_name")
     overlap_minutes: int = Field(alias="contact.overlap_minutes")
+    gap_minutes: int = Field(alias="contact.gap_minutes")
+    closeness: str = Field(alias="contact.closeness")
     first_exposure_at: datetime = Field(alias="contact.first_exposure_at")
     created_at: datetime
 

@@ -32,7 +32,14 @@ from truyvet.core.models import AuditAction, AuditEvent
 from truyvet.core.pagination import page_window
 from truyvet.core.requests import client_ip
 from truyvet.core.services import audit_record
-from truyvet.tracing.models import Case, CaseStatus, Contact, ContactTask, ExposureSite
+from truyvet.tracing.models import (
+    Case,
+    CaseStatus,
+    Contact,
+    ContactTask,
+    ExposureSite,
+    closeness_text,
+)
 from truyvet.tracing.services import CASE_NOT_FOUND, TASK_NOT_FOUND
 
 _UNIT_CHAIN = ("unit", "unit__parent", "unit__parent__parent")
@@ -201,6 +208,24 @@ def case_timeline(
 
 
 @dataclass
+class MetRow:
+    """A contact of the degree before whom an F2 (or deeper) contact met,
+    as one viewer may see them, and what the two shared."""
+
+    contact_id: int
+    degree: int
+    masked: bool
+    name: str
+    overlap_minutes: int
+    gap_minutes: int
+    closeness: str
+
+    @property
+    def label(self) -> str:
+        return f"F{self.degree}"
+
+
+@dataclass
 class ContactRow:
     """A contact as one viewer may see them."""
 
@@ -214,6 +239,7 @@ class ContactRow:
     task_id: int | None
     can_open_task: bool
     visits: list[dict[str, Any]] = field(default_factory=list)
+    met: list[MetRow] = field(default_factory=list)
 
     @property
     def overlap_minutes(self) -> int:
@@ -221,19 +247,61 @@ class ContactRow:
 
     @property
     def gap_minutes(self) -> int:
-        return round(self.contact.gap_seconds / 60)
+        return self.contact.gap_minutes
+
+    @property
+    def closeness(self) -> str:
+        return self.contact.closeness
+
+
+def _closeness_of(entry: dict[str, Any]) -> str:
+    return closeness_text(overlap_seconds=entry["overlap_seconds"],
+                          overlap_minutes=entry["overlap_minutes"],
+                          gap_minutes=entry["gap_minutes"])
 
 
 def visits_for_display(visits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A contact's stored visit breakdown with real datetimes and minutes."""
+    """A contact's stored visit breakdown with real datetimes, and how close
+    they came at each (``closeness``: "25 phút", "cách 30 phút")."""
     shown = []
     for visit in visits:
         item = dict(visit)
         for key in ("source_start", "source_end", "contact_start", "contact_end"):
             item[key] = datetime.fromisoformat(visit[key])
-        item["overlap_minutes"] = round(visit["overlap_seconds"] / 60)
+        item["closeness"] = _closeness_of(visit)
         shown.append(item)
     return shown
+
+
+def _sources_met(
+    viewer: Any, case: Case, contacts: list[Contact]
+) -> tuple[dict[int, list[MetRow]], list[Person]]:
+    """For each F2 (or deeper) contact, the contacts they met, masked as the
+    viewer must see them, and the people shown unmasked (to audit). One
+    query, none when the page has no F2."""
+    wanted = {entry["contact_id"] for contact in contacts for entry in contact.met}
+    if not wanted:
+        return {}, []
+    sources = Contact.objects.filter(case=case, pk__in=wanted).select_related("person", "unit")
+    by_id = {source.pk: source for source in sources}
+    shown: dict[int, Person] = {}
+    met: dict[int, list[MetRow]] = {}
+    for contact in contacts:
+        rows = met[contact.pk] = []
+        for entry in contact.met:
+            source = by_id.get(entry["contact_id"])
+            if source is None:  # dropped since (a re-run after the window shrank)
+                continue
+            visible = permissions.can_view_contact_identity(viewer, source)
+            if visible:
+                shown[source.person_id] = source.person
+            rows.append(MetRow(
+                contact_id=source.pk, degree=source.degree, masked=not visible,
+                name=source.person.full_name if visible else mask_name(source.person.full_name),
+                overlap_minutes=entry["overlap_minutes"], gap_minutes=entry["gap_minutes"],
+                closeness=_closeness_of(entry),
+            ))
+    return met, list(shown.values())
 
 
 def _audit_people_shown(
@@ -266,7 +334,8 @@ def case_contacts_for(
 
     Contacts living outside the viewer's scope are masked (abbreviated name,
     partial phone): their own commune's officials follow them up through a
-    contact task. Showing an unmasked contact is audited, one row per person
+    contact task. An F2's row names the F1s they met (``met``), masked the
+    same way. Showing an unmasked contact is audited, one row per person
     shown. A fixed number of queries whatever the number of contacts.
     """
     if not permissions.can_view_case(viewer, case):
@@ -280,7 +349,7 @@ def case_contacts_for(
         ]
     )
     rows = []
-    shown: list[Person] = []
+    met, shown = _sources_met(viewer, case, contacts)
     for contact in contacts:
         person = contact.person
         visible = permissions.can_view_contact_identity(viewer, contact)
@@ -299,11 +368,13 @@ def case_contacts_for(
                 task_id=task.pk if task else None,
                 can_open_task=bool(task and permissions.can_work_contact_task(viewer, task)),
                 visits=visits_for_display(contact.visits),
+                met=met.get(contact.pk, []),
             )
         )
     if shown:
         _audit_people_shown(
-            viewer=viewer, people=shown, request=request, unit=case.unit,
+            viewer=viewer, people=list({p.pk: p for p in shown}.values()), request=request,
+            unit=case.unit,
             target=f"case:{case.pk}",
             purpose=_("Xem danh sách người tiếp xúc ca bệnh #%(id)s") % {"id": case.pk},
             detail={"kind": "case.contacts", "case": case.pk},

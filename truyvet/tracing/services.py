@@ -385,6 +385,27 @@ def _visits_json(
     return visits
 
 
+def _met_json(found: exposure.Exposure, sources: dict[int, Contact]) -> list[dict[str, int]]:
+    """The contacts of the degree before whom ``found`` met, the closest
+    first, each with what they shared with that one alone (none for an F1:
+    they met the case)."""
+    if not sources:
+        return []
+    if found.sources_met:
+        numbers = [(m.person_id, m.overlap_seconds, m.gap_seconds, m.overlap_minutes,
+                    m.gap_minutes) for m in found.sources_met]
+    else:  # a search from one source: they met that one, the totals are theirs
+        numbers = [(found.source_person_id, found.overlap_seconds, found.gap_seconds,
+                    found.overlap_minutes, found.gap_minutes)]
+    return [
+        {"contact_id": sources[person_id].pk, "overlap_seconds": overlap_seconds,
+         "gap_seconds": gap_seconds, "overlap_minutes": overlap_minutes,
+         "gap_minutes": gap_minutes}
+        for person_id, overlap_seconds, gap_seconds, overlap_minutes, gap_minutes in numbers
+        if person_id in sources
+    ]
+
+
 def _store_contacts(
     *, case: Case, run: TraceRun, degree: int, found: Sequence[exposure.Exposure],
     sources: dict[int, Contact], now: datetime,
@@ -403,10 +424,13 @@ def _store_contacts(
             "run": run,
             "overlap_seconds": item.overlap_seconds,
             "gap_seconds": item.gap_seconds,
+            "overlap_minutes": item.overlap_minutes,
+            "gap_minutes": item.gap_minutes,
             "visit_count": min(item.visit_count, 32767),
             "first_exposure_at": item.first_at,
             "last_exposure_at": item.last_at,
             "visits": _visits_json(item, venues),
+            "met": _met_json(item, sources),
             "unit_id": units.get(item.person_id),
             "found_at": now,
         }
@@ -420,8 +444,9 @@ def _store_contacts(
     Contact.objects.bulk_create(created)
     if updated:
         Contact.objects.bulk_update(updated, [
-            "degree", "source", "run", "overlap_seconds", "gap_seconds", "visit_count",
-            "first_exposure_at", "last_exposure_at", "visits", "unit", "found_at",
+            "degree", "source", "run", "overlap_seconds", "gap_seconds", "overlap_minutes",
+            "gap_minutes", "visit_count", "first_exposure_at", "last_exposure_at", "visits",
+            "met", "unit", "found_at",
         ])
     ContactTask.objects.bulk_create([
         ContactTask(contact=contact, unit_id=contact.unit_id or case.unit_id, created_at=now,
@@ -582,12 +607,22 @@ def _contact_body(case: Case, contact: Contact, venues: dict[int, Venue], *, sho
     shown = places[:SMS_MAX_VENUES] if short else places
     more = len(places) - len(shown)
     listed = "; ".join(shown) + (_(" và %(n)s nơi khác") % {"n": more} if more > 0 else "")
+    values = {"places": listed, "kind": _case_kind_text(case), "hotline": settings.TRACING_HOTLINE,
+              "apart": contact.closeness}
+    if not contact.shared_time:  # caught by the buffer: they were there before or after
+        return _(
+            "Cảnh báo COVID-19: Bạn đã có mặt tại %(places)s, %(apart)s so với thời gian "
+            "%(kind)s có mặt tại đó. "
+            "Hãy tự cách ly tại nơi ở, đeo khẩu trang, theo dõi sức khoẻ (sốt, ho, khó thở), "
+            "không đến nơi đông người và liên hệ trạm y tế xã/phường hoặc gọi %(hotline)s "
+            "để được hướng dẫn xét nghiệm."
+        ) % values
     return _(
         "Cảnh báo COVID-19: Bạn đã có mặt tại %(places)s, cùng thời gian với %(kind)s. "
         "Hãy tự cách ly tại nơi ở, đeo khẩu trang, theo dõi sức khoẻ (sốt, ho, khó thở), "
         "không đến nơi đông người và liên hệ trạm y tế xã/phường hoặc gọi %(hotline)s "
         "để được hướng dẫn xét nghiệm."
-    ) % {"places": listed, "kind": _case_kind_text(case), "hotline": settings.TRACING_HOTLINE}
+    ) % values
 
 
 def _venue_body(case: Case, venue: Venue, spans: list[tuple[datetime, datetime]]) -> str:

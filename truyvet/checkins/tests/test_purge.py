@@ -69,6 +69,34 @@ class TestPurge:
         assert checkins_purge_expired() == 1
         assert not ScanReceipt.objects.exists()
 
+    def test_the_cutoff_is_exact_to_the_microsecond_and_keeps_no_extra_day(
+        self, personas: Any, restaurant: Any, settings: Any
+    ) -> None:
+        """Runs on every database (on SQLite the row-by-row delete is the
+        whole purge): what arrived before now minus the retention period
+        goes, what arrived at that moment or later stays."""
+        now = timezone.now()
+        cutoff = now - timedelta(days=settings.CHECKIN_RETENTION_DAYS)
+        ages = {
+            "a day and a second before": now - cutoff + timedelta(days=1, seconds=1),
+            "23 hours before": now - cutoff + timedelta(hours=23),
+            "a microsecond before": now - cutoff + timedelta(microseconds=1),
+            "at the cutoff": now - cutoff,
+            "a microsecond after": now - cutoff - timedelta(microseconds=1),
+            "an hour after": now - cutoff - timedelta(hours=1),
+        }
+        made = dict(zip(ages, visits_at(restaurant, personas.citizen.person, *ages.values()),
+                        strict=True))
+        # visits_at counts from its own "now", a moment before the purge's.
+        for name, visit in made.items():
+            CheckIn.objects.filter(pk=visit.pk).update(arrived_at=now - ages[name])
+
+        assert checkins_purge_expired(now=now) == 3
+
+        left = set(CheckIn.objects.values_list("pk", flat=True))
+        assert {name for name, visit in made.items() if visit.pk in left} == {
+            "at the cutoff", "a microsecond after", "an hour after"}
+
     def test_the_command_purges_and_reports(self, personas: Any, restaurant: Any) -> None:
         visits_at(restaurant, personas.citizen.person, timedelta(days=25))
         out = StringIO()

@@ -142,6 +142,12 @@ def visit(
     return checkin
 
 
+def leaves_after(checkin: CheckIn, length: timedelta) -> None:
+    """The person tapped "leaving" ``length`` after arriving (to the microsecond)."""
+    CheckIn.objects.filter(pk=checkin.pk).update(
+        ends_at=checkin.arrived_at + length, departure_kind=DepartureKind.CITIZEN)
+
+
 def hours_ago(hours: float) -> datetime:
     return timezone.now() - timedelta(hours=hours)
 

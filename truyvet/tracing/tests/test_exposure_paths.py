@@ -1,10 +1,10 @@
-"""The totals-only search (``contacts_of`` from one source) agrees, to the
-last bit, with the search that works out every visit (``eager_visits``).
+"""The totals-only search (``contacts_of`` from one source) agrees exactly
+with the search that works out every visit (``eager_visits``).
 
-The oracle tests check the rule in whole minutes. These check the two ways
-of computing it against each other on times exact to the microsecond, where
-double precision rounding could make them differ: half seconds, single
-microseconds, buffers and caps with fractions of a second. Hypothesis draws
+The oracle tests check the rule against a brute force. These check the two
+ways of computing it against each other on times exact to the microsecond:
+half seconds, single microseconds, buffers and caps with fractions of a
+second, and the rounding of the totals to seconds and minutes. Hypothesis draws
 the cases that take the separate branches: a contact with one row, with
 several rows at one venue (apart, touching, overlapping, duplicated) and at
 several venues, and a case whose own presences at a venue overlap (then the
@@ -104,8 +104,9 @@ def world(units: Any) -> dict[str, Any]:
 
 
 def _totals(found: list[exposure.Exposure]) -> list[tuple[Any, ...]]:
-    return [(f.person_id, f.source_person_id, f.overlap_seconds, f.gap_seconds, f.first_ts,
-             f.last_ts, f.visit_count) for f in found]
+    return [(f.person_id, f.source_person_id, f.overlap_seconds, f.gap_seconds,
+             f.overlap_minutes, f.gap_minutes, f.first_ts, f.last_ts, f.visit_count)
+            for f in found]
 
 
 def _visits(found: list[exposure.Exposure]) -> list[list[dict[str, Any]]]:

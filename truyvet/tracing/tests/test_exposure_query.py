@@ -154,9 +154,9 @@ def test_postgresql_arrays_are_read_as_numbers_exact_to_the_microsecond() -> Non
         numbers, times, empty = cursor.fetchone()
     assert numbers.dtype == "int64" and numbers.tolist() == [1, -2, 2**62 + 1]
     assert empty.tolist() == []
-    # As the search converts them: the same doubles as datetime.timestamp().
-    seconds = (times + exposure._POSTGRES_EPOCH_MICROSECONDS) / 1e6
-    assert seconds.tolist() == [moment.timestamp() for moment in moments]
+    # As the search converts them: microseconds since 1970, exactly.
+    micros = times + exposure._POSTGRES_EPOCH_MICROSECONDS
+    assert micros.tolist() == [exposure._micros(moment) for moment in moments]
 
 
 @pytest.mark.django_db
@@ -168,3 +168,20 @@ def test_postgresql_arrays_the_loader_cannot_read_are_refused(array: str) -> Non
         cursor.execute(f"SELECT {array}")  # noqa: S608 - constants of this test
         with pytest.raises(DataError):
             cursor.fetchone()
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite stores times as text")
+def test_sqlite_times_are_read_as_microseconds_exactly() -> None:
+    """Whole seconds and fraction read apart: given the fraction, SQLite's
+    strftime rounds to milliseconds first and read .9995 s and later as the
+    next second (with the fraction added on top: a second late)."""
+    moments = [ORIGIN + timedelta(microseconds=us)
+               for us in (0, 1, 499_999, 500_000, 999_499, 999_500, 999_600, 999_999)]
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        read = []
+        for moment in moments:
+            cursor.execute("SELECT " + exposure._EPOCH_SQLITE.format("%s"), [adapt(moment)] * 2)
+            read.append(cursor.fetchone()[0])
+    assert read == [exposure._micros(moment) for moment in moments]

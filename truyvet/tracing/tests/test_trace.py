@@ -17,7 +17,7 @@ from truyvet.core.errors import ServiceError
 from truyvet.core.models import AuditAction, AuditEvent
 from truyvet.tracing import exposure, selectors, services
 from truyvet.tracing.models import Case, Contact, ContactTask
-from truyvet.tracing.tests.conftest import f0, hours_ago, new_person, visit
+from truyvet.tracing.tests.conftest import f0, hours_ago, leaves_after, new_person, visit
 
 
 @pytest.mark.django_db
@@ -177,6 +177,57 @@ class TestTheF1Trace:
         services.case_close(actor=personas.health_worker, case=case, outcome="recovered")
         with pytest.raises(ServiceError):
             services.trace_run(actor=personas.health_worker, case=case)
+
+
+@pytest.mark.django_db
+class TestTheBufferEdge:
+    """The rule's intervals are closed: a visit that exactly touches the
+    edge of a presence widened by the buffer (60 minutes) is a contact, one
+    a microsecond beyond it is not. Hoa was at the market from ``at_market``
+    to 60 minutes later (the market's estimated hour)."""
+
+    def test_an_f1_who_arrived_or_left_exactly_at_the_edge_is_a_contact(
+        self, personas: Any, places: Any, story: dict[str, Any]
+    ) -> None:
+        at_market, micro = story["at_market"], timedelta(microseconds=1)
+        came_at_edge = new_person("Lý Văn Khoa", personas.units.thanh_nhat)
+        left_at_edge = new_person("Đàm Văn Bình", personas.units.thanh_nhat)
+        came_after = new_person("Hà Văn Cường", personas.units.thanh_nhat)
+        left_before = new_person("Bế Thị Dung", personas.units.thanh_nhat)
+        visit(came_at_edge, places.market, at_market + timedelta(minutes=120))
+        leaves_after(visit(left_at_edge, places.market, at_market - timedelta(minutes=90)),
+                     timedelta(minutes=30))
+        visit(came_after, places.market, at_market + timedelta(minutes=120) + micro)
+        leaves_after(visit(left_before, places.market, at_market - timedelta(minutes=90)),
+                     timedelta(minutes=30) - micro)
+        case = f0(personas)
+
+        services.trace_run(actor=personas.health_worker, case=case)
+
+        found = {c.person: c for c in Contact.objects.filter(case=case)}
+        for person in (came_at_edge, left_at_edge):
+            assert (found[person].overlap_seconds, found[person].gap_minutes) == (0, 60)
+            assert found[person].visits[0]["gap_seconds"] == 3600
+        assert came_after not in found and left_before not in found
+
+    def test_an_f2_who_arrived_exactly_at_the_edge_is_a_contact(
+        self, personas: Any, places: Any, story: dict[str, Any]
+    ) -> None:
+        # Đức was at the market from 30 to 90 minutes after Hoa arrived.
+        came_at_edge = new_person("Lý Văn Khoa", personas.units.thanh_nhat)
+        came_after = new_person("Hà Văn Cường", personas.units.thanh_nhat)
+        edge = story["at_market"] + timedelta(minutes=150)
+        visit(came_at_edge, places.market, edge)
+        visit(came_after, places.market, edge + timedelta(microseconds=1))
+        case = f0(personas)
+        services.trace_run(actor=personas.health_worker, case=case)
+        duc = Contact.objects.get(case=case, person=story["duc"])
+
+        services.trace_expand(actor=personas.health_worker, case=case, contact_ids=[duc.pk])
+
+        f2 = {c.person: c for c in Contact.objects.filter(case=case, degree=2)}
+        assert came_at_edge in f2 and came_after not in f2
+        assert (f2[came_at_edge].overlap_seconds, f2[came_at_edge].gap_seconds) == (0, 3600)
 
 
 @pytest.mark.django_db

@@ -322,6 +322,33 @@ def test_bumping_the_qr_version_revokes_the_old_poster_and_the_new_one_resolves(
 
 
 @pytest.mark.django_db
+def test_a_revoked_poster_with_its_version_painted_over_to_the_current_one_is_forged(
+    personas: Any,
+) -> None:
+    """The signature covers ``CODE.VERSION``, not the code alone: a vandal
+    who edits the version digit of a revoked poster gets nothing."""
+    venue = a_venue(personas)
+    old_token = venue_qr_token(venue)
+    venue_qr_revoke(actor=personas.venue_owner, venue=venue)
+    code, version, signed = old_token.split(".")
+    assert version == "1"
+
+    edited = f"{code}.{venue.qr_version}.{signed}"
+
+    assert rejection(edited).code == "qr_forged"
+    assert rejection(f"{code}.{venue.qr_version + 1}.{signed}").code == "qr_forged"
+
+
+@pytest.mark.django_db
+def test_a_current_poster_with_its_version_edited_is_forged_not_revoked(personas: Any) -> None:
+    venue = a_venue(personas)
+    code, _version, signed = venue_qr_token(venue).split(".")
+
+    for version in ("2", "11", "999999999"):
+        assert rejection(f"{code}.{version}.{signed}").code == "qr_forged", version
+
+
+@pytest.mark.django_db
 def test_a_genuinely_signed_code_that_no_venue_has_is_unknown() -> None:
     error = rejection(venue_qr_payload(never_stored()))
 

@@ -31,7 +31,7 @@ from django.utils import timezone
 from tests.test_error_shape import assert_error_shape
 from truyvet.accounts.personal_qr import personal_qr_token
 from truyvet.checkins.models import CheckIn
-from truyvet.checkins.tests.conftest import make_venue
+from truyvet.checkins.tests.conftest import establish, make_venue
 from truyvet.core import dbfaults
 from truyvet.core.middleware import DatabaseFaultMiddleware
 from truyvet.testing import ApiClient
@@ -63,7 +63,8 @@ def venue(personas: Any) -> Venue:
     made = make_venue(personas, name="Quán Phở Hạ Lang", venue_type=VenueType.RESTAURANT)
     venue_staff_add(actor=personas.venue_owner, venue=made, phone=personas.controller.phone,
                     role=StaffRole.CONTROLLER)
-    return made
+    # In business for a month: its queue's scans of days ago are taken (issue 12).
+    return establish(made)
 
 
 def _batch(venue: Venue, people: list[Any], size: int) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from truyvet.core.errors import NotAllowed, NotFound
 from truyvet.core.masking import mask_name, mask_phone
 from truyvet.core.models import AuditAction, AuditEvent
 from truyvet.core.requests import client_ip
-from truyvet.core.services import audit_record
+from truyvet.core.services import audit_record, audit_record_found
 from truyvet.tracing.models import Case, CaseStatus, Contact, ContactTask, ExposureSite
 from truyvet.tracing.services import CASE_NOT_FOUND, TASK_NOT_FOUND
 
@@ -101,11 +101,15 @@ def people_for_case(*, viewer: Any, query: str, request: HttpRequest | None = No
             .filter(permissions.tracing_scope_q(viewer, "commune__path"))
             .select_related("commune")[:5]
         )
+        purpose = _("Tìm người để đăng ký ca bệnh")
         audit_record(
             actor=viewer, action=AuditAction.PERSON_SEARCH, request=request,
-            purpose=_("Tìm người để đăng ký ca bệnh"),
+            purpose=purpose,
             detail={"kind": "case.person_lookup", "results": [p.pk for p in found]},
         )
+        # And under each person found, who sees it on "who viewed my data".
+        audit_record_found(actor=viewer, people=found, purpose=purpose, request=request,
+                           detail={"kind": "case.person_lookup"})
     return found
 
 

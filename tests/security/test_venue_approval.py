@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from truyvet.accounts.personal_qr import personal_qr_token
@@ -130,3 +131,19 @@ def test_whether_a_venue_takes_check_ins_is_one_rule_of_venues_and_costs_no_quer
     with django_assert_num_queries(0):
         assert venue_refusal(shop) is None
         assert venue_refusal(shop, by_staff=True) is not None
+
+
+def test_officers_see_which_venues_wait_and_approve_them_from_their_list(
+    personas: Any, client: Client,
+) -> None:
+    shop = self_registered(personas)
+    client.force_login(personas.other_citizen)
+    assert "awaiting-approval" in client.get(f"/checkins/control/{shop.code}/").content.decode()
+
+    client.force_login(personas.neighbour_officer)
+    listed = client.get("/venues/manage/").content.decode()
+    assert "Chờ duyệt để khai báo hộ" in listed and f"/venues/{shop.code}/approve/" in listed
+    client.post(f"/venues/{shop.code}/approve/", {"next": "/venues/manage/"})
+
+    shop.refresh_from_db()
+    assert door_scan_of_hoa(personas, shop).result.outcome == "created"

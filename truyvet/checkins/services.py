@@ -29,13 +29,22 @@ Every function validates first and writes in one transaction, so a rejected
 scan stores nothing: not even the person a CCCD would have created. In a
 batch each item is checked before anything of it is kept, and a run is
 written together.
+
+Who a door scan or manual entry checks in (issue 12): a card's QR and what
+is typed at a door are plain text, so a record found by its document number
+(or picked from the lookup) is used only when the name and birth date given
+agree with it (``_confirm_identity``); name and phone alone reach only
+unverified records, whose visits an account's holder adopts or not
+(``checkins_adopt_guest``). The venue must let its staff record other
+people (``venues.readiness``), a scan's device time is bounded
+(``_door_floor``), and every door scan is audited under the person.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -422,7 +431,7 @@ def _record(
 def _record_retrying(
     *, venue: Venue, person_id: int, arrived_at: datetime, method: str, recorded_by: Any,
     checkin_id: uuid.UUID | None, received_at: datetime | None,
-    staff_since: datetime | None = None, then: Any = None,
+    staff_since: datetime | None = None, then: Callable[[CheckInResult], Any] | None = None,
 ) -> CheckInResult:
     """``_record`` in a transaction, once more if a concurrent request with
     the same id won the insert. ``then(result)`` runs in the same

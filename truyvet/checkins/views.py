@@ -328,6 +328,7 @@ def control_view(request: HttpRequest, code: str) -> HttpResponse:
             manual_form.add_service_error(exc)
     return _render(request, "checkins/control.html", {
         "venue": venue,
+        "awaits_approval": venue.awaits_staff_approval(),
         "scan_form": WedgeScanForm(),
         "manual_form": manual_form,
         "outcome": outcome,

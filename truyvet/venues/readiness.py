@@ -46,7 +46,7 @@ def venue_refusal(
     ``venue_inactive`` (409) for a venue that is not active, with a message
     saying whether it awaits approval, is suspended or is closed;
     ``venue_awaiting_approval`` (409) for staff of a venue still waiting."""
-    if venue.status != VenueStatus.ACTIVE:
+    if not venue.accepts_checkins:
         return ServiceError(_INACTIVE.get(venue.status, _INACTIVE[VenueStatus.CLOSED]),
                             code="venue_inactive", status=409)
     if by_staff and venue.awaits_staff_approval(now):

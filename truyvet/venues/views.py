@@ -182,6 +182,7 @@ def manage_view(request: HttpRequest) -> HttpResponse:
         "page": page,
         "filters": query.urlencode(),
         "can_import": permissions.can_import_venues(viewer),
+        "now": timezone.now(),  # venues whose staff still wait for approval are flagged
         "rows": [
             (venue, _status_actions(viewer, venue)) for venue in page.object_list
         ],

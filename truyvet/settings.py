@@ -251,6 +251,18 @@ CHECKIN_PARTITION_DAYS_AHEAD = env.int("CHECKIN_PARTITION_DAYS_AHEAD", 7, minimu
 CHECKIN_MERGE_MINUTES = env.int("CHECKIN_MERGE_MINUTES", 30, minimum=0, maximum=720)
 # Offline uploads may carry device times this far in the future.
 CHECKIN_MAX_CLOCK_SKEW_SECONDS = env.int("CHECKIN_MAX_CLOCK_SKEW_SECONDS", 300, minimum=0)
+# How old a door scan (staff scan or manual entry) may be when it reaches the server
+# from a new venue or from staff without a track record. The controller's offline
+# queue (checkins/static/checkins/controller.js) lives in the door page and is sent
+# when that page is next open with a network: after a shift without signal, a night,
+# or a weekend-long market day. Older door scans are refused there (an older scan is
+# a backdated visit, the way to plant one in someone's history). Venues and staff
+# with a track record keep the whole retention period (docs/decisions/0003).
+CHECKIN_OFFLINE_WINDOW_HOURS = env.int("CHECKIN_OFFLINE_WINDOW_HOURS", 72, minimum=1,
+                                       maximum=24 * 21)
+# Days a venue (since its staff may scan) and a staff member (since being added)
+# must have behind them before the offline window above stops applying to them.
+CHECKIN_TRACK_RECORD_DAYS = env.int("CHECKIN_TRACK_RECORD_DAYS", 14, minimum=0, maximum=365)
 # Rate limits on check-in endpoints, per minute; 0 switches one off (load tests).
 # Carrier-grade NAT puts many phones behind one address, so the per-address
 # limit is generous; the per-account limits stop one login from flooding.
@@ -293,6 +305,12 @@ Q_CLUSTER = {
 # officers suspend it if needed; true: it waits as pending until an officer approves
 # it (see docs/decisions/0003-venue-approval.md).
 VENUE_REQUIRE_APPROVAL = env.bool("VENUE_REQUIRE_APPROVAL", False)
+# A venue its owner registered (or moved to another commune) takes its visitors' own
+# scans at once, but its staff may record other people's visits (door scans, manual
+# entries) only once an officer over its commune approves it or this many hours have
+# passed, whichever comes first. Venues registered by an officer are approved at once.
+VENUE_STAFF_CHECKIN_WAIT_HOURS = env.int("VENUE_STAFF_CHECKIN_WAIT_HOURS", 72, minimum=0,
+                                         maximum=24 * 365)
 
 # --- Tracing ---------------------------------------------------------------------------
 # A contact is anyone at the same venue within this many minutes of the case's

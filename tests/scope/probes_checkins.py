@@ -70,14 +70,37 @@ def _key_version_of_other(world: World) -> Any:
     ).first()
 
 
-def _card_prints_of_other(world: World) -> int:
+def _elder_without_account(world: World) -> None:
+    from truyvet.accounts.services import PersonInput, person_create
+
+    world.extra["elder"] = person_create(data=PersonInput(
+        full_name="Lương Thị Cụ", commune=world.personas.units.quang_hoa_commune))
+
+
+def _card_prints_of_elder(world: World) -> int:
     return AuditEvent.objects.filter(
-        action=AuditAction.EXPORT, subject_person=world.secret_person
+        action=AuditAction.EXPORT, subject_person=world.extra["elder"]
     ).count()
 
 
 def _ensure_key(world: World) -> None:
     _token_of_other(world)
+
+
+def _guest_visit_of_other(world: World) -> None:
+    """Someone used the guest form with Lương Văn Đức's name and phone at his
+    venue: only he is offered that visit, and only he adopts or declines it."""
+    from truyvet.checkins.services import checkin_guest
+
+    _venue_and_visit(world)
+    checkin_guest(venue=_venue(world), full_name=world.secret_person.full_name,
+                  phone=world.secret_person.phone)
+
+
+def _offered_to_other(world: World) -> int:
+    from truyvet.checkins.selectors import guest_visits_offered
+
+    return guest_visits_offered(user=world.personas.other_citizen).count()
 
 
 PROBES = [
@@ -121,6 +144,39 @@ PROBES = [
         state=_departure,
         ok_statuses=frozenset({302}),
     ),
+    # --- Visits recorded without an account, waiting for their holder ---------------------
+    Probe(
+        endpoint="GET /api/v1/checkins/guest-visits",
+        setup=_guest_visit_of_other,
+        request=lambda w: Req("GET", "/api/v1/checkins/guest-visits", api=True),
+        allowed=OTHER,
+        secrets=lambda w: [VENUE_NAME],
+    ),
+    Probe(
+        endpoint="POST /api/v1/checkins/guest-visits/adopt",
+        setup=_guest_visit_of_other,
+        request=lambda w: Req("POST", "/api/v1/checkins/guest-visits/adopt", {}, api=True),
+        allowed=OTHER,
+        secrets=lambda w: [],
+        state=_offered_to_other,
+    ),
+    Probe(
+        endpoint="POST /api/v1/checkins/guest-visits/decline",
+        setup=_guest_visit_of_other,
+        request=lambda w: Req("POST", "/api/v1/checkins/guest-visits/decline", {}, api=True),
+        allowed=OTHER,
+        secrets=lambda w: [],
+        state=_offered_to_other,
+    ),
+    Probe(
+        endpoint="page checkins:guest_visits",
+        setup=_guest_visit_of_other,
+        request=lambda w: Req("POST", "/checkins/history/guest-visits/", {"action": "adopt"}),
+        allowed=OTHER,
+        secrets=lambda w: [],
+        state=_offered_to_other,
+        ok_statuses=frozenset({302}),
+    ),
     # --- Personal QR ------------------------------------------------------------------
     Probe(
         endpoint="GET /api/v1/checkins/personal-qr",
@@ -152,13 +208,16 @@ PROBES = [
         state=_key_version_of_other,
         ok_statuses=frozenset({302}),
     ),
+    # A card for someone of Quảng Hòa without an account (nobody prints one
+    # for a person who has an account: they print their own; issue 12).
     Probe(
         endpoint="page checkins:person_card",
-        request=lambda w: Req("POST", f"/checkins/cards/{w.secret_person.pk}/",
-                              {"purpose": "In thẻ cho ông Đức"}),
+        setup=_elder_without_account,
+        request=lambda w: Req("POST", f"/checkins/cards/{w.extra['elder'].pk}/",
+                              {"purpose": "In thẻ cho cụ Lương"}),
         allowed=OVER_QUANG_HOA,
         secrets=lambda w: [],
-        state=_card_prints_of_other,
+        state=_card_prints_of_elder,
     ),
     # --- At the door of Lương Văn Đức's venue -------------------------------------------
     Probe(

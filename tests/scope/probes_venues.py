@@ -80,6 +80,10 @@ def _venue_state(world: World) -> tuple[Any, ...]:
     return venue.name, venue.status, venue.qr_version
 
 
+def _approval_state(world: World) -> Any:
+    return Venue.objects.get(pk=world.extra["venue"].pk).staff_checkins_from
+
+
 def _staff_state(world: World) -> list[str]:
     return sorted(VenueStaff.objects.filter(venue=world.extra["venue"])
                   .values_list("phone", flat=True))
@@ -150,6 +154,13 @@ PROBES = [
           lambda w: Req("POST", f"/venues/{_code(w)}/status/",
                         {"status": "suspended", "reason": "Kiểm tra đột xuất"}),
           OVER_QUANG_HOA, _nothing, setup=_venue_with_visit, state=_venue_state,
+          ok_statuses=frozenset({302})),
+    # Its owner registered it: its staff wait for an officer over its commune.
+    Probe("POST /api/v1/venues/{code}/approve",
+          lambda w: Req("POST", f"{API}/{_code(w)}/approve", {}, api=True),
+          OVER_QUANG_HOA, _nothing, setup=_venue_with_visit, state=_approval_state),
+    Probe("page venues:approve", lambda w: Req("POST", f"/venues/{_code(w)}/approve/"),
+          OVER_QUANG_HOA, _nothing, setup=_venue_with_visit, state=_approval_state,
           ok_statuses=frozenset({302})),
     Probe("POST /api/v1/venues/{code}/revoke-qr",
           lambda w: Req("POST", f"{API}/{_code(w)}/revoke-qr", {}, api=True),

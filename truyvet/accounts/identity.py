@@ -15,7 +15,8 @@ from functools import cache
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from truyvet.accounts.models import IdKind, Sex
+from truyvet.accounts.models import IdKind, Person, Sex
+from truyvet.core.text import fold
 
 
 class IdentityError(ValueError):
@@ -104,3 +105,36 @@ def guess_id_kind(number: str) -> str:
 
 def birth_year_consistent(birth_date: date | None, birth_year: int | None) -> bool:
     return birth_date is None or birth_year is None or birth_date.year == birth_year
+
+
+def identity_disagreement(
+    person: Person,
+    *,
+    full_name: str | None,
+    birth_date: date | None = None,
+    birth_year: int | None = None,
+    require_birth: bool = True,
+) -> str | None:
+    """What keeps the name and birth date read from a card (or told at a
+    door) from confirming that they are ``person``'s: ``"full_name"`` or
+    ``"birth_date"`` when that differs from the record, ``"unverifiable"``
+    when ``require_birth`` and either side has no birth date or year to
+    compare, None when they agree.
+
+    An ID card's QR is plain text that anyone can type, so the document
+    number alone proves nothing; the name and birth date printed with it are
+    what a stranger is less likely to know. Names are compared folded (no
+    diacritics, case or extra spaces: the national QR writes them in upper
+    case without diacritics); ``full_name=None`` skips the name (a person
+    picked from a list by the controller). The birth is compared as exactly
+    as both sides know it: the date when both have one, else the year.
+    """
+    if full_name is not None and fold(full_name) != person.name_folded:
+        return "full_name"
+    given_year = birth_date.year if birth_date is not None else birth_year
+    known_year = person.birth_date.year if person.birth_date is not None else person.birth_year
+    if given_year is None or known_year is None:
+        return "unverifiable" if require_birth else None
+    if birth_date is not None and person.birth_date is not None:
+        return None if birth_date == person.birth_date else "birth_date"
+    return None if given_year == known_year else "birth_date"

@@ -29,7 +29,7 @@ from truyvet.accounts.services import INVALID_INPUT
 from truyvet.core import permissions
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.models import AuditAction
-from truyvet.core.services import audit_record
+from truyvet.core.services import audit_record, audit_record_found
 from truyvet.core.text import fold
 from truyvet.places.models import AdministrativeUnit
 
@@ -112,8 +112,10 @@ def people_search(
     document number; at most ``limit`` of them, by name.
 
     Each non-empty search appends one audit row (no subject: only the ids of
-    the people returned, whose data the caller must still show masked).
-    Raises NotAllowed for anyone who is not an official.
+    the people returned, whose data the caller must still show masked), and
+    one row under each person returned, who sees on "who viewed my data"
+    that they were found. Raises NotAllowed for anyone who is not an
+    official.
     """
     if not permissions.can_search_people(viewer):
         raise NotAllowed(gettext_lazy("Chỉ cán bộ được tra cứu người dân."))
@@ -128,14 +130,18 @@ def people_search(
             .select_related(*_PERSON_RELATED)
             .order_by("name_folded", "pk")[:limit]
         )
+        purpose = _clean_purpose(purpose, required=False) or str(SEARCH_PURPOSE_DEFAULT)
+        unit = _scope_unit_for_audit(viewer)
         audit_record(
             actor=viewer,
             action=AuditAction.PERSON_SEARCH,
-            purpose=_clean_purpose(purpose, required=False) or str(SEARCH_PURPOSE_DEFAULT),
+            purpose=purpose,
             request=request,
-            unit=_scope_unit_for_audit(viewer),
+            unit=unit,
             detail={"kind": kind, "results": len(found), "person_ids": [p.pk for p in found]},
         )
+        audit_record_found(actor=viewer, people=found, purpose=purpose, request=request,
+                           unit=unit, detail={"kind": kind})
     return found
 
 

@@ -471,11 +471,13 @@ def _claim_venue_invitations(user: User) -> None:
 
 
 def _adopt_guest_checkins(user: User) -> None:
-    """Visits recorded with the guest form under this phone and name before
-    the account existed join the new account (the OTP proved the phone)."""
-    from truyvet.checkins.services import checkins_adopt_guest
+    """Visits recorded without an account under this phone and name before
+    the account existed are offered to its holder, who adopts them or not:
+    anyone could have typed that name and phone, so they never join the
+    account's history by themselves (issue 12)."""
+    from truyvet.checkins.services import checkins_offer_guest_visits
 
-    checkins_adopt_guest(user=user)
+    checkins_offer_guest_visits(user=user)
 
 
 # --- Claims on records that already exist ------------------------------------------

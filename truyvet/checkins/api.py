@@ -5,9 +5,13 @@ rate limits) and serialises. Errors have the API's one shape; scan errors
 carry stable codes: `qr_malformed`, `qr_forged`, `qr_unknown`, `qr_revoked`
 (venue QR), `personal_qr_malformed`, `personal_qr_forged`,
 `personal_qr_revoked`, `cccd_malformed`, `national_qr_malformed`,
-`payload_unknown`, `payload_is_venue`, `venue_inactive`, `not_venue_staff`,
-`checkin_too_old`, `checkin_in_future`, `checkin_id_conflict`, `rate_limited`
-(429 with Retry-After).
+`payload_unknown`, `payload_is_venue`, `venue_inactive`,
+`venue_awaiting_approval` (a newly registered venue's staff before approval),
+`venue_unknown` (404 alike for a code that does not exist and a venue the
+caller is not staff of), `identity_mismatch`, `identity_unverifiable`,
+`identity_checks_paused`, `birth_date_required`, `checkin_too_old`,
+`checkin_backdated`, `checkin_in_future`, `checkin_id_conflict`,
+`rate_limited` (429 with Retry-After).
 
 There is no endpoint that lists another person's visits: a citizen reads
 their own (`/mine`), and officials reach visits only through a case.
@@ -40,6 +44,7 @@ from truyvet.checkins import selectors, services
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.parsers import decode_frame
 from truyvet.checkins.schemas import (
+    AdoptedOut,
     BatchIn,
     BatchOut,
     CheckInRead,
@@ -49,6 +54,7 @@ from truyvet.checkins.schemas import (
     DecodeOut,
     GuestCheckInIn,
     GuestResultOut,
+    GuestVisitsOut,
     HistoryItemOut,
     ManualIn,
     PersonalQrOut,
@@ -136,8 +142,10 @@ def scan(request: HttpRequest, payload: CitizenScanIn) -> Status[dict[str, Any]]
 )
 def guest(request: HttpRequest, payload: GuestCheckInIn) -> Status[dict[str, Any]]:
     """Name and phone (ID number optional), no login and no OTP. Rate
-    limited per address. The visit is adopted by the account registered
-    later with the same phone and name. The time is the server's."""
+    limited per address. Nothing typed here is proved, so the visit never
+    joins an account's history by itself: the account with that phone and
+    name is told, and its holder adopts it (`guest-visits/adopt`) or not.
+    The time is the server's."""
     venue = services.venue_from_scanned_payload(payload.venue)
     result = services.checkin_guest(
         venue=venue, full_name=payload.full_name, phone=payload.phone,
@@ -200,6 +208,55 @@ def mine(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
+@router.get(
+    "/guest-visits",
+    url_name="checkins_guest_visits",
+    response=GuestVisitsOut,
+    auth=logged_in,
+    summary="Visits waiting for me to say they are mine",
+)
+def guest_visits(request: HttpRequest) -> dict[str, Any]:
+    """Visits recorded without an account (guest form, manual entry by name
+    and phone) under the caller's phone and name, not yet adopted or
+    declined."""
+    offered = selectors.guest_visits_offered(user=_caller(request))
+    return {
+        "count": offered.count(),
+        "items": [
+            {"id": c.pk, "venue": _venue_brief(c), "arrived_at": c.arrived_at,
+             "ends_at": c.ends_at, "departure_kind": c.departure_kind, "method": c.method,
+             "epidemic_level": None}
+            for c in offered[:50]
+        ],
+    }
+
+
+@router.post(
+    "/guest-visits/adopt",
+    url_name="checkins_guest_visits_adopt",
+    response=AdoptedOut,
+    auth=logged_in,
+    summary="These visits are mine",
+)
+def guest_visits_adopt(request: HttpRequest) -> dict[str, Any]:
+    """Moves every visit `/guest-visits` lists into the caller's history."""
+    return {"ok": True, "moved": services.checkins_adopt_guest(user=_caller(request))}
+
+
+@router.post(
+    "/guest-visits/decline",
+    url_name="checkins_guest_visits_decline",
+    response=AdoptedOut,
+    auth=logged_in,
+    summary="These visits are not mine",
+)
+def guest_visits_decline(request: HttpRequest) -> dict[str, Any]:
+    """The visits `/guest-visits` lists stay where they are and are no
+    longer offered; visits recorded later are."""
+    services.checkins_decline_guest(user=_caller(request))
+    return {"ok": True, "moved": 0}
+
+
 # --- Controllers ----------------------------------------------------------------------
 
 
@@ -214,9 +271,12 @@ def staff_scan(request: HttpRequest, payload: StaffScanIn) -> Status[dict[str, A
     """For the venue's controllers, admins and owner. Accepts a truyvet
     personal QR, the CCCD QR or the national QR; someone first seen through
     a card is created once (deduplicated by ID number, or by QID when the
-    national QR masks the number). A second scan within the merge window is
+    national QR masks the number), and a card whose name or birth date does
+    not agree with the record of its number is refused
+    (`identity_mismatch`). A second scan within the merge window is
     `merged`; a later one while the visit is still open is the exit
-    (`checked_out`). Returns what the door screen shows."""
+    (`checked_out`). Returns what the door screen shows; audited under the
+    scanned person."""
     venue = _staff_venue(request, payload.venue)
     staff = services.checkin_staff_scan(
         controller=_caller(request), venue=venue, payload=payload.payload,
@@ -234,11 +294,15 @@ def staff_scan(request: HttpRequest, payload: StaffScanIn) -> Status[dict[str, A
 )
 def manual(request: HttpRequest, payload: ManualIn) -> Status[dict[str, Any]]:
     """Name and phone or document number, or `person_id` from
-    `people-lookup`."""
+    `people-lookup`. A document number needs the visitor's `birth_date`,
+    which must agree with the record that has the number (or `separate`
+    records them apart); name and phone alone never reach an account's
+    history. Audited under the visitor."""
     venue = _staff_venue(request, payload.venue)
     staff = services.checkin_manual(
         controller=_caller(request), venue=venue, full_name=payload.full_name,
-        phone=payload.phone, id_number=payload.id_number, person_id=payload.person_id,
+        phone=payload.phone, id_number=payload.id_number, birth_date=payload.birth_date,
+        separate=payload.separate, person_id=payload.person_id,
         scanned_at=payload.scanned_at, checkin_id=payload.id, request=request,
     )
     return Status(_status(staff.result), _staff_out(staff))
@@ -277,7 +341,8 @@ def people_lookup(request: HttpRequest, venue: str, q: str = "") -> list[dict[st
 def batch(request: HttpRequest, payload: BatchIn) -> HttpResponse:
     """Each item is applied on its own: rejected items come back with their
     own `code` and `error` (for example `checkin_too_old`,
-    `checkin_in_future`, `qr_revoked`, `qr_forged`, `not_venue_staff`)
+    `checkin_backdated`, `checkin_in_future`, `qr_revoked`, `qr_forged`,
+    `venue_unknown`, `identity_mismatch`)
     while the others are recorded. Posting the same batch again records
     nothing new and returns the same results, marked `duplicate`. Up to 500
     items."""
@@ -285,7 +350,8 @@ def batch(request: HttpRequest, payload: BatchIn) -> HttpResponse:
         services.BatchItem(
             id=item.id, kind=item.kind, venue=item.venue, scanned_at=item.scanned_at,
             payload=item.payload, full_name=item.full_name, phone=item.phone,
-            id_number=item.id_number, person_id=item.person_id,
+            id_number=item.id_number, birth_date=item.birth_date, separate=item.separate,
+            person_id=item.person_id,
         )
         for item in payload.items
     ]

@@ -37,6 +37,19 @@ class ManualEntryForm(ServiceErrorsMixin, forms.Form):
         label=_("Số CCCD/CMND/hộ chiếu"), max_length=32, required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+    # Checked against the record of the document number (or of the person
+    # picked): knowing someone's number is not enough to check them in.
+    birth_date = forms.DateField(
+        label=_("Ngày sinh (theo giấy tờ)"), required=False,
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
+        help_text=_("Bắt buộc khi nhập số giấy tờ, hoặc khi chọn người đã có tài khoản hay "
+                    "giấy tờ: phải khớp với hồ sơ."),
+    )
+    separate = forms.BooleanField(
+        label=_("Ghi nhận riêng (chưa xác minh)"), required=False,
+        help_text=_("Khi giấy tờ không khớp với hồ sơ: ghi nhận người này vào một hồ sơ riêng, "
+                    "không gắn số giấy tờ."),
+    )
     person_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 

@@ -155,3 +155,17 @@ class ScanIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
+
+
+class GuestVisitsDeclined(models.Model):
+    """An account holder said that the visits recorded without an account
+    under their phone and name, received up to ``until``, are not theirs:
+    they are offered no more (visits received later are)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"declined until {self.until:%Y-%m-%d %H:%M}"

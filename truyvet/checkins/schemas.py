@@ -9,7 +9,7 @@ example ``2021-10-01T08:30:00+07:00``; a time without a zone is refused.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from ninja import Field, Schema
 
@@ -33,7 +33,25 @@ SCANNED_AT_FIELD = Field(
     None,
     description=(
         "When the scan happened on the device, with a time zone; default: now. At most "
-        "CHECKIN_RETENTION_DAYS old and CHECKIN_MAX_CLOCK_SKEW_SECONDS in the future."
+        "CHECKIN_RETENTION_DAYS old and CHECKIN_MAX_CLOCK_SKEW_SECONDS in the future. A "
+        "controller's scan is never older than when they joined the venue and the venue was "
+        "approved, and at most CHECKIN_OFFLINE_WINDOW_HOURS old while the venue or the "
+        "controller has less than CHECKIN_TRACK_RECORD_DAYS behind them (`checkin_backdated`)."
+    ),
+)
+BIRTH_DATE_FIELD = Field(
+    None,
+    description=(
+        "The visitor's birth date from their document: required with `id_number`, and with "
+        "a `person_id` whose record has an account or a document number; it must agree with "
+        "the record (`birth_date_required`, `identity_mismatch`)"
+    ),
+)
+SEPARATE_FIELD = Field(
+    False,
+    description=(
+        "Record the visitor apart, in a record of their own without the document number "
+        "(unverified), instead of the record that number belongs to"
     ),
 )
 
@@ -73,6 +91,8 @@ class ManualIn(StrictIn):
     full_name: str = Field("", max_length=200)
     phone: str = Field("", max_length=32)
     id_number: str = Field("", max_length=32)
+    birth_date: date | None = BIRTH_DATE_FIELD
+    separate: bool = SEPARATE_FIELD
     person_id: int | None = Field(
         None, description="A person picked from `people-lookup` instead of typed details"
     )
@@ -89,6 +109,8 @@ class BatchItemIn(StrictIn):
     full_name: str = Field("", max_length=200, description="manual")
     phone: str = Field("", max_length=32, description="manual")
     id_number: str = Field("", max_length=32, description="manual")
+    birth_date: date | None = Field(None, description="manual: as in `/manual`")
+    separate: bool = Field(False, description="manual: as in `/manual`")
     person_id: int | None = Field(None, description="manual: a person from people-lookup")
 
 
@@ -207,6 +229,19 @@ class HistoryItemOut(Schema):
     epidemic_level: int | None = Field(
         description="The commune's epidemic level (1-4) at the time; null until levels exist"
     )
+
+
+class GuestVisitsOut(Schema):
+    count: int
+    items: list[HistoryItemOut] = Field(
+        description="Visits recorded without an account under your phone and name, newest "
+        "first (at most 50 listed)"
+    )
+
+
+class AdoptedOut(Schema):
+    ok: bool = True
+    moved: int
 
 
 class DecodedOut(Schema):

@@ -21,19 +21,27 @@ from django.utils.translation import gettext_lazy as _
 
 from truyvet.accounts.models import Person
 from truyvet.accounts.phones import PhoneError, normalize_phone
-from truyvet.checkins.models import CheckIn
+from truyvet.checkins.models import CheckIn, GuestVisitsDeclined
 from truyvet.core import permissions
-from truyvet.core.errors import NotAllowed, NotFound
+from truyvet.core.errors import NotFound
 from truyvet.core.models import AuditAction
-from truyvet.core.services import audit_record
+from truyvet.core.services import audit_record, audit_record_found
 from truyvet.core.text import fold
 from truyvet.venues.models import StaffRole, Venue, VenueStaff
 
 HISTORY_DAYS = 21
 LOOKUP_LIMIT = 10
+VENUE_NOT_YOURS = _("Không tìm thấy địa điểm bạn kiểm soát với mã này.")
 _DIGITS = re.compile(r"\d")
 _VENUE_RELATED = ("venue", "venue__commune", "venue__commune__parent",
                   "venue__commune__parent__parent")
+
+
+def not_your_venue() -> NotFound:
+    """The one answer for a venue code that does not exist and for a venue
+    the caller is not staff of, so that codes cannot be tried to find out
+    which venues exist (issue 12)."""
+    return NotFound(VENUE_NOT_YOURS, code="venue_unknown")
 
 
 def checkins_of_me(*, user: Any, days: int = HISTORY_DAYS) -> QuerySet[CheckIn]:
@@ -103,8 +111,30 @@ def venue_for_controller(*, user: Any, code: str) -> Venue:
         .first()
     )
     if venue is None or not permissions.can_scan_at_venue(user, venue):
-        raise NotFound(_("Không tìm thấy địa điểm bạn kiểm soát với mã này."))
+        raise not_your_venue()
     return venue
+
+
+def guest_visits_offered(*, user: Any) -> QuerySet[CheckIn]:
+    """Visits recorded without an account (the guest form, manual entries
+    by name and phone) under the user's proved phone and their name (case
+    and diacritics ignored), that they have neither adopted nor declined,
+    newest first: what "Nơi đã đến" offers them to adopt
+    (``services.checkins_adopt_guest``). Records someone has proved (with
+    an account or a document number) are never offered."""
+    if not getattr(user, "is_authenticated", False) or not user.phone:
+        return CheckIn.objects.none()
+    person = user.person
+    records = Person.objects.filter(
+        phone=user.phone, name_folded=person.name_folded, user__isnull=True,
+        id_number__isnull=True,
+    ).exclude(pk=person.pk)
+    visits = CheckIn.objects.filter(person_id__in=records.values("pk"))
+    declined = GuestVisitsDeclined.objects.filter(user_id=user.pk).values_list(
+        "until", flat=True).first()
+    if declined is not None:
+        visits = visits.filter(received_at__gt=declined)
+    return visits.select_related(*_VENUE_RELATED).order_by("-arrived_at")
 
 
 def people_lookup(
@@ -119,12 +149,12 @@ def people_lookup(
     enumerated). Text without digits matches the names of its visitors.
     Anyone else is simply typed in, and the manual entry finds them by
     document number or phone and name. At most 10 results; the caller shows
-    them masked. Every lookup is audited under the venue's commune.
+    them masked. Every lookup is audited under the venue's commune, once
+    for the search and once under each person found, who sees it on "who
+    viewed my data".
     """
     if not permissions.can_scan_at_venue(controller, venue):
-        raise NotAllowed(
-            _("Bạn không phải người kiểm soát của địa điểm này."), code="not_venue_staff"
-        )
+        raise not_your_venue()
     text = " ".join((query or "").split())[:100]
     since = timezone.now() - timedelta(days=settings.CHECKIN_RETENTION_DAYS)
     visitors = Q(pk__in=CheckIn.objects.filter(venue=venue, arrived_at__gte=since).values(
@@ -148,15 +178,19 @@ def people_lookup(
         return []
     with transaction.atomic():
         found = list(Person.objects.filter(condition).order_by("name_folded", "pk")[:LOOKUP_LIMIT])
+        purpose = str(_("Tra cứu người đến để khai báo hộ tại %(venue)s") % {"venue": venue.name})
         audit_record(
             actor=controller,
             action=AuditAction.PERSON_SEARCH,
-            purpose=str(_("Tra cứu người đến để khai báo hộ tại địa điểm")),
+            purpose=purpose,
             request=request,
             unit=venue.commune,
             target=f"venue:{venue.code}",
             detail={"kind": kind, "results": len(found), "person_ids": [p.pk for p in found]},
         )
+        audit_record_found(actor=controller, people=found, purpose=purpose, request=request,
+                           unit=venue.commune, target=f"venue:{venue.code}",
+                           detail={"kind": "door_lookup", "at_venue": venue.name})
     return found
 
 

@@ -29,15 +29,24 @@ Every function validates first and writes in one transaction, so a rejected
 scan stores nothing: not even the person a CCCD would have created. In a
 batch each item is checked before anything of it is kept, and a run is
 written together.
+
+Who a door scan or manual entry checks in (issue 12): a card's QR and what
+is typed at a door are plain text, so a record found by its document number
+(or picked from the lookup) is used only when the name and birth date given
+agree with it (``_confirm_identity``); name and phone alone reach only
+unverified records, whose visits an account's holder adopts or not
+(``checkins_adopt_guest``). The venue must let its staff record other
+people (``venues.readiness``), a scan's device time is bounded
+(``_door_floor``), and every door scan is audited under the person.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
@@ -45,11 +54,14 @@ from django.core import signing
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from truyvet.accounts.fields import full_name_clean, id_number_clean, phone_clean
+from truyvet.accounts.identity import (
+    identity_disagreement,
+)
 from truyvet.accounts.models import IdKind, Person, User
 from truyvet.accounts.personal_qr import (
     ParsedToken,
@@ -62,6 +74,7 @@ from truyvet.checkins.models import (
     CheckIn,
     CheckInMethod,
     DepartureKind,
+    GuestVisitsDeclined,
     PersonalQrKey,
     ScanIdentity,
     ScanIdentityKind,
@@ -69,24 +82,29 @@ from truyvet.checkins.models import (
     ScanReceipt,
 )
 from truyvet.checkins.parsers import (
+    CccdCard,
     PayloadKind,
     classify_payload,
     parse_cccd_qr,
     parse_national_qr,
 )
+from truyvet.checkins.selectors import guest_visits_offered, not_your_venue
 from truyvet.core import permissions, ratelimit
 from truyvet.core.errors import (
     ErrorCollector,
     FieldError,
-    NotAllowed,
     NotFound,
     ServiceError,
     Throttled,
 )
 from truyvet.core.masking import mask_name
+from truyvet.core.models import AuditAction, AuditEvent, OutboxChannel
+from truyvet.core.outbox import Message, outbox_enqueue
 from truyvet.core.requests import client_ip
+from truyvet.core.services import audit_event, audit_record, audit_record_all
 from truyvet.core.text import fold
-from truyvet.venues.models import Venue, VenueStatus
+from truyvet.venues.models import Venue
+from truyvet.venues.readiness import venue_require_ready
 
 INVALID_INPUT = _("Thông tin chưa hợp lệ, vui lòng kiểm tra lại.")
 # Methods by which a controller scans a card at the door: a second such scan
@@ -100,6 +118,14 @@ STAFF_METHODS = EXIT_SCAN_METHODS | {CheckInMethod.MANUAL}
 MAX_CHECKOUT_AFTER = timedelta(hours=24)
 GUEST_CHECKOUT_SALT = "truyvet.checkins.guest-checkout"
 BATCH_MAX_ITEMS = 500
+# An ID card's QR, or a document number and birth date told at the door, that
+# does not match the record with that number is refused. So that a controller
+# cannot find a birth date by trying them one by one (the card is plain text
+# anyone can type), every such refusal is counted and audited, and after this
+# many in an hour checks against that record, or by that controller, stop
+# until the hour is over, correct ones included.
+MISMATCHES_PER_RECORD_PER_HOUR = 5
+MISMATCHES_PER_STAFF_PER_HOUR = 20
 
 
 @dataclass(frozen=True)
@@ -136,22 +162,9 @@ class StaffScanResult:
 # --- Validation helpers -----------------------------------------------------------
 
 
-def _venue_ready(venue: Venue) -> None:
-    if venue.status == VenueStatus.ACTIVE:
-        return
-    messages: dict[str, str | Promise] = {
-        VenueStatus.PENDING: _("Địa điểm này đang chờ cán bộ duyệt, chưa nhận khai báo ra vào."),
-        VenueStatus.SUSPENDED: _("Địa điểm này đang tạm dừng hoạt động, không nhận khai báo "
-                                 "ra vào."),
-        VenueStatus.CLOSED: _("Địa điểm này đã đóng cửa, không nhận khai báo ra vào."),
-    }
-    raise ServiceError(
-        messages.get(venue.status, messages[VenueStatus.CLOSED]), code="venue_inactive",
-        status=409,
-    )
-
-
-def _check_time(at: datetime, *, now: datetime) -> None:
+def _check_time(at: datetime, *, now: datetime, earliest: datetime | None = None) -> None:
+    """Refuses a scan time without a zone, older than the retention period,
+    before ``earliest`` (a door scan, see ``_door_floor``) or in the future."""
     if timezone.is_naive(at):
         raise ServiceError(
             _("Thời điểm quét phải kèm múi giờ (ví dụ 2021-10-01T08:30:00+07:00)."),
@@ -164,11 +177,41 @@ def _check_time(at: datetime, *, now: datetime) -> None:
               "nhận.") % {"days": settings.CHECKIN_RETENTION_DAYS},
             code="checkin_too_old",
         )
+    if earliest is not None and at < earliest:
+        raise ServiceError(
+            _("Lượt quét ghi thời điểm trước %(earliest)s nên không được ghi nhận: người kiểm "
+              "soát chỉ khai báo hộ được từ khi được thêm vào địa điểm và địa điểm được duyệt; "
+              "địa điểm mới và người kiểm soát mới gửi lượt quét ngoại tuyến trong vòng "
+              "%(hours)s giờ.")
+            % {"earliest": formats.date_format(timezone.localtime(earliest),
+                                               "SHORT_DATETIME_FORMAT"),
+               "hours": settings.CHECKIN_OFFLINE_WINDOW_HOURS},
+            code="checkin_backdated",
+        )
     if at > now + timedelta(seconds=settings.CHECKIN_MAX_CLOCK_SKEW_SECONDS):
         raise ServiceError(
             _("Thời điểm quét ở tương lai: hãy kiểm tra đồng hồ của thiết bị."),
             code="checkin_in_future",
         )
+
+
+def _door_floor(*, venue: Venue, staff_since: datetime, now: datetime) -> datetime:
+    """The earliest time a door scan (someone else's visit recorded by staff
+    who joined the venue at ``staff_since``) may carry when it reaches the
+    server at ``now``.
+
+    Never before the staff member joined nor before the venue's staff were
+    allowed to scan (those scans could not have happened). Within
+    CHECKIN_OFFLINE_WINDOW_HOURS of ``now`` while the venue or the staff
+    member has less than CHECKIN_TRACK_RECORD_DAYS behind them: the offline
+    queue needs no more, and anything older from a newcomer is a backdated
+    visit. Device clocks may run CHECKIN_MAX_CLOCK_SKEW_SECONDS slow."""
+    skew = timedelta(seconds=settings.CHECKIN_MAX_CLOCK_SKEW_SECONDS)
+    floor = max(venue.staff_checkins_from, staff_since) - skew
+    track_record = timedelta(days=settings.CHECKIN_TRACK_RECORD_DAYS)
+    if now - venue.staff_checkins_from < track_record or now - staff_since < track_record:
+        floor = max(floor, now - timedelta(hours=settings.CHECKIN_OFFLINE_WINDOW_HOURS))
+    return floor
 
 
 def _throttle(key: str, limit: int) -> None:
@@ -347,7 +390,7 @@ def checkins_after_bulk_load(*, since: datetime, until: datetime) -> None:
 
 def _record(
     *, venue: Venue, person_id: int, at: datetime, method: str, recorded_by: Any,
-    checkin_id: uuid.UUID | None, received_at: datetime,
+    checkin_id: uuid.UUID | None, received_at: datetime, staff_since: datetime | None = None,
 ) -> CheckInResult:
     window = timedelta(minutes=settings.CHECKIN_MERGE_MINUTES)
     dwell = timedelta(minutes=venue.effective_dwell_minutes)
@@ -358,8 +401,12 @@ def _record(
     )
     if earlier is not None:
         return earlier
-    _venue_ready(venue)
-    _check_time(at, now=received_at)
+    by_staff = method in STAFF_METHODS
+    venue_require_ready(venue, by_staff=by_staff, now=received_at)
+    _check_time(at, now=received_at, earliest=(
+        _door_floor(venue=venue, staff_since=staff_since, now=received_at)
+        if by_staff and staff_since is not None else None
+    ))
     decision = _decide(recent, at=at, method=method, window=window, dwell=dwell)
     if decision.visit is None:
         visit = CheckIn.objects.create(
@@ -382,7 +429,11 @@ def _record(
 def _record_retrying(
     *, venue: Venue, person_id: int, arrived_at: datetime, method: str, recorded_by: Any,
     checkin_id: uuid.UUID | None, received_at: datetime | None,
+    staff_since: datetime | None = None, then: Callable[[CheckInResult], Any] | None = None,
 ) -> CheckInResult:
+    """``_record`` in a transaction, once more if a concurrent request with
+    the same id won the insert. ``then(result)`` runs in the same
+    transaction (a door scan's audit row)."""
     if method not in CheckInMethod.values:
         raise ServiceError(_("Cách ghi nhận không hợp lệ."), code="invalid_method")
     now = received_at or timezone.now()
@@ -391,10 +442,14 @@ def _record_retrying(
     for attempt in range(2):
         try:
             with transaction.atomic():
-                return _record(
+                result = _record(
                     venue=venue, person_id=person_id, at=arrived_at, method=method,
                     recorded_by=recorded_by, checkin_id=checkin_id, received_at=now,
+                    staff_since=staff_since,
                 )
+                if then is not None:
+                    then(result)
+                return result
         except IntegrityError:
             # The same client id arrived twice at once and the other request
             # won the insert: the second pass finds and returns its row.
@@ -418,9 +473,12 @@ def checkin_record(
     it), following the rules in this module's docstring.
 
     Callers resolve and verify the venue QR and the personal QR first; this
-    refuses a venue that is not active, a scan older than the retention
-    period or further in the future than CHECKIN_MAX_CLOCK_SKEW_SECONDS, and
-    a ``checkin_id`` already used for another person or venue.
+    refuses a venue that takes no check-ins (``venues.readiness``: not
+    active, or, for a method by which staff record someone else, not yet
+    approved for that), a scan older than the retention period or further
+    in the future than CHECKIN_MAX_CLOCK_SKEW_SECONDS, and a ``checkin_id``
+    already used for another person or venue. The door services add the
+    bounds of ``_door_floor``.
     """
     return _record_retrying(
         venue=venue, person_id=person.pk, arrived_at=arrived_at, method=method,
@@ -481,39 +539,49 @@ def _clean_person_fields(
     return _PersonFields(full_name=name, phone=normalized_phone, id_number=number, id_kind=kind)
 
 
-def _find_or_create_person(fields: _PersonFields) -> Person:
-    """The person these details stand for: by document number; else by
-    phone and name (ignoring case and diacritics, so family members who
-    share one phone stay apart), preferring one with an account; else a new
-    record without a login.
-
-    A document number already on record with a different phone is not
-    trusted (anyone can type a number) and is left out: the visit goes by
-    phone and name instead. The answer is the same either way, so the form
-    cannot be used to find out which numbers are on record.
-    """
-    if fields.id_number:
-        person = Person.objects.filter(id_number=fields.id_number).first()
-        if person is not None and not (
-            fields.phone and person.phone and person.phone != fields.phone
-        ):
-            return person
-        if person is not None:
-            fields = _PersonFields(
-                full_name=fields.full_name, phone=fields.phone, id_number="", id_kind=""
-            )
-    if fields.phone:
-        candidates = list(
-            Person.objects.filter(phone=fields.phone, name_folded=fold(fields.full_name))
-            .select_related("user").order_by("pk")[:10]
-        )
-        if candidates:
-            # The account holder, if one of them has an account.
-            return min(candidates, key=lambda p: (not hasattr(p, "user"), p.pk))
-    return _create_person(
-        full_name=fields.full_name, phone=fields.phone, id_number=fields.id_number,
-        id_kind=fields.id_kind,
+def _unverified_record(*, full_name: str, phone: str) -> Person | None:
+    """The record a visit told only by name and phone goes to: the oldest
+    one with that phone and name (ignoring case and diacritics, so family
+    members who share a phone stay apart) that nobody has verified, that is
+    without an account and without a document number. Anyone can type a
+    name and a phone, so such a visit never joins the history of an account
+    or of a record an ID card made: the account's holder adopts it if it is
+    theirs (``checkins_adopt_guest``)."""
+    if not phone:
+        return None
+    return (
+        Person.objects.filter(phone=phone, name_folded=fold(full_name), user__isnull=True,
+                              id_number__isnull=True)
+        .order_by("pk").first()
     )
+
+
+def _guest_person(fields: _PersonFields) -> Person:
+    """The record a guest check-in goes to: the record with the typed
+    document number if it is the same unverified visitor (same phone and
+    name, no account); else ``_unverified_record``; else a new record
+    without a login, with the document number if nobody has it yet.
+
+    A number already on another record is left out (anyone can type a
+    number) and the answer is the same either way, so the form cannot be
+    used to find out which numbers are on record."""
+    if fields.id_number:
+        person = Person.objects.filter(id_number=fields.id_number).select_related("user").first()
+        if person is None:
+            existing = _unverified_record(full_name=fields.full_name, phone=fields.phone)
+            if existing is not None:
+                return existing
+            return _create_person(
+                full_name=fields.full_name, phone=fields.phone, id_number=fields.id_number,
+                id_kind=fields.id_kind,
+            )
+        if (not hasattr(person, "user") and person.phone == fields.phone
+                and person.name_folded == fold(fields.full_name)):
+            return person
+    existing = _unverified_record(full_name=fields.full_name, phone=fields.phone)
+    if existing is not None:
+        return existing
+    return _create_person(full_name=fields.full_name, phone=fields.phone)
 
 
 def _create_person(**values: Any) -> Person:
@@ -545,20 +613,34 @@ def checkin_guest(
     request: HttpRequest | None = None,
 ) -> CheckInResult:
     """A visitor without an account checks in with name and phone (ID
-    optional), no OTP: it must take under 20 seconds at a door. The visit
-    goes to the person with that ID number, or that phone and name, or a new
-    record; registering later with the same phone and name adopts it
-    (``checkins_adopt_guest``)."""
+    optional), no OTP: it must take under 20 seconds at a door. Nothing
+    typed here is proved, so the visit goes to an unverified record
+    (``_guest_person``), never to an account's history. When an account has
+    that phone and name, its holder is told in the app and may adopt the
+    visit as theirs, or say it is not (``checkins_adopt_guest``)."""
     checkin_throttle(scope="guest", request=request)
     fields = _clean_person_fields(
         full_name=full_name, phone=phone, id_number=id_number, phone_required=True
     )
     with transaction.atomic():
-        person = _find_or_create_person(fields)
-        return checkin_record(
+        person = _guest_person(fields)
+        result = checkin_record(
             venue=venue, person=person, arrived_at=arrived_at or timezone.now(),
             method=CheckInMethod.GUEST_FORM, checkin_id=checkin_id,
         )
+        if not result.duplicate:
+            _tell_account_holder(phone=fields.phone, full_name=fields.full_name)
+        return result
+
+
+def _tell_account_holder(*, phone: str, full_name: str) -> None:
+    """An in-app notice to the account with this phone and name, if any,
+    that a visit was recorded without logging in under their details: at
+    most one a day, pointing at "Nơi đã đến" where they adopt it or not."""
+    holder = (User.objects.select_related("person")
+              .filter(phone=phone, person__name_folded=fold(full_name), is_active=True).first())
+    if holder is not None:
+        _offer_notice(holder, timezone.localdate().isoformat())
 
 
 def guest_checkout_token(checkin: CheckIn) -> str:
@@ -612,11 +694,14 @@ def checkin_checkout(
 # --- Controllers --------------------------------------------------------------------
 
 
-def _require_staff(controller: Any, venue: Venue) -> None:
-    if not permissions.can_scan_at_venue(controller, venue):
-        raise NotAllowed(
-            _("Bạn không phải người kiểm soát của địa điểm này."), code="not_venue_staff"
-        )
+def _require_staff(controller: Any, venue: Venue) -> datetime:
+    """When ``controller`` joined ``venue``'s staff. Anyone else gets the
+    same answer as for a venue code that does not exist, so codes cannot be
+    tried to learn which venues exist."""
+    since = permissions.venue_staff_since(controller, venue)
+    if since is None:
+        raise not_your_venue()
+    return cast(datetime, since)
 
 
 def _display(result: CheckInResult, person: Person) -> ScanDisplay:
@@ -633,13 +718,116 @@ def _display(result: CheckInResult, person: Person) -> ScanDisplay:
     )
 
 
-def _person_from_cccd(payload: str) -> Person:
+class IdentityMismatch(ServiceError):
+    """A card or the details told at the door name a record (by its document
+    number, QID or a pick from the lookup) whose name or birth date they do
+    not match. Raised inside the scan's transaction; the door services
+    count and audit it once that is rolled back (``_refuse_mismatch``)."""
+
+    def __init__(self, *, person: Person, reason: str, field: str) -> None:
+        if reason == "unverifiable":
+            message = _("Hồ sơ có số giấy tờ này chưa có ngày sinh nên không đối chiếu được. Hãy "
+                        "quét mã QR cá nhân, hoặc nhập tay và chọn ghi nhận riêng (chưa xác minh).")
+        else:
+            message = _("Họ tên hoặc ngày sinh không khớp với hồ sơ của số giấy tờ này nên không "
+                        "ghi nhận. Hãy kiểm tra lại giấy tờ, hoặc nhập tay và chọn ghi nhận riêng "
+                        "(chưa xác minh).")
+        code = "identity_unverifiable" if reason == "unverifiable" else "identity_mismatch"
+        super().__init__(message, code=code, status=409,
+                         errors=[FieldError(field, message, code)])
+        self.person = person
+        self.reason = reason
+
+
+def _mismatch_keys(controller: Any, person: Person) -> list[tuple[str, int]]:
+    return [(f"checkins:mismatch:record:{person.pk}", MISMATCHES_PER_RECORD_PER_HOUR),
+            (f"checkins:mismatch:staff:{getattr(controller, 'pk', 0)}",
+             MISMATCHES_PER_STAFF_PER_HOUR)]
+
+
+def _confirm_identity(
+    controller: Any, person: Person, *, full_name: str | None, birth_date: date | None = None,
+    birth_year: int | None = None, require_birth: bool = True, field: str = "payload",
+) -> None:
+    """Raises ``IdentityMismatch`` unless the name and birth date given
+    agree with ``person``'s record (``identity_disagreement``); refuses
+    every check while too many have failed this hour for the record or the
+    controller, so birth dates cannot be found by trying."""
+    for key, limit in _mismatch_keys(controller, person):
+        if ratelimit.peek(key, window_seconds=3600) >= limit:
+            raise ServiceError(
+                _("Đã có quá nhiều lần đối chiếu giấy tờ không khớp; việc đối chiếu tạm dừng "
+                  "đến hết giờ này. Hãy quét mã QR cá nhân hoặc nhập tay và chọn ghi nhận riêng."),
+                code="identity_checks_paused", status=409,
+            )
+    reason = identity_disagreement(person, full_name=full_name, birth_date=birth_date,
+                                   birth_year=birth_year, require_birth=require_birth)
+    if reason is not None:
+        raise IdentityMismatch(person=person, reason=reason, field=field)
+
+
+def _refuse_mismatch(
+    *, controller: Any, venue: Venue, exc: IdentityMismatch, method: str,
+    request: HttpRequest | None,
+) -> ServiceError:
+    """Counts a refused identity check against the record and the controller
+    and audits it under the record's person, who sees it on "who viewed my
+    data". Runs after the scan's transaction rolled back, so both stay."""
+    for key, limit in _mismatch_keys(controller, exc.person):
+        ratelimit.hit(key, limit=limit, window_seconds=3600)
+    audit_record(
+        actor=controller, action=AuditAction.CHECKIN_REFUSED, request=request,
+        purpose=str(_("Khai báo hộ tại %(venue)s bị từ chối: giấy tờ không khớp hồ sơ")
+                    % {"venue": venue.name}),
+        subject_person=exc.person, target=f"venue:{venue.code}", unit=venue.commune,
+        detail={"method": method, "reason": exc.reason, "at_venue": venue.name},
+    )
+    return ServiceError(exc.message, code=exc.code, status=exc.status, errors=exc.errors)
+
+
+def _door_audit(
+    *, controller: Any, venue: Venue, person: Person, result: CheckInResult, method: str,
+    at: datetime, ip_address: str | None,
+) -> AuditEvent:
+    """The audit row of a door scan or manual entry: who recorded whose
+    visit, where, when it happened and when the server got it. The person
+    sees it on "who viewed my data" (the door screen showed them)."""
+    checkin = result.checkin
+    return audit_event(
+        actor=controller, action=AuditAction.CHECKIN_BY_STAFF,
+        purpose=str(_("Khai báo hộ tại %(venue)s") % {"venue": venue.name}),
+        subject_person=person, target=f"venue:{venue.code}", unit=venue.commune,
+        ip_address=ip_address,
+        detail={"at_venue": venue.name, "method": str(method), "outcome": str(result.outcome),
+                "duplicate": result.duplicate, "checkin": str(checkin.pk),
+                "scanned_at": at.isoformat() if not timezone.is_naive(at) else str(at)},
+    )
+
+
+def _card_holder(
+    controller: Any, card: CccdCard, by_number: dict[str, Person]
+) -> Person | None:
+    """The record a chip ID card's QR belongs to, among ``by_number`` (the
+    records with its numbers), if its name and birth date agree; None when
+    no record has its CCCD number, nor its old CMND number as a CMND.
+    The old-number field never finds a record by a CCCD number: anyone can
+    write someone's CCCD number there."""
+    person = by_number.get(card.cccd)
+    if person is None and card.cmnd:
+        old = by_number.get(card.cmnd)
+        if old is not None and old.id_kind == IdKind.CMND:
+            person = old
+    if person is not None:
+        _confirm_identity(controller, person, full_name=card.full_name,
+                          birth_date=card.birth_date)
+    return person
+
+
+def _person_from_cccd(controller: Any, payload: str) -> Person:
     card = parse_cccd_qr(payload)
     numbers = [card.cccd] + ([card.cmnd] if card.cmnd else [])
-    found = Person.objects.filter(id_number__in=numbers).order_by("pk")
-    # Prefer the CCCD number over an old CMND registered earlier.
-    by_number = {p.id_number: p for p in found}
-    person = by_number.get(card.cccd) or by_number.get(card.cmnd)
+    found = {p.id_number: p for p in Person.objects.filter(id_number__in=numbers) if p.id_number}
+    person = _card_holder(controller, card, found)
     if person is not None:
         return person
     # Least data: the name, birth date, sex and document number are kept;
@@ -650,20 +838,30 @@ def _person_from_cccd(payload: str) -> Person:
     )
 
 
-def _person_from_national_qr(payload: str) -> Person:
+def _person_from_national_qr(controller: Any, payload: str) -> Person:
     """By the ID number when the QR shows it in full; else by the QID seen
     on an earlier scan; else a new record. A masked ID cannot deduplicate,
-    so the QID is stored (``ScanIdentity``) to find the person next time."""
+    so the QID is stored (``ScanIdentity``) to find the person next time.
+    A record found by its number must agree with the QR's name and birth
+    date (which the QR may not mask then); one found by its QID, with the
+    name and as much of the birth date as both show."""
     card = parse_national_qr(payload)
     person = None
     if not card.id_masked and card.id_number:
         person = Person.objects.filter(id_number=card.id_number).first()
+        if person is not None:
+            _confirm_identity(controller, person, full_name=card.full_name,
+                              birth_date=card.birth_date, birth_year=card.birth_year)
     if person is None:
         identity = (
             ScanIdentity.objects.select_related("person")
             .filter(kind=ScanIdentityKind.NATIONAL_QID, value=card.qid).first()
         )
         person = identity.person if identity is not None else None
+        if person is not None:
+            _confirm_identity(controller, person, full_name=card.full_name,
+                              birth_date=card.birth_date, birth_year=card.birth_year,
+                              require_birth=False)
     if person is None:
         phone = ""
         if card.ext.phone and "*" not in card.ext.phone:
@@ -684,14 +882,14 @@ def _person_from_national_qr(payload: str) -> Person:
     return person
 
 
-def _person_and_method(payload: str) -> tuple[Person, str]:
+def _person_and_method(controller: Any, payload: str) -> tuple[Person, str]:
     kind = classify_payload(payload)
     if kind == PayloadKind.PERSONAL_QR:
         return personal_qr_verify(payload), CheckInMethod.PERSONAL_QR
     if kind == PayloadKind.CCCD:
-        return _person_from_cccd(payload), CheckInMethod.CCCD_QR
+        return _person_from_cccd(controller, payload), CheckInMethod.CCCD_QR
     if kind == PayloadKind.NATIONAL_QR:
-        return _person_from_national_qr(payload), CheckInMethod.NATIONAL_QR
+        return _person_from_national_qr(controller, payload), CheckInMethod.NATIONAL_QR
     if kind == PayloadKind.VENUE:
         raise ServiceError(
             _("Đây là mã QR của địa điểm, không phải mã của người đến. Hãy quét mã QR cá "
@@ -718,36 +916,54 @@ def checkin_staff_scan(
     or national QR (camera, or a handheld scanner typing into the page).
 
     Someone first seen through a card is created as a person without an
-    account, once: later scans find them by document number (or QID).
-    Returns what the door screen shows.
+    account, once: later scans find them by document number (or QID), and
+    only when the card's name and birth date agree with that record
+    (``identity_mismatch`` otherwise, counted and audited). The venue must
+    be approved for its staff to record other people (``venues.readiness``)
+    and the scan no older than ``_door_floor`` allows. Every scan is audited
+    under the scanned person. Returns what the door screen shows.
     """
-    _require_staff(controller, venue)
+    staff_since = _require_staff(controller, venue)
     checkin_throttle(scope="staff", request=request, user=controller)
     return _staff_scan(controller=controller, venue=venue, payload=payload,
-                       scanned_at=scanned_at, checkin_id=checkin_id)
+                       scanned_at=scanned_at, checkin_id=checkin_id, staff_since=staff_since,
+                       request=request)
 
 
 def _staff_scan(
     *, controller: Any, venue: Venue, payload: str, scanned_at: datetime | None,
-    checkin_id: uuid.UUID | None,
+    checkin_id: uuid.UUID | None, staff_since: datetime, request: HttpRequest | None,
 ) -> StaffScanResult:
     """``checkin_staff_scan`` once access and rate limits are checked."""
+    at = scanned_at or timezone.now()
+    ip_address = client_ip(request)
     if classify_payload(payload) == PayloadKind.PERSONAL_QR:
         # Reading a personal QR writes nothing, so the record's own
         # transaction is the only one needed (no savepoint round trips).
         person, method = personal_qr_verify(payload), str(CheckInMethod.PERSONAL_QR)
-        result = checkin_record(
-            venue=venue, person=person, arrived_at=scanned_at or timezone.now(),
-            method=method, recorded_by=controller, checkin_id=checkin_id,
+        result = _record_retrying(
+            venue=venue, person_id=person.pk, arrived_at=at, method=method,
+            recorded_by=controller, checkin_id=checkin_id, received_at=None,
+            staff_since=staff_since,
+            then=lambda done: _door_audit(
+                controller=controller, venue=venue, person=person, result=done, method=method,
+                at=at, ip_address=ip_address).save(),
         )
         return StaffScanResult(result=result, display=_display(result, person))
     # A card may create its person: that and the visit commit together or not at all.
-    with transaction.atomic():
-        person, method = _person_and_method(payload)
-        result = checkin_record(
-            venue=venue, person=person, arrived_at=scanned_at or timezone.now(),
-            method=method, recorded_by=controller, checkin_id=checkin_id,
-        )
+    try:
+        with transaction.atomic():
+            person, method = _person_and_method(controller, payload)
+            result = _record_retrying(
+                venue=venue, person_id=person.pk, arrived_at=at, method=method,
+                recorded_by=controller, checkin_id=checkin_id, received_at=None,
+                staff_since=staff_since,
+            )
+            _door_audit(controller=controller, venue=venue, person=person, result=result,
+                        method=method, at=at, ip_address=ip_address).save()
+    except IdentityMismatch as exc:
+        raise _refuse_mismatch(controller=controller, venue=venue, exc=exc,
+                               method=str(classify_payload(payload)), request=request) from None
     return StaffScanResult(result=result, display=_display(result, person))
 
 
@@ -758,12 +974,27 @@ def _phone_or_blank(raw: str) -> str:
         return ""
 
 
+def _is_verified(person: Person) -> bool:
+    """A record someone has proved: it has an account, or a document number."""
+    return bool(person.id_number) or User.objects.filter(person_id=person.pk).exists()
+
+
+def _birth_date_needed() -> ServiceError:
+    message = _("Nhập ngày sinh trên giấy tờ của người đến để đối chiếu với hồ sơ, hoặc chọn ghi "
+                "nhận riêng (chưa xác minh).")
+    return ServiceError(message, code="birth_date_required",
+                        errors=[FieldError("birth_date", message, "required")])
+
+
 def _person_for_manual(
-    *, venue: Venue, person_id: int, fields: _PersonFields
+    *, controller: Any, venue: Venue, person_id: int, fields: _PersonFields,
+    birth_date: date | None,
 ) -> Person:
     """A person picked from the lookup: only one the controller could have
     found there (same phone or document number, or a visitor of this venue
-    within the retention period), so ids cannot be guessed into visits."""
+    within the retention period), so ids cannot be guessed into visits; and
+    a record someone has proved (an account, a document number) only with
+    its birth date, so that knowing a number is not enough."""
     person = Person.objects.filter(pk=person_id).first()
     if person is not None:
         matches = (fields.phone and person.phone == fields.phone) or (
@@ -773,8 +1004,39 @@ def _person_for_manual(
         if matches or CheckIn.objects.filter(
             person=person, venue=venue, arrived_at__gte=since
         ).exists():
+            if _is_verified(person):
+                if birth_date is None:
+                    raise _birth_date_needed()
+                _confirm_identity(controller, person, full_name=None, birth_date=birth_date,
+                                  field="birth_date")
             return person
     raise NotFound(_("Không tìm thấy người này."))
+
+
+def _manual_person(
+    *, controller: Any, fields: _PersonFields, birth_date: date | None, separate: bool
+) -> Person:
+    """The record a typed-in visitor goes to. With a document number: the
+    record with that number, if the name and birth date agree with it; or a
+    new record with them. Without one, or when the controller records the
+    visitor separately: ``_unverified_record`` or a new record without the
+    number (it is not proved), never anyone's account or card record."""
+    if fields.id_number and not separate:
+        if birth_date is None:
+            raise _birth_date_needed()
+        record = Person.objects.filter(id_number=fields.id_number).first()
+        if record is not None:
+            _confirm_identity(controller, record, full_name=fields.full_name,
+                              birth_date=birth_date, field="birth_date")
+            return record
+        return _create_person(
+            full_name=fields.full_name, phone=fields.phone, id_number=fields.id_number,
+            id_kind=fields.id_kind, birth_date=birth_date,
+        )
+    existing = _unverified_record(full_name=fields.full_name, phone=fields.phone)
+    if existing is not None:
+        return existing
+    return _create_person(full_name=fields.full_name, phone=fields.phone)
 
 
 def checkin_manual(
@@ -784,23 +1046,34 @@ def checkin_manual(
     full_name: str,
     phone: str = "",
     id_number: str = "",
+    birth_date: date | None = None,
+    separate: bool = False,
     person_id: int | None = None,
     scanned_at: datetime | None = None,
     checkin_id: uuid.UUID | None = None,
     request: HttpRequest | None = None,
 ) -> StaffScanResult:
     """A controller types in a visitor with nothing to scan: name and phone
-    or document number, or a person picked from ``people_lookup``."""
-    _require_staff(controller, venue)
+    or document number, or a person picked from ``people_lookup``.
+
+    A document number, or a pick of a record someone has proved, needs the
+    birth date, which must agree with the record (``birth_date_required``,
+    ``identity_mismatch``); ``separate`` records the visitor apart instead,
+    in a record without the number. Name and phone alone never reach an
+    account's history. Audited like a door scan."""
+    staff_since = _require_staff(controller, venue)
     checkin_throttle(scope="staff", request=request, user=controller)
     return _manual(controller=controller, venue=venue, full_name=full_name, phone=phone,
-                   id_number=id_number, person_id=person_id, scanned_at=scanned_at,
-                   checkin_id=checkin_id)
+                   id_number=id_number, birth_date=birth_date, separate=separate,
+                   person_id=person_id, scanned_at=scanned_at, checkin_id=checkin_id,
+                   staff_since=staff_since, request=request)
 
 
 def _manual(
     *, controller: Any, venue: Venue, full_name: str, phone: str, id_number: str,
-    person_id: int | None, scanned_at: datetime | None, checkin_id: uuid.UUID | None,
+    birth_date: date | None, separate: bool, person_id: int | None,
+    scanned_at: datetime | None, checkin_id: uuid.UUID | None, staff_since: datetime,
+    request: HttpRequest | None,
 ) -> StaffScanResult:
     """``checkin_manual`` once access and rate limits are checked."""
     if person_id is not None:
@@ -812,15 +1085,26 @@ def _manual(
         fields = _clean_person_fields(
             full_name=full_name, phone=phone, id_number=id_number, phone_required=False
         )
-    with transaction.atomic():
-        if person_id is not None:
-            person = _person_for_manual(venue=venue, person_id=person_id, fields=fields)
-        else:
-            person = _find_or_create_person(fields)
-        result = checkin_record(
-            venue=venue, person=person, arrived_at=scanned_at or timezone.now(),
-            method=CheckInMethod.MANUAL, recorded_by=controller, checkin_id=checkin_id,
-        )
+    at = scanned_at or timezone.now()
+    try:
+        with transaction.atomic():
+            if person_id is not None:
+                person = _person_for_manual(controller=controller, venue=venue,
+                                            person_id=person_id, fields=fields,
+                                            birth_date=birth_date)
+            else:
+                person = _manual_person(controller=controller, fields=fields,
+                                        birth_date=birth_date, separate=separate)
+            result = _record_retrying(
+                venue=venue, person_id=person.pk, arrived_at=at, method=CheckInMethod.MANUAL,
+                recorded_by=controller, checkin_id=checkin_id, received_at=None,
+                staff_since=staff_since,
+            )
+            _door_audit(controller=controller, venue=venue, person=person, result=result,
+                        method=CheckInMethod.MANUAL, at=at, ip_address=client_ip(request)).save()
+    except IdentityMismatch as exc:
+        raise _refuse_mismatch(controller=controller, venue=venue, exc=exc,
+                               method=CheckInMethod.MANUAL, request=request) from None
     return StaffScanResult(result=result, display=_display(result, person))
 
 
@@ -848,6 +1132,8 @@ class BatchItem:
     full_name: str = ""
     phone: str = ""
     id_number: str = ""
+    birth_date: date | None = None
+    separate: bool = False
     person_id: int | None = None
 
 
@@ -867,7 +1153,8 @@ class ItemResult:
 def venue_for_staff(*, controller: Any, text: str) -> Venue:
     """The venue a controller names: its QR (verified, so a forged or
     revoked poster is refused) or its plain code. Whether the controller
-    may scan there is checked by the scan itself."""
+    may scan there is checked by the scan itself, which answers a venue
+    they are not staff of exactly as this answers an unknown code."""
     from truyvet.venues.qr import venue_qr_resolve
 
     cleaned = (text or "").strip()
@@ -878,7 +1165,7 @@ def venue_for_staff(*, controller: Any, text: str) -> Venue:
         if cleaned else None
     )
     if venue is None:
-        raise NotFound(_("Không có địa điểm với mã này."), code="venue_unknown")
+        raise not_your_venue()
     return venue
 
 
@@ -899,10 +1186,12 @@ class _BatchLookups:
     holds many scans at the same door. Errors are remembered too, and
     raised again for every item that names the same thing."""
 
-    def __init__(self, actor: Any) -> None:
+    def __init__(self, actor: Any, request: HttpRequest | None = None) -> None:
         self.actor = actor
+        self.request = request
+        self.ip_address = client_ip(request)
         self._venues: dict[tuple[bool, str], Venue | ServiceError] = {}
-        self._staff: dict[int, ServiceError | None] = {}
+        self._staff: dict[int, datetime | ServiceError] = {}
         self._signatures: dict[str, ParsedToken | ServiceError] = {}
         self._keys: dict[str, PersonalQrKey] = {}
         self._cccd: dict[str, Any] = {}
@@ -932,16 +1221,14 @@ class _BatchLookups:
             self._venues, (False, item.venue),
             lambda: venue_for_staff(controller=self.actor, text=item.venue),
         ))
-        if venue.pk not in self._staff:
-            try:
-                _require_staff(self.actor, venue)
-                self._staff[venue.pk] = None
-            except ServiceError as exc:
-                self._staff[venue.pk] = exc
-        refused = self._staff[venue.pk]
-        if refused is not None:
-            raise refused
+        self.staff_since(venue)
         return venue
+
+    def staff_since(self, venue: Venue) -> datetime:
+        """When the actor joined ``venue``'s staff (``_require_staff``)."""
+        return cast(datetime, self._remember(
+            self._staff, venue.pk, lambda: _require_staff(self.actor, venue)
+        ))
 
     def preload(self, items: Sequence[BatchItem]) -> None:
         """Checks every personal QR signature and reads every QR key and
@@ -1001,9 +1288,7 @@ class _BatchLookups:
             if isinstance(card, ServiceError):
                 raise card
             if card is not None:
-                person = self._people_by_number.get(card.cccd) or (
-                    self._people_by_number.get(card.cmnd) if card.cmnd else None
-                )
+                person = _card_holder(self.actor, card, self._people_by_number)
                 if person is not None:
                     return person, CheckInMethod.CCCD_QR
         return None
@@ -1019,6 +1304,7 @@ class _Ready:
     person_id: int
     person: Person | None  # for the door screen; None for a citizen's own scans
     method: str
+    staff_since: datetime | None = None  # when the actor joined the venue's staff
 
 
 def _batch_one(actor: Any, item: BatchItem, lookups: _BatchLookups) -> ItemResult:
@@ -1032,14 +1318,17 @@ def _batch_one(actor: Any, item: BatchItem, lookups: _BatchLookups) -> ItemResul
                 received_at=None,
             )
             return _accepted(item, result, None)
+        staff_since = lookups.staff_since(venue)
         if item.kind == BatchKind.STAFF_SCAN:
             staff = _staff_scan(controller=actor, venue=venue, payload=item.payload,
-                                scanned_at=item.scanned_at, checkin_id=item.id)
+                                scanned_at=item.scanned_at, checkin_id=item.id,
+                                staff_since=staff_since, request=lookups.request)
         else:
             staff = _manual(
                 controller=actor, venue=venue, full_name=item.full_name, phone=item.phone,
-                id_number=item.id_number, person_id=item.person_id, scanned_at=item.scanned_at,
-                checkin_id=item.id,
+                id_number=item.id_number, birth_date=item.birth_date, separate=item.separate,
+                person_id=item.person_id, scanned_at=item.scanned_at, checkin_id=item.id,
+                staff_since=staff_since, request=lookups.request,
             )
     except ServiceError as exc:
         return _rejected(item, exc)
@@ -1065,20 +1354,27 @@ def _batch_prepare(
         if item.kind == BatchKind.CITIZEN_SCAN:
             return _Ready(index, item, venue, actor.person_id, None, CheckInMethod.CITIZEN_SCAN)
         found = lookups.person(item)
+    except IdentityMismatch as exc:
+        return _rejected(item, _refuse_mismatch(
+            controller=actor, venue=venue, exc=exc, method=CheckInMethod.CCCD_QR,
+            request=lookups.request))
     except ServiceError as exc:
         return _rejected(item, exc)
     if found is None:
         return None
-    return _Ready(index, item, venue, found[0].pk, found[0], found[1])
+    return _Ready(index, item, venue, found[0].pk, found[0], found[1],
+                  staff_since=lookups.staff_since(venue))
 
 
-def _batch_record(actor: Any, ready: Sequence[_Ready]) -> list[ItemResult]:
+def _batch_record(
+    actor: Any, ready: Sequence[_Ready], ip_address: str | None = None
+) -> list[ItemResult]:
     """Records a run of ready items with a fixed number of queries, by the
     same rules as ``checkin_record`` applied item after item: the earlier
     answers to their ids, then the people's visits at the venues around
     the items' times, are read once; the rules run in memory; new visits,
-    changed visits and receipts are written in three statements. Must run
-    in a transaction."""
+    changed visits, receipts and the door scans' audit rows are written in
+    four statements. Must run in a transaction."""
     now = timezone.now()
     window = timedelta(minutes=settings.CHECKIN_MERGE_MINUTES)
     venues = {r.venue.pk: r.venue for r in ready}
@@ -1104,7 +1400,16 @@ def _batch_record(actor: Any, ready: Sequence[_Ready]) -> list[ItemResult]:
     fresh: set[uuid.UUID] = set()
     changed: dict[uuid.UUID, CheckIn] = {}
     receipts: list[ScanReceipt] = []
+    audits: list[AuditEvent] = []
     results: list[ItemResult] = []
+
+    def accepted(r: _Ready, result: CheckInResult) -> None:
+        results.append(_accepted(r.item, result, r.person))
+        if r.person is not None:  # a door scan: audited like one sent on its own
+            audits.append(_door_audit(controller=actor, venue=r.venue, person=r.person,
+                                      result=result, method=r.method, at=r.item.scanned_at,
+                                      ip_address=ip_address))
+
     for r in ready:
         item, at = r.item, r.item.scanned_at
         try:
@@ -1113,10 +1418,14 @@ def _batch_record(actor: Any, ready: Sequence[_Ready]) -> list[ItemResult]:
                 visit, outcome = earlier
                 if visit.venue_id != r.venue.pk or visit.person_id != r.person_id:
                     raise _conflict()
-                results.append(_accepted(item, CheckInResult(visit, outcome, True), r.person))
+                accepted(r, CheckInResult(visit, outcome, True))
                 continue
-            _venue_ready(r.venue)
-            _check_time(at, now=now)
+            by_staff = r.method in STAFF_METHODS
+            venue_require_ready(r.venue, by_staff=by_staff, now=now)
+            _check_time(at, now=now, earliest=(
+                _door_floor(venue=r.venue, staff_since=r.staff_since, now=now)
+                if by_staff and r.staff_since is not None else None
+            ))
         except ServiceError as exc:
             results.append(_rejected(item, exc))
             continue
@@ -1140,11 +1449,12 @@ def _batch_record(actor: Any, ready: Sequence[_Ready]) -> list[ItemResult]:
             receipts.append(ScanReceipt(id=item.id, checkin=visit, outcome=decision.outcome,
                                         received_at=now))
         answers[item.id] = (visit, decision.outcome)
-        results.append(_accepted(item, CheckInResult(visit, decision.outcome), r.person))
+        accepted(r, CheckInResult(visit, decision.outcome))
     CheckIn.objects.bulk_create(created)
     _count_in_reports([(c.venue_id, c.person_id, c.arrived_at) for c in created])
     _visits_update(list(changed.values()))
     ScanReceipt.objects.bulk_create(receipts)
+    audit_record_all(audits)
     return results
 
 
@@ -1178,7 +1488,7 @@ def _batch_flush(actor: Any, ready: list[_Ready], results: list[ItemResult | Non
         return
     try:
         with transaction.atomic():
-            recorded = _batch_record(actor, ready)
+            recorded = _batch_record(actor, ready, lookups.ip_address)
     except IntegrityError:
         # A concurrent upload of some of the same ids won the race: the
         # one-by-one way finds their rows and answers as for any retry.
@@ -1211,7 +1521,7 @@ def checkins_batch(
             code="batch_too_large",
         )
     checkin_throttle(scope="batch", request=request, user=actor)
-    lookups = _BatchLookups(actor)
+    lookups = _BatchLookups(actor, request)
     lookups.preload(items)
     results: list[ItemResult | None] = [None] * len(items)
     run: list[_Ready] = []
@@ -1232,25 +1542,30 @@ def checkins_batch(
 
 
 def checkins_adopt_guest(*, user: User) -> int:
-    """Moves the visits of guest records (no account) with the new account's
-    phone and name to the account's person; returns how many moved. Called
-    when an account is registered: the OTP proved the phone.
+    """The account holder confirms that the visits offered to them
+    (``selectors.guest_visits_offered``: recorded without an account under
+    their proved phone and their name) are theirs: those visits move to
+    their record; returns how many moved. Nothing joins an account's
+    history without this: anyone can type a name and a phone.
 
-    Only the same name (ignoring case and diacritics) is adopted, so a
-    child checked in with a parent's phone stays a separate person. The
-    guest record itself stays (other data may point at it), empty of
-    visits; a printed personal QR card moves with it when the account has
-    none yet.
+    The guest records stay (other data may point at them); a printed
+    personal QR card moves with its record when the account has none yet.
     """
     person = user.person
-    phone = person.phone or user.phone
-    guests = list(
-        Person.objects.filter(phone=phone, name_folded=fold(person.full_name), user__isnull=True)
-        .exclude(pk=person.pk).values_list("pk", flat=True)
-    )
-    if not guests:
-        return 0
-    return checkins_move_to_person(sources=guests, person=person)
+    with transaction.atomic():
+        _lock_people([person.pk])
+        offered = guest_visits_offered(user=user).order_by()
+        touched = list(offered.values_list("venue_id", "person_id", "arrived_at"))
+        if not touched:
+            return 0
+        moved = CheckIn.objects.filter(pk__in=offered.values("pk")).update(person=person)
+        from truyvet.reports.rollups import rollups_refresh
+
+        # Distinct-people figures change when two records become one.
+        rollups_refresh(rows=[(v, p, at) for v, p, at in touched]
+                        + [(v, person.pk, at) for v, _p, at in touched])
+        _move_card_identities(sources=sorted({p for _v, p, _at in touched}), person=person)
+    return moved
 
 
 def checkins_move_to_person(*, sources: list[int], person: Person) -> int:
@@ -1268,18 +1583,58 @@ def checkins_move_to_person(*, sources: list[int], person: Person) -> int:
 
             # Distinct-people figures change when two records become one.
             rollups_refresh(rows=touched + [(v, person.pk, at) for v, _p, at in touched])
-        ScanIdentity.objects.filter(person_id__in=sources).update(person=person)
-        if not PersonalQrKey.objects.filter(person=person).exists():
-            key = PersonalQrKey.objects.filter(person_id__in=sources).order_by("pk").first()
-            if key is not None:
-                PersonalQrKey.objects.filter(pk=key.pk).update(person=person)
+        _move_card_identities(sources=sources, person=person)
     return moved
+
+
+def _move_card_identities(*, sources: list[int], person: Person) -> None:
+    """The card identities of ``sources`` now find ``person``; so does a
+    printed personal QR card when ``person`` has none yet."""
+    ScanIdentity.objects.filter(person_id__in=sources).update(person=person)
+    if not PersonalQrKey.objects.filter(person=person).exists():
+        key = PersonalQrKey.objects.filter(person_id__in=sources).order_by("pk").first()
+        if key is not None:
+            PersonalQrKey.objects.filter(pk=key.pk).update(person=person)
 
 
 def checkins_follow_merged_person(*, source: Person, target: Person, **_: Any) -> None:
     """Receiver of accounts' ``person_merged``: an account that claimed an
     existing record keeps the visits it made while the claim waited."""
     checkins_move_to_person(sources=[source.pk], person=target)
+
+
+def checkins_decline_guest(*, user: User) -> None:
+    """The account holder says the visits offered to them now are not
+    theirs: they stay where they are and are no longer offered (visits
+    recorded later are)."""
+    GuestVisitsDeclined.objects.update_or_create(user=user, defaults={"until": timezone.now()})
+
+
+def checkins_offer_guest_visits(*, user: User) -> int:
+    """Called when an account is registered: when visits recorded without
+    an account under its phone and name are waiting, its holder is told in
+    the app (they adopt them, or not, in "Nơi đã đến"). Returns how many."""
+    count = guest_visits_offered(user=user).count()
+    if count:
+        _offer_notice(user, "registered")
+    return count
+
+
+def _offer_notice(user: User, occasion: str) -> None:
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    with translation.override(settings.LANGUAGE_CODE):
+        body = gettext(
+            "Có lượt khai báo ra vào không cần tài khoản mang số điện thoại và họ tên của bạn. "
+            "Nếu là bạn, hãy thêm vào lịch sử của bạn tại mục “Nơi đã đến”; nếu không phải, "
+            "hãy bấm “Không phải tôi”.")
+        subject = gettext("Lượt khai báo chờ bạn xác nhận")
+    outbox_enqueue(messages=[Message(
+        channel=OutboxChannel.INAPP, dedupe_key=f"checkins.guest-offer:{user.pk}:{occasion}",
+        kind="checkins.guest_offer", user=user, person=user.person, subject=subject,
+        body=body, link=reverse("checkins:history"),
+    )])
 
 
 # --- Personal QR cards ------------------------------------------------------------------

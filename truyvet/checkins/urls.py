@@ -10,6 +10,7 @@ urlpatterns = [
     path("visit/<uuid:checkin_id>/", views.visit_view, name="visit"),
     path("visit/<uuid:checkin_id>/checkout/", views.checkout_view, name="checkout"),
     path("history/", views.history_view, name="history"),
+    path("history/guest-visits/", views.guest_visits_view, name="guest_visits"),
     path("qr/", views.personal_qr_view, name="personal_qr"),
     path("qr/card.pdf", views.personal_qr_card_view, name="personal_qr_card"),
     path("qr/rotate/", views.personal_qr_rotate_view, name="personal_qr_rotate"),

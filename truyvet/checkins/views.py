@@ -164,14 +164,33 @@ def checkout_view(request: HttpRequest, checkin_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 def history_view(request: HttpRequest) -> HttpResponse:
-    """The user's own visits of the last 21 days, and the officials who
-    viewed their data."""
+    """The user's own visits of the last 21 days, the visits recorded
+    without an account under their phone and name that wait for them to
+    say whether they are theirs, and who viewed their data."""
     user: Any = request.user
+    offered = selectors.guest_visits_offered(user=user)
     return render(request, "checkins/history.html", {
         "checkins": list(selectors.checkins_of_me(user=user)),
         "days": selectors.HISTORY_DAYS,
+        "offered": list(offered[:50]),
+        "offered_count": offered.count(),
         "viewed_by": list(audit_events_about(user.person_id)[:50]),
     })
+
+
+@login_required
+@require_POST
+def guest_visits_view(request: HttpRequest) -> HttpResponse:
+    """"Thêm vào lịch sử của tôi" or "Không phải tôi" for the visits offered."""
+    user: Any = request.user
+    if request.POST.get("action") == "adopt":
+        moved = services.checkins_adopt_guest(user=user)
+        messages.success(request, _("Đã thêm %(count)s lượt đến vào lịch sử của bạn.")
+                         % {"count": moved})
+    elif request.POST.get("action") == "decline":
+        services.checkins_decline_guest(user=user)
+        messages.success(request, _("Đã ghi nhận: các lượt đến đó không phải của bạn."))
+    return redirect("checkins:history")
 
 
 # --- Personal QR --------------------------------------------------------------------------
@@ -299,6 +318,7 @@ def control_view(request: HttpRequest, code: str) -> HttpResponse:
             outcome = services.checkin_manual(
                 controller=request.user, venue=venue, full_name=data["full_name"],
                 phone=data["phone"], id_number=data["id_number"],
+                birth_date=data["birth_date"], separate=data["separate"],
                 person_id=data["person_id"], request=request,
             )
             manual_form = ManualEntryForm()
@@ -308,6 +328,7 @@ def control_view(request: HttpRequest, code: str) -> HttpResponse:
             manual_form.add_service_error(exc)
     return _render(request, "checkins/control.html", {
         "venue": venue,
+        "awaits_approval": venue.awaits_staff_approval(),
         "scan_form": WedgeScanForm(),
         "manual_form": manual_form,
         "outcome": outcome,

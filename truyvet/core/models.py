@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from truyvet.core.masking import mask_name
+
 
 class AuditAction(models.TextChoices):
     PERSON_READ = "person.read", _("Xem dữ liệu cá nhân")
@@ -17,6 +19,13 @@ class AuditAction(models.TextChoices):
     STATUS_CHANGE = "status.change", _("Đổi trạng thái")
     TRACE_RUN = "trace.run", _("Truy vết")
     IDENTITY_CLAIM = "identity.claim", _("Xác minh nhận hồ sơ")
+    # Someone appeared in an official's search or a controller's lookup: one
+    # row per person found, so that each sees it on "who viewed my data".
+    PERSON_FOUND = "person.found", _("Có trong kết quả tra cứu")
+    # A controller checked someone in (card scan or manual entry), or tried
+    # to with a card or details that do not match the person's record.
+    CHECKIN_BY_STAFF = "checkin.staff", _("Khai báo hộ tại địa điểm")
+    CHECKIN_REFUSED = "checkin.refused", _("Khai báo hộ bị từ chối")
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEvent"]):
@@ -69,6 +78,21 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PermissionError("The audit log is append-only.")
+
+    @property
+    def actor_shown(self) -> str:
+        """Who acted, as the person whose data it was sees it: an official by
+        full name (they answer for what they read); venue staff, whose
+        events carry ``detail["at_venue"]``, by abbreviated name and the
+        venue, since everyone checked in at a door sees these. Select
+        ``actor__person``."""
+        if self.actor is None:
+            return str(_("Hệ thống"))
+        name = self.actor.person.full_name
+        venue = self.detail.get("at_venue") if isinstance(self.detail, dict) else None
+        if venue:
+            return str(_("%(name)s (tại %(venue)s)") % {"name": mask_name(name), "venue": venue})
+        return name
 
 
 # --- Notification outbox -------------------------------------------------------

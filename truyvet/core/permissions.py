@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 
-from truyvet.accounts.models import Role, RoleAssignment
+from truyvet.accounts.models import Role, RoleAssignment, User
 from truyvet.places.models import AdministrativeUnit, Level
 from truyvet.venues.models import StaffRole, VenueStaff
 
@@ -291,6 +291,20 @@ def can_scan_at_venue(user: Any, venue: Any) -> bool:
     return _venue_roles_in(user, venue, _VENUE_STAFF)
 
 
+def venue_staff_since(user: Any, venue: Any) -> Any:
+    """When the user became the venue's owner, admin or controller, or None
+    when they are none of these (``can_scan_at_venue`` is then False): one
+    query for both whether they may scan there and how long they have,
+    which bounds how far back their scans may be dated."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    return (
+        VenueStaff.objects.filter(venue_id=venue.pk, user_id=user.pk, role__in=_VENUE_STAFF)
+        .values_list("added_at", flat=True)
+        .first()
+    )
+
+
 def can_print_posters_for_unit(user: Any, unit: AdministrativeUnit | None) -> bool:
     """Downloads every poster of a commune or district in one PDF."""
     return can_manage_unit(user, unit)
@@ -312,13 +326,17 @@ def can_checkout_checkin(user: Any, checkin: Any) -> bool:
 
 def can_print_personal_qr_card(user: Any, person: Person) -> bool:
     """Prints the 5 × 5 cm personal QR card: the person themselves, and
-    officials whose scope covers where the person lives (for people without
-    a smartphone; each print by an official is audited)."""
+    officials whose scope covers where the person lives, for people without
+    an account of their own (no smartphone; each print is audited). A card
+    is a live credential that checks its holder in anywhere, so nobody
+    prints one for someone who has an account: they print their own."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if getattr(user, "person_id", None) == person.pk:
         return True
-    return _covers(user, person.commune, None)
+    if not _covers(user, person.commune, None):
+        return False
+    return not User.objects.filter(person_id=person.pk).exists()
 
 
 # --- Tracing (issue 5) ---------------------------------------------------------------

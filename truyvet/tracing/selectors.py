@@ -31,7 +31,7 @@ from truyvet.core.masking import mask_name, mask_phone
 from truyvet.core.models import AuditAction, AuditEvent
 from truyvet.core.pagination import page_window
 from truyvet.core.requests import client_ip
-from truyvet.core.services import audit_record
+from truyvet.core.services import audit_record, audit_record_found
 from truyvet.tracing.models import (
     Case,
     CaseStatus,
@@ -109,11 +109,15 @@ def people_for_case(*, viewer: Any, query: str, request: HttpRequest | None = No
             .filter(permissions.tracing_scope_q(viewer, "commune__path"))
             .select_related("commune")[:5]
         )
+        purpose = _("Tìm người để đăng ký ca bệnh")
         audit_record(
             actor=viewer, action=AuditAction.PERSON_SEARCH, request=request,
-            purpose=_("Tìm người để đăng ký ca bệnh"),
+            purpose=purpose,
             detail={"kind": "case.person_lookup", "results": [p.pk for p in found]},
         )
+        # And under each person found, who sees it on "who viewed my data".
+        audit_record_found(actor=viewer, people=found, purpose=purpose, request=request,
+                           detail={"kind": "case.person_lookup"})
     return found
 
 

@@ -271,6 +271,19 @@ def venue_status(request: HttpRequest, code: str, payload: VenueStatusIn) -> Ven
     return _venue(request, code)
 
 
+@router.post("/{code}/approve", response=VenueDetailRead, auth=logged_in,
+             summary="Approve a venue for its staff to check people in")
+def venue_approve(request: HttpRequest, code: str) -> Venue:
+    """Officers over the venue's commune; audited. A pending venue becomes
+    active; an active one its owner registered or moved lets its staff
+    record other people's visits (door scans, manual entries) from now,
+    instead of after VENUE_STAFF_CHECKIN_WAIT_HOURS. `unchanged` (400) when
+    it waits for nothing."""
+    venue = _venue(request, code)
+    services.venue_approve(actor=_caller(request), venue=venue, request=request)
+    return _venue(request, code)
+
+
 @router.post("/{code}/revoke-qr", response=VenueDetailRead, auth=logged_in,
              summary="Revoke every printed poster")
 def venue_qr_revoke(request: HttpRequest, code: str) -> Venue:
@@ -286,7 +299,7 @@ def venue_qr_revoke(request: HttpRequest, code: str) -> Venue:
 @router.get("/{code}/staff", response=list[StaffRead], auth=logged_in, summary="Staff")
 def staff_list(request: HttpRequest, code: str) -> list[VenueStaff]:
     venue = _venue(request, code)
-    return list(selectors.venue_staff_list(viewer=_caller(request), venue=venue))
+    return selectors.venue_staff_list(viewer=_caller(request), venue=venue, request=request)
 
 
 @router.post("/{code}/staff", response={201: StaffRead}, auth=logged_in,

@@ -72,6 +72,11 @@ class Venue(models.Model):
         max_length=10, choices=VenueStatus.choices, default=VenueStatus.PENDING
     )
     status_changed_at = models.DateTimeField(default=timezone.now)
+    # From when the venue's staff may record other people's visits (door scans
+    # and manual entries): at once when an officer registered or approved it;
+    # VENUE_STAFF_CHECKIN_WAIT_HOURS after its owner registered or moved it
+    # otherwise (venues.readiness, docs/decisions/0003).
+    staff_checkins_from = models.DateTimeField(default=timezone.now)
     qr_version = models.PositiveIntegerField(default=1)
     # Overrides DEFAULT_DWELL_MINUTES for this venue when set.
     dwell_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -125,8 +130,14 @@ class Venue(models.Model):
     @property
     def accepts_checkins(self) -> bool:
         """Only active venues take check-ins: pending ones await an officer's
-        approval, suspended and closed ones were stopped by one."""
+        approval, suspended and closed ones were stopped by one. Whether its
+        staff may also record other people is ``venues.readiness``'s rule."""
         return self.status == VenueStatus.ACTIVE
+
+    def awaits_staff_approval(self, now: Any = None) -> bool:
+        """Its staff may not record other people's visits yet: an officer has
+        not approved it and the waiting time has not passed."""
+        return self.staff_checkins_from > (now or timezone.now())
 
     @property
     def address(self) -> str:

@@ -31,12 +31,11 @@ from urllib.parse import urlsplit
 
 import segno
 from django.conf import settings
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from truyvet.core import signing
 from truyvet.core.errors import NotFound, ServiceError
-from truyvet.venues.models import Venue, VenueStatus
+from truyvet.venues.models import Venue
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud over the phone or typed from
 # a poster cannot be mistaken for another one.
@@ -129,7 +128,7 @@ def venue_qr_verify(parsed: ParsedVenueQr) -> bool:
     )
 
 
-def venue_qr_resolve(payload: str, *, require_active: bool = False) -> Venue:
+def venue_qr_resolve(payload: str) -> Venue:
     """The venue a scanned QR payload belongs to, its commune and the
     commune's ancestors selected (for ``commune.full_name``).
 
@@ -146,12 +145,10 @@ def venue_qr_resolve(payload: str, *, require_active: bool = False) -> Venue:
        current one (only possible after restoring an older database) is
        refused the same way: only the current poster is valid.
 
-    A pending, suspended or closed venue is returned like any other by
-    default, because its poster is genuine and the check-in page should name
-    the venue and say why it takes no check-ins. Callers that record a
-    check-in pass ``require_active=True`` to get ``venue_inactive`` (409), with
-    a message saying whether the venue awaits approval, is suspended or is
-    closed, for any venue that does not ``accepts_checkins``.
+    A pending, suspended or closed venue is returned like any other, because
+    its poster is genuine and the check-in page should name the venue and say
+    why it takes no check-ins. Whether it takes one is decided by the one
+    rule in ``venues.readiness``, which every check-in asks before it writes.
     """
     parsed = venue_qr_parse(payload)
     if not venue_qr_verify(parsed):
@@ -177,17 +174,7 @@ def venue_qr_resolve(payload: str, *, require_active: bool = False) -> Venue:
             code="qr_revoked",
             status=410,
         )
-    if require_active and not venue.accepts_checkins:
-        raise ServiceError(_INACTIVE.get(venue.status, _INACTIVE[VenueStatus.CLOSED]),
-                           code="venue_inactive", status=409)
     return venue
-
-
-_INACTIVE: dict[str, Promise] = {
-    VenueStatus.PENDING: _("Địa điểm này đang chờ cán bộ duyệt, chưa nhận khai báo ra vào."),
-    VenueStatus.SUSPENDED: _("Địa điểm này đang tạm dừng hoạt động, không nhận khai báo ra vào."),
-    VenueStatus.CLOSED: _("Địa điểm này đã đóng cửa, không nhận khai báo ra vào."),
-}
 
 
 def _malformed() -> ServiceError:

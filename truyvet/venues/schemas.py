@@ -122,6 +122,13 @@ class VenueRead(VenueSummary):
     dwell_minutes: int = Field(description="Used to estimate departures")
     created_at: datetime
     status_changed_at: datetime
+    staff_checkins_from: datetime = Field(
+        description="From when its staff may record other people's visits (door scans, manual "
+        "entries): at once for venues an officer registered or approved"
+    )
+    awaiting_approval: bool = Field(
+        description="Its staff may not yet record other people's visits"
+    )
     my_role: str | None = Field(None, description="The caller's staff role here, if any")
     possible_duplicate: bool
     possible_duplicate_of: str | None = Field(
@@ -149,6 +156,10 @@ class VenueRead(VenueSummary):
         return obj.effective_dwell_minutes
 
     @staticmethod
+    def resolve_awaiting_approval(obj: Venue) -> bool:
+        return obj.awaits_staff_approval()
+
+    @staticmethod
     def resolve_my_role(obj: Venue) -> str | None:
         return getattr(obj, "my_role", None)
 
@@ -166,13 +177,20 @@ class VenueRead(VenueSummary):
 
 
 class VenueDetailRead(VenueRead):
-    """For those who manage the venue: the contact phone in full."""
+    """One venue: the contact phone in full for those who manage it (its
+    owner and admins, officers over its commune); masked for the others who
+    see it (its controllers, health workers), who have no need for it."""
 
-    contact_phone_full: str
+    contact_phone_full: str = Field(description="In full for those who manage the venue")
 
     @staticmethod
-    def resolve_contact_phone_full(obj: Venue) -> str:
-        return obj.contact_phone
+    def resolve_contact_phone_full(obj: Venue, context: Any) -> str:
+        viewer = getattr(context.get("request"), "auth", None) if context else None
+        if getattr(obj, "my_role", None) in (StaffRole.OWNER, StaffRole.ADMIN) or (
+            permissions.can_manage_unit(viewer, obj.commune)
+        ):
+            return obj.contact_phone
+        return mask_phone(obj.contact_phone)
 
 
 class VenueListOut(Schema):

@@ -39,7 +39,7 @@ from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.masking import mask_name, mask_phone
 from truyvet.core.models import AuditAction
 from truyvet.core.pagination import page_window
-from truyvet.core.services import audit_record
+from truyvet.core.services import audit_event, audit_record, audit_record_all
 from truyvet.core.text import fold
 from truyvet.core.time import local_zone, period_bounds
 from truyvet.places.models import AdministrativeUnit, Level
@@ -149,19 +149,39 @@ def venue_invitations_for(user: Any) -> QuerySet[VenueStaff]:
     )
 
 
-def venue_staff_list(*, viewer: Any, venue: Venue) -> QuerySet[VenueStaff]:
-    """The venue's staff, owners first; for those who manage the venue."""
+def venue_staff_list(
+    *, viewer: Any, venue: Venue, request: HttpRequest | None = None
+) -> list[VenueStaff]:
+    """The venue's staff, owners first; for those who manage the venue. The
+    list shows full names, so it is audited under each member with an
+    account (but the viewer), who sees it on "who viewed my data"."""
     if not permissions.can_view_venue_staff(viewer, venue):
         raise NotAllowed(_("Bạn không có quyền xem nhân sự của địa điểm này."))
     order = {StaffRole.OWNER: 0, StaffRole.ADMIN: 1, StaffRole.CONTROLLER: 2}
-    return (
-        venue.staff.select_related("user", "user__person")
-        .annotate(rank=Case(
-            *(When(role=role, then=Value(rank)) for role, rank in order.items()),
-            output_field=IntegerField(),
-        ))
-        .order_by("rank", "added_at", "pk")
-    )
+    with transaction.atomic():
+        members: list[VenueStaff] = list(
+            venue.staff.select_related("user", "user__person")
+            .annotate(rank=Case(
+                *(When(role=role, then=Value(rank)) for role, rank in order.items()),
+                output_field=IntegerField(),
+            ))
+            .order_by("rank", "added_at", "pk")
+        )
+        # Only accepted members are shown by name (an invitation shows none).
+        named = [m.user.person for m in members
+                 if m.user is not None and m.accepted_at is not None
+                 and m.user_id != getattr(viewer, "pk", None)]
+        detail: dict[str, Any] = {"kind": "venue_staff", "venue_code": venue.code}
+        if permissions.venue_role(viewer, venue) is not None:
+            detail["at_venue"] = venue.name  # shown as venue staff, not as an official
+        audit_record_all([
+            audit_event(actor=viewer, action=AuditAction.PERSON_READ, request=request,
+                        purpose=_("Xem danh sách nhân sự của %(venue)s") % {"venue": venue.name},
+                        subject_person=person, target=f"venue:{venue.code}",
+                        unit=venue.commune, detail=detail)
+            for person in named
+        ])
+    return members
 
 
 def venue_type_counts(viewer: Any) -> dict[str, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
@@ -298,6 +299,13 @@ def _owner_for_phone(*, venue: Venue, phone: str, actor: Any) -> VenueStaff:
     return staff
 
 
+def staff_checkin_wait() -> timedelta:
+    """How long the staff of a venue its owner registered or moved wait,
+    unless an officer approves it sooner, before they may record other
+    people's visits."""
+    return timedelta(hours=settings.VENUE_STAFF_CHECKIN_WAIT_HOURS)
+
+
 # --- Registration ----------------------------------------------------------------------
 
 
@@ -322,7 +330,9 @@ def venue_register(
     - Anyone else registers their own venue and becomes its owner. The
       contact phone must be their own verified number or be proved with
       ``otp_code``. The venue is active at once unless VENUE_REQUIRE_APPROVAL
-      is on (docs/decisions/0003-venue-approval.md).
+      is on, but its staff record other people's visits only after an
+      officer approves it or VENUE_STAFF_CHECKIN_WAIT_HOURS have passed
+      (``venues.readiness``, docs/decisions/0003-venue-approval.md).
 
     A venue with the same folded name and address in the same commune is
     flagged in ``possible_duplicate_of``, not refused.
@@ -348,6 +358,8 @@ def venue_register(
         if settings.VENUE_REQUIRE_APPROVAL and not by_officer
         else VenueStatus.ACTIVE
     )
+    now = timezone.now()
+    staff_checkins_from = now if by_officer else now + staff_checkin_wait()
     for attempt in range(3):
         try:
             with transaction.atomic():
@@ -355,7 +367,8 @@ def venue_register(
                     code=new_venue_codes(1)[0], name=name, venue_type=venue_type,
                     commune=commune, street=street, latitude=lat, longitude=lon,
                     contact_phone=phone, contact_phone_verified_at=verified_at,
-                    status=status, status_changed_at=timezone.now(),
+                    status=status, status_changed_at=now,
+                    staff_checkins_from=staff_checkins_from,
                     possible_duplicate_of=_find_duplicate(
                         commune=commune, name=name, street=street
                     ),
@@ -400,7 +413,13 @@ def venue_update(
     the dwell-time override). Owners, venue admins and officers over the
     commune; moving the venue to a commune an officer does not cover is
     refused to that officer. A new contact phone is verified as in
-    ``venue_register``."""
+    ``venue_register``.
+
+    A move to another commune by anyone but an officer over that commune
+    needs approval again, as a registration there would: the venue's staff
+    wait again before recording other people's visits, and with
+    VENUE_REQUIRE_APPROVAL an active venue goes back to pending. The move is
+    audited under the new commune, so its officers see it."""
     if not permissions.can_manage_venue(actor, venue):
         raise NotAllowed(_("Bạn không có quyền sửa địa điểm này."))
     errors = ErrorCollector()
@@ -432,11 +451,14 @@ def venue_update(
 
     target_commune = changes.get("commune") or venue.commune
     is_officer_here = permissions.can_manage_unit(actor, venue.commune)
-    if "commune" in changes and target_commune.pk != venue.commune_id:
+    moved = "commune" in changes and target_commune.pk != venue.commune_id
+    approved_by_mover = False
+    if moved:
         manages_as_staff = permissions.venue_role(actor, venue) in (
             StaffRole.OWNER, StaffRole.ADMIN
         )
-        if not manages_as_staff and not permissions.can_manage_unit(actor, target_commune):
+        approved_by_mover = permissions.can_manage_unit(actor, target_commune)
+        if not manages_as_staff and not approved_by_mover:
             raise NotAllowed(_("Bạn chỉ được chuyển địa điểm tới xã trong địa bàn của mình."))
     if new_phone and new_phone != venue.contact_phone:
         changes["contact_phone_verified_at"] = _verify_contact_phone(
@@ -447,6 +469,7 @@ def venue_update(
 
     with transaction.atomic():
         locked = Venue.objects.select_for_update().get(pk=venue.pk)
+        previous_commune, previous_status = locked.commune, locked.status
         for key, value in changes.items():
             setattr(locked, key, value)
         if {"name", "street", "commune"} & changes.keys():
@@ -454,8 +477,27 @@ def venue_update(
                 commune=locked.commune, name=locked.name, street=locked.street,
                 exclude_pk=locked.pk,
             )
+        if moved and not approved_by_mover:
+            _await_approval_again(locked)
         locked.save()
+        if moved:
+            audit_record(
+                actor=actor, action=AuditAction.STATUS_CHANGE, request=request,
+                purpose=_("Chuyển địa điểm sang xã khác"), target=f"venue:{locked.code}",
+                unit=target_commune,
+                detail={"event": "move", "from_commune": previous_commune.code,
+                        "to_commune": target_commune.code, "from": previous_status,
+                        "to": locked.status, "approved": approved_by_mover},
+            )
     return Venue.objects.select_related("commune__parent__parent").get(pk=venue.pk)
+
+
+def _await_approval_again(venue: Venue) -> None:
+    """A venue moved by its owner is, for its new commune, newly registered."""
+    now = timezone.now()
+    venue.staff_checkins_from = max(venue.staff_checkins_from, now + staff_checkin_wait())
+    if settings.VENUE_REQUIRE_APPROVAL and venue.status == VenueStatus.ACTIVE:
+        venue.status, venue.status_changed_at = VenueStatus.PENDING, now
 
 
 # --- Status -------------------------------------------------------------------------------
@@ -504,7 +546,11 @@ def venue_status_change(
                                  "lại trang."), code="conflict", status=409)
         locked.status = status
         locked.status_changed_at = timezone.now()
-        locked.save(update_fields=["status", "status_changed_at"])
+        if status == VenueStatus.ACTIVE:
+            # An officer approving or reopening a venue has looked at it.
+            locked.staff_checkins_from = min(locked.staff_checkins_from,
+                                             locked.status_changed_at)
+        locked.save(update_fields=["status", "status_changed_at", "staff_checkins_from"])
         audit_record(
             actor=actor, action=AuditAction.STATUS_CHANGE, request=request,
             purpose=reason or _("Đổi trạng thái địa điểm"), target=f"venue:{locked.code}",
@@ -519,6 +565,41 @@ def venue_status_change(
         phone = locked.contact_phone
         transaction.on_commit(lambda: _sms_in_vietnamese(to=phone, message=message))
     venue.status, venue.status_changed_at = locked.status, locked.status_changed_at
+    venue.staff_checkins_from = locked.staff_checkins_from
+    return venue
+
+
+def venue_approve(*, actor: Any, venue: Venue, request: HttpRequest | None = None) -> Venue:
+    """An officer over the commune approves a venue: a pending one becomes
+    active (as ``venue_status_change`` does), and an active one still in its
+    waiting time lets its staff record other people's visits from now on.
+    Audited; the contact phone is told by SMS."""
+    if not permissions.can_change_venue_status(actor, venue):
+        raise NotAllowed(_("Chỉ cán bộ quản lý địa bàn được duyệt địa điểm."))
+    if venue.status == VenueStatus.PENDING:
+        return venue_status_change(actor=actor, venue=venue, status=VenueStatus.ACTIVE,
+                                   request=request)
+    if venue.status != VenueStatus.ACTIVE or not venue.awaits_staff_approval():
+        errors = ErrorCollector()
+        errors.add("status", gettext_lazy("Địa điểm này không chờ duyệt."), "unchanged")
+        errors.raise_if_any(INVALID_INPUT)
+    with transaction.atomic():
+        locked = Venue.objects.select_for_update().get(pk=venue.pk)
+        now = timezone.now()
+        locked.staff_checkins_from = min(locked.staff_checkins_from, now)
+        locked.save(update_fields=["staff_checkins_from"])
+        audit_record(
+            actor=actor, action=AuditAction.STATUS_CHANGE, request=request,
+            purpose=_("Duyệt địa điểm cho người kiểm soát khai báo hộ"),
+            target=f"venue:{locked.code}", unit=locked.commune,
+            detail={"event": "approve", "status": locked.status},
+        )
+        with translation.override(settings.LANGUAGE_CODE):
+            message = _("Địa điểm %(venue)s đã được cán bộ duyệt: người kiểm soát có thể quét "
+                        "thẻ và khai báo hộ khách từ bây giờ.") % {"venue": locked.name}
+        phone = locked.contact_phone
+        transaction.on_commit(lambda: _sms_in_vietnamese(to=phone, message=message))
+    venue.staff_checkins_from = locked.staff_checkins_from
     return venue
 
 
@@ -860,7 +941,7 @@ def venue_import(
             name=name, name_folded=fold(name), venue_type=venue_type, commune=commune,
             street=street, dedup_key=Venue.make_dedup_key(name, street),
             latitude=lat, longitude=lon, contact_phone=phone, status=VenueStatus.ACTIVE,
-            status_changed_at=now, created_by=actor, created_at=now,
+            status_changed_at=now, staff_checkins_from=now, created_by=actor, created_at=now,
         )
         key = (commune.pk, venue.dedup_key)
         item = _RowVenue(row=row.number, venue=venue, duplicate_of_row=seen_in_file.get(key))

@@ -18,6 +18,7 @@ urlpatterns = [
     path("<str:code>/", views.detail_view, name="detail"),
     path("<str:code>/edit/", views.edit_view, name="edit"),
     path("<str:code>/status/", views.status_view, name="status"),
+    path("<str:code>/approve/", views.approve_view, name="approve"),
     path("<str:code>/revoke-qr/", views.revoke_view, name="revoke_qr"),
     path("<str:code>/staff/", views.staff_add_view, name="staff_add"),
     path("<str:code>/staff/<int:staff_id>/remove/", views.staff_remove_view,

@@ -211,6 +211,7 @@ def manage_view(request: HttpRequest) -> HttpResponse:
         "page": page,
         "filters": query.urlencode(),
         "can_import": permissions.can_import_venues(viewer),
+        "now": timezone.now(),  # venues whose staff still wait for approval are flagged
         "rows": [
             (venue, _status_actions(viewer, venue)) for venue in page.object_list
         ],
@@ -271,6 +272,9 @@ def detail_view(request: HttpRequest, code: str) -> HttpResponse:
         "can_manage": can_manage,
         "can_log": permissions.can_view_visitor_log(viewer, venue),
         "status_actions": _status_actions(viewer, venue),
+        "awaits_approval": venue.awaits_staff_approval(),
+        "can_approve": permissions.can_change_venue_status(viewer, venue)
+        and venue.status == VenueStatus.ACTIVE and venue.awaits_staff_approval(),
         "duplicate": venue.possible_duplicate_of
         if permissions.can_view_unit(viewer, venue.commune) else None,
     }
@@ -279,7 +283,7 @@ def detail_view(request: HttpRequest, code: str) -> HttpResponse:
         manageable = {value for value, _label in roles}
         until = timezone.localdate()
         since = until - timedelta(days=CHART_DAYS - 1)
-        members = list(selectors.venue_staff_list(viewer=viewer, venue=venue))
+        members = selectors.venue_staff_list(viewer=viewer, venue=venue, request=request)
         owners = sum(member.role == StaffRole.OWNER for member in members)
         context |= {
             # Removable: by whoever manages the role, or by the member (leaving),
@@ -352,6 +356,23 @@ def status_view(request: HttpRequest, code: str) -> HttpResponse:
                 "name": venue.name, "status": venue.get_status_display()})
     else:
         messages.error(request, _("Trạng thái không hợp lệ."))
+    return _back(request, venue)
+
+
+@login_required
+@require_POST
+def approve_view(request: HttpRequest, code: str) -> HttpResponse:
+    """An officer lets a venue's staff check other people in now."""
+    venue = _venue_or_404(request, code)
+    if not permissions.can_change_venue_status(request.user, venue):
+        raise PermissionDenied
+    try:
+        services.venue_approve(actor=request.user, venue=venue, request=request)
+    except ServiceError as exc:
+        messages.error(request, " ".join(
+            [str(exc.message), *(str(e.message) for e in exc.errors)]))
+    else:
+        messages.success(request, _("Đã duyệt %(name)s.") % {"name": venue.name})
     return _back(request, venue)
 
 

@@ -412,6 +412,7 @@ def _venues_ensure(*, area: AdministrativeUnit, communes: Sequence[Administrativ
                 commune=commune, street=street, dedup_key=Venue.make_dedup_key(name, street),
                 contact_phone=_mobile(rng), status=VenueStatus.ACTIVE,
                 status_changed_at=registered, created_at=registered,
+                staff_checkins_from=registered,  # imported by officers: approved at once
             ))
         with transaction.atomic():
             Venue.objects.bulk_create(venues, batch_size=500)

@@ -1,18 +1,22 @@
 """Venues for the check-in tests, made through the venues services: a
 restaurant and a market in Thị trấn Thanh Nhật registered by the Hạ Lang
 district officer for the venue owner, with the controller persona at the
-restaurant only."""
+restaurant only. Both have been in business for a month (``establish``), so
+their door scans may carry any time of the retention period; the limits on
+new venues and new staff are tested in tests/security/."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from truyvet.venues.models import StaffRole, Venue, VenueType
+from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueType
 from truyvet.venues.services import venue_register, venue_staff_accept, venue_staff_add
 
 
@@ -28,18 +32,29 @@ def make_venue(personas: Any, *, name: str, venue_type: str, dwell: int | None =
     return venue
 
 
+def establish(venue: Venue, *, days: int = 30) -> Venue:
+    """Moves the venue's approval and its current staff's joining ``days``
+    back: a venue with a track record, whose door scans may be as old as
+    the retention period (checkins.services._door_floor)."""
+    since = timezone.now() - timedelta(days=days)
+    Venue.objects.filter(pk=venue.pk).update(staff_checkins_from=since)
+    VenueStaff.objects.filter(venue=venue).update(added_at=since)
+    venue.refresh_from_db()
+    return venue
+
+
 @pytest.fixture
 def restaurant(personas: Any) -> Venue:
     venue = make_venue(personas, name="Quán Phở Hạ Lang", venue_type=VenueType.RESTAURANT)
     invited = venue_staff_add(actor=personas.venue_owner, venue=venue,
                               phone=personas.controller.phone, role=StaffRole.CONTROLLER)
     venue_staff_accept(user=personas.controller, staff=invited)
-    return venue
+    return establish(venue)
 
 
 @pytest.fixture
 def market(personas: Any) -> Venue:
-    return make_venue(personas, name="Chợ Thanh Nhật", venue_type=VenueType.MARKET)
+    return establish(make_venue(personas, name="Chợ Thanh Nhật", venue_type=VenueType.MARKET))
 
 
 @pytest.fixture

@@ -203,6 +203,8 @@ def test_manual_entry_finds_a_known_visitor_and_records_the_visit(
     page.keyboard.type(personas.citizen.phone)
     page.locator("#lookup-results .pick").click()
     expect(page.locator("#picked")).to_have_text("N. T. Hoa")
+    # She has an account: the birth date on her card is asked too (issue 12).
+    page.locator("#manual-form [name=birth_date]").fill("1990-05-17")
 
     page.locator("#manual-form").get_by_role("button", name="Ghi nhận").click()
 

@@ -12,8 +12,14 @@ from django.utils import timezone
 from truyvet.accounts.models import Person
 from truyvet.accounts.personal_qr import personal_qr_rotate, personal_qr_token
 from truyvet.checkins.models import CheckIn, CheckInMethod, ScanIdentity, ScanOutcome
-from truyvet.checkins.selectors import checkins_of_me, people_lookup
-from truyvet.checkins.services import checkin_guest, checkin_manual, checkin_staff_scan
+from truyvet.checkins.selectors import checkins_of_me, guest_visits_offered, people_lookup
+from truyvet.checkins.services import (
+    checkin_guest,
+    checkin_manual,
+    checkin_record,
+    checkin_staff_scan,
+    checkins_adopt_guest,
+)
 from truyvet.core.errors import ServiceError
 from truyvet.core.models import AuditAction, AuditEvent
 from truyvet.testing import register_user
@@ -135,7 +141,7 @@ class TestWhoMayScan:
     ) -> None:
         with pytest.raises(ServiceError) as exc:
             staff_scan(personas, market, CCCD)
-        assert exc.value.code == "not_venue_staff"
+        assert exc.value.code == "venue_unknown"  # as for an unknown code (issue 12)
         assert not CheckIn.objects.exists()
 
     def test_citizens_and_officers_cannot_scan_at_a_venue(
@@ -144,7 +150,7 @@ class TestWhoMayScan:
         for user in (personas.citizen, personas.district_officer, personas.admin):
             with pytest.raises(ServiceError) as exc:
                 checkin_staff_scan(controller=user, venue=restaurant, payload=CCCD)
-            assert exc.value.code == "not_venue_staff"
+            assert exc.value.code == "venue_unknown"  # as for an unknown code (issue 12)
 
     def test_the_owner_scans_at_their_own_venue(self, personas: Any, market: Any) -> None:
         result = checkin_staff_scan(controller=personas.venue_owner, venue=market, payload=CCCD)
@@ -158,7 +164,7 @@ class TestWhoMayScan:
         venue_staff_remove(actor=personas.venue_owner, venue=restaurant, staff=membership)
         with pytest.raises(ServiceError) as exc:
             staff_scan(personas, restaurant, CCCD)
-        assert exc.value.code == "not_venue_staff"
+        assert exc.value.code == "venue_unknown"  # as for an unknown code (issue 12)
         assert CheckIn.objects.count() == 1
 
 
@@ -198,7 +204,9 @@ class TestManualEntry:
         # Lương Văn Đức lives in Quảng Hòa and has never been here.
         assert people_lookup(controller=personas.controller, venue=restaurant,
                              query="0912000008") == []
-        checkin_guest(venue=restaurant, full_name="Lương Văn Đức", phone="0912000008")
+        # He comes by (his own scan: a guest form no longer reaches his account).
+        checkin_record(venue=restaurant, person=personas.other_citizen.person,
+                       arrived_at=timezone.now(), method=CheckInMethod.CITIZEN_SCAN)
         found = people_lookup(controller=personas.controller, venue=restaurant,
                               query="0912000008")
         assert [p.pk for p in found] == [personas.other_citizen.person_id]
@@ -208,15 +216,18 @@ class TestManualEntry:
     ) -> None:
         assert people_lookup(controller=personas.controller, venue=restaurant,
                              query="hoa") == []
-        checkin_guest(venue=restaurant, full_name="Nguyễn Thị Hoa", phone="0912000007")
+        checkin_record(venue=restaurant, person=personas.citizen.person,
+                       arrived_at=timezone.now(), method=CheckInMethod.CITIZEN_SCAN)
         found = people_lookup(controller=personas.controller, venue=restaurant, query="hoa")
         assert [p.pk for p in found] == [personas.citizen.person_id]
 
     def test_a_looked_up_person_is_checked_in_by_id(
         self, personas: Any, restaurant: Any
     ) -> None:
+        # She has an account, so her birth date is asked too (issue 12).
         result = checkin_manual(controller=personas.controller, venue=restaurant, full_name="",
-                                phone="0912000007", person_id=personas.citizen.person_id)
+                                phone="0912000007", person_id=personas.citizen.person_id,
+                                birth_date=date(1990, 5, 17))
         assert result.result.checkin.person_id == personas.citizen.person_id
 
     def test_a_guessed_person_id_is_refused(self, personas: Any, restaurant: Any) -> None:
@@ -268,12 +279,14 @@ class TestGuests:
         assert result.checkin.person.phone == "+84977123456"
         assert not CheckIn.objects.filter(person=personas.citizen.person).exists()
 
-    def test_a_guest_with_the_id_and_phone_on_record_is_that_person(
+    def test_a_guest_with_the_id_and_phone_of_an_account_stays_out_of_its_history(
         self, personas: Any, restaurant: Any
     ) -> None:
+        # Issue 12: it used to join her history; now she is offered it.
         result = checkin_guest(venue=restaurant, full_name="Nguyễn Thị Hoa",
                                phone="0912000007", id_number="004190123456")
-        assert result.checkin.person_id == personas.citizen.person_id
+        assert result.checkin.person_id != personas.citizen.person_id
+        assert list(guest_visits_offered(user=personas.citizen)) == [result.checkin]
 
     def test_registering_later_adopts_the_guest_visits(
         self, personas: Any, restaurant: Any, market: Any
@@ -283,13 +296,18 @@ class TestGuests:
         checkin_guest(venue=market, full_name="Phạm Thị Con", phone="0977123456")
         user = register_user(phone="0977 123 456", full_name="Phạm Văn Khách",
                              commune=personas.units.thanh_nhat)
+        # Issue 12: offered, not moved, until the holder says they are theirs.
+        assert list(checkins_of_me(user=user)) == []
+        assert guest_visits_offered(user=user).count() == 2
+        assert checkins_adopt_guest(user=user) == 2
         mine = list(checkins_of_me(user=user))
         assert {c.venue_id for c in mine} == {restaurant.pk, market.pk}
         assert len(mine) == 2  # the child's visit with the same phone stays the child's
-        # The next guest check-in with the same details goes to the account.
+        # The next guest check-in with the same details is offered again.
         again = checkin_guest(venue=restaurant, full_name="Phạm Văn Khách", phone="0977123456",
                               arrived_at=timezone.now() + timedelta(minutes=2))
-        assert again.checkin.person_id == user.person_id
+        assert again.checkin.person_id != user.person_id
+        assert list(guest_visits_offered(user=user)) == [again.checkin]
 
 
 @pytest.mark.django_db

@@ -29,6 +29,7 @@ from truyvet.venues.qr import (
     venue_qr_svg,
     venue_qr_token,
 )
+from truyvet.venues.readiness import venue_require_ready
 from truyvet.venues.services import venue_qr_revoke, venue_register, venue_status_change
 
 BASE_URL = "https://truyvet.caobang.gov.vn"  # 30 characters, like a real deployment
@@ -56,9 +57,13 @@ def never_stored() -> Venue:
     return Venue(code=venue_code_generate(), qr_version=1)
 
 
-def rejection(payload: str, **kwargs: Any) -> ServiceError:
+def rejection(payload: str, *, for_checkin: bool = False) -> ServiceError:
+    """Why the QR, or (``for_checkin``) a check-in at its venue, is refused:
+    whether a venue takes check-ins is the one rule of venues.readiness."""
     with pytest.raises(ServiceError) as caught:
-        venue_qr_resolve(payload, **kwargs)
+        venue = venue_qr_resolve(payload)
+        if for_checkin:
+            venue_require_ready(venue)
     return caught.value
 
 
@@ -374,12 +379,12 @@ def test_a_venue_that_takes_no_check_ins_resolves_for_display_but_not_for_check_
     messages = set()
     for venue in (pending, suspended, closed):
         assert venue_qr_resolve(venue_qr_payload(venue)) == venue
-        error = rejection(venue_qr_payload(venue), require_active=True)
+        error = rejection(venue_qr_payload(venue), for_checkin=True)
         assert error.code == "venue_inactive"
         assert error.status == 409
         messages.add(str(error.message))
     assert len(messages) == 3  # says which: awaiting approval, suspended or closed
-    assert venue_qr_resolve(venue_qr_payload(active), require_active=True) == active
+    venue_require_ready(venue_qr_resolve(venue_qr_payload(active)))  # no refusal
 
 
 @pytest.mark.django_db
@@ -395,7 +400,7 @@ def test_each_rejection_has_its_own_message_in_vietnamese_and_in_english(persona
         "qr_forged": rejection(forged),
         "qr_revoked": rejection(revoked),
         "qr_unknown": rejection(unknown),
-        "venue_inactive": rejection(venue_qr_payload(closed), require_active=True),
+        "venue_inactive": rejection(venue_qr_payload(closed), for_checkin=True),
     }
     assert {code: error.code for code, error in errors.items()} == {c: c for c in errors}
 

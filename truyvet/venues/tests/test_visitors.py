@@ -23,7 +23,7 @@ from truyvet.venues.selectors import (
     venue_visitor_log_export,
     venue_visits_per_day,
 )
-from truyvet.venues.services import venue_staff_accept, venue_staff_add
+from truyvet.venues.services import venue_approve, venue_staff_accept, venue_staff_add
 from truyvet.venues.tests.conftest import login
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -46,6 +46,9 @@ def visited(personas, venues) -> dict[str, Any]:
         return datetime(day.year, day.month, day.day, hour, tzinfo=HANOI)
 
     yesterday, before = today - timedelta(days=1), today - timedelta(days=2)
+    # The owner registered the shop himself: its staff record other people's
+    # visits once an officer approves it (issue 12).
+    venue_approve(actor=personas.commune_officer, venue=venues.shop)
     visit(personas.citizen.person, venues.shop, at(yesterday, 9))
     visit(personas.citizen.person, venues.shop, at(today, 0) + timedelta(minutes=5))
     visit(personas.other_citizen.person, venues.shop, at(before, 15), CheckInMethod.MANUAL)

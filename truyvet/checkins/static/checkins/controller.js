@@ -339,7 +339,8 @@
   // The body the API takes: the queue item without what is only for display.
   function wireItem(item) {
     const body = { id: item.id, kind: item.kind, venue: item.venue, scanned_at: item.scanned_at };
-    ["payload", "full_name", "phone", "id_number", "person_id"].forEach((name) => {
+    ["payload", "full_name", "phone", "id_number", "birth_date", "separate",
+     "person_id"].forEach((name) => {
       if (item[name] !== undefined && item[name] !== null && item[name] !== "") body[name] = item[name];
     });
     return body;
@@ -620,7 +621,8 @@
       manualForm.elements.person_id.value = pick.dataset.personId;
       // The number the visitor told, sent along: the server accepts a
       // picked person only with their phone or document number (or a
-      // recent visit here), so ids cannot be guessed.
+      // recent visit here), so ids cannot be guessed; and someone with an
+      // account or a document number only with their birth date.
       const asked = $("lookup").value.trim();
       manualForm.dataset.asked = /\d/.test(asked) ? asked : "";
       manualForm.dataset.pickedName = pick.dataset.name;
@@ -635,6 +637,9 @@
         full_name: f.full_name.value.trim(), phone: f.phone.value.trim(),
         id_number: f.id_number.value.trim(),
       };
+      // Checked against the record of the number or of the person picked.
+      if (f.birth_date.value) body.birth_date = f.birth_date.value;
+      if (f.separate.checked) body.separate = true;
       if (f.person_id.value) {
         body.person_id = parseInt(f.person_id.value, 10);
         const asked = manualForm.dataset.asked || "";

@@ -11,7 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueType
-from truyvet.venues.services import venue_register, venue_staff_add
+from truyvet.venues.services import venue_register, venue_staff_accept, venue_staff_add
 
 # Nguyễn Thị Hoa, the citizen persona: an account, this CCCD, born 17/05/1990.
 HOA_ID = "004190123456"
@@ -40,6 +40,8 @@ def door(personas: Any, *, name: str = "Quán Phở Thanh Nhật", established: 
         commune=personas.units.thanh_nhat, street="Phố Thanh Nhật",
         contact_phone=personas.venue_owner.phone,
     )
-    venue_staff_add(actor=personas.venue_owner, venue=venue, phone=personas.controller.phone,
-                    role=StaffRole.CONTROLLER, notify=False)
+    invited = venue_staff_add(actor=personas.venue_owner, venue=venue,
+                              phone=personas.controller.phone, role=StaffRole.CONTROLLER,
+                              notify=False)
+    venue_staff_accept(user=personas.controller, staff=invited)
     return establish(venue) if established else venue

@@ -16,7 +16,7 @@ from django.utils import timezone
 from truyvet.accounts.personal_qr import personal_qr_token
 from truyvet.checkins.models import CheckIn
 from truyvet.venues.models import StaffRole
-from truyvet.venues.services import venue_staff_add
+from truyvet.venues.services import venue_staff_accept, venue_staff_add
 
 from .door_world import door, establish
 
@@ -46,8 +46,10 @@ def test_a_new_controller_cannot_date_a_visit_before_they_joined(
     personas: Any, client: Client,
 ) -> None:
     venue = door(personas)  # a venue with a month behind it
-    venue_staff_add(actor=personas.venue_owner, venue=venue,
-                    phone=personas.other_citizen.phone, role=StaffRole.CONTROLLER, notify=False)
+    invited = venue_staff_add(actor=personas.venue_owner, venue=venue,
+                              phone=personas.other_citizen.phone, role=StaffRole.CONTROLLER,
+                              notify=False)
+    venue_staff_accept(user=personas.other_citizen, staff=invited)
     client.force_login(personas.other_citizen)
 
     result = upload(client, venue, personal_qr_token(personas.citizen.person), days_ago=0.5)

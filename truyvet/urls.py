@@ -4,10 +4,11 @@ from django.urls import include, path, re_path
 from truyvet.api import api
 from truyvet.core import inbox as core_inbox
 from truyvet.core import views as core_views
+from truyvet.site import views as site_views
 from truyvet.venues import views as venue_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", site_views.home, name="home"),
     path("manifest.webmanifest", core_views.manifest, name="manifest"),
     path("sw.js", core_views.service_worker, name="service_worker"),
     path("offline/", core_views.offline, name="offline"),

@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 
-from truyvet.accounts import selectors, services
+from truyvet.accounts import permissions, selectors, services
+from truyvet.accounts.backends import hash_token
 from truyvet.accounts.models import AccessToken, Person, RoleAssignment, User
 from truyvet.accounts.schemas import (
     AuditEventRead,
@@ -37,11 +38,9 @@ from truyvet.accounts.schemas import (
     RoleRead,
     TokenOut,
 )
-from truyvet.core import permissions
-from truyvet.core.api_auth import hash_token, logged_in
+from truyvet.core.api_auth import logged_in
 from truyvet.core.errors import NotAllowed, NotFound
 from truyvet.core.models import AuditEvent
-from truyvet.core.selectors import audit_events_visible_to
 
 router = Router(tags=["accounts"])
 
@@ -255,7 +254,7 @@ def audit_list(request: HttpRequest, filters: Query[AuditFilter]) -> QuerySet[Au
         since = timezone.make_aware(since)  # a time without offset is local time
     if since is not None:
         since = _in_utc(since)
-    events = audit_events_visible_to(
+    events = selectors.audit_events_visible_to(
         viewer, action=filters.action or None, since=since
     ).select_related("actor__person", "unit__parent", "unit__parent__parent")
     return events[offset : offset + limit]

@@ -8,6 +8,7 @@ fails is never served.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -15,12 +16,12 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 
+from truyvet.accounts import permissions
 from truyvet.accounts.models import Person, RoleAssignment
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.accounts.services import INVALID_INPUT
-from truyvet.core import permissions
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
-from truyvet.core.models import AuditAction
+from truyvet.core.models import AuditAction, AuditEvent
 from truyvet.core.services import audit_record
 from truyvet.core.text import fold
 from truyvet.places.models import AdministrativeUnit
@@ -205,3 +206,22 @@ def roles_of(user: Any) -> QuerySet[RoleAssignment]:
         .select_related("unit", "unit__parent", "unit__parent__parent")
         .order_by("unit__path", "role")
     )
+
+
+def audit_events_visible_to(
+    user: Any, *, action: str | None = None, since: datetime | None = None
+) -> QuerySet[AuditEvent]:
+    """The events an officer may read: those filed under a unit in their scope
+    (admins: all). The log itself is core's; who may read which part of it
+    is decided by roles, which accounts owns."""
+    events = AuditEvent.objects.select_related("actor", "unit", "subject_person")
+    if not permissions.is_system_admin(user):
+        condition = Q(pk__in=[])
+        for unit in permissions.scope_units(user, permissions.OFFICER_ROLES):
+            condition |= Q(unit__path__startswith=unit.path)
+        events = events.filter(condition)
+    if action:
+        events = events.filter(action=action)
+    if since:
+        events = events.filter(at__gte=since)
+    return events

@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from truyvet.accounts import hooks, permissions
+from truyvet.accounts.backends import hash_token
 from truyvet.accounts.identity import IdentityError, guess_id_kind, validate_identity_number
 from truyvet.accounts.models import (
     AccessToken,
@@ -36,8 +38,7 @@ from truyvet.accounts.models import (
     User,
 )
 from truyvet.accounts.phones import PhoneError, normalize_phone
-from truyvet.core import permissions, ratelimit
-from truyvet.core.api_auth import hash_token
+from truyvet.core import ratelimit
 from truyvet.core.errors import ErrorCollector, NotAllowed, ServiceError, Throttled
 from truyvet.core.models import AuditAction
 from truyvet.core.requests import client_ip
@@ -382,8 +383,8 @@ def account_register(*, phone: str, code: str, password: str, person: PersonInpu
             user = User(phone=normalized, person=record, phone_verified_at=timezone.now())
             user.set_password(password)
             user.save()
-            _claim_venue_invitations(user)
-            _adopt_guest_checkins(user)
+            hooks.account_created(user=user)
+            hooks.account_registered(user=user)
     except IntegrityError:
         errors.add("phone", gettext_lazy("Số điện thoại này đã có tài khoản. Hãy đăng nhập."),
                    "taken")
@@ -404,24 +405,8 @@ def account_create(*, phone: str, password: str, person: PersonInput) -> User:
         user = User(phone=normalized, person=record, phone_verified_at=timezone.now())
         user.set_password(password)
         user.save()
-        _claim_venue_invitations(user)
+        hooks.account_created(user=user)
     return user
-
-
-def _claim_venue_invitations(user: User) -> None:
-    """Venue owners may have added this number as staff before it had an
-    account: the proved number now takes up those places."""
-    from truyvet.venues.services import venue_staff_claim
-
-    venue_staff_claim(user=user)
-
-
-def _adopt_guest_checkins(user: User) -> None:
-    """Visits recorded with the guest form under this phone and name before
-    the account existed join the new account (the OTP proved the phone)."""
-    from truyvet.checkins.services import checkins_adopt_guest
-
-    checkins_adopt_guest(user=user)
 
 
 def _login_keys(phone: str, request: HttpRequest | None) -> tuple[str, str]:

@@ -24,7 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from truyvet.accounts import selectors, services
+from truyvet.accounts import permissions, selectors, services
 from truyvet.accounts.forms import (
     PURPOSE_SUGGESTIONS,
     AuditFilterForm,
@@ -39,10 +39,9 @@ from truyvet.accounts.forms import (
     RoleGrantForm,
 )
 from truyvet.accounts.models import OtpPurpose, Role
-from truyvet.core import permissions
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.masking import mask_phone
-from truyvet.core.selectors import audit_events_about, audit_events_visible_to
+from truyvet.core.selectors import audit_events_about
 from truyvet.places.models import Level
 
 PENDING_KEY = "accounts.pending_registration"
@@ -492,9 +491,9 @@ def audit_view(request: HttpRequest) -> HttpResponse:
         since_date: date | None = form.cleaned_data["since"]
         if since_date is not None:
             since = timezone.make_aware(datetime.combine(since_date, dt_time.min))
-    events = audit_events_visible_to(viewer, action=action or None, since=since).select_related(
-        "actor__person", "unit__parent", "unit__parent__parent"
-    )
+    events = selectors.audit_events_visible_to(
+        viewer, action=action or None, since=since
+    ).select_related("actor__person", "unit__parent", "unit__parent__parent")
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     filters = request.GET.copy()
     filters.pop("page", None)

@@ -26,19 +26,19 @@ from ninja import File, Router, Status
 from ninja.files import UploadedFile
 from ninja.responses import NinjaJSONEncoder
 
-from truyvet.accounts.personal_qr import (
+from truyvet.checkins import selectors, services
+from truyvet.checkins.models import CheckIn
+from truyvet.checkins.parsers import decode_frame
+from truyvet.checkins.personal_qr import (
     card_colour_for,
     personal_qr_key_id,
     personal_qr_measure,
     personal_qr_public_key_b64,
     personal_qr_token,
 )
-from truyvet.accounts.personal_qr import (
+from truyvet.checkins.personal_qr import (
     personal_qr_rotate as personal_qr_rotate_token,
 )
-from truyvet.checkins import selectors, services
-from truyvet.checkins.models import CheckIn
-from truyvet.checkins.parsers import decode_frame
 from truyvet.checkins.schemas import (
     BatchIn,
     BatchOut,

@@ -26,3 +26,12 @@ class CheckinsConfig(AppConfig):
         # partition upkeep exist in django-q2's schedule table on any fresh
         # or upgraded install.
         post_migrate.connect(_schedule_jobs, sender=self, dispatch_uid="checkins.schedule")
+
+        # Imported here, not at the top: services import models, which are
+        # loaded only once every app's config is (Django calls ready() then).
+        from truyvet.accounts import hooks as account_hooks
+        from truyvet.checkins.services import checkins_adopt_guest
+
+        # A new account's proved phone takes over the visits its holder
+        # recorded as a guest.
+        account_hooks.account_registered.register(checkins_adopt_guest)

@@ -22,11 +22,11 @@ from django.utils.translation import gettext_lazy as _
 from truyvet.accounts.models import Person
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.checkins.models import CheckIn
-from truyvet.core import permissions
 from truyvet.core.errors import NotAllowed, NotFound
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
 from truyvet.core.text import fold
+from truyvet.venues import permissions as venue_permissions
 from truyvet.venues.models import StaffRole, Venue, VenueStaff
 
 HISTORY_DAYS = 21
@@ -102,7 +102,7 @@ def venue_for_controller(*, user: Any, code: str) -> Venue:
         .filter(code=(code or "").strip().upper())
         .first()
     )
-    if venue is None or not permissions.can_scan_at_venue(user, venue):
+    if venue is None or not venue_permissions.can_scan_at_venue(user, venue):
         raise NotFound(_("Không tìm thấy địa điểm bạn kiểm soát với mã này."))
     return venue
 
@@ -121,7 +121,7 @@ def people_lookup(
     document number or phone and name. At most 10 results; the caller shows
     them masked. Every lookup is audited under the venue's commune.
     """
-    if not permissions.can_scan_at_venue(controller, venue):
+    if not venue_permissions.can_scan_at_venue(controller, venue):
         raise NotAllowed(
             _("Bạn không phải người kiểm soát của địa điểm này."), code="not_venue_staff"
         )
@@ -162,7 +162,7 @@ def people_lookup(
 
 def home_links_for(user: Any) -> dict[str, list[tuple[str, str]]]:
     """Links for the home page: ``"mine"`` for everyone logged in, and
-    ``"control"`` for venue staff (core.selectors.home_sections_for)."""
+    ``"control"`` for venue staff (truyvet.site.selectors.home_sections_for)."""
     from django.urls import reverse
     from django.utils.translation import gettext
 

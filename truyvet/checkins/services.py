@@ -47,17 +47,15 @@ from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from truyvet.accounts.identity import IdentityError, guess_id_kind, validate_identity_number
 from truyvet.accounts.models import IdKind, Person, User
-from truyvet.accounts.personal_qr import (
-    ParsedToken,
-    card_colour_for,
-    personal_qr_check_signature,
-    personal_qr_verify,
-)
 from truyvet.accounts.phones import PhoneError, normalize_phone
+from truyvet.accounts.services import PersonInput, person_create
+from truyvet.checkins import hooks, permissions
+from truyvet.checkins.cards import personal_card_pdf
 from truyvet.checkins.models import (
     CheckIn,
     CheckInMethod,
@@ -74,7 +72,14 @@ from truyvet.checkins.parsers import (
     parse_cccd_qr,
     parse_national_qr,
 )
-from truyvet.core import permissions, ratelimit
+from truyvet.checkins.personal_qr import (
+    ParsedToken,
+    card_colour_for,
+    personal_qr_check_signature,
+    personal_qr_token,
+    personal_qr_verify,
+)
+from truyvet.core import ratelimit
 from truyvet.core.errors import (
     ErrorCollector,
     FieldError,
@@ -84,9 +89,13 @@ from truyvet.core.errors import (
     Throttled,
 )
 from truyvet.core.masking import mask_name
+from truyvet.core.models import AuditAction
 from truyvet.core.requests import client_ip
+from truyvet.core.services import audit_record
 from truyvet.core.text import fold
+from truyvet.venues import permissions as venue_permissions
 from truyvet.venues.models import Venue, VenueStatus
+from truyvet.venues.qr import venue_qr_resolve
 
 INVALID_INPUT = _("Thông tin chưa hợp lệ, vui lòng kiểm tra lại.")
 # Methods by which a controller scans a card at the door: a second such scan
@@ -329,20 +338,10 @@ def _rows_for_scan(
     return None, recent
 
 
-def _count_in_reports(rows: list[tuple[int, int, datetime]]) -> None:
-    """New visits go into the reports' daily rollups in the same transaction,
-    so dashboards never count from the check-in table (issue 6)."""
-    from truyvet.reports.rollups import rollups_record
-
-    rollups_record(rows=rows)
-
-
 def checkins_after_bulk_load(*, since: datetime, until: datetime) -> None:
     """Called by ``truyvet synth`` after it bulk-loads check-ins for
     [since, until): derived data is rebuilt from the table for that period."""
-    from truyvet.reports.rollups import rollups_rebuild
-
-    rollups_rebuild(since=since, until=until)
+    hooks.checkins_reloaded(since=since, until=until)
 
 
 def _record(
@@ -367,7 +366,7 @@ def _record(
             received_at=received_at, ends_at=at + dwell, departure_kind=DepartureKind.ESTIMATED,
             method=method, recorded_by=recorded_by if getattr(recorded_by, "pk", None) else None,
         )
-        _count_in_reports([(venue.pk, person_id, at)])
+        hooks.checkins_added(rows=[(venue.pk, person_id, at)])
         return CheckInResult(checkin=visit, outcome=ScanOutcome.CREATED)
     if decision.changed:
         decision.visit.save(update_fields=decision.changed)
@@ -434,8 +433,6 @@ def checkin_record(
 def venue_from_scanned_payload(payload: str) -> Venue:
     """A scanned venue QR, verified (forged, unknown and revoked codes are
     refused by venues.qr with their own codes)."""
-    from truyvet.venues.qr import venue_qr_resolve
-
     return venue_qr_resolve(payload)
 
 
@@ -538,8 +535,6 @@ def _create_person(**values: Any) -> Person:
     """A record without a login, through the accounts service so that it is
     validated like any other. A concurrent scan of the same document may
     create it first; then that record is used."""
-    from truyvet.accounts.services import PersonInput, person_create
-
     try:
         return person_create(data=PersonInput(**values))
     except ServiceError as exc:
@@ -631,7 +626,7 @@ def checkin_checkout(
 
 
 def _require_staff(controller: Any, venue: Venue) -> None:
-    if not permissions.can_scan_at_venue(controller, venue):
+    if not venue_permissions.can_scan_at_venue(controller, venue):
         raise NotAllowed(
             _("Bạn không phải người kiểm soát của địa điểm này."), code="not_venue_staff"
         )
@@ -886,8 +881,6 @@ def venue_for_staff(*, controller: Any, text: str) -> Venue:
     """The venue a controller names: its QR (verified, so a forged or
     revoked poster is refused) or its plain code. Whether the controller
     may scan there is checked by the scan itself."""
-    from truyvet.venues.qr import venue_qr_resolve
-
     cleaned = (text or "").strip()
     if "." in cleaned or "/" in cleaned:
         return venue_qr_resolve(cleaned)
@@ -1160,7 +1153,7 @@ def _batch_record(actor: Any, ready: Sequence[_Ready]) -> list[ItemResult]:
         answers[item.id] = (visit, decision.outcome)
         results.append(_accepted(item, CheckInResult(visit, decision.outcome), r.person))
     CheckIn.objects.bulk_create(created)
-    _count_in_reports([(c.venue_id, c.person_id, c.arrived_at) for c in created])
+    hooks.checkins_added(rows=[(c.venue_id, c.person_id, c.arrived_at) for c in created])
     _visits_update(list(changed.values()))
     ScanReceipt.objects.bulk_create(receipts)
     return results
@@ -1275,10 +1268,8 @@ def checkins_adopt_guest(*, user: User) -> int:
         )
         moved = CheckIn.objects.filter(person_id__in=guests).update(person=person)
         if touched:
-            from truyvet.reports.rollups import rollups_refresh
-
             # Distinct-people figures change when two records become one.
-            rollups_refresh(rows=touched + [(v, person.pk, at) for v, _p, at in touched])
+            hooks.checkins_changed(rows=touched + [(v, person.pk, at) for v, _p, at in touched])
         ScanIdentity.objects.filter(person_id__in=guests).update(person=person)
         if not PersonalQrKey.objects.filter(person=person).exists():
             key = PersonalQrKey.objects.filter(person_id__in=guests).order_by("pk").first()
@@ -1296,13 +1287,6 @@ def personal_qr_card_pdf(
     """The printable 5 × 5 cm card of ``person``. People print their own;
     officials print for people living in their scope (no smartphone), with
     a purpose, and each such print is audited."""
-    from django.utils.translation import gettext
-
-    from truyvet.accounts.personal_qr import personal_qr_token
-    from truyvet.checkins.cards import personal_card_pdf
-    from truyvet.core.models import AuditAction
-    from truyvet.core.services import audit_record
-
     if not permissions.can_print_personal_qr_card(actor, person):
         raise NotFound(_("Không tìm thấy người này."))
     own = getattr(actor, "person_id", None) == person.pk

@@ -19,15 +19,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from truyvet.accounts.models import Person
-from truyvet.accounts.personal_qr import (
+from truyvet.checkins import permissions, selectors, services
+from truyvet.checkins.forms import CardPurposeForm, GuestForm, ManualEntryForm, WedgeScanForm
+from truyvet.checkins.models import CheckIn, DepartureKind
+from truyvet.checkins.personal_qr import (
     card_colour_for,
     personal_qr_measure,
     personal_qr_rotate,
     personal_qr_token,
 )
-from truyvet.checkins import selectors, services
-from truyvet.checkins.forms import CardPurposeForm, GuestForm, ManualEntryForm, WedgeScanForm
-from truyvet.checkins.models import CheckIn, DepartureKind
 from truyvet.core.errors import NotFound, ServiceError
 from truyvet.core.selectors import audit_events_about
 
@@ -228,8 +228,6 @@ def personal_qr_card_view(request: HttpRequest) -> HttpResponse:
 def person_card_view(request: HttpRequest, person_id: int) -> HttpResponse:
     """An official prints the card of someone in their scope: the purpose is
     asked first and the print is audited."""
-    from truyvet.core import permissions
-
     person = Person.objects.select_related("commune").filter(pk=person_id).first()
     if person is None or not permissions.can_print_personal_qr_card(request.user, person):
         raise Http404(_("Không tìm thấy người này."))

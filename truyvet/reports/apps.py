@@ -24,3 +24,15 @@ class ReportsConfig(AppConfig):
         # After every migrate (idempotent): the daily and weekly reports and
         # the purge of expired person-day rows exist in django-q2's schedule.
         post_migrate.connect(_schedule_jobs, sender=self, dispatch_uid="reports.schedule")
+
+        # Imported here, not at the top: rollups import models, which are
+        # loaded only once every app's config is (Django calls ready() then).
+        from truyvet.checkins import hooks as checkin_hooks
+        from truyvet.reports.rollups import rollups_rebuild, rollups_record, rollups_refresh
+
+        # Whoever writes check-in rows keeps the rollups right: the check-in
+        # services call these inside the transaction that writes the rows
+        # (truyvet/checkins/hooks.py).
+        checkin_hooks.checkins_added.register(rollups_record)
+        checkin_hooks.checkins_changed.register(rollups_refresh)
+        checkin_hooks.checkins_reloaded.register(rollups_rebuild)

@@ -23,12 +23,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from truyvet.core import permissions
 from truyvet.core.errors import ErrorCollector, NotAllowed
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
 from truyvet.core.text import fold
-from truyvet.reports import charts
+from truyvet.reports import charts, permissions
 from truyvet.reports.selectors import (
     Dashboard,
     Figures,

@@ -41,11 +41,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from truyvet.core import permissions
+from truyvet.accounts import permissions as account_permissions
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
 from truyvet.places.models import AdministrativeUnit, Level
+from truyvet.reports import permissions
 from truyvet.reports.models import (
     ALL_TYPES,
     NATION,
@@ -130,10 +131,13 @@ def scopes_for(viewer: Any) -> list[Scope]:
     otherwise each officer unit (units inside another of them left out)."""
     if not permissions.can_use_reports(viewer):
         return []
-    if permissions.is_system_admin(viewer):
+    if account_permissions.is_system_admin(viewer):
         return [Scope(unit=None)]
     units = sorted(
-        {u.pk: u for u in permissions.scope_units(viewer, permissions.OFFICER_ROLES)}.values(),
+        {
+            u.pk: u
+            for u in account_permissions.scope_units(viewer, account_permissions.OFFICER_ROLES)
+        }.values(),
         key=lambda u: u.path,
     )
     kept: list[AdministrativeUnit] = []

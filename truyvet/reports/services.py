@@ -26,11 +26,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from truyvet.core import permissions
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.models import OutboxChannel
 from truyvet.core.outbox import Message, outbox_enqueue
 from truyvet.places.models import AdministrativeUnit, Level
+from truyvet.reports import permissions
 from truyvet.reports.exports import build_report
 from truyvet.reports.models import (
     GeneratedReport,

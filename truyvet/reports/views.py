@@ -22,9 +22,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
-from truyvet.core import permissions
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
-from truyvet.reports import charts, exports, selectors, services
+from truyvet.reports import charts, exports, permissions, selectors, services
 from truyvet.reports.api import file_response
 from truyvet.reports.forms import PeriodForm, RecipientForm, ReportCreateForm
 from truyvet.reports.models import ReportKind

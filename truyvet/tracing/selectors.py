@@ -25,12 +25,12 @@ from django.utils.translation import gettext_lazy
 from truyvet.accounts.models import Person
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.checkins.models import CheckIn, DepartureKind
-from truyvet.core import permissions
 from truyvet.core.errors import NotAllowed, NotFound
 from truyvet.core.masking import mask_name, mask_phone
 from truyvet.core.models import AuditAction, AuditEvent
 from truyvet.core.requests import client_ip
 from truyvet.core.services import audit_record
+from truyvet.tracing import permissions
 from truyvet.tracing.models import Case, CaseStatus, Contact, ContactTask, ExposureSite
 from truyvet.tracing.services import CASE_NOT_FOUND, TASK_NOT_FOUND
 

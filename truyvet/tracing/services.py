@@ -28,12 +28,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from truyvet.accounts.models import Person
-from truyvet.core import permissions
 from truyvet.core.errors import ErrorCollector, NotFound, ServiceError
 from truyvet.core.models import AuditAction, OutboxChannel
 from truyvet.core.outbox import Message, outbox_enqueue
 from truyvet.core.services import audit_record
-from truyvet.tracing import exposure
+from truyvet.tracing import exposure, permissions
 from truyvet.tracing.models import (
     Case,
     CaseOutcome,

@@ -24,9 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from truyvet.core import permissions
 from truyvet.core.errors import NotFound, ServiceError
-from truyvet.tracing import exports, selectors, services
+from truyvet.tracing import exports, permissions, selectors, services
 from truyvet.tracing.forms import (
     AlertsForm,
     CaseCreateForm,

@@ -17,11 +17,10 @@ from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from truyvet.accounts.selectors import unit_for_input
-from truyvet.core import permissions
 from truyvet.core.api_auth import logged_in
 from truyvet.core.errors import ErrorCollector, FieldError, NotAllowed, NotFound, ServiceError
 from truyvet.places.models import AdministrativeUnit, Level, Scheme
-from truyvet.venues import importing, selectors, services
+from truyvet.venues import importing, permissions, selectors, services
 from truyvet.venues.models import Venue, VenueStaff
 from truyvet.venues.schemas import (
     DayCountRead,

@@ -13,8 +13,8 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from truyvet.accounts import permissions as account_permissions
 from truyvet.accounts.schemas import StrictIn, UnitRef
-from truyvet.core import permissions
 from truyvet.core.masking import mask_phone
 from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus, VenueType
 
@@ -160,7 +160,7 @@ class VenueRead(VenueSummary):
     def resolve_possible_duplicate_of(obj: Venue, context: Any) -> str | None:
         twin = obj.possible_duplicate_of
         viewer = getattr(context.get("request"), "auth", None) if context else None
-        if twin is None or not permissions.can_view_unit(viewer, obj.commune):
+        if twin is None or not account_permissions.can_view_unit(viewer, obj.commune):
             return None
         return twin.code
 

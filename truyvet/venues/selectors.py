@@ -36,15 +36,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from truyvet.accounts import permissions as account_permissions
 from truyvet.checkins.models import CheckIn, CheckInMethod
-from truyvet.core import permissions
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.masking import mask_name, mask_phone
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
 from truyvet.core.text import fold
 from truyvet.places.models import AdministrativeUnit, Level
-from truyvet.venues import importing
+from truyvet.venues import importing, permissions
 from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus, VenueType
 
 VENUE_NOT_FOUND = gettext_lazy("Không tìm thấy địa điểm này.")
@@ -65,12 +65,12 @@ def venue_scope_q(viewer: Any) -> Q:
     """Venues the viewer may see: in an official's scope, or staffed by them."""
     if not getattr(viewer, "is_authenticated", False) or not viewer.is_active:
         return Q(pk__in=[])
-    if permissions.is_system_admin(viewer):
+    if account_permissions.is_system_admin(viewer):
         return Q()  # an empty Q would vanish from an OR below, not match all
     staffed = Q(pk__in=VenueStaff.objects.filter(user_id=viewer.pk).values("venue_id"))
-    if not permissions.is_official(viewer):
+    if not account_permissions.is_official(viewer):
         return staffed
-    return permissions.unit_scope_q(viewer, "commune__path") | staffed
+    return account_permissions.unit_scope_q(viewer, "commune__path") | staffed
 
 
 def venues_visible_to(
@@ -334,13 +334,13 @@ def venue_visits_per_day(
 
 def poster_units_for(viewer: Any) -> list[AdministrativeUnit]:
     """Districts and communes the officer may print every poster of."""
-    if not permissions.is_officer(viewer):
+    if not account_permissions.is_officer(viewer):
         return []
-    if permissions.is_system_admin(viewer):
+    if account_permissions.is_system_admin(viewer):
         return []  # the whole country: admins pick by code
     units: list[AdministrativeUnit] = []
     seen: set[int] = set()
-    for scope in permissions.scope_units(viewer, permissions.OFFICER_ROLES):
+    for scope in account_permissions.scope_units(viewer, account_permissions.OFFICER_ROLES):
         below = AdministrativeUnit.objects.filter(
             path__startswith=scope.path, level__in=(Level.DISTRICT, Level.COMMUNE)
         ).select_related("parent").order_by("path")[:500]
@@ -367,9 +367,9 @@ def venues_for_posters(*, viewer: Any, unit: AdministrativeUnit) -> QuerySet[Ven
 def import_communes_for(viewer: Any) -> list[AdministrativeUnit]:
     """The communes an officer may import venues into, for the template's
     list (at most 2,000: a province; admins get none and use codes)."""
-    if not permissions.is_officer(viewer) or permissions.is_system_admin(viewer):
+    if not account_permissions.is_officer(viewer) or account_permissions.is_system_admin(viewer):
         return []
-    scope = permissions.unit_scope_q(viewer, "path", permissions.OFFICER_ROLES)
+    scope = account_permissions.unit_scope_q(viewer, "path", account_permissions.OFFICER_ROLES)
     return list(
         AdministrativeUnit.objects.filter(scope, level=Level.COMMUNE)
         .select_related("parent").order_by("path")[:2000]
@@ -383,7 +383,7 @@ def home_links_for(user: Any) -> dict[str, list[tuple[str, str]]]:
 
     mine = [(reverse("venues:mine"), _("Địa điểm của tôi"))]
     official: list[tuple[str, str]] = []
-    if permissions.is_official(user):
+    if account_permissions.is_official(user):
         official.append((reverse("venues:manage"), _("Địa điểm trong địa bàn")))
     if permissions.can_import_venues(user):
         official.append((reverse("venues:import"), _("Nhập địa điểm từ tệp")))

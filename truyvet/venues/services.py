@@ -23,17 +23,17 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from truyvet.accounts import permissions as account_permissions
 from truyvet.accounts.models import OtpPurpose, User
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.accounts.services import otp_verify
-from truyvet.core import permissions
 from truyvet.core.errors import ErrorCollector, FieldError, NotAllowed, NotFound, ServiceError
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
 from truyvet.core.sms import send_sms
 from truyvet.core.text import fold
 from truyvet.places.models import AdministrativeUnit, Level
-from truyvet.venues import importing
+from truyvet.venues import importing, permissions
 from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus, VenueType
 
 INVALID_INPUT = gettext_lazy("Thông tin địa điểm chưa hợp lệ, vui lòng kiểm tra lại.")
@@ -416,12 +416,12 @@ def venue_update(
     errors.raise_if_any(INVALID_INPUT)
 
     target_commune = changes.get("commune") or venue.commune
-    is_officer_here = permissions.can_manage_unit(actor, venue.commune)
+    is_officer_here = account_permissions.can_manage_unit(actor, venue.commune)
     if "commune" in changes and target_commune.pk != venue.commune_id:
         manages_as_staff = permissions.venue_role(actor, venue) in (
             StaffRole.OWNER, StaffRole.ADMIN
         )
-        if not manages_as_staff and not permissions.can_manage_unit(actor, target_commune):
+        if not manages_as_staff and not account_permissions.can_manage_unit(actor, target_commune):
             raise NotAllowed(_("Bạn chỉ được chuyển địa điểm tới xã trong địa bàn của mình."))
     if new_phone and new_phone != venue.contact_phone:
         changes["contact_phone_verified_at"] = _verify_contact_phone(
@@ -664,7 +664,7 @@ class _CommuneLookup:
         from truyvet.places.services import KIND_PREFIXES
 
         prefixes = {fold(prefix) for rules in KIND_PREFIXES.values() for prefix, _k in rules}
-        scope = permissions.unit_scope_q(actor, "path", permissions.OFFICER_ROLES)
+        scope = account_permissions.unit_scope_q(actor, "path", account_permissions.OFFICER_ROLES)
         self.units = list(
             AdministrativeUnit.objects.filter(scope, level=Level.COMMUNE)
             .select_related("parent")

@@ -22,13 +22,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from truyvet.accounts import permissions as account_permissions
 from truyvet.accounts.models import OtpPurpose
 from truyvet.accounts.services import otp_request
-from truyvet.core import permissions
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.masking import mask_phone
 from truyvet.places.models import AdministrativeUnit, Scheme
-from truyvet.venues import importing, selectors, services
+from truyvet.venues import importing, permissions, selectors, services
 from truyvet.venues.api import file_response
 from truyvet.venues.forms import (
     ImportForm,
@@ -153,7 +153,7 @@ def mine_view(request: HttpRequest) -> HttpResponse:
     ]
     return render(request, "venues/mine.html", {
         "venues": venues,
-        "is_officer": permissions.is_officer(request.user),
+        "is_officer": account_permissions.is_officer(request.user),
     })
 
 
@@ -162,7 +162,7 @@ def manage_view(request: HttpRequest) -> HttpResponse:
     """Officials: the venues of their area, with filters, look-alike flags
     and status actions."""
     viewer: Any = request.user
-    if not permissions.is_official(viewer):
+    if not account_permissions.is_official(viewer):
         raise PermissionDenied
     communes = selectors.import_communes_for(viewer)
     form = VenueFilterForm(request.GET or None, communes=communes)
@@ -243,7 +243,7 @@ def detail_view(request: HttpRequest, code: str) -> HttpResponse:
         "can_log": permissions.can_view_visitor_log(viewer, venue),
         "status_actions": _status_actions(viewer, venue),
         "duplicate": venue.possible_duplicate_of
-        if permissions.can_view_unit(viewer, venue.commune) else None,
+        if account_permissions.can_view_unit(viewer, venue.commune) else None,
     }
     if can_manage:
         roles = _staff_roles_for(viewer, venue)
@@ -485,7 +485,7 @@ def posters_bulk_view(request: HttpRequest) -> HttpResponse:
     from truyvet.venues import posters
 
     viewer: Any = request.user
-    if not permissions.is_officer(viewer):
+    if not account_permissions.is_officer(viewer):
         raise PermissionDenied
     units = selectors.poster_units_for(viewer)
     code = (request.GET.get("unit") or "").strip()

@@ -1,0 +1,32 @@
+"""Permission decisions about check-ins, as named functions.
+
+Scanning at a venue and reading its visitor log are venue roles
+(``truyvet.venues.permissions.can_scan_at_venue``, ``can_view_visitor_log``).
+There is deliberately no permission to list another person's visits:
+officials reach visits only through a case (tracing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from truyvet.accounts.models import Person
+from truyvet.accounts.permissions import can_view_unit
+
+
+def can_checkout_checkin(user: Any, checkin: Any) -> bool:
+    """Ends a visit by tapping "leaving": only the person who made it."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return getattr(user, "person_id", None) == checkin.person_id
+
+
+def can_print_personal_qr_card(user: Any, person: Person) -> bool:
+    """Prints the 5 × 5 cm personal QR card: the person themselves, and
+    officials whose scope covers where the person lives (for people without
+    a smartphone; each print by an official is audited)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if getattr(user, "person_id", None) == person.pk:
+        return True
+    return can_view_unit(user, person.commune)

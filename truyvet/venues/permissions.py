@@ -1,0 +1,103 @@
+"""Permission decisions about venues, as named functions.
+
+Venue roles (owner, admin, controller) are memberships (``venues.VenueStaff``),
+read from the database on every call and never cached on the user, so a
+removed staff member loses access with their very next request. Officers act
+on venues through their unit roles (``truyvet.accounts.permissions``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from truyvet.accounts.permissions import can_manage_unit, can_view_unit, is_officer
+from truyvet.places.models import AdministrativeUnit
+from truyvet.venues.models import StaffRole, VenueStaff
+
+
+def venue_role(user: Any, venue: Any) -> str | None:
+    """The user's staff role at ``venue`` (owner, admin, controller) or None."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    return (
+        VenueStaff.objects.filter(venue_id=venue.pk, user_id=user.pk)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def _venue_roles_in(user: Any, venue: Any, roles: frozenset[str]) -> bool:
+    return venue_role(user, venue) in roles
+
+
+_VENUE_MANAGERS = frozenset({StaffRole.OWNER, StaffRole.ADMIN})
+_VENUE_STAFF = frozenset({StaffRole.OWNER, StaffRole.ADMIN, StaffRole.CONTROLLER})
+
+
+def can_register_venue(user: Any) -> bool:
+    """Any logged-in person registers their own venue (self-service); where
+    an officer registers on someone's behalf is checked with
+    ``can_register_venue_for_unit``."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+
+
+def can_register_venue_for_unit(user: Any, commune: AdministrativeUnit | None) -> bool:
+    """Registers venues for others (activated at once, bulk import): officers
+    over the commune."""
+    return can_manage_unit(user, commune)
+
+
+def can_import_venues(user: Any) -> bool:
+    """Opens the bulk import page; each row's commune is then checked with
+    ``can_register_venue_for_unit``."""
+    return is_officer(user)
+
+
+def can_view_venue(user: Any, venue: Any) -> bool:
+    """The venue's staff, and officials whose scope covers its commune."""
+    return can_view_unit(user, venue.commune) or venue_role(user, venue) is not None
+
+
+def can_manage_venue(user: Any, venue: Any) -> bool:
+    """Edits details, prints posters, revokes the QR: the owner and venue
+    admins, and officers over the commune."""
+    return can_manage_unit(user, venue.commune) or _venue_roles_in(user, venue, _VENUE_MANAGERS)
+
+
+def can_manage_venue_staff(user: Any, venue: Any, role: str) -> bool:
+    """Adds or removes a staff member holding ``role``: the owner manages
+    admins and controllers, a venue admin manages controllers, officers over
+    the commune manage everyone (owners included)."""
+    if can_manage_unit(user, venue.commune):
+        return True
+    mine = venue_role(user, venue)
+    if mine == StaffRole.OWNER:
+        return role in (StaffRole.ADMIN, StaffRole.CONTROLLER)
+    if mine == StaffRole.ADMIN:
+        return role == StaffRole.CONTROLLER
+    return False
+
+
+def can_view_venue_staff(user: Any, venue: Any) -> bool:
+    return can_manage_venue(user, venue)
+
+
+def can_view_visitor_log(user: Any, venue: Any) -> bool:
+    """Who came, even masked, is for the owner and venue admins only: not
+    controllers, and not officers (tracing reaches visits through a case)."""
+    return _venue_roles_in(user, venue, _VENUE_MANAGERS)
+
+
+def can_change_venue_status(user: Any, venue: Any) -> bool:
+    """Approves, suspends, closes and reopens: officers over the commune."""
+    return can_manage_unit(user, venue.commune)
+
+
+def can_scan_at_venue(user: Any, venue: Any) -> bool:
+    """Checks people in at the door: the venue's controllers, admins and owner."""
+    return _venue_roles_in(user, venue, _VENUE_STAFF)
+
+
+def can_print_posters_for_unit(user: Any, unit: AdministrativeUnit | None) -> bool:
+    """Downloads every poster of a commune or district in one PDF."""
+    return can_manage_unit(user, unit)

@@ -2,10 +2,10 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from truyvet.api import api
+from truyvet.checkins import views as checkin_views
 from truyvet.core import inbox as core_inbox
 from truyvet.core import views as core_views
 from truyvet.site import views as site_views
-from truyvet.venues import views as venue_views
 
 urlpatterns = [
     path("", site_views.home, name="home"),
@@ -23,6 +23,6 @@ urlpatterns = [
     path("reports/", include("truyvet.reports.urls")),
     path("inbox/", core_inbox.inbox_view, name="inbox"),
     # The path printed in every venue QR: keep it exactly /v/<token>.
-    path("v/<str:token>", venue_views.scan_view, name="venue_scan"),
+    path("v/<str:token>", checkin_views.venue_scan_view, name="venue_scan"),
     path("django-admin/", admin.site.urls),
 ]

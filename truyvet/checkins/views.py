@@ -1,7 +1,7 @@
-"""HTML pages for check-ins: the check-in block of the venue page, the
-confirmation with its "leaving" button, "Nơi đã đến", the personal QR and
-its printable card, and the controller's door page. Each page calls the
-same services and selectors as ``api.py``."""
+"""HTML pages for check-ins: the venue page a poster's QR opens (/v/<token>)
+with its check-in block, the confirmation with its "leaving" button, "Nơi đã
+đến", the personal QR and its printable card, and the controller's door page.
+Each page calls the same services and selectors as ``api.py``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from truyvet.accounts.models import Person
@@ -30,6 +32,7 @@ from truyvet.checkins.personal_qr import (
 )
 from truyvet.core.errors import NotFound, ServiceError
 from truyvet.core.selectors import audit_events_about
+from truyvet.venues.qr import venue_qr_resolve
 
 GUEST_SESSION_KEY = "checkins.guest_tokens"
 GUEST_SESSION_MAX = 20
@@ -51,6 +54,30 @@ def _render(
 def _venue_page(token: str) -> str:
     token = (token or "").strip().rstrip("/").rsplit("/", 1)[-1]
     return reverse("venue_scan", kwargs={"token": token}) if token else reverse("home")
+
+
+# --- The venue page: what the poster's QR opens ---------------------------------------
+
+SCAN_ERROR_TITLES: dict[str, Any] = {
+    "qr_forged": gettext_lazy("Mã QR giả hoặc đã bị sửa"),
+    "qr_revoked": gettext_lazy("Mã QR đã bị thu hồi"),
+    "qr_unknown": gettext_lazy("Không có địa điểm với mã QR này"),
+    "qr_malformed": gettext_lazy("Mã QR không đúng định dạng"),
+}
+
+
+def venue_scan_view(request: HttpRequest, token: str) -> HttpResponse:
+    """What a phone camera opens: /v/<token> from the poster. Resolves the
+    signed code and shows the venue with its check-in block, or says plainly
+    why the code is not valid."""
+    payload = f"{settings.PUBLIC_BASE_URL.rstrip('/')}/v/{token}"
+    try:
+        venue = venue_qr_resolve(payload)
+    except ServiceError as exc:
+        return render(request, "checkins/venue_scan.html", {
+            "error": exc, "error_title": SCAN_ERROR_TITLES.get(exc.code),
+        }, status=exc.status if exc.status >= 400 else 400)
+    return render(request, "checkins/venue_scan.html", {"venue": venue, "token": token})
 
 
 # --- The venue page's check-in block ---------------------------------------------------

@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from truyvet.accounts import permissions as account_permissions
@@ -581,31 +580,3 @@ def import_report_view(request: HttpRequest, fmt: str) -> HttpResponse:
         return file_response(importing.report_csv(rows), importing.CSV_TYPE,
                              "loi-nhap-dia-diem.csv")
     raise Http404
-
-
-# --- The public scan page ---------------------------------------------------------------------
-
-
-def scan_view(request: HttpRequest, token: str) -> HttpResponse:
-    """What a phone camera opens: /v/<token> from the poster. Resolves the
-    signed code and shows the venue, or says plainly why the code is not
-    valid. The check-in form (issue 4) plugs into the template's marked
-    block."""
-    from truyvet.venues import qr
-
-    payload = f"{settings.PUBLIC_BASE_URL.rstrip('/')}/v/{token}"
-    try:
-        venue = qr.venue_qr_resolve(payload)
-    except ServiceError as exc:
-        return render(request, "venues/scan.html", {
-            "error": exc, "error_title": SCAN_ERROR_TITLES.get(exc.code),
-        }, status=exc.status if exc.status >= 400 else 400)
-    return render(request, "venues/scan.html", {"venue": venue, "token": token})
-
-
-SCAN_ERROR_TITLES: dict[str, Any] = {
-    "qr_forged": gettext_lazy("Mã QR giả hoặc đã bị sửa"),
-    "qr_revoked": gettext_lazy("Mã QR đã bị thu hồi"),
-    "qr_unknown": gettext_lazy("Không có địa điểm với mã QR này"),
-    "qr_malformed": gettext_lazy("Mã QR không đúng định dạng"),
-}

@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from truyvet.api import api
+from truyvet.checkins import urls as checkin_urls
 from truyvet.checkins import views as checkin_views
 from truyvet.core import inbox as core_inbox
 from truyvet.core import views as core_views
 from truyvet.site import views as site_views
+from truyvet.venues import urls as venue_urls
 
 urlpatterns = [
     path("", site_views.home, name="home"),
@@ -17,7 +19,10 @@ urlpatterns = [
     re_path(r"^api/", core_views.api_not_found),
     path("accounts/", include("truyvet.accounts.urls")),
     path("places/", include("truyvet.places.urls")),
-    path("venues/", include("truyvet.venues.urls")),
+    # /venues/ and the "venues" namespace hold the venues' pages and, from
+    # checkins, each venue's visitor log.
+    path("venues/", include((venue_urls.urlpatterns + checkin_urls.venue_urlpatterns,
+                             venue_urls.app_name))),
     path("checkins/", include("truyvet.checkins.urls")),
     path("tracing/", include("truyvet.tracing.urls")),
     path("reports/", include("truyvet.reports.urls")),

@@ -10,7 +10,10 @@ carry stable codes: `qr_malformed`, `qr_forged`, `qr_unknown`, `qr_revoked`
 (429 with Retry-After).
 
 There is no endpoint that lists another person's visits: a citizen reads
-their own (`/mine`), and officials reach visits only through a case.
+their own (`/mine`), and officials reach visits only through a case. A
+venue's owners and admins read its masked visitor log, and those who manage
+it its visits per day, through ``venue_router``, which ``truyvet/api.py``
+mounts under /api/v1/venues/ beside the venues' own endpoints.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
-from ninja import File, Router, Status
+from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 from ninja.responses import NinjaJSONEncoder
 
@@ -46,19 +49,24 @@ from truyvet.checkins.schemas import (
     CheckInResultOut,
     CheckoutIn,
     CitizenScanIn,
+    DayCountRead,
     DecodeOut,
     GuestCheckInIn,
     GuestResultOut,
     HistoryItemOut,
+    LogRange,
     ManualIn,
     PersonalQrOut,
     PersonLookupOut,
     PublicKeyOut,
     StaffScanIn,
     StaffScanOut,
+    VisitorLogOut,
 )
 from truyvet.core.api_auth import logged_in
 from truyvet.core.errors import ServiceError
+from truyvet.venues import selectors as venue_selectors
+from truyvet.venues.api import file_response
 
 router = Router(tags=["checkins"])
 
@@ -379,3 +387,61 @@ def personal_qr_public_key(request: HttpRequest) -> dict[str, Any]:
     """Verify `signature` (Ed25519) over `signed_part`. Whether a token was
     rotated or revoked since is known only online."""
     return {"key_id": personal_qr_key_id(), "public_key": personal_qr_public_key_b64()}
+
+
+# --- A venue's visitors: check-ins, mounted under /api/v1/venues/ by truyvet/api.py -------
+
+venue_router = Router(tags=["venues"])
+
+
+def _range(filters: LogRange) -> tuple[Any, Any]:
+    since, until = selectors.default_log_range()
+    return filters.since or since, filters.until or until
+
+
+@venue_router.get("/{code}/visitors", response=VisitorLogOut, auth=logged_in,
+                  summary="Visitor log (masked)")
+def visitor_log(request: HttpRequest, code: str, filters: Query[LogRange]) -> dict[str, Any]:
+    """Owners and venue admins only. `since`/`until` are local dates,
+    inclusive; the last 7 days by default."""
+    venue = venue_selectors.venue_for(viewer=_caller(request), code=code)
+    since, until = _range(filters)
+    log = selectors.venue_visitor_log(
+        viewer=_caller(request), venue=venue, since=since, until=until,
+        limit=filters.limit, offset=filters.offset,
+    )
+    return {"since": log.since, "until": log.until, "total": log.total, "items": log.entries}
+
+
+def _export(request: HttpRequest, code: str, filters: LogRange, fmt: str) -> HttpResponse:
+    venue = venue_selectors.venue_for(viewer=_caller(request), code=code)
+    since, until = _range(filters)
+    export = selectors.venue_visitor_log_export(
+        viewer=_caller(request), venue=venue, since=since, until=until, fmt=fmt,
+        request=request,
+    )
+    return file_response(export.content, export.content_type, export.filename)
+
+
+@venue_router.get("/{code}/visitors.csv", auth=logged_in, summary="Export the visitor log (CSV)")
+def visitor_log_csv(request: HttpRequest, code: str, filters: Query[LogRange]) -> HttpResponse:
+    """Audited as an export."""
+    return _export(request, code, filters, "csv")
+
+
+@venue_router.get("/{code}/visitors.xlsx", auth=logged_in, summary="Export the visitor log (XLSX)")
+def visitor_log_xlsx(request: HttpRequest, code: str, filters: Query[LogRange]) -> HttpResponse:
+    """Audited as an export."""
+    return _export(request, code, filters, "xlsx")
+
+
+@venue_router.get("/{code}/visits-per-day", response=list[DayCountRead], auth=logged_in,
+                  summary="Visits per day")
+def visits_per_day(
+    request: HttpRequest, code: str, filters: Query[LogRange]
+) -> list[selectors.DayCount]:
+    venue = venue_selectors.venue_for(viewer=_caller(request), code=code)
+    since, until = _range(filters)
+    return selectors.venue_visits_per_day(
+        viewer=_caller(request), venue=venue, since=since, until=until
+    )

@@ -31,7 +31,11 @@ class CheckinsConfig(AppConfig):
         # loaded only once every app's config is (Django calls ready() then).
         from truyvet.accounts import hooks as account_hooks
         from truyvet.checkins.services import checkins_adopt_guest
+        from truyvet.checkins.views import venue_visits_section
+        from truyvet.venues import hooks as venue_hooks
 
         # A new account's proved phone takes over the visits its holder
         # recorded as a guest.
         account_hooks.account_registered.register(checkins_adopt_guest)
+        # The venue page shows its visits of the last days to its managers.
+        venue_hooks.venue_page_sections.register(venue_visits_section)

@@ -6,15 +6,19 @@ Each page calls the same services and selectors as ``api.py``."""
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,7 +26,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from truyvet.accounts.models import Person
 from truyvet.checkins import permissions, selectors, services
-from truyvet.checkins.forms import CardPurposeForm, GuestForm, ManualEntryForm, WedgeScanForm
+from truyvet.checkins.forms import (
+    CardPurposeForm,
+    GuestForm,
+    LogRangeForm,
+    ManualEntryForm,
+    WedgeScanForm,
+)
 from truyvet.checkins.models import CheckIn, DepartureKind
 from truyvet.checkins.personal_qr import (
     card_colour_for,
@@ -30,8 +40,12 @@ from truyvet.checkins.personal_qr import (
     personal_qr_rotate,
     personal_qr_token,
 )
-from truyvet.core.errors import NotFound, ServiceError
+from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.selectors import audit_events_about
+from truyvet.venues import permissions as venue_permissions
+from truyvet.venues import selectors as venue_selectors
+from truyvet.venues.api import file_response
+from truyvet.venues.models import Venue
 from truyvet.venues.qr import venue_qr_resolve
 
 GUEST_SESSION_KEY = "checkins.guest_tokens"
@@ -358,3 +372,112 @@ def control_lookup_view(request: HttpRequest, code: str) -> HttpResponse:
     )
     return render(request, "checkins/_lookup_results.html",
                   {"people": people, "query": query, "venue": venue})
+
+
+# --- A venue's visitors (owners and venue admins) ------------------------------------
+
+VISITOR_LOG_PAGE_SIZE = 100
+CHART_DAYS = 14
+
+
+def _venue_or_404(request: HttpRequest, code: str) -> Venue:
+    try:
+        return venue_selectors.venue_for(viewer=request.user, code=code)
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+
+
+def _chart(days: list[selectors.DayCount]) -> dict[str, Any]:
+    """Bars of an inline SVG, 0-100 units tall."""
+    peak = max((day.visits for day in days), default=0)
+    width = 100 / max(len(days), 1)
+    bars: list[dict[str, Any]] = [
+        {
+            "day": day.day,
+            "visits": day.visits,
+            "x": round(index * width + width * 0.1, 2),
+            "width": round(width * 0.8, 2),
+            "height": round(day.visits / peak * 90, 2) if peak else 0,
+        }
+        for index, day in enumerate(days)
+    ]
+    for bar in bars:
+        bar["y"] = round(95 - bar["height"], 2)
+    return {
+        "bars": bars, "peak": peak, "total": sum(day.visits for day in days),
+        "first": days[0].day if days else None, "last": days[-1].day if days else None,
+    }
+
+
+def venue_visits_section(*, viewer: Any, venue: Venue, sections: list[str]) -> None:
+    """The venue page's card of visits in the last CHART_DAYS days, with the
+    link to the visitor log (``venues.hooks.venue_page_sections``, registered
+    by ``CheckinsConfig.ready``): for those who manage the venue."""
+    until = timezone.localdate()
+    since = until - timedelta(days=CHART_DAYS - 1)
+    try:
+        days = selectors.venue_visits_per_day(viewer=viewer, venue=venue, since=since, until=until)
+    except NotAllowed:
+        return  # not someone who manages the venue: no card
+    sections.append(render_to_string("checkins/_venue_visits.html", {
+        "venue": venue, "chart": _chart(days),
+        "can_log": venue_permissions.can_view_visitor_log(viewer, venue),
+    }))
+
+
+def _log_range(request: HttpRequest) -> tuple[LogRangeForm, date, date]:
+    since, until = selectors.default_log_range()
+    form = LogRangeForm(request.GET or None, initial={"since": since, "until": until})
+    if form.is_valid():
+        since = form.cleaned_data.get("since") or since
+        until = form.cleaned_data.get("until") or until
+    return form, since, until
+
+
+@login_required
+def venue_visitors_view(request: HttpRequest, code: str) -> HttpResponse:
+    """The masked visitor log with a date filter: owners and venue admins."""
+    viewer: Any = request.user
+    venue = _venue_or_404(request, code)
+    if not venue_permissions.can_view_visitor_log(viewer, venue):
+        raise PermissionDenied
+    form, since, until = _log_range(request)
+    error = None
+    log = None
+    page_number = request.GET.get("page", "1")
+    number = int(page_number) if page_number.isdigit() and int(page_number) > 0 else 1
+    try:
+        log = selectors.venue_visitor_log(
+            viewer=viewer, venue=venue, since=since, until=until, limit=VISITOR_LOG_PAGE_SIZE,
+            offset=(number - 1) * VISITOR_LOG_PAGE_SIZE,
+        )
+    except ServiceError as exc:
+        error = " ".join(str(e.message) for e in exc.errors) or str(exc.message)
+    query = request.GET.copy()
+    query.pop("page", None)
+    pages = (log.total + VISITOR_LOG_PAGE_SIZE - 1) // VISITOR_LOG_PAGE_SIZE if log else 0
+    return render(request, "checkins/venue_visitors.html", {
+        "venue": venue, "form": form, "log": log, "error": error,
+        "since": since, "until": until, "filters": query.urlencode(),
+        "page_number": number, "pages": pages,
+    })
+
+
+@login_required
+@require_GET
+def venue_visitors_export_view(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
+    viewer: Any = request.user
+    venue = _venue_or_404(request, code)
+    if not venue_permissions.can_view_visitor_log(viewer, venue):
+        raise PermissionDenied
+    _form, since, until = _log_range(request)
+    try:
+        export = selectors.venue_visitor_log_export(
+            viewer=viewer, venue=venue, since=since, until=until, fmt=fmt, request=request
+        )
+    except ServiceError as exc:
+        messages.error(request, " ".join(str(e.message) for e in exc.errors)
+                       or str(exc.message))
+        return redirect(reverse("venues:visitors", args=[venue.code]) + "?" +
+                        request.GET.urlencode())
+    return file_response(export.content, export.content_type, export.filename)

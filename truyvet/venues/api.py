@@ -1,4 +1,5 @@
-"""JSON endpoints for venues, mounted at /api/v1/venues/.
+"""JSON endpoints for venues, mounted at /api/v1/venues/ (a venue's visitors,
+under the same prefix, are check-ins: ``truyvet.checkins.api.venue_router``).
 
 Each endpoint parses, checks access with a named permission, calls a service
 or selector and serializes. Venues outside the caller's scope answer 404
@@ -23,9 +24,7 @@ from truyvet.places.models import AdministrativeUnit, Level, Scheme
 from truyvet.venues import importing, permissions, selectors, services
 from truyvet.venues.models import Venue, VenueStaff
 from truyvet.venues.schemas import (
-    DayCountRead,
     ImportReportOut,
-    LogRange,
     ResolveIn,
     StaffAddIn,
     StaffRead,
@@ -36,7 +35,6 @@ from truyvet.venues.schemas import (
     VenueStatusIn,
     VenueSummary,
     VenueUpdate,
-    VisitorLogOut,
 )
 
 router = Router(tags=["venues"])
@@ -309,59 +307,3 @@ def qr_svg(request: HttpRequest, code: str) -> HttpResponse:
     venue = _venue(request, code)
     _require_manager(_caller(request), venue)
     return file_response(qr.venue_qr_svg(venue), "image/svg+xml", f"qr-{venue.code}.svg")
-
-
-# --- Visitors --------------------------------------------------------------------------------
-
-
-def _range(filters: LogRange) -> tuple[Any, Any]:
-    since, until = selectors.default_log_range()
-    return filters.since or since, filters.until or until
-
-
-@router.get("/{code}/visitors", response=VisitorLogOut, auth=logged_in,
-            summary="Visitor log (masked)")
-def visitor_log(request: HttpRequest, code: str, filters: Query[LogRange]) -> dict[str, Any]:
-    """Owners and venue admins only. `since`/`until` are local dates,
-    inclusive; the last 7 days by default."""
-    venue = _venue(request, code)
-    since, until = _range(filters)
-    log = selectors.venue_visitor_log(
-        viewer=_caller(request), venue=venue, since=since, until=until,
-        limit=filters.limit, offset=filters.offset,
-    )
-    return {"since": log.since, "until": log.until, "total": log.total, "items": log.entries}
-
-
-def _export(request: HttpRequest, code: str, filters: LogRange, fmt: str) -> HttpResponse:
-    venue = _venue(request, code)
-    since, until = _range(filters)
-    export = selectors.venue_visitor_log_export(
-        viewer=_caller(request), venue=venue, since=since, until=until, fmt=fmt,
-        request=request,
-    )
-    return file_response(export.content, export.content_type, export.filename)
-
-
-@router.get("/{code}/visitors.csv", auth=logged_in, summary="Export the visitor log (CSV)")
-def visitor_log_csv(request: HttpRequest, code: str, filters: Query[LogRange]) -> HttpResponse:
-    """Audited as an export."""
-    return _export(request, code, filters, "csv")
-
-
-@router.get("/{code}/visitors.xlsx", auth=logged_in, summary="Export the visitor log (XLSX)")
-def visitor_log_xlsx(request: HttpRequest, code: str, filters: Query[LogRange]) -> HttpResponse:
-    """Audited as an export."""
-    return _export(request, code, filters, "xlsx")
-
-
-@router.get("/{code}/visits-per-day", response=list[DayCountRead], auth=logged_in,
-            summary="Visits per day")
-def visits_per_day(
-    request: HttpRequest, code: str, filters: Query[LogRange]
-) -> list[selectors.DayCount]:
-    venue = _venue(request, code)
-    since, until = _range(filters)
-    return selectors.venue_visits_per_day(
-        viewer=_caller(request), venue=venue, since=since, until=until
-    )

@@ -172,14 +172,3 @@ class ImportForm(forms.Form):
         label=_("Nhập các dòng hợp lệ, bỏ qua các dòng lỗi"), required=False,
         help_text=_("Mặc định: có lỗi thì không dòng nào được lưu."),
     )
-
-
-class LogRangeForm(forms.Form):
-    since = forms.DateField(
-        label=_("Từ ngày"), required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    until = forms.DateField(
-        label=_("Đến ngày"), required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )

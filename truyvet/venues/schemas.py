@@ -1,4 +1,4 @@
-"""API input and output for venues, their staff and their visitors.
+"""API input and output for venues and their staff.
 
 Inputs forbid unknown fields and check shape only; the services check
 meaning, so the API and the pages give the same messages. Outputs show other
@@ -7,7 +7,7 @@ people masked.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -76,13 +76,6 @@ class VenueFilter(Schema):
     type: str = Field("", max_length=12)
     duplicates: bool = False
     limit: int = 50
-    offset: int = 0
-
-
-class LogRange(Schema):
-    since: date | None = None
-    until: date | None = None
-    limit: int = 100
     offset: int = 0
 
 
@@ -204,27 +197,6 @@ class StaffRead(Schema):
     @staticmethod
     def resolve_has_account(obj: VenueStaff) -> bool:
         return obj.user_id is not None
-
-
-class VisitorRead(Schema):
-    arrived_at: datetime
-    ends_at: datetime
-    name: str = Field(description="Masked")
-    phone: str = Field(description="Masked")
-    method: str
-    method_label: str
-
-
-class VisitorLogOut(Schema):
-    since: date
-    until: date
-    total: int
-    items: list[VisitorRead]
-
-
-class DayCountRead(Schema):
-    day: date
-    visits: int
 
 
 class ImportIssueRead(Schema):

@@ -4,7 +4,6 @@ scope are 404 like unknown ones, actions the viewer may not take are 403."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,8 +13,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -27,11 +24,10 @@ from truyvet.accounts.services import otp_request
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.masking import mask_phone
 from truyvet.places.models import AdministrativeUnit, Scheme
-from truyvet.venues import importing, permissions, selectors, services
+from truyvet.venues import hooks, importing, permissions, selectors, services
 from truyvet.venues.api import file_response
 from truyvet.venues.forms import (
     ImportForm,
-    LogRangeForm,
     StaffAddForm,
     StatusForm,
     VenueEditForm,
@@ -42,7 +38,6 @@ from truyvet.venues.models import StaffRole, Venue, VenueStatus
 
 LIST_PAGE_SIZE = 50
 LOG_PAGE_SIZE = 100
-CHART_DAYS = 14
 IMPORT_REPORT_KEY = "venues.import_report"
 # The page shows this many problems; the download holds them all.
 IMPORT_PAGE_ISSUES = 500
@@ -202,28 +197,6 @@ def _status_actions(viewer: Any, venue: Venue) -> list[tuple[str, Any]]:
 # --- One venue ---------------------------------------------------------------------------------
 
 
-def _chart(days: list[selectors.DayCount]) -> dict[str, Any]:
-    """Bars of an inline SVG, 0-100 units tall."""
-    peak = max((day.visits for day in days), default=0)
-    width = 100 / max(len(days), 1)
-    bars: list[dict[str, Any]] = [
-        {
-            "day": day.day,
-            "visits": day.visits,
-            "x": round(index * width + width * 0.1, 2),
-            "width": round(width * 0.8, 2),
-            "height": round(day.visits / peak * 90, 2) if peak else 0,
-        }
-        for index, day in enumerate(days)
-    ]
-    for bar in bars:
-        bar["y"] = round(95 - bar["height"], 2)
-    return {
-        "bars": bars, "peak": peak, "total": sum(day.visits for day in days),
-        "first": days[0].day if days else None, "last": days[-1].day if days else None,
-    }
-
-
 def _staff_roles_for(user: Any, venue: Venue) -> list[tuple[str, Any]]:
     return [
         (value, label) for value, label in StaffRole.choices
@@ -239,7 +212,6 @@ def detail_view(request: HttpRequest, code: str) -> HttpResponse:
     context: dict[str, Any] = {
         "venue": venue,
         "can_manage": can_manage,
-        "can_log": permissions.can_view_visitor_log(viewer, venue),
         "status_actions": _status_actions(viewer, venue),
         "duplicate": venue.possible_duplicate_of
         if account_permissions.can_view_unit(viewer, venue.commune) else None,
@@ -247,8 +219,6 @@ def detail_view(request: HttpRequest, code: str) -> HttpResponse:
     if can_manage:
         roles = _staff_roles_for(viewer, venue)
         manageable = {value for value, _label in roles}
-        until = timezone.localdate()
-        since = until - timedelta(days=CHART_DAYS - 1)
         members = list(selectors.venue_staff_list(viewer=viewer, venue=venue))
         owners = sum(member.role == StaffRole.OWNER for member in members)
         context |= {
@@ -261,9 +231,11 @@ def detail_view(request: HttpRequest, code: str) -> HttpResponse:
                 for member in members
             ],
             "staff_form": StaffAddForm(roles=roles) if roles else None,
-            "chart": _chart(selectors.venue_visits_per_day(
-                viewer=viewer, venue=venue, since=since, until=until)),
         }
+    # Cards the apps above venues add (check-ins: the visits of the last days).
+    sections: list[str] = []
+    hooks.venue_page_sections(viewer=viewer, venue=venue, sections=sections)
+    context["sections"] = sections
     return render(request, "venues/detail.html", context)
 
 
@@ -390,67 +362,6 @@ def staff_remove_view(request: HttpRequest, code: str, staff_id: int) -> HttpRes
     if staff.user_id == viewer.pk:
         return redirect("venues:mine")
     return redirect("venues:detail", code=venue.code)
-
-
-# --- Visitors --------------------------------------------------------------------------------
-
-
-def _log_range(request: HttpRequest) -> tuple[LogRangeForm, date, date]:
-    since, until = selectors.default_log_range()
-    form = LogRangeForm(request.GET or None, initial={"since": since, "until": until})
-    if form.is_valid():
-        since = form.cleaned_data.get("since") or since
-        until = form.cleaned_data.get("until") or until
-    return form, since, until
-
-
-@login_required
-def visitors_view(request: HttpRequest, code: str) -> HttpResponse:
-    """The masked visitor log with a date filter: owners and venue admins."""
-    viewer: Any = request.user
-    venue = _venue_or_404(request, code)
-    if not permissions.can_view_visitor_log(viewer, venue):
-        raise PermissionDenied
-    form, since, until = _log_range(request)
-    error = None
-    log = None
-    page_number = request.GET.get("page", "1")
-    number = int(page_number) if page_number.isdigit() and int(page_number) > 0 else 1
-    try:
-        log = selectors.venue_visitor_log(
-            viewer=viewer, venue=venue, since=since, until=until, limit=LOG_PAGE_SIZE,
-            offset=(number - 1) * LOG_PAGE_SIZE,
-        )
-    except ServiceError as exc:
-        error = " ".join(str(e.message) for e in exc.errors) or str(exc.message)
-    query = request.GET.copy()
-    query.pop("page", None)
-    pages = (log.total + LOG_PAGE_SIZE - 1) // LOG_PAGE_SIZE if log else 0
-    return render(request, "venues/visitors.html", {
-        "venue": venue, "form": form, "log": log, "error": error,
-        "since": since, "until": until, "filters": query.urlencode(),
-        "page_number": number, "pages": pages,
-    })
-
-
-@login_required
-@require_GET
-def visitors_export_view(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
-    viewer: Any = request.user
-    venue = _venue_or_404(request, code)
-    if not permissions.can_view_visitor_log(viewer, venue):
-        raise PermissionDenied
-    _form, since, until = _log_range(request)
-    try:
-        export = selectors.venue_visitor_log_export(
-            viewer=viewer, venue=venue, since=since, until=until, fmt=fmt, request=request
-        )
-    except ServiceError as exc:
-        messages.error(request, " ".join(str(e.message) for e in exc.errors)
-                       or str(exc.message))
-        return redirect(reverse("venues:visitors", args=[venue.code]) + "?" +
-                        request.GET.urlencode())
-    return file_response(export.content, export.content_type, export.filename)
 
 
 # --- Posters ---------------------------------------------------------------------------------

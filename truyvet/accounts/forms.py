@@ -15,6 +15,7 @@ from truyvet.accounts.services import PersonInput
 from truyvet.core.errors import ServiceError
 from truyvet.core.models import AuditAction
 from truyvet.places.models import AdministrativeUnit, Level
+from truyvet.places.selectors import units_search
 
 
 class ServiceErrorsMixin:
@@ -160,8 +161,6 @@ class PersonFieldsForm(ServiceErrorsMixin, forms.Form):
     def _offer_communes(self) -> None:
         """Fills the picker: the chosen commune, or the matches of what was
         typed in the search box (the way to pick one without JavaScript)."""
-        from truyvet.places.selectors import units_search
-
         field: Any = self.fields["commune"]
         data = self.data if self.is_bound else {}
         search_text = str(data.get("commune_q", "") or "")[:100]

@@ -15,6 +15,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict
 
 from truyvet.accounts.models import Person, RoleAssignment
+from truyvet.accounts.selectors import roles_of
 from truyvet.core.masking import mask_name, mask_phone
 from truyvet.core.models import AuditEvent
 from truyvet.places.models import AdministrativeUnit
@@ -163,8 +164,6 @@ class MeRead(PersonDetailRead):
 
     @staticmethod
     def resolve_roles(obj: Person) -> list[Any]:
-        from truyvet.accounts.selectors import roles_of
-
         return list(roles_of(obj.user))
 
 

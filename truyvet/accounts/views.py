@@ -43,6 +43,7 @@ from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.masking import mask_phone
 from truyvet.core.selectors import audit_events_about
 from truyvet.places.models import Level
+from truyvet.places.selectors import units_search
 
 PENDING_KEY = "accounts.pending_registration"
 RESET_KEY = "accounts.reset_phone"
@@ -416,8 +417,6 @@ def person_create_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def commune_options_view(request: HttpRequest) -> HttpResponse:
     """The <option>s of the commune picker for what the user has typed."""
-    from truyvet.places.selectors import units_search
-
     query = (request.GET.get("commune_q") or request.GET.get("q") or "")[:100]
     units = list(units_search(query=query, level=Level.COMMUNE, limit=20)) if query else []
     return render(request, "accounts/_commune_options.html", {"units": units, "query": query})

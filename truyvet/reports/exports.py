@@ -36,6 +36,7 @@ from truyvet.reports.selectors import (
     dashboard_for,
     inactive_venues_all,
     period_clean,
+    report_for,
 )
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -396,8 +397,6 @@ def report_file_download(
 ) -> ExportFile:
     """A kept report file the viewer may download, audited as an export (it
     lists owners' phones); NotFound alike for unknown files and other units'."""
-    from truyvet.reports.selectors import report_for
-
     report = report_for(viewer=viewer, report_id=report_id)
     with transaction.atomic():
         with report.file.open("rb") as handle:

@@ -31,7 +31,7 @@ from truyvet.core.models import OutboxChannel
 from truyvet.core.outbox import Message, outbox_enqueue
 from truyvet.places.models import AdministrativeUnit, Level
 from truyvet.reports import permissions
-from truyvet.reports.exports import build_report
+from truyvet.reports.exports import build_report, filename_for
 from truyvet.reports.models import (
     GeneratedReport,
     ReportFormat,
@@ -165,8 +165,6 @@ def venue_reminders_send(
 
 
 def _report_name(report: GeneratedReport, scope: Scope) -> str:
-    from truyvet.reports.exports import filename_for
-
     stem = {"daily": "bao-cao-ngay", "weekly": "bao-cao-tuan"}.get(report.kind, "bao-cao")
     return filename_for(scope, report.since, report.until, report.file_format, stem)
 

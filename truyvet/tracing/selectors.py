@@ -16,8 +16,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,6 +29,7 @@ from truyvet.checkins.models import CheckIn, DepartureKind
 from truyvet.core.errors import NotAllowed, NotFound
 from truyvet.core.masking import mask_name, mask_phone
 from truyvet.core.models import AuditAction, AuditEvent
+from truyvet.core.outbox import inbox_unread_count
 from truyvet.core.requests import client_ip
 from truyvet.core.services import audit_record
 from truyvet.tracing import permissions
@@ -86,7 +88,6 @@ def people_for_case(*, viewer: Any, query: str, request: HttpRequest | None = No
     text = re.sub(r"\s", "", query or "").upper()
     if not text:
         return []
-    from django.db.models import Q
 
     condition = Q(pk__in=[])
     try:
@@ -417,10 +418,6 @@ def my_exposures(*, user: Any, now: datetime | None = None) -> list[ExposureMatc
 def home_links_for(user: Any) -> dict[str, list[tuple[str, str]]]:
     """Links for the home page: everyone's inbox and "Was I exposed?", and
     the tracing pages for health workers and officers."""
-    from django.urls import reverse
-
-    from truyvet.core.outbox import inbox_unread_count
-
     unread = inbox_unread_count(user)
     inbox = _("Thông báo (%(n)s mới)") % {"n": unread} if unread else _("Thông báo")
     links: dict[str, list[tuple[str, str]]] = {

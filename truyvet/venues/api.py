@@ -21,7 +21,7 @@ from truyvet.accounts.selectors import unit_for_input
 from truyvet.core.api_auth import logged_in
 from truyvet.core.errors import ErrorCollector, FieldError, NotAllowed, NotFound, ServiceError
 from truyvet.places.models import AdministrativeUnit, Level, Scheme
-from truyvet.venues import importing, permissions, selectors, services
+from truyvet.venues import importing, permissions, posters, qr, selectors, services
 from truyvet.venues.models import Venue, VenueStaff
 from truyvet.venues.schemas import (
     ImportReportOut,
@@ -122,8 +122,6 @@ def venue_resolve(request: HttpRequest, payload: ResolveIn) -> Venue:
     """Public. Checks the signature and version of the QR text; forged,
     revoked, unknown and malformed codes get distinct error codes
     (`qr_forged`, `qr_revoked`, `qr_unknown`, `qr_malformed`)."""
-    from truyvet.venues import qr
-
     return qr.venue_qr_resolve(payload.payload)
 
 
@@ -180,8 +178,6 @@ def import_template_csv(request: HttpRequest) -> HttpResponse:
 @router.get("/posters.pdf", auth=logged_in, summary="Every poster of a commune or district")
 def posters_bulk(request: HttpRequest, unit: str, english: bool = True) -> HttpResponse:
     """`unit` is the GSO code of a commune or district in the officer's area."""
-    from truyvet.venues import posters
-
     try:
         area = AdministrativeUnit.objects.get(scheme=Scheme.Y2021, code=unit.strip())
     except AdministrativeUnit.DoesNotExist:
@@ -282,8 +278,6 @@ def staff_remove(request: HttpRequest, code: str, staff_id: int) -> Status[None]
 
 @router.get("/{code}/poster.pdf", auth=logged_in, summary="A4 poster (PDF)")
 def poster_pdf(request: HttpRequest, code: str, english: bool = True) -> HttpResponse:
-    from truyvet.venues import posters
-
     venue = _venue(request, code)
     _require_manager(_caller(request), venue)
     return file_response(posters.poster_pdf([venue], english=english), "application/pdf",
@@ -292,8 +286,6 @@ def poster_pdf(request: HttpRequest, code: str, english: bool = True) -> HttpRes
 
 @router.get("/{code}/qr.png", auth=logged_in, summary="The QR alone (PNG)")
 def qr_png(request: HttpRequest, code: str, scale: int = 10) -> HttpResponse:
-    from truyvet.venues import qr
-
     venue = _venue(request, code)
     _require_manager(_caller(request), venue)
     return file_response(qr.venue_qr_png(venue, scale=max(1, min(scale, 40))), "image/png",
@@ -302,8 +294,6 @@ def qr_png(request: HttpRequest, code: str, scale: int = 10) -> HttpResponse:
 
 @router.get("/{code}/qr.svg", auth=logged_in, summary="The QR alone (SVG)")
 def qr_svg(request: HttpRequest, code: str) -> HttpResponse:
-    from truyvet.venues import qr
-
     venue = _venue(request, code)
     _require_manager(_caller(request), venue)
     return file_response(qr.venue_qr_svg(venue), "image/svg+xml", f"qr-{venue.code}.svg")

@@ -15,6 +15,7 @@ from truyvet.accounts.forms import (
     ServiceErrorsMixin,
 )
 from truyvet.places.models import AdministrativeUnit, Level
+from truyvet.places.selectors import units_search
 from truyvet.venues.models import StaffRole, VenueStatus, VenueType
 
 COORDINATE_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
@@ -26,8 +27,6 @@ class CommunePickMixin:
     without choosing (no JavaScript)."""
 
     def offer_communes(self) -> None:
-        from truyvet.places.selectors import units_search
-
         form: Any = self
         field: Any = form.fields["commune"]
         data = form.data if form.is_bound else {}

@@ -33,7 +33,9 @@ from truyvet.core.services import audit_record
 from truyvet.core.sms import send_sms
 from truyvet.core.text import fold
 from truyvet.places.models import AdministrativeUnit, Level
-from truyvet.venues import importing, permissions
+from truyvet.places.services import KIND_PREFIXES
+from truyvet.venues import importing, permissions, qr
+from truyvet.venues.importing import ImportIssue
 from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus, VenueType
 
 INVALID_INPUT = gettext_lazy("Thông tin địa điểm chưa hợp lệ, vui lòng kiểm tra lại.")
@@ -190,8 +192,6 @@ def _find_duplicate(
 def new_venue_codes(count: int) -> list[str]:
     """``count`` fresh public codes, unique among themselves and in the
     database, in one query per 500 codes rather than one per code."""
-    from truyvet.venues import qr
-
     codes: list[str] = []
     taken: set[str] = set()
     while len(codes) < count:
@@ -615,14 +615,6 @@ def venue_staff_claim(*, user: Any) -> int:
 # --- Bulk import --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ImportIssue:
-    row: int  # as numbered in the spreadsheet (the header is row 1)
-    column: str  # the header as written in the file
-    message: str | Promise
-    code: str = "invalid"
-
-
 @dataclass
 class ImportReport:
     filename: str
@@ -661,8 +653,6 @@ class _CommuneLookup:
     or by name (with or without "Xã"/"Phường"/"Thị trấn")."""
 
     def __init__(self, actor: Any) -> None:
-        from truyvet.places.services import KIND_PREFIXES
-
         prefixes = {fold(prefix) for rules in KIND_PREFIXES.values() for prefix, _k in rules}
         scope = account_permissions.unit_scope_q(actor, "path", account_permissions.OFFICER_ROLES)
         self.units = list(

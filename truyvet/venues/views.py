@@ -24,7 +24,7 @@ from truyvet.accounts.services import otp_request
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.masking import mask_phone
 from truyvet.places.models import AdministrativeUnit, Scheme
-from truyvet.venues import hooks, importing, permissions, selectors, services
+from truyvet.venues import hooks, importing, permissions, posters, qr, selectors, services
 from truyvet.venues.api import file_response
 from truyvet.venues.forms import (
     ImportForm,
@@ -371,8 +371,6 @@ def staff_remove_view(request: HttpRequest, code: str, staff_id: int) -> HttpRes
 @require_GET
 def poster_view(request: HttpRequest, code: str, kind: str) -> HttpResponse:
     """The poster PDF, or the QR alone as PNG or SVG."""
-    from truyvet.venues import posters, qr
-
     viewer: Any = request.user
     venue = _venue_or_404(request, code)
     if not permissions.can_manage_venue(viewer, venue):
@@ -392,8 +390,6 @@ def poster_view(request: HttpRequest, code: str, kind: str) -> HttpResponse:
 @login_required
 def posters_bulk_view(request: HttpRequest) -> HttpResponse:
     """Officers: every poster of a commune or district in one PDF."""
-    from truyvet.venues import posters
-
     viewer: Any = request.user
     if not account_permissions.is_officer(viewer):
         raise PermissionDenied

@@ -34,9 +34,11 @@ def checkins_added(*, rows: Sequence[Row]) -> None:
 
 @hook
 def checkins_changed(*, rows: Sequence[Row]) -> None:
-    """Rows whose venue, person or arrival day changed, or that were deleted
+    """Rows whose venue, person or arrival changed, or that were deleted
     (other than by the retention purge), with both the old and the new
-    values, after the change: the adoption of guest visits by a new account."""
+    values, after the change: a late-synced earlier scan merged into a visit
+    moves its arrival back (``checkin_record`` and offline batches), and an
+    account adopts the visits of its holder's guest records."""
 
 
 @hook

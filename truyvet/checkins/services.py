@@ -359,6 +359,7 @@ def _record(
         return earlier
     _venue_ready(venue)
     _check_time(at, now=received_at)
+    arrivals = {visit.pk: visit.arrived_at for visit in recent}
     decision = _decide(recent, at=at, method=method, window=window, dwell=dwell)
     if decision.visit is None:
         visit = CheckIn.objects.create(
@@ -370,6 +371,9 @@ def _record(
         return CheckInResult(checkin=visit, outcome=ScanOutcome.CREATED)
     if decision.changed:
         decision.visit.save(update_fields=decision.changed)
+        if "arrived_at" in decision.changed:  # a late-synced earlier scan moved it back
+            hooks.checkins_changed(rows=[(venue.pk, person_id, arrivals[decision.visit.pk]),
+                                         (venue.pk, person_id, decision.visit.arrived_at)])
     if checkin_id is not None:
         ScanReceipt.objects.create(
             id=checkin_id, checkin=decision.visit, outcome=decision.outcome,
@@ -1111,6 +1115,7 @@ def _batch_record(actor: Any, ready: Sequence[_Ready]) -> list[ItemResult]:
             arrived_at__gte=min(times) - span, arrived_at__lte=max(times) + window,
         ):
             visits[(visit.person_id, visit.venue_id)].append(visit)
+    arrivals = {visit.pk: visit.arrived_at for pair in visits.values() for visit in pair}
     created: list[CheckIn] = []
     fresh: set[uuid.UUID] = set()
     changed: dict[uuid.UUID, CheckIn] = {}
@@ -1155,6 +1160,14 @@ def _batch_record(actor: Any, ready: Sequence[_Ready]) -> list[ItemResult]:
     CheckIn.objects.bulk_create(created)
     hooks.checkins_added(rows=[(c.venue_id, c.person_id, c.arrived_at) for c in created])
     _visits_update(list(changed.values()))
+    # Late-synced earlier scans moved these arrivals back.
+    moved = [v for v in changed.values() if v.arrived_at != arrivals[v.pk]]
+    if moved:
+        hooks.checkins_changed(rows=[
+            row for v in moved
+            for row in ((v.venue_id, v.person_id, arrivals[v.pk]),
+                        (v.venue_id, v.person_id, v.arrived_at))
+        ])
     ScanReceipt.objects.bulk_create(receipts)
     return results
 

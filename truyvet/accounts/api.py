@@ -179,7 +179,7 @@ def person_create(request: HttpRequest, payload: PersonCreate) -> Status[Person]
 # --- Roles ----------------------------------------------------------------------------
 
 
-def _require_role_manager(user: Any) -> None:
+def _require_role_manager(user: User) -> None:
     if not permissions.can_list_roles(user):
         raise NotAllowed(_("Chỉ cán bộ quản lý được xem và cấp vai trò."))
 

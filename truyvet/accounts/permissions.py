@@ -9,11 +9,9 @@ users only; anyone else gets False.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Q
 
-from truyvet.accounts.models import Person, Role, RoleAssignment
+from truyvet.accounts.models import Person, Role, RoleAssignment, Viewer
 from truyvet.places.models import AdministrativeUnit, Level
 
 OFFICER_ROLES = frozenset({Role.PROVINCE_OFFICER, Role.DISTRICT_OFFICER, Role.COMMUNE_OFFICER})
@@ -26,7 +24,7 @@ OFFICER_LEVEL = {
 _CACHE_ATTR = "_truyvet_role_assignments"
 
 
-def _assignments(user: Any) -> list[RoleAssignment]:
+def _assignments(user: Viewer) -> list[RoleAssignment]:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     cached = getattr(user, _CACHE_ATTR, None)
@@ -36,26 +34,26 @@ def _assignments(user: Any) -> list[RoleAssignment]:
     return cached
 
 
-def forget_cached_roles(user: Any) -> None:
+def forget_cached_roles(user: Viewer) -> None:
     """Called after a role change so the same request sees the new roles."""
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)
 
 
-def is_system_admin(user: Any) -> bool:
+def is_system_admin(user: Viewer) -> bool:
     return any(a.role == Role.SYSTEM_ADMIN for a in _assignments(user))
 
 
-def is_official(user: Any) -> bool:
+def is_official(user: Viewer) -> bool:
     """Holds any administrative role (officer, health worker or admin)."""
     return bool(_assignments(user))
 
 
-def is_officer(user: Any) -> bool:
+def is_officer(user: Viewer) -> bool:
     return is_system_admin(user) or any(a.role in OFFICER_ROLES for a in _assignments(user))
 
 
-def scope_units(user: Any, roles: frozenset[str] | None = None) -> list[AdministrativeUnit]:
+def scope_units(user: Viewer, roles: frozenset[str] | None = None) -> list[AdministrativeUnit]:
     """The units whose subtrees the user's roles (optionally only ``roles``) cover."""
     return [
         a.unit
@@ -64,7 +62,7 @@ def scope_units(user: Any, roles: frozenset[str] | None = None) -> list[Administ
     ]
 
 
-def unit_scope_q(user: Any, path_field: str, roles: frozenset[str] | None = None) -> Q:
+def unit_scope_q(user: Viewer, path_field: str, roles: frozenset[str] | None = None) -> Q:
     """A filter for rows whose unit path (``path_field``) is in the user's scope.
 
     Matches nothing for a user without roles; everything for a system admin.
@@ -80,7 +78,7 @@ def unit_scope_q(user: Any, path_field: str, roles: frozenset[str] | None = None
     return condition
 
 
-def _covers(user: Any, unit: AdministrativeUnit | None, roles: frozenset[str] | None) -> bool:
+def _covers(user: Viewer, unit: AdministrativeUnit | None, roles: frozenset[str] | None) -> bool:
     if is_system_admin(user):
         return True
     if unit is None:
@@ -88,17 +86,17 @@ def _covers(user: Any, unit: AdministrativeUnit | None, roles: frozenset[str] | 
     return any(scope.contains(unit) for scope in scope_units(user, roles))
 
 
-def can_view_unit(user: Any, unit: AdministrativeUnit | None) -> bool:
+def can_view_unit(user: Viewer, unit: AdministrativeUnit | None) -> bool:
     """Sees figures and lists for the unit: any official whose scope covers it."""
     return _covers(user, unit, None)
 
 
-def can_manage_unit(user: Any, unit: AdministrativeUnit | None) -> bool:
+def can_manage_unit(user: Viewer, unit: AdministrativeUnit | None) -> bool:
     """Approves, suspends and registers things in the unit: officers only."""
     return _covers(user, unit, OFFICER_ROLES)
 
 
-def can_view_person(user: Any, person: Person) -> bool:
+def can_view_person(user: Viewer, person: Person) -> bool:
     """The person themselves, or an official whose scope covers where they live."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
@@ -107,16 +105,16 @@ def can_view_person(user: Any, person: Person) -> bool:
     return _covers(user, person.commune, None)
 
 
-def can_search_people(user: Any) -> bool:
+def can_search_people(user: Viewer) -> bool:
     return is_official(user)
 
 
-def can_register_person(user: Any, commune: AdministrativeUnit | None) -> bool:
+def can_register_person(user: Viewer, commune: AdministrativeUnit | None) -> bool:
     """Officials and health workers create records for people without a login."""
     return _covers(user, commune, None)
 
 
-def can_grant_role(user: Any, role: str, unit: AdministrativeUnit | None) -> bool:
+def can_grant_role(user: Viewer, role: str, unit: AdministrativeUnit | None) -> bool:
     """Admins grant anything. Officers grant officer and health-worker roles
     inside their own scope, never system admin and never above their own tier."""
     if is_system_admin(user):
@@ -126,31 +124,31 @@ def can_grant_role(user: Any, role: str, unit: AdministrativeUnit | None) -> boo
     return _covers(user, unit, OFFICER_ROLES)
 
 
-def can_view_roles(user: Any, unit: AdministrativeUnit | None) -> bool:
+def can_view_roles(user: Viewer, unit: AdministrativeUnit | None) -> bool:
     return can_manage_unit(user, unit)
 
 
-def can_view_audit(user: Any, unit: AdministrativeUnit | None) -> bool:
+def can_view_audit(user: Viewer, unit: AdministrativeUnit | None) -> bool:
     """The audit log of a unit is for admins and officers over it."""
     return _covers(user, unit, OFFICER_ROLES)
 
 
-def can_view_any_audit(user: Any) -> bool:
+def can_view_any_audit(user: Viewer) -> bool:
     return is_officer(user)
 
 
-def can_list_roles(user: Any) -> bool:
+def can_list_roles(user: Viewer) -> bool:
     """Opens the roles page and API: officers (for their scope) and admins."""
     return is_officer(user)
 
 
-def can_register_people(user: Any) -> bool:
+def can_register_people(user: Viewer) -> bool:
     """Opens the form for people without a login; where each person may live
     is then checked with ``can_register_person``."""
     return is_official(user)
 
 
-def can_grant_role_kind(user: Any, role: str) -> bool:
+def can_grant_role_kind(user: Viewer, role: str) -> bool:
     """Whether ``role`` is one the user may grant over some unit, so that
     forms offer only those; ``can_grant_role`` decides for a given unit."""
     if is_system_admin(user):

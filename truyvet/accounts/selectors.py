@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -17,7 +16,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy
 
 from truyvet.accounts import permissions
-from truyvet.accounts.models import Person, RoleAssignment
+from truyvet.accounts.models import Person, RoleAssignment, User
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.accounts.services import INVALID_INPUT
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
@@ -85,7 +84,7 @@ def _search_condition(query: str) -> tuple[Q | None, str]:
     return condition, "name"
 
 
-def _scope_unit_for_audit(viewer: Any) -> AdministrativeUnit | None:
+def _scope_unit_for_audit(viewer: User) -> AdministrativeUnit | None:
     """The widest unit the viewer works in, so the search shows up in the
     audit log of whoever oversees them (admins: no unit, seen by admins)."""
     units = permissions.scope_units(viewer)
@@ -94,7 +93,7 @@ def _scope_unit_for_audit(viewer: Any) -> AdministrativeUnit | None:
 
 def people_search(
     *,
-    viewer: Any,
+    viewer: User,
     query: str,
     limit: int = 20,
     purpose: str = "",
@@ -132,7 +131,7 @@ def people_search(
     return found
 
 
-def person_visible_to(*, viewer: Any, person_id: int) -> Person:
+def person_visible_to(*, viewer: User, person_id: int) -> Person:
     """The person if the viewer may see them, without reading their data for
     display (no audit). Raises NotFound otherwise, with the same message
     whether the person exists or not."""
@@ -143,7 +142,7 @@ def person_visible_to(*, viewer: Any, person_id: int) -> Person:
 
 
 def person_detail_for(
-    *, viewer: Any, person_id: int, purpose: str, request: HttpRequest | None = None
+    *, viewer: User, person_id: int, purpose: str, request: HttpRequest | None = None
 ) -> Person:
     """The full record of a person, for display.
 
@@ -180,12 +179,12 @@ def unit_for_input(unit_id: int | None, *, field: str = "commune") -> Administra
     return unit
 
 
-def me_for(user: Any) -> Person:
+def me_for(user: User) -> Person:
     """The caller's own person record, with what the profile shows."""
     return Person.objects.select_related(*_PERSON_RELATED).get(pk=user.person_id)
 
 
-def roles_visible_to(viewer: Any) -> QuerySet[RoleAssignment]:
+def roles_visible_to(viewer: User) -> QuerySet[RoleAssignment]:
     """Role assignments over units in the viewer's officer scope (admins: all,
     including system admins, which have no unit)."""
     return (
@@ -199,7 +198,7 @@ def roles_visible_to(viewer: Any) -> QuerySet[RoleAssignment]:
     )
 
 
-def roles_of(user: Any) -> QuerySet[RoleAssignment]:
+def roles_of(user: User) -> QuerySet[RoleAssignment]:
     """The roles a user holds, for their own profile."""
     return (
         RoleAssignment.objects.filter(user=user)
@@ -209,7 +208,7 @@ def roles_of(user: Any) -> QuerySet[RoleAssignment]:
 
 
 def audit_events_visible_to(
-    user: Any, *, action: str | None = None, since: datetime | None = None
+    user: User, *, action: str | None = None, since: datetime | None = None
 ) -> QuerySet[AuditEvent]:
     """The events an officer may read: those filed under a unit in their scope
     (admins: all). The log itself is core's; who may read which part of it

@@ -38,7 +38,7 @@ from truyvet.accounts.forms import (
     RegisterVerifyForm,
     RoleGrantForm,
 )
-from truyvet.accounts.models import OtpPurpose, Role
+from truyvet.accounts.models import AuthenticatedHttpRequest, OtpPurpose, Role
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.masking import mask_phone
 from truyvet.core.selectors import audit_events_about
@@ -327,7 +327,7 @@ def profile_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def people_view(request: HttpRequest) -> HttpResponse:
+def people_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Live search (htmx) of people in the official's scope, masked; each
     search is audited."""
     viewer = request.user

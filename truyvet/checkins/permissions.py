@@ -8,20 +8,19 @@ officials reach visits only through a case (tracing).
 
 from __future__ import annotations
 
-from typing import Any
-
-from truyvet.accounts.models import Person
+from truyvet.accounts.models import Person, Viewer
 from truyvet.accounts.permissions import can_view_unit
+from truyvet.checkins.models import CheckIn
 
 
-def can_checkout_checkin(user: Any, checkin: Any) -> bool:
+def can_checkout_checkin(user: Viewer, checkin: CheckIn) -> bool:
     """Ends a visit by tapping "leaving": only the person who made it."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return getattr(user, "person_id", None) == checkin.person_id
 
 
-def can_print_personal_qr_card(user: Any, person: Person) -> bool:
+def can_print_personal_qr_card(user: Viewer, person: Person) -> bool:
     """Prints the 5 × 5 cm personal QR card: the person themselves, and
     officials whose scope covers where the person lives (for people without
     a smartphone; each print by an official is audited)."""

@@ -14,7 +14,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -27,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from truyvet.accounts.models import Person
+from truyvet.accounts.models import Person, User, Viewer
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.checkins.models import CheckIn, CheckInMethod
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
@@ -48,10 +47,10 @@ _VENUE_RELATED = ("venue", "venue__commune", "venue__commune__parent",
                   "venue__commune__parent__parent")
 
 
-def checkins_of_me(*, user: Any, days: int = HISTORY_DAYS) -> QuerySet[CheckIn]:
+def checkins_of_me(*, user: Viewer, days: int = HISTORY_DAYS) -> QuerySet[CheckIn]:
     """The user's own visits of the last ``days`` days, newest first, with
     each venue's commune and its parents (for "Nơi đã đến")."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):
         return CheckIn.objects.none()
     since = timezone.now() - timedelta(days=days)
     return (
@@ -61,7 +60,7 @@ def checkins_of_me(*, user: Any, days: int = HISTORY_DAYS) -> QuerySet[CheckIn]:
     )
 
 
-def checkin_of_me(*, user: Any, checkin_id: uuid.UUID | str) -> CheckIn:
+def checkin_of_me(*, user: Viewer, checkin_id: uuid.UUID | str) -> CheckIn:
     """One of the user's own visits; NotFound for anyone else's."""
     try:
         key = uuid.UUID(str(checkin_id))
@@ -90,7 +89,7 @@ def checkin_by_id(checkin_id: uuid.UUID | str) -> CheckIn:
     return found
 
 
-def venues_scannable_by(user: Any) -> QuerySet[Venue]:
+def venues_scannable_by(user: Viewer) -> QuerySet[Venue]:
     """The venues the user checks people in at (owner, admin or controller),
     by name."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -106,7 +105,7 @@ def venues_scannable_by(user: Any) -> QuerySet[Venue]:
     )
 
 
-def venue_for_controller(*, user: Any, code: str) -> Venue:
+def venue_for_controller(*, user: Viewer, code: str) -> Venue:
     """The venue with ``code`` if the user scans there; NotFound otherwise
     (the same answer whether the code exists or not)."""
     venue = (
@@ -120,7 +119,7 @@ def venue_for_controller(*, user: Any, code: str) -> Venue:
 
 
 def people_lookup(
-    *, controller: Any, venue: Venue, query: str, request: HttpRequest | None = None
+    *, controller: User, venue: Venue, query: str, request: HttpRequest | None = None
 ) -> list[Person]:
     """People a controller may pick for a manual entry at ``venue``.
 
@@ -172,7 +171,7 @@ def people_lookup(
     return found
 
 
-def home_links_for(user: Any) -> dict[str, list[tuple[str, str]]]:
+def home_links_for(user: Viewer) -> dict[str, list[tuple[str, str]]]:
     """Links for the home page: ``"mine"`` for everyone logged in, and
     ``"control"`` for venue staff (truyvet.site.selectors.home_sections_for)."""
     if not getattr(user, "is_authenticated", False):
@@ -233,7 +232,7 @@ def _check_range(since: date, until: date) -> None:
     errors.raise_if_any(gettext_lazy("Khoảng thời gian không hợp lệ."))
 
 
-def _require_log_access(viewer: Any, venue: Venue) -> None:
+def _require_log_access(viewer: Viewer, venue: Venue) -> None:
     if not venue_permissions.can_view_visitor_log(viewer, venue):
         raise NotAllowed(gettext("Chỉ chủ địa điểm và quản trị địa điểm được xem nhật ký khách."))
 
@@ -261,7 +260,7 @@ def _entry(checkin: CheckIn) -> VisitorEntry:
 
 
 def venue_visitor_log(
-    *, viewer: Any, venue: Venue, since: date, until: date, limit: int = 100, offset: int = 0
+    *, viewer: Viewer, venue: Venue, since: date, until: date, limit: int = 100, offset: int = 0
 ) -> VisitorLog:
     """Visits that began between ``since`` and ``until`` (local dates,
     inclusive), newest first, masked. Owners and venue admins only:
@@ -287,7 +286,7 @@ def visitor_log_headers() -> list[str]:
 
 
 def venue_visitor_log_export(
-    *, viewer: Any, venue: Venue, since: date, until: date, fmt: str,
+    *, viewer: Viewer, venue: Venue, since: date, until: date, fmt: str,
     request: HttpRequest | None = None,
 ) -> ExportFile:
     """The masked visitor log as CSV or XLSX, audited as an export in the
@@ -334,7 +333,7 @@ class DayCount:
 
 
 def venue_visits_per_day(
-    *, viewer: Any, venue: Venue, since: date, until: date
+    *, viewer: Viewer, venue: Venue, since: date, until: date
 ) -> list[DayCount]:
     """Visits per local day from ``since`` to ``until``, every day listed
     (0 when none); counts only, for those who manage the venue."""

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from truyvet.accounts.models import Person
+from truyvet.accounts.models import AuthenticatedHttpRequest, Person, Viewer
 from truyvet.checkins import permissions, selectors, services
 from truyvet.checkins.forms import (
     CardPurposeForm,
@@ -356,7 +356,7 @@ def control_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def control_lookup_view(request: HttpRequest, code: str) -> HttpResponse:
+def control_lookup_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """People matching the controller's search (htmx partial), masked."""
     venue = _control_venue(request, code)
     query = (request.GET.get("q") or "")[:100]
@@ -409,7 +409,7 @@ def _chart(days: list[selectors.DayCount]) -> dict[str, Any]:
     }
 
 
-def venue_visits_section(*, viewer: Any, venue: Venue, sections: list[str]) -> None:
+def venue_visits_section(*, viewer: Viewer, venue: Venue, sections: list[str]) -> None:
     """The venue page's card of visits in the last CHART_DAYS days, with the
     link to the visitor log (``venues.hooks.venue_page_sections``, registered
     by ``CheckinsConfig.ready``): for those who manage the venue."""

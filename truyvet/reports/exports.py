@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from truyvet.accounts.models import User
 from truyvet.core.errors import ErrorCollector, NotAllowed
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
@@ -369,7 +370,7 @@ def export_check(*, fmt: str, table: str) -> None:
 
 
 def dashboard_export(
-    *, viewer: Any, scope: Scope, since: date | None, until: date | None, fmt: str,
+    *, viewer: User, scope: Scope, since: date | None, until: date | None, fmt: str,
     table: str = "", request: HttpRequest | None = None, now: datetime | None = None,
 ) -> ExportFile:
     """The scope's tables for a period as ``fmt`` (xlsx: every table; csv:
@@ -393,7 +394,7 @@ def dashboard_export(
 
 
 def report_file_download(
-    *, viewer: Any, report_id: int, request: HttpRequest | None = None
+    *, viewer: User, report_id: int, request: HttpRequest | None = None
 ) -> ExportFile:
     """A kept report file the viewer may download, audited as an export (it
     lists owners' phones); NotFound alike for unknown files and other units'."""

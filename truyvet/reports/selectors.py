@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from truyvet.accounts import permissions as account_permissions
+from truyvet.accounts.models import User, Viewer
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
@@ -109,7 +110,7 @@ class Scope:
 SCOPE_NOT_FOUND = gettext_lazy("Không tìm thấy đơn vị này.")
 
 
-def scope_for(*, viewer: Any, slug: str) -> Scope:
+def scope_for(*, viewer: User, slug: str) -> Scope:
     """The scope named ``slug`` ("nation" or a unit id) if the viewer may see
     its dashboard; NotFound for an unknown unit, NotAllowed otherwise."""
     slug = (slug or "").strip()
@@ -126,7 +127,7 @@ def scope_for(*, viewer: Any, slug: str) -> Scope:
     return Scope(unit=unit)
 
 
-def scopes_for(viewer: Any) -> list[Scope]:
+def scopes_for(viewer: User) -> list[Scope]:
     """The scopes the viewer's roles give: the country for system admins,
     otherwise each officer unit (units inside another of them left out)."""
     if not permissions.can_use_reports(viewer):
@@ -147,7 +148,7 @@ def scopes_for(viewer: Any) -> list[Scope]:
     return [Scope(unit=unit) for unit in kept]
 
 
-def breadcrumbs_for(viewer: Any, scope: Scope) -> list[Scope]:
+def breadcrumbs_for(viewer: User, scope: Scope) -> list[Scope]:
     """The scopes above ``scope`` that the viewer may open, top first."""
     above: list[Scope] = []
     unit = scope.unit.parent if scope.unit is not None else None
@@ -383,7 +384,7 @@ def _venue_rows(
 
 
 def dashboard_for(
-    *, viewer: Any, scope: Scope, since: date, until: date, now: datetime | None = None
+    *, viewer: User, scope: Scope, since: date, until: date, now: datetime | None = None
 ) -> Dashboard:
     """The scope's dashboard for the period (checked with ``period_clean``
     first), if the viewer may see it. Counts only, no personal data."""
@@ -554,13 +555,13 @@ def _inactive_entries(venues: list[Venue]) -> list[InactiveVenue]:
     return entries
 
 
-def _require_contacts(viewer: Any, scope: Scope) -> None:
+def _require_contacts(viewer: User, scope: Scope) -> None:
     if not permissions.can_view_venue_contacts(viewer, scope.unit):
         raise NotAllowed(_("Bạn chỉ xem được địa điểm của địa bàn mình phụ trách."))
 
 
 def inactive_venues_for(
-    *, viewer: Any, scope: Scope, offset: int = 0, limit: int = INACTIVE_PAGE_SIZE,
+    *, viewer: User, scope: Scope, offset: int = 0, limit: int = INACTIVE_PAGE_SIZE,
     request: HttpRequest | None = None, now: datetime | None = None,
 ) -> InactivePage:
     """One page of the scope's inactive venues with their owners' names and
@@ -593,13 +594,13 @@ def inactive_venues_all(scope: Scope, *, now: datetime | None = None) -> list[In
 # --- Report files and recipients ---------------------------------------------------------------
 
 
-def reports_of(*, viewer: Any, scope: Scope) -> QuerySet[GeneratedReport]:
+def reports_of(*, viewer: User, scope: Scope) -> QuerySet[GeneratedReport]:
     if not permissions.can_export_report(viewer, scope.unit):
         raise NotAllowed(_("Bạn chỉ xem được báo cáo của địa bàn mình phụ trách."))
     return GeneratedReport.objects.filter(scope_key=scope.key).select_related("created_by")
 
 
-def report_for(*, viewer: Any, report_id: int) -> GeneratedReport:
+def report_for(*, viewer: User, report_id: int) -> GeneratedReport:
     """A report file the viewer may download; NotFound alike for unknown ones
     and those of other units."""
     report = GeneratedReport.objects.select_related("unit").filter(pk=report_id).first()
@@ -608,13 +609,13 @@ def report_for(*, viewer: Any, report_id: int) -> GeneratedReport:
     return report
 
 
-def recipients_of(*, viewer: Any, scope: Scope) -> QuerySet[ReportRecipient]:
+def recipients_of(*, viewer: User, scope: Scope) -> QuerySet[ReportRecipient]:
     if not permissions.can_manage_report_recipients(viewer, scope.unit):
         raise NotAllowed(_("Bạn chỉ xem được báo cáo của địa bàn mình phụ trách."))
     return ReportRecipient.objects.filter(scope_key=scope.key).order_by("email")
 
 
-def home_links_for(user: Any) -> list[tuple[str, str]]:
+def home_links_for(user: Viewer) -> list[tuple[str, str]]:
     from django.urls import reverse
 
     if not permissions.can_use_reports(user):

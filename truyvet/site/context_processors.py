@@ -13,6 +13,6 @@ from truyvet.accounts import permissions as account_permissions
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     return {
-        "is_official": account_permissions.is_official(user),
+        "is_official": user is not None and account_permissions.is_official(user),
         "public_base_url": settings.PUBLIC_BASE_URL,
     }

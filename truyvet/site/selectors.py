@@ -8,13 +8,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from truyvet.accounts import permissions as account_permissions
+from truyvet.accounts.models import Viewer
 from truyvet.checkins.selectors import home_links_for as checkin_links_for
 from truyvet.reports.selectors import home_links_for as report_links_for
 from truyvet.tracing.selectors import home_links_for as tracing_links_for
 from truyvet.venues.selectors import home_links_for as venue_links_for
 
 
-def home_sections_for(user: Any) -> list[dict[str, Any]]:
+def home_sections_for(user: Viewer) -> list[dict[str, Any]]:
     """The blocks a user's home page shows, one per kind of work they do.
 
     Each later domain adds its links here; the page itself has no role logic.

@@ -12,29 +12,28 @@ are. Officials reach anyone's movements only through a case.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Q
 
-from truyvet.accounts.models import Role
+from truyvet.accounts.models import Role, Viewer
 from truyvet.accounts.permissions import OFFICER_ROLES, scope_units
 from truyvet.places.models import AdministrativeUnit
+from truyvet.tracing.models import Case, Contact, ContactTask
 
 TRACING_ROLES = frozenset({Role.HEALTH_WORKER, *OFFICER_ROLES})
 
 
-def _covers_for_tracing(user: Any, unit: AdministrativeUnit | None) -> bool:
+def _covers_for_tracing(user: Viewer, unit: AdministrativeUnit | None) -> bool:
     if unit is None:
         return False
     return any(scope.contains(unit) for scope in scope_units(user, TRACING_ROLES))
 
 
-def can_use_tracing(user: Any) -> bool:
+def can_use_tracing(user: Viewer) -> bool:
     """Opens the tracing pages at all (cases list, contact tasks)."""
     return bool(scope_units(user, TRACING_ROLES))
 
 
-def tracing_scope_q(user: Any, path_field: str) -> Q:
+def tracing_scope_q(user: Viewer, path_field: str) -> Q:
     """Rows whose unit (``path_field``) lies in the user's tracing scope;
     nothing for anyone else, system admins included."""
     units = scope_units(user, TRACING_ROLES)
@@ -46,33 +45,33 @@ def tracing_scope_q(user: Any, path_field: str) -> Q:
     return condition
 
 
-def can_register_case(user: Any, unit: AdministrativeUnit | None) -> bool:
+def can_register_case(user: Viewer, unit: AdministrativeUnit | None) -> bool:
     """Registers a case for someone living in ``unit``."""
     return _covers_for_tracing(user, unit)
 
 
-def can_view_case(user: Any, case: Any) -> bool:
+def can_view_case(user: Viewer, case: Case) -> bool:
     """Sees the case, its timeline and its contacts (out-of-scope ones masked)."""
     return _covers_for_tracing(user, case.unit)
 
 
-def can_manage_case(user: Any, case: Any) -> bool:
+def can_manage_case(user: Viewer, case: Case) -> bool:
     """Edits the window, records isolation, reclassifies and closes the case."""
     return _covers_for_tracing(user, case.unit)
 
 
-def can_trace(user: Any, case: Any) -> bool:
+def can_trace(user: Viewer, case: Case) -> bool:
     """Runs the exposure search, expands to F2, sends alerts and publishes
     exposure sites for the case."""
     return _covers_for_tracing(user, case.unit)
 
 
-def can_view_contact_identity(user: Any, contact: Any) -> bool:
+def can_view_contact_identity(user: Viewer, contact: Contact) -> bool:
     """Sees who a contact is (name, phone) rather than a masked form: only
     officials whose scope covers where the contact lives."""
     return _covers_for_tracing(user, contact.unit)
 
 
-def can_work_contact_task(user: Any, task: Any) -> bool:
+def can_work_contact_task(user: Viewer, task: ContactTask) -> bool:
     """Follows up a contact handed to their commune."""
     return _covers_for_tracing(user, task.unit)

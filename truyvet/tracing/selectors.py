@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from truyvet.accounts.models import Person
+from truyvet.accounts.models import Person, User, Viewer
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.checkins.models import CheckIn, DepartureKind
 from truyvet.core.errors import NotAllowed, NotFound
@@ -40,7 +40,7 @@ _UNIT_CHAIN = ("unit", "unit__parent", "unit__parent__parent")
 _ID_NUMBER = re.compile(r"\d{9}|\d{12}|[A-Z][A-Z0-9]{5,8}")
 
 
-def _require_tracing(viewer: Any) -> None:
+def _require_tracing(viewer: User) -> None:
     if not permissions.can_use_tracing(viewer):
         raise NotAllowed(gettext_lazy("Chỉ cán bộ y tế và cán bộ chính quyền được truy vết."))
 
@@ -48,7 +48,7 @@ def _require_tracing(viewer: Any) -> None:
 # --- Cases ---------------------------------------------------------------------------
 
 
-def cases_visible_to(viewer: Any, *, status: str = "") -> QuerySet[Case]:
+def cases_visible_to(viewer: User, *, status: str = "") -> QuerySet[Case]:
     """The cases in the viewer's scope, newest first (masked in lists)."""
     _require_tracing(viewer)
     cases = Case.objects.filter(permissions.tracing_scope_q(viewer, "unit__path")).select_related(
@@ -59,7 +59,7 @@ def cases_visible_to(viewer: Any, *, status: str = "") -> QuerySet[Case]:
     return cases
 
 
-def case_for(*, viewer: Any, case_id: int) -> Case:
+def case_for(*, viewer: User, case_id: int) -> Case:
     """The case if it is in the viewer's scope; NotFound otherwise, the same
     whether it exists or not."""
     case = (
@@ -72,7 +72,7 @@ def case_for(*, viewer: Any, case_id: int) -> Case:
     return case
 
 
-def person_for_case(*, viewer: Any, person_id: int) -> Person:
+def person_for_case(*, viewer: User, person_id: int) -> Person:
     """Someone the viewer may open a case for (lives in their tracing scope)."""
     person = Person.objects.select_related("commune").filter(pk=person_id).first()
     if person is None or not permissions.can_register_case(viewer, person.commune):
@@ -80,7 +80,9 @@ def person_for_case(*, viewer: Any, person_id: int) -> Person:
     return person
 
 
-def people_for_case(*, viewer: Any, query: str, request: HttpRequest | None = None) -> list[Person]:
+def people_for_case(
+    *, viewer: User, query: str, request: HttpRequest | None = None
+) -> list[Person]:
     """Finds who a new case is about, by exact phone number or document
     number only (no browsing by name), among people in the viewer's scope.
     Audited as a search."""
@@ -133,7 +135,7 @@ class TimelineEntry:
 
 
 def case_timeline(
-    *, viewer: Any, case: Case, request: HttpRequest | None = None, export: str = ""
+    *, viewer: User, case: Case, request: HttpRequest | None = None, export: str = ""
 ) -> list[TimelineEntry]:
     """Every venue the case visited in the infectious window, in order, with
     arrival, departure (real or estimated), commune and the venue's phone.
@@ -237,7 +239,7 @@ def visits_for_display(visits: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _audit_people_shown(
-    *, viewer: Any, people: list[Person], purpose: str, target: str, unit: Any,
+    *, viewer: User, people: list[Person], purpose: str, target: str, unit: Any,
     request: HttpRequest | None, detail: dict[str, Any],
 ) -> None:
     """One audit row per person whose identity a page shows, in one query,
@@ -258,7 +260,7 @@ CONTACTS_MAX_PAGE = 1000
 
 
 def case_contacts_for(
-    *, viewer: Any, case: Case, request: HttpRequest | None = None,
+    *, viewer: User, case: Case, request: HttpRequest | None = None,
     limit: int = CONTACTS_PAGE, offset: int = 0,
 ) -> list[ContactRow]:
     """The case's contacts, ranked (F1 before F2, longest overlap first), a
@@ -315,7 +317,7 @@ def case_contacts_for(
 # --- Contact tasks -------------------------------------------------------------------
 
 
-def contact_tasks_for(viewer: Any, *, status: str = "") -> QuerySet[ContactTask]:
+def contact_tasks_for(viewer: User, *, status: str = "") -> QuerySet[ContactTask]:
     """The follow-up tasks of contacts living in the viewer's scope, whatever
     unit the case belongs to."""
     _require_tracing(viewer)
@@ -331,7 +333,7 @@ def contact_tasks_for(viewer: Any, *, status: str = "") -> QuerySet[ContactTask]
 
 
 def contact_task_for(
-    *, viewer: Any, task_id: int, request: HttpRequest | None = None, audit: bool = True
+    *, viewer: User, task_id: int, request: HttpRequest | None = None, audit: bool = True
 ) -> ContactTask:
     """One task with the contact's full identity, for their commune's
     officials. Audited as a read of the contact's data."""
@@ -379,12 +381,12 @@ class ExposureMatch:
     left_at: datetime
 
 
-def my_exposures(*, user: Any, now: datetime | None = None) -> list[ExposureMatch]:
+def my_exposures(*, user: Viewer, now: datetime | None = None) -> list[ExposureMatch]:
     """The user's own visits that overlap a published exposure site at the
     same venue (the same closed-interval rule the server search uses; sites
     are already widened by the buffer). Sites of the user's own case are
     left out. Two queries."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):
         return []
     now = now or timezone.now()
     cap = timedelta(minutes=settings.TRACING_MAX_VISIT_MINUTES)
@@ -415,7 +417,7 @@ def my_exposures(*, user: Any, now: datetime | None = None) -> list[ExposureMatc
 # --- Home page ------------------------------------------------------------------------
 
 
-def home_links_for(user: Any) -> dict[str, list[tuple[str, str]]]:
+def home_links_for(user: Viewer) -> dict[str, list[tuple[str, str]]]:
     """Links for the home page: everyone's inbox and "Was I exposed?", and
     the tracing pages for health workers and officers."""
     unread = inbox_unread_count(user)

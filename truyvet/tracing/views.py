@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from truyvet.accounts.models import User
 from truyvet.core.errors import NotFound, ServiceError
 from truyvet.tracing import exports, permissions, selectors, services
 from truyvet.tracing.forms import (
@@ -50,7 +51,7 @@ def _tracing_official(request: HttpRequest) -> Any:
     return request.user
 
 
-def _case_or_404(viewer: Any, case_id: int) -> Case:
+def _case_or_404(viewer: User, case_id: int) -> Case:
     try:
         return selectors.case_for(viewer=viewer, case_id=case_id)
     except NotFound as exc:
@@ -136,7 +137,7 @@ def _case_forms(case: Case, contact_ids: list[int]) -> dict[str, Any]:
 
 
 def _run_action(
-    request: HttpRequest, viewer: Any, case: Case, forms: dict[str, Any]
+    request: HttpRequest, viewer: User, case: Case, forms: dict[str, Any]
 ) -> tuple[str, Any] | None:
     """Carries out the POSTed action. Returns the success message, or None
     when a form failed (its errors are on the form in ``forms``)."""

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
+from truyvet.accounts.models import User
 from truyvet.accounts.selectors import unit_for_input
 from truyvet.core.api_auth import logged_in
 from truyvet.core.errors import ErrorCollector, FieldError, NotAllowed, NotFound, ServiceError
@@ -81,7 +82,7 @@ def _venue(request: HttpRequest, code: str) -> Venue:
     return selectors.venue_for(viewer=_caller(request), code=code)
 
 
-def _require_manager(user: Any, venue: Venue) -> None:
+def _require_manager(user: User, venue: Venue) -> None:
     if not permissions.can_manage_venue(user, venue):
         raise NotAllowed(_("Bạn không có quyền quản lý địa điểm này."))
 
@@ -155,7 +156,7 @@ def venue_import(
     return Status(201, report)
 
 
-def _template_communes(user: Any) -> list[AdministrativeUnit]:
+def _template_communes(user: User) -> list[AdministrativeUnit]:
     if not permissions.can_import_venues(user):
         raise NotAllowed(_("Chỉ cán bộ quản lý địa bàn được nhập địa điểm từ tệp."))
     return selectors.import_communes_for(user)

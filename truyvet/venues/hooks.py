@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from truyvet.accounts.models import Viewer
 from truyvet.core.hooks import hook
 from truyvet.venues.models import Venue
 
 
 @hook
-def venue_page_sections(*, viewer: Any, venue: Venue, sections: list[str]) -> None:
+def venue_page_sections(*, viewer: Viewer, venue: Venue, sections: list[str]) -> None:
     """The venue page (``venues:detail``) is being shown to ``viewer``, who
     may see the venue: append the HTML of each card to add to it, in the
     order received. Each receiver decides for itself who sees its card.

@@ -8,14 +8,13 @@ on venues through their unit roles (``truyvet.accounts.permissions``).
 
 from __future__ import annotations
 
-from typing import Any
-
+from truyvet.accounts.models import Viewer
 from truyvet.accounts.permissions import can_manage_unit, can_view_unit, is_officer
 from truyvet.places.models import AdministrativeUnit
-from truyvet.venues.models import StaffRole, VenueStaff
+from truyvet.venues.models import StaffRole, Venue, VenueStaff
 
 
-def venue_role(user: Any, venue: Any) -> str | None:
+def venue_role(user: Viewer, venue: Venue) -> str | None:
     """The user's staff role at ``venue`` (owner, admin, controller) or None."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
@@ -26,7 +25,7 @@ def venue_role(user: Any, venue: Any) -> str | None:
     )
 
 
-def _venue_roles_in(user: Any, venue: Any, roles: frozenset[str]) -> bool:
+def _venue_roles_in(user: Viewer, venue: Venue, roles: frozenset[str]) -> bool:
     return venue_role(user, venue) in roles
 
 
@@ -34,37 +33,37 @@ _VENUE_MANAGERS = frozenset({StaffRole.OWNER, StaffRole.ADMIN})
 _VENUE_STAFF = frozenset({StaffRole.OWNER, StaffRole.ADMIN, StaffRole.CONTROLLER})
 
 
-def can_register_venue(user: Any) -> bool:
+def can_register_venue(user: Viewer) -> bool:
     """Any logged-in person registers their own venue (self-service); where
     an officer registers on someone's behalf is checked with
     ``can_register_venue_for_unit``."""
     return bool(getattr(user, "is_authenticated", False) and user.is_active)
 
 
-def can_register_venue_for_unit(user: Any, commune: AdministrativeUnit | None) -> bool:
+def can_register_venue_for_unit(user: Viewer, commune: AdministrativeUnit | None) -> bool:
     """Registers venues for others (activated at once, bulk import): officers
     over the commune."""
     return can_manage_unit(user, commune)
 
 
-def can_import_venues(user: Any) -> bool:
+def can_import_venues(user: Viewer) -> bool:
     """Opens the bulk import page; each row's commune is then checked with
     ``can_register_venue_for_unit``."""
     return is_officer(user)
 
 
-def can_view_venue(user: Any, venue: Any) -> bool:
+def can_view_venue(user: Viewer, venue: Venue) -> bool:
     """The venue's staff, and officials whose scope covers its commune."""
     return can_view_unit(user, venue.commune) or venue_role(user, venue) is not None
 
 
-def can_manage_venue(user: Any, venue: Any) -> bool:
+def can_manage_venue(user: Viewer, venue: Venue) -> bool:
     """Edits details, prints posters, revokes the QR: the owner and venue
     admins, and officers over the commune."""
     return can_manage_unit(user, venue.commune) or _venue_roles_in(user, venue, _VENUE_MANAGERS)
 
 
-def can_manage_venue_staff(user: Any, venue: Any, role: str) -> bool:
+def can_manage_venue_staff(user: Viewer, venue: Venue, role: str) -> bool:
     """Adds or removes a staff member holding ``role``: the owner manages
     admins and controllers, a venue admin manages controllers, officers over
     the commune manage everyone (owners included)."""
@@ -78,26 +77,26 @@ def can_manage_venue_staff(user: Any, venue: Any, role: str) -> bool:
     return False
 
 
-def can_view_venue_staff(user: Any, venue: Any) -> bool:
+def can_view_venue_staff(user: Viewer, venue: Venue) -> bool:
     return can_manage_venue(user, venue)
 
 
-def can_view_visitor_log(user: Any, venue: Any) -> bool:
+def can_view_visitor_log(user: Viewer, venue: Venue) -> bool:
     """Who came, even masked, is for the owner and venue admins only: not
     controllers, and not officers (tracing reaches visits through a case)."""
     return _venue_roles_in(user, venue, _VENUE_MANAGERS)
 
 
-def can_change_venue_status(user: Any, venue: Any) -> bool:
+def can_change_venue_status(user: Viewer, venue: Venue) -> bool:
     """Approves, suspends, closes and reopens: officers over the commune."""
     return can_manage_unit(user, venue.commune)
 
 
-def can_scan_at_venue(user: Any, venue: Any) -> bool:
+def can_scan_at_venue(user: Viewer, venue: Venue) -> bool:
     """Checks people in at the door: the venue's controllers, admins and owner."""
     return _venue_roles_in(user, venue, _VENUE_STAFF)
 
 
-def can_print_posters_for_unit(user: Any, unit: AdministrativeUnit | None) -> bool:
+def can_print_posters_for_unit(user: Viewer, unit: AdministrativeUnit | None) -> bool:
     """Downloads every poster of a commune or district in one PDF."""
     return can_manage_unit(user, unit)

@@ -153,7 +153,9 @@ class VenueRead(VenueSummary):
     def resolve_possible_duplicate_of(obj: Venue, context: Any) -> str | None:
         twin = obj.possible_duplicate_of
         viewer = getattr(context.get("request"), "auth", None) if context else None
-        if twin is None or not account_permissions.can_view_unit(viewer, obj.commune):
+        if twin is None or viewer is None or not account_permissions.can_view_unit(
+            viewer, obj.commune
+        ):
             return None
         return twin.code
 

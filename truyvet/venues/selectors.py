@@ -10,8 +10,6 @@ A venue's visitors are check-ins, read by ``truyvet.checkins.selectors``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import (
     Case,
     Count,
@@ -27,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from truyvet.accounts import permissions as account_permissions
+from truyvet.accounts.models import User, Viewer
 from truyvet.core.errors import NotAllowed, NotFound
 from truyvet.core.text import fold
 from truyvet.places.models import AdministrativeUnit, Level
@@ -39,13 +38,13 @@ VENUE_RELATED = ("commune", "commune__parent", "commune__parent__parent",
                  "possible_duplicate_of")
 
 
-def _role_subquery(user: Any) -> Subquery:
+def _role_subquery(user: User) -> Subquery:
     return Subquery(
         VenueStaff.objects.filter(venue=OuterRef("pk"), user_id=user.pk).values("role")[:1]
     )
 
 
-def venue_scope_q(viewer: Any) -> Q:
+def venue_scope_q(viewer: Viewer) -> Q:
     """Venues the viewer may see: in an official's scope, or staffed by them."""
     if not getattr(viewer, "is_authenticated", False) or not viewer.is_active:
         return Q(pk__in=[])
@@ -58,7 +57,7 @@ def venue_scope_q(viewer: Any) -> Q:
 
 
 def venues_visible_to(
-    viewer: Any,
+    viewer: Viewer,
     *,
     query: str = "",
     commune: str = "",
@@ -70,6 +69,8 @@ def venues_visible_to(
     viewer's staff role there, or None). ``query`` matches the name without
     regard to diacritics or case, or a venue code exactly; ``commune`` is a
     GSO code."""
+    if not isinstance(viewer, User):
+        return Venue.objects.none()  # anonymous: no scope (venue_scope_q)
     venues = (
         Venue.objects.filter(venue_scope_q(viewer))
         .select_related(*VENUE_RELATED)
@@ -92,9 +93,9 @@ def venues_visible_to(
     return venues.order_by("commune__path", "name_folded", "pk")
 
 
-def venues_of(user: Any) -> QuerySet[Venue]:
+def venues_of(user: Viewer) -> QuerySet[Venue]:
     """The venues ``user`` is staff of, with ``my_role``: the owner's list."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not isinstance(user, User) or not user.is_active:
         return Venue.objects.none()
     return (
         Venue.objects.filter(staff__user_id=user.pk)
@@ -104,13 +105,13 @@ def venues_of(user: Any) -> QuerySet[Venue]:
     )
 
 
-def venues_for_scanning(user: Any) -> QuerySet[Venue]:
+def venues_for_scanning(user: Viewer) -> QuerySet[Venue]:
     """Active venues where ``user`` may check people in (a controller
     serving several venues picks one of these at the door)."""
     return venues_of(user).filter(status=VenueStatus.ACTIVE)
 
 
-def venue_for(*, viewer: Any, code: str) -> Venue:
+def venue_for(*, viewer: Viewer, code: str) -> Venue:
     """The venue with ``code`` if the viewer may see it, with ``my_role``.
     Raises NotFound alike for unknown codes and venues out of scope."""
     venue = venues_visible_to(viewer).filter(code=(code or "").strip()).first()
@@ -119,7 +120,7 @@ def venue_for(*, viewer: Any, code: str) -> Venue:
     return venue
 
 
-def venue_staff_list(*, viewer: Any, venue: Venue) -> QuerySet[VenueStaff]:
+def venue_staff_list(*, viewer: Viewer, venue: Venue) -> QuerySet[VenueStaff]:
     """The venue's staff, owners first; for those who manage the venue."""
     if not permissions.can_view_venue_staff(viewer, venue):
         raise NotAllowed(_("Bạn không có quyền xem nhân sự của địa điểm này."))
@@ -134,7 +135,7 @@ def venue_staff_list(*, viewer: Any, venue: Venue) -> QuerySet[VenueStaff]:
     )
 
 
-def venue_type_counts(viewer: Any) -> dict[str, int]:
+def venue_type_counts(viewer: Viewer) -> dict[str, int]:
     """How many venues of each type the viewer sees (every type listed)."""
     counts = {value: 0 for value in VenueType.values}
     for row in (
@@ -148,7 +149,7 @@ def venue_type_counts(viewer: Any) -> dict[str, int]:
 # --- Officers: units for bulk posters and imports ------------------------------------------------
 
 
-def poster_units_for(viewer: Any) -> list[AdministrativeUnit]:
+def poster_units_for(viewer: Viewer) -> list[AdministrativeUnit]:
     """Districts and communes the officer may print every poster of."""
     if not account_permissions.is_officer(viewer):
         return []
@@ -167,7 +168,7 @@ def poster_units_for(viewer: Any) -> list[AdministrativeUnit]:
     return units
 
 
-def venues_for_posters(*, viewer: Any, unit: AdministrativeUnit) -> QuerySet[Venue]:
+def venues_for_posters(*, viewer: Viewer, unit: AdministrativeUnit) -> QuerySet[Venue]:
     """The active and pending venues of ``unit`` (a commune or district), for
     one bulk PDF; officers over the unit only."""
     if not permissions.can_print_posters_for_unit(viewer, unit):
@@ -180,7 +181,7 @@ def venues_for_posters(*, viewer: Any, unit: AdministrativeUnit) -> QuerySet[Ven
     )
 
 
-def import_communes_for(viewer: Any) -> list[AdministrativeUnit]:
+def import_communes_for(viewer: Viewer) -> list[AdministrativeUnit]:
     """The communes an officer may import venues into, for the template's
     list (at most 2,000: a province; admins get none and use codes)."""
     if not account_permissions.is_officer(viewer) or account_permissions.is_system_admin(viewer):
@@ -192,7 +193,7 @@ def import_communes_for(viewer: Any) -> list[AdministrativeUnit]:
     )
 
 
-def home_links_for(user: Any) -> dict[str, list[tuple[str, str]]]:
+def home_links_for(user: Viewer) -> dict[str, list[tuple[str, str]]]:
     """Links for the home page: everyone's own venues, and the officials'
     venue work."""
     from django.urls import reverse

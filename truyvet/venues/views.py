@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from truyvet.accounts import permissions as account_permissions
-from truyvet.accounts.models import OtpPurpose
+from truyvet.accounts.models import OtpPurpose, User
 from truyvet.accounts.services import otp_request
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.masking import mask_phone
@@ -186,7 +186,7 @@ def manage_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _status_actions(viewer: Any, venue: Venue) -> list[tuple[str, Any]]:
+def _status_actions(viewer: User, venue: Venue) -> list[tuple[str, Any]]:
     """The statuses the viewer may move ``venue`` to, as (value, label)."""
     if not permissions.can_change_venue_status(viewer, venue):
         return []
@@ -197,7 +197,7 @@ def _status_actions(viewer: Any, venue: Venue) -> list[tuple[str, Any]]:
 # --- One venue ---------------------------------------------------------------------------------
 
 
-def _staff_roles_for(user: Any, venue: Venue) -> list[tuple[str, Any]]:
+def _staff_roles_for(user: User, venue: Venue) -> list[tuple[str, Any]]:
     return [
         (value, label) for value, label in StaffRole.choices
         if permissions.can_manage_venue_staff(user, venue, value)

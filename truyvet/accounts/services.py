@@ -145,7 +145,7 @@ def _check_id_free(
 
 
 def person_create(
-    *, data: PersonInput, actor: Any = None, request: HttpRequest | None = None
+    *, data: PersonInput, actor: User | None = None, request: HttpRequest | None = None
 ) -> Person:
     """Creates a record for someone who may never log in (registered by an
     official, or first seen through an ID card). Officials may only create
@@ -483,7 +483,7 @@ ROLE_LEVEL: dict[str, Level] = {
 
 
 def role_grant(
-    *, actor: Any, user: User, role: str, unit: AdministrativeUnit | None,
+    *, actor: User, user: User, role: str, unit: AdministrativeUnit | None,
     request: HttpRequest | None = None,
 ) -> RoleAssignment:
     """Gives ``user`` a role over ``unit``; audited."""
@@ -515,7 +515,7 @@ def role_grant(
 
 
 def role_revoke(
-    *, actor: Any, assignment: RoleAssignment, request: HttpRequest | None = None
+    *, actor: User, assignment: RoleAssignment, request: HttpRequest | None = None
 ) -> None:
     if not permissions.can_grant_role(actor, assignment.role, assignment.unit):
         raise NotAllowed(_("Bạn không có quyền thu hồi vai trò này."))
@@ -549,7 +549,7 @@ def system_admin_bootstrap(*, user: User) -> RoleAssignment:
 
 
 def role_grant_by_phone(
-    *, actor: Any, phone: str, role: str, unit_code: str, scheme: str = "",
+    *, actor: User, phone: str, role: str, unit_code: str, scheme: str = "",
     request: HttpRequest | None = None,
 ) -> RoleAssignment:
     """Grants a role to the account holding ``phone`` over the unit with GSO

@@ -392,7 +392,7 @@ def person_detail_view(request: HttpRequest, person_id: int) -> HttpResponse:
 
 
 @login_required
-def person_create_view(request: HttpRequest) -> HttpResponse:
+def person_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Officials record someone without a login, living in their scope."""
     actor = request.user
     if not permissions.can_register_people(actor):

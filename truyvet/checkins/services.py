@@ -51,7 +51,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from truyvet.accounts.identity import IdentityError, guess_id_kind, validate_identity_number
-from truyvet.accounts.models import IdKind, Person, User
+from truyvet.accounts.models import IdKind, Person, User, Viewer
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.accounts.services import PersonInput, person_create
 from truyvet.checkins import hooks, permissions
@@ -193,7 +193,9 @@ def _throttle(key: str, limit: int) -> None:
         )
 
 
-def checkin_throttle(*, scope: str, request: HttpRequest | None, user: Any = None) -> None:
+def checkin_throttle(
+    *, scope: str, request: HttpRequest | None, user: Viewer | None = None
+) -> None:
     """Rate limits shared by the pages and the API: per caller address, and
     per account (controllers get a higher limit than citizens). ``scope``
     names the action so that, say, guest forms do not eat into scans."""
@@ -205,7 +207,7 @@ def checkin_throttle(*, scope: str, request: HttpRequest | None, user: Any = Non
         if staff_work and ip_limit:
             ip_limit = max(ip_limit, settings.CHECKIN_RATELIMIT_STAFF_PER_MINUTE)
         _throttle(f"{scope}:ip:{client_ip(request) or 'unknown'}", ip_limit)
-    if getattr(user, "is_authenticated", False):
+    if user is not None and user.is_authenticated:
         limit = (
             settings.CHECKIN_RATELIMIT_STAFF_PER_MINUTE
             if staff_work
@@ -345,7 +347,7 @@ def checkins_after_bulk_load(*, since: datetime, until: datetime) -> None:
 
 
 def _record(
-    *, venue: Venue, person_id: int, at: datetime, method: str, recorded_by: Any,
+    *, venue: Venue, person_id: int, at: datetime, method: str, recorded_by: User | None,
     checkin_id: uuid.UUID | None, received_at: datetime,
 ) -> CheckInResult:
     window = timedelta(minutes=settings.CHECKIN_MERGE_MINUTES)
@@ -383,7 +385,7 @@ def _record(
 
 
 def _record_retrying(
-    *, venue: Venue, person_id: int, arrived_at: datetime, method: str, recorded_by: Any,
+    *, venue: Venue, person_id: int, arrived_at: datetime, method: str, recorded_by: User | None,
     checkin_id: uuid.UUID | None, received_at: datetime | None,
 ) -> CheckInResult:
     if method not in CheckInMethod.values:
@@ -412,7 +414,7 @@ def checkin_record(
     person: Person,
     arrived_at: datetime,
     method: str,
-    recorded_by: Any = None,
+    recorded_by: User | None = None,
     checkin_id: uuid.UUID | None = None,
     received_at: datetime | None = None,
 ) -> CheckInResult:
@@ -596,7 +598,7 @@ def guest_token_matches(token: str, checkin: CheckIn) -> bool:
 
 
 def checkin_checkout(
-    *, actor: Any, checkin: CheckIn, guest_token: str = "", at: datetime | None = None
+    *, actor: Viewer, checkin: CheckIn, guest_token: str = "", at: datetime | None = None
 ) -> CheckIn:
     """The citizen taps "leaving": the visit ends now (``DepartureKind.CITIZEN``).
 
@@ -629,7 +631,7 @@ def checkin_checkout(
 # --- Controllers --------------------------------------------------------------------
 
 
-def _require_staff(controller: Any, venue: Venue) -> None:
+def _require_staff(controller: User, venue: Venue) -> None:
     if not venue_permissions.can_scan_at_venue(controller, venue):
         raise NotAllowed(
             _("Bạn không phải người kiểm soát của địa điểm này."), code="not_venue_staff"
@@ -724,7 +726,7 @@ def _person_and_method(payload: str) -> tuple[Person, str]:
 
 def checkin_staff_scan(
     *,
-    controller: Any,
+    controller: User,
     venue: Venue,
     payload: str,
     scanned_at: datetime | None = None,
@@ -745,7 +747,7 @@ def checkin_staff_scan(
 
 
 def _staff_scan(
-    *, controller: Any, venue: Venue, payload: str, scanned_at: datetime | None,
+    *, controller: User, venue: Venue, payload: str, scanned_at: datetime | None,
     checkin_id: uuid.UUID | None,
 ) -> StaffScanResult:
     """``checkin_staff_scan`` once access and rate limits are checked."""
@@ -796,7 +798,7 @@ def _person_for_manual(
 
 def checkin_manual(
     *,
-    controller: Any,
+    controller: User,
     venue: Venue,
     full_name: str,
     phone: str = "",
@@ -816,7 +818,7 @@ def checkin_manual(
 
 
 def _manual(
-    *, controller: Any, venue: Venue, full_name: str, phone: str, id_number: str,
+    *, controller: User, venue: Venue, full_name: str, phone: str, id_number: str,
     person_id: int | None, scanned_at: datetime | None, checkin_id: uuid.UUID | None,
 ) -> StaffScanResult:
     """``checkin_manual`` once access and rate limits are checked."""
@@ -881,7 +883,7 @@ class ItemResult:
     errors: list[FieldError] = field(default_factory=list)
 
 
-def venue_for_staff(*, controller: Any, text: str) -> Venue:
+def venue_for_staff(*, controller: User, text: str) -> Venue:
     """The venue a controller names: its QR (verified, so a forged or
     revoked poster is refused) or its plain code. Whether the controller
     may scan there is checked by the scan itself."""
@@ -914,7 +916,7 @@ class _BatchLookups:
     holds many scans at the same door. Errors are remembered too, and
     raised again for every item that names the same thing."""
 
-    def __init__(self, actor: Any) -> None:
+    def __init__(self, actor: User) -> None:
         self.actor = actor
         self._venues: dict[tuple[bool, str], Venue | ServiceError] = {}
         self._staff: dict[int, ServiceError | None] = {}
@@ -1036,7 +1038,7 @@ class _Ready:
     method: str
 
 
-def _batch_one(actor: Any, item: BatchItem, lookups: _BatchLookups) -> ItemResult:
+def _batch_one(actor: User, item: BatchItem, lookups: _BatchLookups) -> ItemResult:
     """One item the one-by-one way, in its own transaction."""
     try:
         venue = lookups.venue(item)
@@ -1065,7 +1067,7 @@ def _batch_one(actor: Any, item: BatchItem, lookups: _BatchLookups) -> ItemResul
 
 
 def _batch_prepare(
-    actor: Any, index: int, item: BatchItem, lookups: _BatchLookups
+    actor: User, index: int, item: BatchItem, lookups: _BatchLookups
 ) -> _Ready | ItemResult | None:
     """The checks of one item that do not depend on visits, in the order a
     single scan makes them: a ``_Ready`` item, a rejection, or None for an
@@ -1087,7 +1089,7 @@ def _batch_prepare(
     return _Ready(index, item, venue, found[0].pk, found[0], found[1])
 
 
-def _batch_record(actor: Any, ready: Sequence[_Ready]) -> list[ItemResult]:
+def _batch_record(actor: User, ready: Sequence[_Ready]) -> list[ItemResult]:
     """Records a run of ready items with a fixed number of queries, by the
     same rules as ``checkin_record`` applied item after item: the earlier
     answers to their ids, then the people's visits at the venues around
@@ -1196,7 +1198,7 @@ def _visits_update(visits: Sequence[CheckIn]) -> None:
         cursor.executemany(sql, rows)
 
 
-def _batch_flush(actor: Any, ready: list[_Ready], results: list[ItemResult | None],
+def _batch_flush(actor: User, ready: list[_Ready], results: list[ItemResult | None],
                  lookups: _BatchLookups) -> None:
     if not ready:
         return
@@ -1213,7 +1215,7 @@ def _batch_flush(actor: Any, ready: list[_Ready], results: list[ItemResult | Non
 
 
 def checkins_batch(
-    *, actor: Any, items: Sequence[BatchItem], request: HttpRequest | None = None
+    *, actor: Viewer, items: Sequence[BatchItem], request: HttpRequest | None = None
 ) -> list[ItemResult]:
     """Applies an offline queue in order, as if each item were sent on its
     own: a bad item is reported with its own reason code and message,
@@ -1227,7 +1229,7 @@ def checkins_batch(
     runs with a fixed number of queries per run (``_batch_record``); manual
     entries, national QRs and cards seen for the first time are recorded
     one by one between runs, so later items see what they wrote."""
-    if not getattr(actor, "is_authenticated", False):
+    if not isinstance(actor, User):
         raise ServiceError(_("Bạn cần đăng nhập."), code="unauthenticated", status=401)
     if len(items) > BATCH_MAX_ITEMS:
         raise ServiceError(
@@ -1295,7 +1297,7 @@ def checkins_adopt_guest(*, user: User) -> int:
 
 
 def personal_qr_card_pdf(
-    *, actor: Any, person: Person, purpose: str = "", request: HttpRequest | None = None
+    *, actor: User, person: Person, purpose: str = "", request: HttpRequest | None = None
 ) -> bytes:
     """The printable 5 × 5 cm card of ``person``. People print their own;
     officials print for people living in their scope (no smartphone), with

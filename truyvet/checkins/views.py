@@ -257,16 +257,16 @@ def _pdf(data: bytes, filename: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def personal_qr_card_view(request: HttpRequest) -> HttpResponse:
+def personal_qr_card_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's own card, 5 × 5 cm."""
     data = services.personal_qr_card_pdf(
-        actor=request.user, person=request.user.person,  # type: ignore[union-attr]
+        actor=request.user, person=request.user.person,
     )
     return _pdf(data, "the-qr-ca-nhan.pdf")
 
 
 @login_required
-def person_card_view(request: HttpRequest, person_id: int) -> HttpResponse:
+def person_card_view(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     """An official prints the card of someone in their scope: the purpose is
     asked first and the print is audited."""
     person = Person.objects.select_related("commune").filter(pk=person_id).first()
@@ -315,7 +315,7 @@ def _control_venue(request: HttpRequest, code: str) -> Any:
 
 
 @login_required
-def control_view(request: HttpRequest, code: str) -> HttpResponse:
+def control_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """The door page: a focused field for a handheld scanner (it types the
     code and presses Enter), manual entry with a lookup, and a big result
     panel. ``static/checkins/controller.js`` posts to the API; without

@@ -122,6 +122,7 @@ def demo_accounts(say: Callable[[str], None]) -> None:
             system_admin_bootstrap(user=user)
             admin = user
         elif account.role:
+            assert admin is not None, "the system admin comes first in ACCOUNTS"
             role_grant(actor=admin, user=user, role=account.role,
                        unit=_unit_by_names(account.unit_path_names))
 

@@ -236,7 +236,7 @@ def _staff_message(*, venue: Venue, role: str, has_account: bool) -> str:
 
 
 def _verify_contact_phone(
-    *, actor: Any, phone: str, otp_code: str | None, required: bool
+    *, actor: User, phone: str, otp_code: str | None, required: bool
 ) -> Any:
     """When the contact phone counts as verified, or None.
 
@@ -272,7 +272,7 @@ def _verify_contact_phone(
     return None
 
 
-def _owner_for_phone(*, venue: Venue, phone: str, actor: Any) -> VenueStaff:
+def _owner_for_phone(*, venue: Venue, phone: str, actor: User) -> VenueStaff:
     user = User.objects.filter(phone=phone, is_active=True).first()
     staff = VenueStaff.objects.create(
         venue=venue, phone=phone, user=user, role=StaffRole.OWNER,
@@ -288,7 +288,7 @@ def _owner_for_phone(*, venue: Venue, phone: str, actor: Any) -> VenueStaff:
 
 def venue_register(
     *,
-    actor: Any,
+    actor: User,
     name: str,
     venue_type: str,
     commune: AdministrativeUnit | None,
@@ -368,7 +368,7 @@ def venue_register(
 
 def venue_update(
     *,
-    actor: Any,
+    actor: User,
     venue: Venue,
     name: Any = UNSET,
     venue_type: Any = UNSET,
@@ -457,7 +457,7 @@ REASON_REQUIRED = frozenset({VenueStatus.SUSPENDED, VenueStatus.CLOSED})
 
 
 def venue_status_change(
-    *, actor: Any, venue: Venue, status: str, reason: str = "",
+    *, actor: User, venue: Venue, status: str, reason: str = "",
     request: HttpRequest | None = None,
 ) -> Venue:
     """Approves (pending → active), suspends, closes or reopens a venue.
@@ -507,7 +507,7 @@ def venue_status_change(
     return venue
 
 
-def venue_qr_revoke(*, actor: Any, venue: Venue, request: HttpRequest | None = None) -> Venue:
+def venue_qr_revoke(*, actor: User, venue: Venue, request: HttpRequest | None = None) -> Venue:
     """Invalidates every poster printed so far (a leaked or defaced one) by
     bumping the QR version; new posters must be printed. Audited."""
     if not permissions.can_manage_venue(actor, venue):
@@ -527,7 +527,7 @@ def venue_qr_revoke(*, actor: Any, venue: Venue, request: HttpRequest | None = N
 
 
 def venue_staff_add(
-    *, actor: Any, venue: Venue, phone: str, role: str, request: HttpRequest | None = None,
+    *, actor: User, venue: Venue, phone: str, role: str, request: HttpRequest | None = None,
     notify: bool = True,
 ) -> VenueStaff:
     """Adds a staff member by phone number. The owner adds admins and
@@ -572,7 +572,7 @@ def venue_staff_add(
 
 
 def venue_staff_remove(
-    *, actor: Any, venue: Venue, staff: VenueStaff, request: HttpRequest | None = None
+    *, actor: User, venue: Venue, staff: VenueStaff, request: HttpRequest | None = None
 ) -> None:
     """Removes a staff member; they lose access with their next request.
     Anyone may leave a venue themselves; the last owner cannot be removed."""
@@ -603,7 +603,7 @@ def venue_staff_remove(
         staff.delete()
 
 
-def venue_staff_claim(*, user: Any) -> int:
+def venue_staff_claim(*, user: User) -> int:
     """Links the invitations waiting for ``user``'s phone number to the
     account, once it exists (called when an account is created; the number
     is proved by then). Returns how many were linked."""
@@ -652,7 +652,7 @@ class _CommuneLookup:
     """The communes a row may name: those in the officer's scope, by GSO code
     or by name (with or without "Xã"/"Phường"/"Thị trấn")."""
 
-    def __init__(self, actor: Any) -> None:
+    def __init__(self, actor: User) -> None:
         prefixes = {fold(prefix) for rules in KIND_PREFIXES.values() for prefix, _k in rules}
         scope = account_permissions.unit_scope_q(actor, "path", account_permissions.OFFICER_ROLES)
         self.units = list(
@@ -719,7 +719,7 @@ def _codes_outside_scope(codes: set[str], lookup: _CommuneLookup) -> set[str]:
 
 def venue_import(
     *,
-    actor: Any,
+    actor: User,
     file: IO[bytes],
     filename: str,
     request: HttpRequest | None = None,

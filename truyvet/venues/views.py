@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from truyvet.accounts import permissions as account_permissions
-from truyvet.accounts.models import OtpPurpose, User
+from truyvet.accounts.models import AuthenticatedHttpRequest, OtpPurpose, User
 from truyvet.accounts.services import otp_request
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.masking import mask_phone
@@ -98,7 +98,7 @@ def _send_contact_otp_to_form(request: HttpRequest, form: Any, phone: str) -> No
 
 
 @login_required
-def register_view(request: HttpRequest) -> HttpResponse:
+def register_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """One form on a phone: details, commune, optional GPS and the contact
     phone; when that phone is not the user's own, a second submit carries
     the SMS code."""
@@ -275,7 +275,7 @@ def edit_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def status_view(request: HttpRequest, code: str) -> HttpResponse:
+def status_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     venue = _venue_or_404(request, code)
     if not permissions.can_change_venue_status(request.user, venue):
         raise PermissionDenied
@@ -299,7 +299,7 @@ def status_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke_view(request: HttpRequest, code: str) -> HttpResponse:
+def revoke_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     venue = _venue_or_404(request, code)
     try:
         services.venue_qr_revoke(actor=request.user, venue=venue, request=request)

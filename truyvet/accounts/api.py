@@ -8,7 +8,7 @@ into the one error shape.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -47,9 +47,9 @@ router = Router(tags=["accounts"])
 TOKEN_DAYS = 30
 
 
-def _caller(request: HttpRequest) -> Any:
+def _caller(request: HttpRequest) -> User:
     """The user the endpoint's ``auth`` accepted (token or session)."""
-    return request.auth  # type: ignore[attr-defined]
+    return cast(User, request.auth)  # type: ignore[attr-defined]
 
 
 def _person_input(payload: PersonFieldsIn, *, phone: str = "") -> services.PersonInput:

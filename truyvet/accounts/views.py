@@ -308,10 +308,10 @@ def password_reset_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def profile_view(request: HttpRequest) -> HttpResponse:
+def profile_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's own record in full, their roles, and which officials have
     looked at their data and why."""
-    user: Any = request.user
+    user = request.user
     return render(
         request,
         "accounts/profile.html",
@@ -355,10 +355,10 @@ def people_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-def person_detail_view(request: HttpRequest, person_id: int) -> HttpResponse:
+def person_detail_view(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     """Asks for a purpose, then shows the full record and audits the read.
     404, with the same page, for people out of scope and unknown ids."""
-    viewer: Any = request.user
+    viewer = request.user
     try:
         person = selectors.person_visible_to(viewer=viewer, person_id=person_id)
     except NotFound as exc:
@@ -426,9 +426,9 @@ def commune_options_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def roles_view(request: HttpRequest) -> HttpResponse:
+def roles_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Roles over units in the officer's scope; grant by phone number, revoke."""
-    viewer: Any = request.user
+    viewer = request.user
     if not permissions.can_list_roles(viewer):
         raise PermissionDenied
     grantable: list[tuple[str, Any]] = [("", "—")] + [
@@ -479,8 +479,8 @@ def roles_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def audit_view(request: HttpRequest) -> HttpResponse:
-    viewer: Any = request.user
+def audit_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    viewer = request.user
     if not permissions.can_view_any_audit(viewer):
         raise PermissionDenied
     form = AuditFilterForm(request.GET or None)

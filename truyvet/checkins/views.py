@@ -204,10 +204,10 @@ def checkout_view(request: HttpRequest, checkin_id: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-def history_view(request: HttpRequest) -> HttpResponse:
+def history_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's own visits of the last 21 days, and the officials who
     viewed their data."""
-    user: Any = request.user
+    user = request.user
     return render(request, "checkins/history.html", {
         "checkins": list(selectors.checkins_of_me(user=user)),
         "days": selectors.HISTORY_DAYS,
@@ -307,7 +307,7 @@ def control_index_view(request: HttpRequest) -> HttpResponse:
                   {"venues": venues, "remembered": remembered})
 
 
-def _control_venue(request: HttpRequest, code: str) -> Any:
+def _control_venue(request: HttpRequest, code: str) -> Venue:
     try:
         return selectors.venue_for_controller(user=request.user, code=code)
     except NotFound as exc:
@@ -435,9 +435,9 @@ def _log_range(request: HttpRequest) -> tuple[LogRangeForm, date, date]:
 
 
 @login_required
-def venue_visitors_view(request: HttpRequest, code: str) -> HttpResponse:
+def venue_visitors_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """The masked visitor log with a date filter: owners and venue admins."""
-    viewer: Any = request.user
+    viewer = request.user
     venue = _venue_or_404(request, code)
     if not venue_permissions.can_view_visitor_log(viewer, venue):
         raise PermissionDenied
@@ -465,8 +465,10 @@ def venue_visitors_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def venue_visitors_export_view(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
-    viewer: Any = request.user
+def venue_visitors_export_view(
+    request: AuthenticatedHttpRequest, code: str, fmt: str
+) -> HttpResponse:
+    viewer = request.user
     venue = _venue_or_404(request, code)
     if not venue_permissions.can_view_visitor_log(viewer, venue):
         raise PermissionDenied

@@ -45,10 +45,11 @@ from truyvet.tracing.models import Case, Classification, ExposureSite
 PAGE_SIZE = 50
 
 
-def _tracing_official(request: HttpRequest) -> Any:
-    if not permissions.can_use_tracing(request.user):
+def _tracing_official(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or not permissions.can_use_tracing(user):
         raise PermissionDenied
-    return request.user
+    return user
 
 
 def _case_or_404(viewer: User, case_id: int) -> Case:

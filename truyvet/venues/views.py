@@ -152,10 +152,10 @@ def mine_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def manage_view(request: HttpRequest) -> HttpResponse:
+def manage_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Officials: the venues of their area, with filters, look-alike flags
     and status actions."""
-    viewer: Any = request.user
+    viewer = request.user
     if not account_permissions.is_official(viewer):
         raise PermissionDenied
     communes = selectors.import_communes_for(viewer)
@@ -205,8 +205,8 @@ def _staff_roles_for(user: User, venue: Venue) -> list[tuple[str, Any]]:
 
 
 @login_required
-def detail_view(request: HttpRequest, code: str) -> HttpResponse:
-    viewer: Any = request.user
+def detail_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    viewer = request.user
     venue = _venue_or_404(request, code)
     can_manage = permissions.can_manage_venue(viewer, venue)
     context: dict[str, Any] = {
@@ -240,8 +240,8 @@ def detail_view(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-def edit_view(request: HttpRequest, code: str) -> HttpResponse:
-    viewer: Any = request.user
+def edit_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    viewer = request.user
     venue = _venue_or_404(request, code)
     if not permissions.can_manage_venue(viewer, venue):
         raise PermissionDenied
@@ -311,8 +311,8 @@ def revoke_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def staff_add_view(request: HttpRequest, code: str) -> HttpResponse:
-    viewer: Any = request.user
+def staff_add_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    viewer = request.user
     venue = _venue_or_404(request, code)
     roles = _staff_roles_for(viewer, venue)
     if not roles:
@@ -344,8 +344,8 @@ def staff_add_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def staff_remove_view(request: HttpRequest, code: str, staff_id: int) -> HttpResponse:
-    viewer: Any = request.user
+def staff_remove_view(request: AuthenticatedHttpRequest, code: str, staff_id: int) -> HttpResponse:
+    viewer = request.user
     venue = _venue_or_404(request, code)
     staff = venue.staff.select_related("user__person").filter(pk=staff_id).first()
     if staff is None:
@@ -369,9 +369,9 @@ def staff_remove_view(request: HttpRequest, code: str, staff_id: int) -> HttpRes
 
 @login_required
 @require_GET
-def poster_view(request: HttpRequest, code: str, kind: str) -> HttpResponse:
+def poster_view(request: AuthenticatedHttpRequest, code: str, kind: str) -> HttpResponse:
     """The poster PDF, or the QR alone as PNG or SVG."""
-    viewer: Any = request.user
+    viewer = request.user
     venue = _venue_or_404(request, code)
     if not permissions.can_manage_venue(viewer, venue):
         raise PermissionDenied
@@ -388,9 +388,9 @@ def poster_view(request: HttpRequest, code: str, kind: str) -> HttpResponse:
 
 
 @login_required
-def posters_bulk_view(request: HttpRequest) -> HttpResponse:
+def posters_bulk_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Officers: every poster of a commune or district in one PDF."""
-    viewer: Any = request.user
+    viewer = request.user
     if not account_permissions.is_officer(viewer):
         raise PermissionDenied
     units = selectors.poster_units_for(viewer)
@@ -418,10 +418,10 @@ def posters_bulk_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def import_view(request: HttpRequest) -> HttpResponse:
+def import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Officers upload a filled template; every row is checked first and the
     problems are listed by row and column (also as a download)."""
-    viewer: Any = request.user
+    viewer = request.user
     if not permissions.can_import_venues(viewer):
         raise PermissionDenied
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -457,8 +457,8 @@ def import_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def import_template_view(request: HttpRequest, fmt: str) -> HttpResponse:
-    viewer: Any = request.user
+def import_template_view(request: AuthenticatedHttpRequest, fmt: str) -> HttpResponse:
+    viewer = request.user
     if not permissions.can_import_venues(viewer):
         raise PermissionDenied
     communes = selectors.import_communes_for(viewer)

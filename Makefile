@@ -30,9 +30,11 @@ test: setup
 fuzz: setup
 	$(RUN) pytest tests/fuzz_api.py -q $(PYTEST_ARGS)
 
+# lint-imports: the layers contracts in pyproject.toml ([tool.importlinter]).
 lint: setup
 	$(RUN) ruff check truyvet tests bench
 	$(RUN) mypy truyvet
+	$(RUN) lint-imports
 
 fmt: setup
 	$(RUN) ruff check --fix truyvet tests bench

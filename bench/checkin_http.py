@@ -103,8 +103,8 @@ def seed(options: argparse.Namespace) -> dict[str, Any]:
     from django.db import transaction
 
     from truyvet.accounts.models import Person, User
-    from truyvet.accounts.personal_qr import personal_qr_token
     from truyvet.accounts.services import token_issue
+    from truyvet.checkins.personal_qr import personal_qr_token
     from truyvet.checkins.synth import SynthPlan, synth_generate
     from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus
     from truyvet.venues.qr import venue_qr_payload

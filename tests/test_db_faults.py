@@ -29,8 +29,8 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from tests.test_error_shape import assert_error_shape
-from truyvet.accounts.personal_qr import personal_qr_token
 from truyvet.checkins.models import CheckIn
+from truyvet.checkins.personal_qr import personal_qr_token
 from truyvet.checkins.tests.conftest import establish, make_venue
 from truyvet.core import dbfaults
 from truyvet.core.middleware import DatabaseFaultMiddleware

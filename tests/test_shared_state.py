@@ -142,7 +142,7 @@ def test_sessions_and_the_cache_live_outside_the_process() -> None:
 PROCESS_CACHES_REVIEWED = {
     "truyvet/places/services.py:_package_divisions": "vietnam-provinces' JSON file",
     "truyvet/accounts/identity.py:province_codes": "vietnam-provinces' JSON file",
-    "truyvet/accounts/personal_qr.py:_private_key_from": "key parsed from a setting",
+    "truyvet/checkins/personal_qr.py:_private_key_from": "key parsed from a setting",
     "truyvet/core/signing.py:_key_ring": "keys parsed from settings",
     "truyvet/checkins/cards.py:_fonts": "registers a font with reportlab once",
     "truyvet/venues/importing.py:venue_type_lookup": "labels of a fixed list of choices",

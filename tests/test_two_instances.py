@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from bench.serving import KEYS, RESULTS, Server, ServerConfig, server_env
 from truyvet.accounts.models import Person
-from truyvet.accounts.personal_qr import personal_qr_token
 from truyvet.accounts.services import token_issue
 from truyvet.checkins.models import CheckIn, ScanReceipt
+from truyvet.checkins.personal_qr import personal_qr_token
 from truyvet.checkins.tests.conftest import establish, make_venue
 from truyvet.venues.models import StaffRole, VenueType
 from truyvet.venues.services import venue_staff_accept, venue_staff_add

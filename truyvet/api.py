@@ -7,6 +7,7 @@ mounts them and gives every error one shape:
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -16,7 +17,18 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 
+from truyvet.accounts.api import router as accounts_router
+from truyvet.certificates.api import router as certificates_router
+from truyvet.checkins.api import router as checkins_router
+from truyvet.checkins.api import venue_router as checkins_venue_router
+from truyvet.core.api import router as core_router
+from truyvet.core.dbfaults import database_fault, log_fault
 from truyvet.core.errors import FieldError, ServiceError
+from truyvet.core.inbox import router as inbox_router
+from truyvet.places.api import router as places_router
+from truyvet.reports.api import router as reports_router
+from truyvet.tracing.api import router as tracing_router
+from truyvet.venues.api import router as venues_router
 
 
 class FieldErrorOut(Schema):
@@ -159,10 +171,6 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     """A database that is down, restarting, read-only or full is a 503 with
     Retry-After (``truyvet.core.dbfaults``, shared with the pages); anything
     else is a bug: logged with its traceback, a 500."""
-    import logging
-
-    from truyvet.core.dbfaults import database_fault, log_fault
-
     fault = database_fault(exc)
     if fault is not None:
         log_fault(fault, exc, request)
@@ -177,19 +185,11 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _mount_routers() -> None:
-    from truyvet.accounts.api import router as accounts_router
-    from truyvet.certificates.api import router as certificates_router
-    from truyvet.checkins.api import router as checkins_router
-    from truyvet.core.api import router as core_router
-    from truyvet.core.inbox import router as inbox_router
-    from truyvet.places.api import router as places_router
-    from truyvet.reports.api import router as reports_router
-    from truyvet.tracing.api import router as tracing_router
-    from truyvet.venues.api import router as venues_router
-
     api.add_router("/", core_router)
     api.add_router("/places/", places_router)
     api.add_router("/venues/", venues_router)
+    # A venue's visitors are check-ins: checkins serves them under the venue.
+    api.add_router("/venues/", checkins_venue_router)
     api.add_router("/checkins/", checkins_router)
     api.add_router("/", accounts_router)
     api.add_router("/tracing/", tracing_router)

@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> None:
         _prepare()
         banner: list[str] = []
         if command == "demo":
-            from truyvet.core.demo import demo_load
+            # Only now: the demo imports models, which need django.setup() first.
+            from truyvet.site.demo import demo_load
 
             banner = demo_load(progress=True)
         _serve(options.host, options.port, banner)

@@ -106,7 +106,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "truyvet.core.context_processors.navigation",
+                "truyvet.site.context_processors.navigation",
             ],
         },
     },
@@ -183,7 +183,11 @@ else:
 
 # --- Accounts ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["truyvet.accounts.backends.PhoneBackend"]
+# Passwords for phone numbers (pages), then API bearer tokens (core.api_auth).
+AUTHENTICATION_BACKENDS = [
+    "truyvet.accounts.backends.PhoneBackend",
+    "truyvet.accounts.backends.TokenBackend",
+]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

@@ -19,16 +19,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.test import Client
+
 from truyvet.accounts.models import OtpPurpose, Role, User
+from truyvet.accounts.phones import normalize_phone
 from truyvet.accounts.services import (
     PersonInput,
     account_register,
     otp_request,
     role_grant,
     system_admin_bootstrap,
+    token_issue,
 )
 from truyvet.core import sms
 from truyvet.places.models import AdministrativeUnit
+from truyvet.places.services import divisions_load
 
 PASSWORD = "Truyvet-2021!"  # noqa: S105 - test-only password
 
@@ -45,8 +50,6 @@ class TestUnits:
 
 def ensure_test_units() -> TestUnits:
     """Loads Cao Bằng (code 04) once; cheap when it is already there."""
-    from truyvet.places.services import divisions_load
-
     if not AdministrativeUnit.objects.filter(scheme="2021", code="048").exists():
         divisions_load(province_codes=["04"])
     by_name = {u.name: u for u in AdministrativeUnit.objects.filter(path__startswith="2021/04/")}
@@ -76,8 +79,6 @@ def register_user(
     birth_date: date | None = None, sex: str = "", id_number: str = "",
 ) -> User:
     """Registers an account the way a citizen does: OTP by SMS, then the form."""
-    from truyvet.accounts.phones import normalize_phone
-
     otp_request(phone=phone, purpose=OtpPurpose.REGISTER)
     return account_register(
         phone=phone,
@@ -150,10 +151,6 @@ class ApiClient:
     prefix = "/api/v1"
 
     def __init__(self, user: User | None = None, language: str | None = None) -> None:
-        from django.test import Client
-
-        from truyvet.accounts.services import token_issue
-
         self.client = Client()
         self.headers: dict[str, str] = {}
         if user is not None:

@@ -49,6 +49,8 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
+    from truyvet.accounts.models import User
+
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER_VARIABLE = "TRUYVET_REQUIRE_BROWSER"
 # Django's own switch (not a truyvet setting): see the module docstring.
@@ -190,7 +192,7 @@ def chromium_with_camera(playwright_driver: Playwright) -> Iterator[Callable[[Pa
         browser.close()
 
 
-def session_cookie_for(user: Any) -> tuple[str, str]:
+def session_cookie_for(user: User) -> tuple[str, str]:
     """A logged-in session for ``user`` (as ``Client.force_login`` makes it):
     the cookie's name and value."""
     from django.conf import settings
@@ -201,7 +203,7 @@ def session_cookie_for(user: Any) -> tuple[str, str]:
     return settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-def login_context(context: BrowserContext, user: Any, base_url: str) -> None:
+def login_context(context: BrowserContext, user: User, base_url: str) -> None:
     """Gives the browser context ``user``'s session cookie for ``base_url``."""
     name, value = session_cookie_for(user)
     context.add_cookies([{"name": name, "value": value, "url": base_url}])
@@ -235,7 +237,7 @@ def browser_page(
     contexts: list[BrowserContext] = []
 
     def open_page(
-        *, user: Any = None, browser: Browser | None = None, **options: Any
+        *, user: User | None = None, browser: Browser | None = None, **options: Any
     ) -> Page:
         if browser is None:
             browser = request.getfixturevalue("chromium")

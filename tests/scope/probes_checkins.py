@@ -59,7 +59,7 @@ def _departure(world: World) -> str:
 
 
 def _token_of_other(world: World) -> list[str]:
-    from truyvet.accounts.personal_qr import personal_qr_token
+    from truyvet.checkins.personal_qr import personal_qr_token
 
     return [personal_qr_token(world.secret_person)]
 

@@ -7,7 +7,7 @@ his inbox, and the pharmacy is a published exposure site.
 
 Only health workers and officers whose unit covers Quảng Hòa may work the
 case: the neighbour officer and the province officer. Not the system admin
-(purpose limitation, see core/permissions.py), not Hạ Lang's officials.
+(purpose limitation, see tracing/permissions.py), not Hạ Lang's officials.
 Only Đức reads his own inbox and his own "Was I exposed?".
 """
 

@@ -17,8 +17,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from truyvet.accounts.personal_qr import personal_qr_token
 from truyvet.accounts.services import PersonInput, person_create
+from truyvet.checkins.personal_qr import personal_qr_token
 from truyvet.checkins.selectors import people_lookup
 from truyvet.checkins.services import checkin_manual, checkin_staff_scan
 from truyvet.core.models import AuditEvent

@@ -13,8 +13,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from truyvet.accounts.personal_qr import personal_qr_token
 from truyvet.checkins.models import CheckIn
+from truyvet.checkins.personal_qr import personal_qr_token
 from truyvet.venues.models import StaffRole
 from truyvet.venues.services import venue_staff_accept, venue_staff_add
 

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from truyvet.core import permissions, sms
+from truyvet.core import sms
 from truyvet.testing import ApiClient
+from truyvet.venues import permissions
 from truyvet.venues.models import Venue, VenueStaff
 from truyvet.venues.services import venue_register
 

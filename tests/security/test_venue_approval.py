@@ -17,9 +17,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from truyvet.accounts.personal_qr import personal_qr_token
 from truyvet.checkins import services as checkin_services
 from truyvet.checkins.models import CheckIn
+from truyvet.checkins.personal_qr import personal_qr_token
 from truyvet.checkins.services import checkin_citizen_scan, checkin_manual, checkin_staff_scan
 from truyvet.core.errors import ServiceError
 from truyvet.venues.models import Venue, VenueType

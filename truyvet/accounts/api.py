@@ -8,7 +8,7 @@ into the one error shape.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 
-from truyvet.accounts import selectors, services
+from truyvet.accounts import permissions, selectors, services
+from truyvet.accounts.backends import hash_token
 from truyvet.accounts.models import AccessToken, IdentityClaim, Person, RoleAssignment, User
 from truyvet.accounts.schemas import (
     AuditEventRead,
@@ -48,21 +49,19 @@ from truyvet.accounts.schemas import (
     session_read,
     token_read,
 )
-from truyvet.core import permissions
-from truyvet.core.api_auth import hash_token, logged_in
+from truyvet.core.api_auth import logged_in
 from truyvet.core.errors import NotAllowed, NotFound
 from truyvet.core.models import AuditEvent
 from truyvet.core.pagination import page_window
-from truyvet.core.selectors import audit_events_visible_to
 
 router = Router(tags=["accounts"])
 
 TOKEN_DAYS = 30
 
 
-def _caller(request: HttpRequest) -> Any:
+def _caller(request: HttpRequest) -> User:
     """The user the endpoint's ``auth`` accepted (token or session)."""
-    return request.auth  # type: ignore[attr-defined]
+    return cast(User, request.auth)  # type: ignore[attr-defined]
 
 
 def _person_input(payload: PersonFieldsIn, *, phone: str = "") -> services.PersonInput:
@@ -327,7 +326,7 @@ def person_create(request: HttpRequest, payload: PersonCreate) -> Status[Person]
 # --- Roles ----------------------------------------------------------------------------
 
 
-def _require_role_manager(user: Any) -> None:
+def _require_role_manager(user: User) -> None:
     if not permissions.can_list_roles(user):
         raise NotAllowed(_("Chỉ cán bộ quản lý được xem và cấp vai trò."))
 
@@ -397,7 +396,7 @@ def audit_list(request: HttpRequest, filters: Query[AuditFilter]) -> QuerySet[Au
         since = timezone.make_aware(since)  # a time without offset is local time
     if since is not None:
         since = _in_utc(since)
-    events = audit_events_visible_to(
+    events = selectors.audit_events_visible_to(
         viewer, action=filters.action or None, since=since
     ).select_related("actor__person", "unit__parent", "unit__parent__parent")
     return events[offset : offset + limit]

@@ -15,6 +15,7 @@ from truyvet.accounts.services import PersonInput
 from truyvet.core.errors import ServiceError
 from truyvet.core.models import AuditAction
 from truyvet.places.models import AdministrativeUnit, Level
+from truyvet.places.selectors import units_search
 
 
 class ServiceErrorsMixin:
@@ -121,8 +122,6 @@ class CommuneField(forms.ModelChoiceField):
 def offer_communes(form: Any) -> None:
     """Fills a form's commune picker: the chosen commune, or the matches of
     what was typed in the search box (the way to pick one without JavaScript)."""
-    from truyvet.places.selectors import units_search
-
     field: Any = form.fields["commune"]
     data = form.data if form.is_bound else {}
     search_text = str(data.get("commune_q", "") or "")[:100]

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
-from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.models import AnonymousUser, PermissionsMixin
 from django.db import models
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -117,6 +118,21 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return mask_phone(self.phone)
+
+
+# Whom a page, an endpoint or a permission check answers: an account or an
+# anonymous visitor, as Django's ``request.user``. Services that act for
+# someone take a ``User``; permission functions take a ``Viewer`` and answer
+# False for anyone but an active account.
+Viewer: TypeAlias = "User | AnonymousUser"
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a page behind ``login_required``, whose ``user`` is an
+    account. Only an annotation for the type checker: Django still passes
+    an ``HttpRequest``."""
+
+    user: User
 
 
 class Role(models.TextChoices):

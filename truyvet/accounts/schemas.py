@@ -21,6 +21,7 @@ from truyvet.accounts.models import (
     Person,
     RoleAssignment,
 )
+from truyvet.accounts.selectors import roles_of
 from truyvet.core.masking import mask_identifier, mask_name, mask_phone
 from truyvet.core.models import AuditEvent
 from truyvet.places.models import AdministrativeUnit
@@ -186,8 +187,6 @@ class MeRead(PersonDetailRead):
 
     @staticmethod
     def resolve_roles(obj: Person) -> list[Any]:
-        from truyvet.accounts.selectors import roles_of
-
         return list(roles_of(obj.user))
 
 

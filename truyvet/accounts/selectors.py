@@ -8,7 +8,7 @@ fails is never served.
 from __future__ import annotations
 
 import re
-from typing import Any
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from truyvet.accounts import permissions
 from truyvet.accounts.models import (
     AccessToken,
     BrowserSession,
@@ -23,12 +24,12 @@ from truyvet.accounts.models import (
     IdentityClaim,
     Person,
     RoleAssignment,
+    User,
 )
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.accounts.services import INVALID_INPUT
-from truyvet.core import permissions
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
-from truyvet.core.models import AuditAction
+from truyvet.core.models import AuditAction, AuditEvent
 from truyvet.core.services import audit_record, audit_record_found
 from truyvet.core.text import fold
 from truyvet.places.models import AdministrativeUnit
@@ -92,7 +93,7 @@ def _search_condition(query: str) -> tuple[Q | None, str]:
     return condition, "name"
 
 
-def _scope_unit_for_audit(viewer: Any) -> AdministrativeUnit | None:
+def _scope_unit_for_audit(viewer: User) -> AdministrativeUnit | None:
     """The widest unit the viewer works in, so the search shows up in the
     audit log of whoever oversees them (admins: no unit, seen by admins)."""
     units = permissions.scope_units(viewer)
@@ -101,7 +102,7 @@ def _scope_unit_for_audit(viewer: Any) -> AdministrativeUnit | None:
 
 def people_search(
     *,
-    viewer: Any,
+    viewer: User,
     query: str,
     limit: int = 20,
     purpose: str = "",
@@ -145,7 +146,7 @@ def people_search(
     return found
 
 
-def person_visible_to(*, viewer: Any, person_id: int) -> Person:
+def person_visible_to(*, viewer: User, person_id: int) -> Person:
     """The person if the viewer may see them, without reading their data for
     display (no audit). Raises NotFound otherwise, with the same message
     whether the person exists or not."""
@@ -156,7 +157,7 @@ def person_visible_to(*, viewer: Any, person_id: int) -> Person:
 
 
 def person_detail_for(
-    *, viewer: Any, person_id: int, purpose: str, request: HttpRequest | None = None
+    *, viewer: User, person_id: int, purpose: str, request: HttpRequest | None = None
 ) -> Person:
     """The full record of a person, for display.
 
@@ -193,12 +194,12 @@ def unit_for_input(unit_id: int | None, *, field: str = "commune") -> Administra
     return unit
 
 
-def me_for(user: Any) -> Person:
+def me_for(user: User) -> Person:
     """The caller's own person record, with what the profile shows."""
     return Person.objects.select_related(*_PERSON_RELATED).get(pk=user.person_id)
 
 
-def roles_visible_to(viewer: Any) -> QuerySet[RoleAssignment]:
+def roles_visible_to(viewer: User) -> QuerySet[RoleAssignment]:
     """Role assignments over units in the viewer's officer scope (admins: all,
     including system admins, which have no unit)."""
     return (
@@ -212,13 +213,30 @@ def roles_visible_to(viewer: Any) -> QuerySet[RoleAssignment]:
     )
 
 
-def roles_of(user: Any) -> QuerySet[RoleAssignment]:
+def roles_of(user: User) -> QuerySet[RoleAssignment]:
     """The roles a user holds, for their own profile."""
     return (
         RoleAssignment.objects.filter(user=user)
         .select_related("unit", "unit__parent", "unit__parent__parent")
         .order_by("unit__path", "role")
     )
+def audit_events_visible_to(
+    user: User, *, action: str | None = None, since: datetime | None = None
+) -> QuerySet[AuditEvent]:
+    """The events an officer may read: those filed under a unit in their scope
+    (admins: all). The log itself is core's; who may read which part of it
+    is decided by roles, which accounts owns."""
+    events = AuditEvent.objects.select_related("actor", "unit", "subject_person")
+    if not permissions.is_system_admin(user):
+        condition = Q(pk__in=[])
+        for unit in permissions.scope_units(user, permissions.OFFICER_ROLES):
+            condition |= Q(unit__path__startswith=unit.path)
+        events = events.filter(condition)
+    if action:
+        events = events.filter(action=action)
+    if since:
+        events = events.filter(at__gte=since)
+    return events
 
 
 # --- Claims on existing records ------------------------------------------------------
@@ -230,7 +248,7 @@ _CLAIM_RELATED = (
 )
 
 
-def identity_claim_of(user: Any) -> IdentityClaim | None:
+def identity_claim_of(user: User) -> IdentityClaim | None:
     """The caller's own latest claim, whatever its status, for their profile."""
     return (
         IdentityClaim.objects.select_related(*_CLAIM_RELATED)
@@ -240,7 +258,7 @@ def identity_claim_of(user: Any) -> IdentityClaim | None:
     )
 
 
-def identity_claims_for(viewer: Any) -> QuerySet[IdentityClaim]:
+def identity_claims_for(viewer: User) -> QuerySet[IdentityClaim]:
     """Pending claims an officer may decide: those of units in their scope
     (system admins: all, including those with no unit yet), never their own.
     Lists show them masked; ``identity_claim_detail_for`` is the audited read."""
@@ -256,7 +274,7 @@ def identity_claims_for(viewer: Any) -> QuerySet[IdentityClaim]:
     )
 
 
-def identity_claim_visible_to(*, viewer: Any, claim_id: int) -> IdentityClaim:
+def identity_claim_visible_to(*, viewer: User, claim_id: int) -> IdentityClaim:
     """The claim if the viewer may decide it, without reading it for display.
     NotFound otherwise, the same for claims that do not exist."""
     claim = IdentityClaim.objects.select_related(*_CLAIM_RELATED).filter(pk=claim_id).first()
@@ -266,7 +284,7 @@ def identity_claim_visible_to(*, viewer: Any, claim_id: int) -> IdentityClaim:
 
 
 def identity_claim_detail_for(
-    *, viewer: Any, claim_id: int, request: HttpRequest | None = None
+    *, viewer: User, claim_id: int, request: HttpRequest | None = None
 ) -> IdentityClaim:
     """A claim with the record's full name, birth date and number, for the
     officer who checks the card: the read is audited against the record."""
@@ -283,14 +301,14 @@ def identity_claim_detail_for(
 # --- Where one is signed in ----------------------------------------------------------
 
 
-def sessions_of(user: Any) -> QuerySet[BrowserSession]:
+def sessions_of(user: User) -> QuerySet[BrowserSession]:
     """The caller's browser sessions that have not expired, newest first."""
     return BrowserSession.objects.filter(
         user_id=user.pk, expires_at__gt=timezone.now()
     ).order_by("-created_at", "-pk")
 
 
-def tokens_of(user: Any) -> QuerySet[AccessToken]:
+def tokens_of(user: User) -> QuerySet[AccessToken]:
     """The caller's app tokens that have not expired, newest first."""
     return AccessToken.objects.filter(
         user_id=user.pk, expires_at__gt=timezone.now()

@@ -25,6 +25,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from truyvet.accounts import hooks, permissions
+from truyvet.accounts.backends import hash_token
 from truyvet.accounts.fields import full_name_clean, id_number_clean, phone_clean, street_clean
 from truyvet.accounts.models import (
     AccessToken,
@@ -42,9 +44,7 @@ from truyvet.accounts.models import (
     User,
 )
 from truyvet.accounts.phones import PhoneError, normalize_phone
-from truyvet.accounts.signals import person_merged
-from truyvet.core import permissions, ratelimit
-from truyvet.core.api_auth import hash_token
+from truyvet.core import ratelimit
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound, ServiceError, Throttled
 from truyvet.core.masking import mask_phone
 from truyvet.core.models import AuditAction
@@ -131,7 +131,7 @@ def _check_id_free(
 
 
 def person_create(
-    *, data: PersonInput, actor: Any = None, request: HttpRequest | None = None
+    *, data: PersonInput, actor: User | None = None, request: HttpRequest | None = None
 ) -> Person:
     """Creates a record for someone who may never log in (registered by an
     official, or first seen through an ID card). Officials may only create
@@ -436,8 +436,8 @@ def _account_with_record(
     user = User(phone=phone, person=person, phone_verified_at=timezone.now())
     user.set_password(password)
     user.save()
-    _claim_venue_invitations(user)
-    _adopt_guest_checkins(user)
+    hooks.account_created(user=user)
+    hooks.account_registered(user=user)
     if record is not None:
         _identity_claim_open(user=user, record=record, cleaned=cleaned, request=request)
     return user
@@ -458,26 +458,8 @@ def account_create(*, phone: str, password: str, person: PersonInput) -> User:
         user = User(phone=normalized, person=record, phone_verified_at=timezone.now())
         user.set_password(password)
         user.save()
-        _claim_venue_invitations(user)
+        hooks.account_created(user=user)
     return user
-
-
-def _claim_venue_invitations(user: User) -> None:
-    """Venue owners may have added this number as staff before it had an
-    account: the proved number now takes up those places."""
-    from truyvet.venues.services import venue_staff_claim
-
-    venue_staff_claim(user=user)
-
-
-def _adopt_guest_checkins(user: User) -> None:
-    """Visits recorded without an account under this phone and name before
-    the account existed are offered to its holder, who adopts them or not:
-    anyone could have typed that name and phone, so they never join the
-    account's history by themselves (issue 12)."""
-    from truyvet.checkins.services import checkins_offer_guest_visits
-
-    checkins_offer_guest_visits(user=user)
 
 
 # --- Claims on records that already exist ------------------------------------------
@@ -586,7 +568,7 @@ def _claim_join(
     """Makes the claim's record the claimant's: the account moves onto it,
     what it lacked is filled from the account's own record, its old phone
     goes into its history, and the visits made meanwhile follow (the
-    ``person_merged`` signal). Other pending claims on it are closed."""
+    ``person_merged`` hook). Other pending claims on it are closed."""
     with transaction.atomic():
         record = Person.objects.select_for_update().get(pk=claim.record_id)
         if _record_has_account(record):
@@ -617,7 +599,7 @@ def _claim_join(
         IdentityClaim.objects.filter(record=record, status=ClaimStatus.PENDING).update(
             status=ClaimStatus.CLOSED, decided_at=now
         )
-        person_merged.send(sender=Person, source=own, target=record)
+        hooks.person_merged(source=own, target=record)
         audit_record(
             actor=actor, action=AuditAction.IDENTITY_CLAIM, request=request,
             purpose=_("Xác nhận yêu cầu nhận hồ sơ"), subject_person=record,
@@ -741,8 +723,6 @@ def identity_claim_decide(
         )
     claim.refresh_from_db()
     return claim
-
-
 def _login_keys(phone: str, request: HttpRequest | None) -> tuple[str, str]:
     return f"login-phone:{phone}", f"login-ip:{client_ip(request) or 'unknown'}"
 
@@ -912,7 +892,7 @@ ROLE_LEVEL: dict[str, Level] = {
 
 
 def role_grant(
-    *, actor: Any, user: User, role: str, unit: AdministrativeUnit | None,
+    *, actor: User, user: User, role: str, unit: AdministrativeUnit | None,
     request: HttpRequest | None = None,
 ) -> RoleAssignment:
     """Gives ``user`` a role over ``unit``; audited."""
@@ -946,7 +926,7 @@ def role_grant(
 
 
 def role_revoke(
-    *, actor: Any, assignment: RoleAssignment, request: HttpRequest | None = None
+    *, actor: User, assignment: RoleAssignment, request: HttpRequest | None = None
 ) -> None:
     """Takes a role away; audited. Only the tier that granted it or a wider
     one may (``permissions.can_revoke_role``)."""
@@ -983,7 +963,7 @@ def system_admin_bootstrap(*, user: User) -> RoleAssignment:
 
 
 def role_grant_by_phone(
-    *, actor: Any, phone: str, role: str, unit_code: str, scheme: str = "",
+    *, actor: User, phone: str, role: str, unit_code: str, scheme: str = "",
     request: HttpRequest | None = None,
 ) -> RoleAssignment:
     """Grants a role to the account holding ``phone`` over the unit with GSO

@@ -22,7 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from truyvet.accounts import selectors, services
+from truyvet.accounts import permissions, selectors, services
 from truyvet.accounts.forms import (
     PURPOSE_SUGGESTIONS,
     AuditFilterForm,
@@ -40,13 +40,13 @@ from truyvet.accounts.forms import (
     RegisterVerifyForm,
     RoleGrantForm,
 )
-from truyvet.accounts.models import OtpPurpose, Role
-from truyvet.core import permissions
+from truyvet.accounts.models import AuthenticatedHttpRequest, OtpPurpose, Role
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.masking import mask_phone
-from truyvet.core.selectors import audit_events_about, audit_events_visible_to
+from truyvet.core.selectors import audit_events_about
 from truyvet.core.time import day_start
 from truyvet.places.models import Level
+from truyvet.places.selectors import units_search
 
 PENDING_KEY = "accounts.pending_registration"
 RESET_KEY = "accounts.reset_phone"
@@ -312,10 +312,10 @@ def password_reset_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def profile_view(request: HttpRequest) -> HttpResponse:
+def profile_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's own record in full, their roles, and which officials have
     looked at their data and why."""
-    user: Any = request.user
+    user = request.user
     return render(
         request,
         "accounts/profile.html",
@@ -468,7 +468,7 @@ def claim_detail_view(request: HttpRequest, claim_id: int) -> HttpResponse:
 
 
 @login_required
-def people_view(request: HttpRequest) -> HttpResponse:
+def people_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Live search (htmx) of people in the official's scope, masked; each
     search is audited."""
     viewer = request.user
@@ -496,10 +496,10 @@ def people_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def person_detail_view(request: HttpRequest, person_id: int) -> HttpResponse:
+def person_detail_view(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     """Asks for a purpose, then shows the full record and audits the read.
     404, with the same page, for people out of scope and unknown ids."""
-    viewer: Any = request.user
+    viewer = request.user
     try:
         person = selectors.person_visible_to(viewer=viewer, person_id=person_id)
     except NotFound as exc:
@@ -533,7 +533,7 @@ def person_detail_view(request: HttpRequest, person_id: int) -> HttpResponse:
 
 
 @login_required
-def person_create_view(request: HttpRequest) -> HttpResponse:
+def person_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Officials record someone without a login, living in their scope."""
     actor = request.user
     if not permissions.can_register_people(actor):
@@ -558,8 +558,6 @@ def person_create_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def commune_options_view(request: HttpRequest) -> HttpResponse:
     """The <option>s of the commune picker for what the user has typed."""
-    from truyvet.places.selectors import units_search
-
     query = (request.GET.get("commune_q") or request.GET.get("q") or "")[:100]
     units = list(units_search(query=query, level=Level.COMMUNE, limit=20)) if query else []
     return render(request, "accounts/_commune_options.html", {"units": units, "query": query})
@@ -569,9 +567,9 @@ def commune_options_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def roles_view(request: HttpRequest) -> HttpResponse:
+def roles_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Roles over units in the officer's scope; grant by phone number, revoke."""
-    viewer: Any = request.user
+    viewer = request.user
     if not permissions.can_list_roles(viewer):
         raise PermissionDenied
     grantable: list[tuple[str, Any]] = [("", "—")] + [
@@ -622,8 +620,8 @@ def roles_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def audit_view(request: HttpRequest) -> HttpResponse:
-    viewer: Any = request.user
+def audit_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    viewer = request.user
     if not permissions.can_view_any_audit(viewer):
         raise PermissionDenied
     form = AuditFilterForm(request.GET or None)
@@ -633,9 +631,9 @@ def audit_view(request: HttpRequest) -> HttpResponse:
         since_date: date | None = form.cleaned_data["since"]
         if since_date is not None:
             since = day_start(since_date)
-    events = audit_events_visible_to(viewer, action=action or None, since=since).select_related(
-        "actor__person", "unit__parent", "unit__parent__parent"
-    )
+    events = selectors.audit_events_visible_to(
+        viewer, action=action or None, since=since
+    ).select_related("actor__person", "unit__parent", "unit__parent__parent")
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     filters = request.GET.copy()
     filters.pop("page", None)

@@ -10,8 +10,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from truyvet.certificates.models import TrustList, VerificationTally
+from truyvet.certificates.permissions import can_manage_trust_lists
 from truyvet.core.admin import ReadOnlyAdmin
-from truyvet.core.permissions import can_manage_trust_lists
 
 
 @admin.register(TrustList)

@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 
 from truyvet.certificates import dccschema
 from truyvet.certificates.models import TrustList, TrustListKind
+from truyvet.certificates.permissions import can_manage_trust_lists
 from truyvet.certificates.trust import TrustFileError, TrustStore, trust_load
 from truyvet.core.errors import NotAllowed
-from truyvet.core.permissions import can_manage_trust_lists
 
 _lock = threading.Lock()
 _cached: tuple[Any, TrustStore] | None = None

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from truyvet.certificates import selectors
 from truyvet.certificates.models import TrustList, TrustListKind, VerificationTally
+from truyvet.certificates.permissions import can_manage_trust_lists
 from truyvet.certificates.result import Verification
 from truyvet.certificates.trust import TrustFileError, trust_load
 from truyvet.certificates.verify import (
@@ -26,7 +27,6 @@ from truyvet.certificates.verify import (
 )
 from truyvet.core import ratelimit
 from truyvet.core.errors import ErrorCollector, NotAllowed, ServiceError, Throttled
-from truyvet.core.permissions import can_manage_trust_lists
 from truyvet.core.requests import client_ip
 
 # What each kind of list may hold (trust.trust_load tells what a file is).

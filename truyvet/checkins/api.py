@@ -14,35 +14,40 @@ caller is not staff of), `identity_mismatch`, `identity_unverifiable`,
 `rate_limited` (429 with Retry-After).
 
 There is no endpoint that lists another person's visits: a citizen reads
-their own (`/mine`), and officials reach visits only through a case.
+their own (`/mine`), and officials reach visits only through a case. A
+venue's owners and admins read its masked visitor log, and those who manage
+it its visits per day, through ``venue_router``, which ``truyvet/api.py``
+mounts under /api/v1/venues/ beside the venues' own endpoints.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
-from ninja import File, Router, Status
+from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 from ninja.responses import NinjaJSONEncoder
 
-from truyvet.accounts.personal_qr import (
+from truyvet.accounts.models import User
+from truyvet.checkins import selectors, services
+from truyvet.checkins.models import CheckIn
+from truyvet.checkins.parsers import decode_frame
+from truyvet.checkins.personal_qr import (
     card_colour_for,
     personal_qr_key_id,
     personal_qr_measure,
     personal_qr_public_key_b64,
     personal_qr_token,
 )
-from truyvet.accounts.personal_qr import (
+from truyvet.checkins.personal_qr import (
     personal_qr_rotate as personal_qr_rotate_token,
 )
-from truyvet.checkins import selectors, services
-from truyvet.checkins.models import CheckIn
-from truyvet.checkins.parsers import decode_frame
 from truyvet.checkins.schemas import (
     AdoptedOut,
     BatchIn,
@@ -51,26 +56,33 @@ from truyvet.checkins.schemas import (
     CheckInResultOut,
     CheckoutIn,
     CitizenScanIn,
+    DayCountRead,
     DecodeOut,
     GuestCheckInIn,
     GuestResultOut,
     GuestVisitsOut,
     HistoryItemOut,
+    LogRange,
     ManualIn,
     PersonalQrOut,
     PersonLookupOut,
     PublicKeyOut,
     StaffScanIn,
     StaffScanOut,
+    VisitorLogOut,
 )
 from truyvet.core.api_auth import logged_in
 from truyvet.core.errors import ServiceError
+from truyvet.venues import selectors as venue_selectors
+from truyvet.venues.api import file_response
+from truyvet.venues.models import Venue
 
 router = Router(tags=["checkins"])
 
 
-def _caller(request: HttpRequest) -> Any:
-    return request.auth  # type: ignore[attr-defined]
+def _caller(request: HttpRequest) -> User:
+    """The account the endpoint's ``auth`` (``logged_in``) accepted."""
+    return cast(User, request.auth)  # type: ignore[attr-defined]
 
 
 def _venue_brief(checkin: CheckIn) -> dict[str, Any]:
@@ -109,7 +121,7 @@ def _staff_out(staff: services.StaffScanResult) -> dict[str, Any]:
     }
 
 
-def _staff_venue(request: HttpRequest, text: str) -> Any:
+def _staff_venue(request: HttpRequest, text: str) -> Venue:
     return services.venue_for_staff(controller=_caller(request), text=text)
 
 
@@ -175,11 +187,13 @@ def checkout(
         raise ServiceError(_("Bạn cần đăng nhập."), code="unauthenticated", status=401)
     checkin = selectors.checkin_by_id(checkin_id)
     services.checkin_throttle(scope="scan", request=request, user=user)
-    visit = services.checkin_checkout(actor=user, checkin=checkin, guest_token=token)
+    visit = services.checkin_checkout(
+        actor=user or AnonymousUser(), checkin=checkin, guest_token=token
+    )
     return _checkin_read(selectors.checkin_by_id(visit.pk))
 
 
-def _optional_user(request: HttpRequest) -> Any:
+def _optional_user(request: HttpRequest) -> User | None:
     """The caller if a token or session logs them in, else None (the guest
     check-out accepts both)."""
     for method in logged_in:
@@ -445,3 +459,61 @@ def personal_qr_public_key(request: HttpRequest) -> dict[str, Any]:
     """Verify `signature` (Ed25519) over `signed_part`. Whether a token was
     rotated or revoked since is known only online."""
     return {"key_id": personal_qr_key_id(), "public_key": personal_qr_public_key_b64()}
+
+
+# --- A venue's visitors: check-ins, mounted under /api/v1/venues/ by truyvet/api.py -------
+
+venue_router = Router(tags=["venues"])
+
+
+def _range(filters: LogRange) -> tuple[Any, Any]:
+    since, until = selectors.default_log_range()
+    return filters.since or since, filters.until or until
+
+
+@venue_router.get("/{code}/visitors", response=VisitorLogOut, auth=logged_in,
+                  summary="Visitor log (masked)")
+def visitor_log(request: HttpRequest, code: str, filters: Query[LogRange]) -> dict[str, Any]:
+    """Owners and venue admins only. `since`/`until` are local dates,
+    inclusive; the last 7 days by default."""
+    venue = venue_selectors.venue_for(viewer=_caller(request), code=code)
+    since, until = _range(filters)
+    log = selectors.venue_visitor_log(
+        viewer=_caller(request), venue=venue, since=since, until=until,
+        limit=filters.limit, offset=filters.offset,
+    )
+    return {"since": log.since, "until": log.until, "total": log.total, "items": log.entries}
+
+
+def _export(request: HttpRequest, code: str, filters: LogRange, fmt: str) -> HttpResponse:
+    venue = venue_selectors.venue_for(viewer=_caller(request), code=code)
+    since, until = _range(filters)
+    export = selectors.venue_visitor_log_export(
+        viewer=_caller(request), venue=venue, since=since, until=until, fmt=fmt,
+        request=request,
+    )
+    return file_response(export.content, export.content_type, export.filename)
+
+
+@venue_router.get("/{code}/visitors.csv", auth=logged_in, summary="Export the visitor log (CSV)")
+def visitor_log_csv(request: HttpRequest, code: str, filters: Query[LogRange]) -> HttpResponse:
+    """Audited as an export."""
+    return _export(request, code, filters, "csv")
+
+
+@venue_router.get("/{code}/visitors.xlsx", auth=logged_in, summary="Export the visitor log (XLSX)")
+def visitor_log_xlsx(request: HttpRequest, code: str, filters: Query[LogRange]) -> HttpResponse:
+    """Audited as an export."""
+    return _export(request, code, filters, "xlsx")
+
+
+@venue_router.get("/{code}/visits-per-day", response=list[DayCountRead], auth=logged_in,
+                  summary="Visits per day")
+def visits_per_day(
+    request: HttpRequest, code: str, filters: Query[LogRange]
+) -> list[selectors.DayCount]:
+    venue = venue_selectors.venue_for(viewer=_caller(request), code=code)
+    since, until = _range(filters)
+    return selectors.venue_visits_per_day(
+        viewer=_caller(request), venue=venue, since=since, until=until
+    )

@@ -65,3 +65,14 @@ class CardPurposeForm(ServiceErrorsMixin, forms.Form):
         label=_("Mục đích in thẻ"), max_length=300, min_length=3,
         initial=_("In thẻ QR cá nhân cho người không có điện thoại thông minh"),
     )
+
+
+class LogRangeForm(forms.Form):
+    since = forms.DateField(
+        label=_("Từ ngày"), required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    until = forms.DateField(
+        label=_("Đến ngày"), required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )

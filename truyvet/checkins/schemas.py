@@ -274,3 +274,34 @@ class PublicKeyOut(Schema):
         description="The ASCII text the signature covers; ref and signature are base32 "
         "(RFC 4648, upper case, no padding)",
     )
+
+
+# --- A venue's visitors (mounted under /api/v1/venues/) ---------------------------------
+
+
+class LogRange(Schema):
+    since: date | None = None
+    until: date | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+class VisitorRead(Schema):
+    arrived_at: datetime
+    ends_at: datetime
+    name: str = Field(description="Masked")
+    phone: str = Field(description="Masked")
+    method: str
+    method_label: str
+
+
+class VisitorLogOut(Schema):
+    since: date
+    until: date
+    total: int
+    items: list[VisitorRead]
+
+
+class DayCountRead(Schema):
+    day: date
+    visits: int

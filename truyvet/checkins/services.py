@@ -54,22 +54,21 @@ from django.core import signing
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from truyvet.accounts.fields import full_name_clean, id_number_clean, phone_clean
 from truyvet.accounts.identity import (
     identity_disagreement,
 )
-from truyvet.accounts.models import IdKind, Person, User
-from truyvet.accounts.personal_qr import (
-    ParsedToken,
-    card_colour_for,
-    personal_qr_check_signature,
-    personal_qr_verify,
-)
+from truyvet.accounts.models import IdKind, Person, User, Viewer
 from truyvet.accounts.phones import PhoneError, normalize_phone
+from truyvet.accounts.services import PersonInput, person_create
+from truyvet.checkins import hooks, permissions
+from truyvet.checkins.cards import personal_card_pdf
 from truyvet.checkins.models import (
     CheckIn,
     CheckInMethod,
@@ -88,8 +87,15 @@ from truyvet.checkins.parsers import (
     parse_cccd_qr,
     parse_national_qr,
 )
+from truyvet.checkins.personal_qr import (
+    ParsedToken,
+    card_colour_for,
+    personal_qr_check_signature,
+    personal_qr_token,
+    personal_qr_verify,
+)
 from truyvet.checkins.selectors import guest_visits_offered, not_your_venue
-from truyvet.core import permissions, ratelimit
+from truyvet.core import ratelimit
 from truyvet.core.errors import (
     ErrorCollector,
     FieldError,
@@ -103,7 +109,9 @@ from truyvet.core.outbox import Message, outbox_enqueue
 from truyvet.core.requests import client_ip
 from truyvet.core.services import audit_event, audit_record, audit_record_all
 from truyvet.core.text import fold
+from truyvet.venues import permissions as venue_permissions
 from truyvet.venues.models import Venue
+from truyvet.venues.qr import venue_qr_resolve
 from truyvet.venues.readiness import venue_require_ready
 
 INVALID_INPUT = _("Thông tin chưa hợp lệ, vui lòng kiểm tra lại.")
@@ -227,7 +235,9 @@ def _throttle(key: str, limit: int) -> None:
         )
 
 
-def checkin_throttle(*, scope: str, request: HttpRequest | None, user: Any = None) -> None:
+def checkin_throttle(
+    *, scope: str, request: HttpRequest | None, user: Viewer | None = None
+) -> None:
     """Rate limits shared by the pages and the API: per caller address, and
     per account (controllers get a higher limit than citizens). ``scope``
     names the action so that, say, guest forms do not eat into scans."""
@@ -239,7 +249,7 @@ def checkin_throttle(*, scope: str, request: HttpRequest | None, user: Any = Non
         if staff_work and ip_limit:
             ip_limit = max(ip_limit, settings.CHECKIN_RATELIMIT_STAFF_PER_MINUTE)
         _throttle(f"{scope}:ip:{client_ip(request) or 'unknown'}", ip_limit)
-    if getattr(user, "is_authenticated", False):
+    if user is not None and user.is_authenticated:
         limit = (
             settings.CHECKIN_RATELIMIT_STAFF_PER_MINUTE
             if staff_work
@@ -372,24 +382,14 @@ def _rows_for_scan(
     return None, recent
 
 
-def _count_in_reports(rows: list[tuple[int, int, datetime]]) -> None:
-    """New visits go into the reports' daily rollups in the same transaction,
-    so dashboards never count from the check-in table (issue 6)."""
-    from truyvet.reports.rollups import rollups_record
-
-    rollups_record(rows=rows)
-
-
 def checkins_after_bulk_load(*, since: datetime, until: datetime) -> None:
     """Called by ``truyvet synth`` after it bulk-loads check-ins for
     [since, until): derived data is rebuilt from the table for that period."""
-    from truyvet.reports.rollups import rollups_rebuild
-
-    rollups_rebuild(since=since, until=until)
+    hooks.checkins_reloaded(since=since, until=until)
 
 
 def _record(
-    *, venue: Venue, person_id: int, at: datetime, method: str, recorded_by: Any,
+    *, venue: Venue, person_id: int, at: datetime, method: str, recorded_by: User | None,
     checkin_id: uuid.UUID | None, received_at: datetime, staff_since: datetime | None = None,
 ) -> CheckInResult:
     window = timedelta(minutes=settings.CHECKIN_MERGE_MINUTES)
@@ -407,6 +407,7 @@ def _record(
         _door_floor(venue=venue, staff_since=staff_since, now=received_at)
         if by_staff and staff_since is not None else None
     ))
+    arrivals = {visit.pk: visit.arrived_at for visit in recent}
     decision = _decide(recent, at=at, method=method, window=window, dwell=dwell)
     if decision.visit is None:
         visit = CheckIn.objects.create(
@@ -414,10 +415,13 @@ def _record(
             received_at=received_at, ends_at=at + dwell, departure_kind=DepartureKind.ESTIMATED,
             method=method, recorded_by=recorded_by if getattr(recorded_by, "pk", None) else None,
         )
-        _count_in_reports([(venue.pk, person_id, at)])
+        hooks.checkins_added(rows=[(venue.pk, person_id, at)])
         return CheckInResult(checkin=visit, outcome=ScanOutcome.CREATED)
     if decision.changed:
         decision.visit.save(update_fields=decision.changed)
+        if "arrived_at" in decision.changed:  # a late-synced earlier scan moved it back
+            hooks.checkins_changed(rows=[(venue.pk, person_id, arrivals[decision.visit.pk]),
+                                         (venue.pk, person_id, decision.visit.arrived_at)])
     if checkin_id is not None:
         ScanReceipt.objects.create(
             id=checkin_id, checkin=decision.visit, outcome=decision.outcome,
@@ -427,7 +431,7 @@ def _record(
 
 
 def _record_retrying(
-    *, venue: Venue, person_id: int, arrived_at: datetime, method: str, recorded_by: Any,
+    *, venue: Venue, person_id: int, arrived_at: datetime, method: str, recorded_by: User | None,
     checkin_id: uuid.UUID | None, received_at: datetime | None,
     staff_since: datetime | None = None, then: Callable[[CheckInResult], Any] | None = None,
 ) -> CheckInResult:
@@ -464,7 +468,7 @@ def checkin_record(
     person: Person,
     arrived_at: datetime,
     method: str,
-    recorded_by: Any = None,
+    recorded_by: User | None = None,
     checkin_id: uuid.UUID | None = None,
     received_at: datetime | None = None,
 ) -> CheckInResult:
@@ -492,8 +496,6 @@ def checkin_record(
 def venue_from_scanned_payload(payload: str) -> Venue:
     """A scanned venue QR, verified (forged, unknown and revoked codes are
     refused by venues.qr with their own codes)."""
-    from truyvet.venues.qr import venue_qr_resolve
-
     return venue_qr_resolve(payload)
 
 
@@ -588,8 +590,6 @@ def _create_person(**values: Any) -> Person:
     """A record without a login, through the accounts service so that it is
     validated like any other. A concurrent scan of the same document may
     create it first; then that record is used."""
-    from truyvet.accounts.services import PersonInput, person_create
-
     try:
         return person_create(data=PersonInput(**values))
     except ServiceError as exc:
@@ -661,7 +661,7 @@ def guest_token_matches(token: str, checkin: CheckIn) -> bool:
 
 
 def checkin_checkout(
-    *, actor: Any, checkin: CheckIn, guest_token: str = "", at: datetime | None = None
+    *, actor: Viewer, checkin: CheckIn, guest_token: str = "", at: datetime | None = None
 ) -> CheckIn:
     """The citizen taps "leaving": the visit ends now (``DepartureKind.CITIZEN``).
 
@@ -694,14 +694,14 @@ def checkin_checkout(
 # --- Controllers --------------------------------------------------------------------
 
 
-def _require_staff(controller: Any, venue: Venue) -> datetime:
+def _require_staff(controller: User, venue: Venue) -> datetime:
     """When ``controller`` joined ``venue``'s staff. Anyone else gets the
     same answer as for a venue code that does not exist, so codes cannot be
     tried to learn which venues exist."""
-    since = permissions.venue_staff_since(controller, venue)
+    since = venue_permissions.venue_staff_since(controller, venue)
     if since is None:
         raise not_your_venue()
-    return cast(datetime, since)
+    return since
 
 
 def _display(result: CheckInResult, person: Person) -> ScanDisplay:
@@ -739,14 +739,14 @@ class IdentityMismatch(ServiceError):
         self.reason = reason
 
 
-def _mismatch_keys(controller: Any, person: Person) -> list[tuple[str, int]]:
+def _mismatch_keys(controller: User, person: Person) -> list[tuple[str, int]]:
     return [(f"checkins:mismatch:record:{person.pk}", MISMATCHES_PER_RECORD_PER_HOUR),
             (f"checkins:mismatch:staff:{getattr(controller, 'pk', 0)}",
              MISMATCHES_PER_STAFF_PER_HOUR)]
 
 
 def _confirm_identity(
-    controller: Any, person: Person, *, full_name: str | None, birth_date: date | None = None,
+    controller: User, person: Person, *, full_name: str | None, birth_date: date | None = None,
     birth_year: int | None = None, require_birth: bool = True, field: str = "payload",
 ) -> None:
     """Raises ``IdentityMismatch`` unless the name and birth date given
@@ -767,7 +767,7 @@ def _confirm_identity(
 
 
 def _refuse_mismatch(
-    *, controller: Any, venue: Venue, exc: IdentityMismatch, method: str,
+    *, controller: User, venue: Venue, exc: IdentityMismatch, method: str,
     request: HttpRequest | None,
 ) -> ServiceError:
     """Counts a refused identity check against the record and the controller
@@ -786,7 +786,7 @@ def _refuse_mismatch(
 
 
 def _door_audit(
-    *, controller: Any, venue: Venue, person: Person, result: CheckInResult, method: str,
+    *, controller: User, venue: Venue, person: Person, result: CheckInResult, method: str,
     at: datetime, ip_address: str | None,
 ) -> AuditEvent:
     """The audit row of a door scan or manual entry: who recorded whose
@@ -805,7 +805,7 @@ def _door_audit(
 
 
 def _card_holder(
-    controller: Any, card: CccdCard, by_number: dict[str, Person]
+    controller: User, card: CccdCard, by_number: dict[str, Person]
 ) -> Person | None:
     """The record a chip ID card's QR belongs to, among ``by_number`` (the
     records with its numbers), if its name and birth date agree; None when
@@ -823,7 +823,7 @@ def _card_holder(
     return person
 
 
-def _person_from_cccd(controller: Any, payload: str) -> Person:
+def _person_from_cccd(controller: User, payload: str) -> Person:
     card = parse_cccd_qr(payload)
     numbers = [card.cccd] + ([card.cmnd] if card.cmnd else [])
     found = {p.id_number: p for p in Person.objects.filter(id_number__in=numbers) if p.id_number}
@@ -838,7 +838,7 @@ def _person_from_cccd(controller: Any, payload: str) -> Person:
     )
 
 
-def _person_from_national_qr(controller: Any, payload: str) -> Person:
+def _person_from_national_qr(controller: User, payload: str) -> Person:
     """By the ID number when the QR shows it in full; else by the QID seen
     on an earlier scan; else a new record. A masked ID cannot deduplicate,
     so the QID is stored (``ScanIdentity``) to find the person next time.
@@ -882,7 +882,7 @@ def _person_from_national_qr(controller: Any, payload: str) -> Person:
     return person
 
 
-def _person_and_method(controller: Any, payload: str) -> tuple[Person, str]:
+def _person_and_method(controller: User, payload: str) -> tuple[Person, str]:
     kind = classify_payload(payload)
     if kind == PayloadKind.PERSONAL_QR:
         return personal_qr_verify(payload), CheckInMethod.PERSONAL_QR
@@ -905,7 +905,7 @@ def _person_and_method(controller: Any, payload: str) -> tuple[Person, str]:
 
 def checkin_staff_scan(
     *,
-    controller: Any,
+    controller: User,
     venue: Venue,
     payload: str,
     scanned_at: datetime | None = None,
@@ -931,7 +931,7 @@ def checkin_staff_scan(
 
 
 def _staff_scan(
-    *, controller: Any, venue: Venue, payload: str, scanned_at: datetime | None,
+    *, controller: User, venue: Venue, payload: str, scanned_at: datetime | None,
     checkin_id: uuid.UUID | None, staff_since: datetime, request: HttpRequest | None,
 ) -> StaffScanResult:
     """``checkin_staff_scan`` once access and rate limits are checked."""
@@ -987,7 +987,7 @@ def _birth_date_needed() -> ServiceError:
 
 
 def _person_for_manual(
-    *, controller: Any, venue: Venue, person_id: int, fields: _PersonFields,
+    *, controller: User, venue: Venue, person_id: int, fields: _PersonFields,
     birth_date: date | None,
 ) -> Person:
     """A person picked from the lookup: only one the controller could have
@@ -1014,7 +1014,7 @@ def _person_for_manual(
 
 
 def _manual_person(
-    *, controller: Any, fields: _PersonFields, birth_date: date | None, separate: bool
+    *, controller: User, fields: _PersonFields, birth_date: date | None, separate: bool
 ) -> Person:
     """The record a typed-in visitor goes to. With a document number: the
     record with that number, if the name and birth date agree with it; or a
@@ -1041,7 +1041,7 @@ def _manual_person(
 
 def checkin_manual(
     *,
-    controller: Any,
+    controller: User,
     venue: Venue,
     full_name: str,
     phone: str = "",
@@ -1070,7 +1070,7 @@ def checkin_manual(
 
 
 def _manual(
-    *, controller: Any, venue: Venue, full_name: str, phone: str, id_number: str,
+    *, controller: User, venue: Venue, full_name: str, phone: str, id_number: str,
     birth_date: date | None, separate: bool, person_id: int | None,
     scanned_at: datetime | None, checkin_id: uuid.UUID | None, staff_since: datetime,
     request: HttpRequest | None,
@@ -1150,13 +1150,11 @@ class ItemResult:
     errors: list[FieldError] = field(default_factory=list)
 
 
-def venue_for_staff(*, controller: Any, text: str) -> Venue:
+def venue_for_staff(*, controller: User, text: str) -> Venue:
     """The venue a controller names: its QR (verified, so a forged or
     revoked poster is refused) or its plain code. Whether the controller
     may scan there is checked by the scan itself, which answers a venue
     they are not staff of exactly as this answers an unknown code."""
-    from truyvet.venues.qr import venue_qr_resolve
-
     cleaned = (text or "").strip()
     if "." in cleaned or "/" in cleaned:
         return venue_qr_resolve(cleaned)
@@ -1186,7 +1184,7 @@ class _BatchLookups:
     holds many scans at the same door. Errors are remembered too, and
     raised again for every item that names the same thing."""
 
-    def __init__(self, actor: Any, request: HttpRequest | None = None) -> None:
+    def __init__(self, actor: User, request: HttpRequest | None = None) -> None:
         self.actor = actor
         self.request = request
         self.ip_address = client_ip(request)
@@ -1307,7 +1305,7 @@ class _Ready:
     staff_since: datetime | None = None  # when the actor joined the venue's staff
 
 
-def _batch_one(actor: Any, item: BatchItem, lookups: _BatchLookups) -> ItemResult:
+def _batch_one(actor: User, item: BatchItem, lookups: _BatchLookups) -> ItemResult:
     """One item the one-by-one way, in its own transaction."""
     try:
         venue = lookups.venue(item)
@@ -1339,7 +1337,7 @@ def _batch_one(actor: Any, item: BatchItem, lookups: _BatchLookups) -> ItemResul
 
 
 def _batch_prepare(
-    actor: Any, index: int, item: BatchItem, lookups: _BatchLookups
+    actor: User, index: int, item: BatchItem, lookups: _BatchLookups
 ) -> _Ready | ItemResult | None:
     """The checks of one item that do not depend on visits, in the order a
     single scan makes them: a ``_Ready`` item, a rejection, or None for an
@@ -1367,7 +1365,7 @@ def _batch_prepare(
 
 
 def _batch_record(
-    actor: Any, ready: Sequence[_Ready], ip_address: str | None = None
+    actor: User, ready: Sequence[_Ready], ip_address: str | None = None
 ) -> list[ItemResult]:
     """Records a run of ready items with a fixed number of queries, by the
     same rules as ``checkin_record`` applied item after item: the earlier
@@ -1396,6 +1394,7 @@ def _batch_record(
             arrived_at__gte=min(times) - span, arrived_at__lte=max(times) + window,
         ):
             visits[(visit.person_id, visit.venue_id)].append(visit)
+    arrivals = {visit.pk: visit.arrived_at for pair in visits.values() for visit in pair}
     created: list[CheckIn] = []
     fresh: set[uuid.UUID] = set()
     changed: dict[uuid.UUID, CheckIn] = {}
@@ -1451,8 +1450,16 @@ def _batch_record(
         answers[item.id] = (visit, decision.outcome)
         accepted(r, CheckInResult(visit, decision.outcome))
     CheckIn.objects.bulk_create(created)
-    _count_in_reports([(c.venue_id, c.person_id, c.arrived_at) for c in created])
+    hooks.checkins_added(rows=[(c.venue_id, c.person_id, c.arrived_at) for c in created])
     _visits_update(list(changed.values()))
+    # Late-synced earlier scans moved these arrivals back.
+    moved = [v for v in changed.values() if v.arrived_at != arrivals[v.pk]]
+    if moved:
+        hooks.checkins_changed(rows=[
+            row for v in moved
+            for row in ((v.venue_id, v.person_id, arrivals[v.pk]),
+                        (v.venue_id, v.person_id, v.arrived_at))
+        ])
     ScanReceipt.objects.bulk_create(receipts)
     audit_record_all(audits)
     return results
@@ -1482,7 +1489,7 @@ def _visits_update(visits: Sequence[CheckIn]) -> None:
         cursor.executemany(sql, rows)
 
 
-def _batch_flush(actor: Any, ready: list[_Ready], results: list[ItemResult | None],
+def _batch_flush(actor: User, ready: list[_Ready], results: list[ItemResult | None],
                  lookups: _BatchLookups) -> None:
     if not ready:
         return
@@ -1499,7 +1506,7 @@ def _batch_flush(actor: Any, ready: list[_Ready], results: list[ItemResult | Non
 
 
 def checkins_batch(
-    *, actor: Any, items: Sequence[BatchItem], request: HttpRequest | None = None
+    *, actor: Viewer, items: Sequence[BatchItem], request: HttpRequest | None = None
 ) -> list[ItemResult]:
     """Applies an offline queue in order, as if each item were sent on its
     own: a bad item is reported with its own reason code and message,
@@ -1513,7 +1520,7 @@ def checkins_batch(
     runs with a fixed number of queries per run (``_batch_record``); manual
     entries, national QRs and cards seen for the first time are recorded
     one by one between runs, so later items see what they wrote."""
-    if not getattr(actor, "is_authenticated", False):
+    if not isinstance(actor, User):
         raise ServiceError(_("Bạn cần đăng nhập."), code="unauthenticated", status=401)
     if len(items) > BATCH_MAX_ITEMS:
         raise ServiceError(
@@ -1559,11 +1566,9 @@ def checkins_adopt_guest(*, user: User) -> int:
         if not touched:
             return 0
         moved = CheckIn.objects.filter(pk__in=offered.values("pk")).update(person=person)
-        from truyvet.reports.rollups import rollups_refresh
-
         # Distinct-people figures change when two records become one.
-        rollups_refresh(rows=[(v, p, at) for v, p, at in touched]
-                        + [(v, person.pk, at) for v, _p, at in touched])
+        hooks.checkins_changed(rows=[(v, p, at) for v, p, at in touched]
+                               + [(v, person.pk, at) for v, _p, at in touched])
         _move_card_identities(sources=sorted({p for _v, p, _at in touched}), person=person)
     return moved
 
@@ -1579,10 +1584,8 @@ def checkins_move_to_person(*, sources: list[int], person: Person) -> int:
         )
         moved = CheckIn.objects.filter(person_id__in=sources).update(person=person)
         if touched:
-            from truyvet.reports.rollups import rollups_refresh
-
             # Distinct-people figures change when two records become one.
-            rollups_refresh(rows=touched + [(v, person.pk, at) for v, _p, at in touched])
+            hooks.checkins_changed(rows=touched + [(v, person.pk, at) for v, _p, at in touched])
         _move_card_identities(sources=sources, person=person)
     return moved
 
@@ -1597,8 +1600,8 @@ def _move_card_identities(*, sources: list[int], person: Person) -> None:
             PersonalQrKey.objects.filter(pk=key.pk).update(person=person)
 
 
-def checkins_follow_merged_person(*, source: Person, target: Person, **_: Any) -> None:
-    """Receiver of accounts' ``person_merged``: an account that claimed an
+def checkins_follow_merged_person(*, source: Person, target: Person) -> None:
+    """Receiver of accounts' ``person_merged`` hook: an account that claimed an
     existing record keeps the visits it made while the claim waited."""
     checkins_move_to_person(sources=[source.pk], person=target)
 
@@ -1621,9 +1624,6 @@ def checkins_offer_guest_visits(*, user: User) -> int:
 
 
 def _offer_notice(user: User, occasion: str) -> None:
-    from django.urls import reverse
-    from django.utils.translation import gettext
-
     with translation.override(settings.LANGUAGE_CODE):
         body = gettext(
             "Có lượt khai báo ra vào không cần tài khoản mang số điện thoại và họ tên của bạn. "
@@ -1641,18 +1641,11 @@ def _offer_notice(user: User, occasion: str) -> None:
 
 
 def personal_qr_card_pdf(
-    *, actor: Any, person: Person, purpose: str = "", request: HttpRequest | None = None
+    *, actor: User, person: Person, purpose: str = "", request: HttpRequest | None = None
 ) -> bytes:
     """The printable 5 × 5 cm card of ``person``. People print their own;
     officials print for people living in their scope (no smartphone), with
     a purpose, and each such print is audited."""
-    from django.utils.translation import gettext
-
-    from truyvet.accounts.personal_qr import personal_qr_token
-    from truyvet.checkins.cards import personal_card_pdf
-    from truyvet.core.models import AuditAction
-    from truyvet.core.services import audit_record
-
     if not permissions.can_print_personal_qr_card(actor, person):
         raise NotFound(_("Không tìm thấy người này."))
     own = getattr(actor, "person_id", None) == person.pk

@@ -19,3 +19,11 @@ urlpatterns = [
     path("control/<str:code>/", views.control_view, name="control"),
     path("control/<str:code>/lookup/", views.control_lookup_view, name="control_lookup"),
 ]
+
+# A venue's visitor log: check-ins' pages, kept at the venue's address and in
+# its URL namespace (venues:visitors, venues:visitors_export) by truyvet/urls.py.
+venue_urlpatterns = [
+    path("<str:code>/visitors/", views.venue_visitors_view, name="visitors"),
+    path("<str:code>/visitors.<str:fmt>", views.venue_visitors_export_view,
+         name="visitors_export"),
+]

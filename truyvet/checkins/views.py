@@ -1,35 +1,53 @@
-"""HTML pages for check-ins: the check-in block of the venue page, the
-confirmation with its "leaving" button, "Nơi đã đến", the personal QR and
-its printable card, and the controller's door page. Each page calls the
-same services and selectors as ``api.py``."""
+"""HTML pages for check-ins: the venue page a poster's QR opens (/v/<token>)
+with its check-in block, the confirmation with its "leaving" button, "Nơi đã
+đến", the personal QR and its printable card, and the controller's door page.
+Each page calls the same services and selectors as ``api.py``."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from truyvet.accounts.models import Person
-from truyvet.accounts.personal_qr import (
+from truyvet.accounts.models import AuthenticatedHttpRequest, Person, Viewer
+from truyvet.checkins import permissions, selectors, services
+from truyvet.checkins.forms import (
+    CardPurposeForm,
+    GuestForm,
+    LogRangeForm,
+    ManualEntryForm,
+    WedgeScanForm,
+)
+from truyvet.checkins.models import CheckIn, DepartureKind
+from truyvet.checkins.personal_qr import (
     card_colour_for,
     personal_qr_measure,
     personal_qr_rotate,
     personal_qr_token,
 )
-from truyvet.checkins import selectors, services
-from truyvet.checkins.forms import CardPurposeForm, GuestForm, ManualEntryForm, WedgeScanForm
-from truyvet.checkins.models import CheckIn, DepartureKind
-from truyvet.core.errors import NotFound, ServiceError
+from truyvet.core.errors import NotAllowed, NotFound, ServiceError
+from truyvet.core.pagination import page_number
 from truyvet.core.selectors import audit_events_about
+from truyvet.venues import permissions as venue_permissions
+from truyvet.venues import selectors as venue_selectors
+from truyvet.venues.api import file_response
+from truyvet.venues.models import Venue
+from truyvet.venues.qr import venue_qr_resolve
 
 GUEST_SESSION_KEY = "checkins.guest_tokens"
 GUEST_SESSION_MAX = 20
@@ -51,6 +69,30 @@ def _render(
 def _venue_page(token: str) -> str:
     token = (token or "").strip().rstrip("/").rsplit("/", 1)[-1]
     return reverse("venue_scan", kwargs={"token": token}) if token else reverse("home")
+
+
+# --- The venue page: what the poster's QR opens ---------------------------------------
+
+SCAN_ERROR_TITLES: dict[str, Any] = {
+    "qr_forged": gettext_lazy("Mã QR giả hoặc đã bị sửa"),
+    "qr_revoked": gettext_lazy("Mã QR đã bị thu hồi"),
+    "qr_unknown": gettext_lazy("Không có địa điểm với mã QR này"),
+    "qr_malformed": gettext_lazy("Mã QR không đúng định dạng"),
+}
+
+
+def venue_scan_view(request: HttpRequest, token: str) -> HttpResponse:
+    """What a phone camera opens: /v/<token> from the poster. Resolves the
+    signed code and shows the venue with its check-in block, or says plainly
+    why the code is not valid."""
+    payload = f"{settings.PUBLIC_BASE_URL.rstrip('/')}/v/{token}"
+    try:
+        venue = venue_qr_resolve(payload)
+    except ServiceError as exc:
+        return render(request, "checkins/venue_scan.html", {
+            "error": exc, "error_title": SCAN_ERROR_TITLES.get(exc.code),
+        }, status=exc.status if exc.status >= 400 else 400)
+    return render(request, "checkins/venue_scan.html", {"venue": venue, "token": token})
 
 
 # --- The venue page's check-in block ---------------------------------------------------
@@ -163,11 +205,11 @@ def checkout_view(request: HttpRequest, checkin_id: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-def history_view(request: HttpRequest) -> HttpResponse:
+def history_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's own visits of the last 21 days, the visits recorded
     without an account under their phone and name that wait for them to
     say whether they are theirs, and who viewed their data."""
-    user: Any = request.user
+    user = request.user
     offered = selectors.guest_visits_offered(user=user)
     return render(request, "checkins/history.html", {
         "checkins": list(selectors.checkins_of_me(user=user)),
@@ -235,20 +277,18 @@ def _pdf(data: bytes, filename: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def personal_qr_card_view(request: HttpRequest) -> HttpResponse:
+def personal_qr_card_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The user's own card, 5 × 5 cm."""
     data = services.personal_qr_card_pdf(
-        actor=request.user, person=request.user.person,  # type: ignore[union-attr]
+        actor=request.user, person=request.user.person,
     )
     return _pdf(data, "the-qr-ca-nhan.pdf")
 
 
 @login_required
-def person_card_view(request: HttpRequest, person_id: int) -> HttpResponse:
+def person_card_view(request: AuthenticatedHttpRequest, person_id: int) -> HttpResponse:
     """An official prints the card of someone in their scope: the purpose is
     asked first and the print is audited."""
-    from truyvet.core import permissions
-
     person = Person.objects.select_related("commune").filter(pk=person_id).first()
     if person is None or not permissions.can_print_personal_qr_card(request.user, person):
         raise Http404(_("Không tìm thấy người này."))
@@ -287,7 +327,7 @@ def control_index_view(request: HttpRequest) -> HttpResponse:
                   {"venues": venues, "remembered": remembered})
 
 
-def _control_venue(request: HttpRequest, code: str) -> Any:
+def _control_venue(request: HttpRequest, code: str) -> Venue:
     try:
         return selectors.venue_for_controller(user=request.user, code=code)
     except NotFound as exc:
@@ -295,7 +335,7 @@ def _control_venue(request: HttpRequest, code: str) -> Any:
 
 
 @login_required
-def control_view(request: HttpRequest, code: str) -> HttpResponse:
+def control_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """The door page: a focused field for a handheld scanner (it types the
     code and presses Enter), manual entry with a lookup, and a big result
     panel. ``static/checkins/controller.js`` posts to the API; without
@@ -338,7 +378,7 @@ def control_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def control_lookup_view(request: HttpRequest, code: str) -> HttpResponse:
+def control_lookup_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """People matching the controller's search (htmx partial), masked."""
     venue = _control_venue(request, code)
     query = (request.GET.get("q") or "")[:100]
@@ -354,3 +394,113 @@ def control_lookup_view(request: HttpRequest, code: str) -> HttpResponse:
     )
     return render(request, "checkins/_lookup_results.html",
                   {"people": people, "query": query, "venue": venue})
+
+
+# --- A venue's visitors (owners and venue admins) ------------------------------------
+
+VISITOR_LOG_PAGE_SIZE = 100
+CHART_DAYS = 14
+
+
+def _venue_or_404(request: HttpRequest, code: str) -> Venue:
+    try:
+        return venue_selectors.venue_for(viewer=request.user, code=code)
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from exc
+
+
+def _chart(days: list[selectors.DayCount]) -> dict[str, Any]:
+    """Bars of an inline SVG, 0-100 units tall."""
+    peak = max((day.visits for day in days), default=0)
+    width = 100 / max(len(days), 1)
+    bars: list[dict[str, Any]] = [
+        {
+            "day": day.day,
+            "visits": day.visits,
+            "x": round(index * width + width * 0.1, 2),
+            "width": round(width * 0.8, 2),
+            "height": round(day.visits / peak * 90, 2) if peak else 0,
+        }
+        for index, day in enumerate(days)
+    ]
+    for bar in bars:
+        bar["y"] = round(95 - bar["height"], 2)
+    return {
+        "bars": bars, "peak": peak, "total": sum(day.visits for day in days),
+        "first": days[0].day if days else None, "last": days[-1].day if days else None,
+    }
+
+
+def venue_visits_section(*, viewer: Viewer, venue: Venue, sections: list[str]) -> None:
+    """The venue page's card of visits in the last CHART_DAYS days, with the
+    link to the visitor log (``venues.hooks.venue_page_sections``, registered
+    by ``CheckinsConfig.ready``): for those who manage the venue."""
+    until = timezone.localdate()
+    since = until - timedelta(days=CHART_DAYS - 1)
+    try:
+        days = selectors.venue_visits_per_day(viewer=viewer, venue=venue, since=since, until=until)
+    except NotAllowed:
+        return  # not someone who manages the venue: no card
+    sections.append(render_to_string("checkins/_venue_visits.html", {
+        "venue": venue, "chart": _chart(days),
+        "can_log": venue_permissions.can_view_visitor_log(viewer, venue),
+    }))
+
+
+def _log_range(request: HttpRequest) -> tuple[LogRangeForm, date, date]:
+    since, until = selectors.default_log_range()
+    form = LogRangeForm(request.GET or None, initial={"since": since, "until": until})
+    if form.is_valid():
+        since = form.cleaned_data.get("since") or since
+        until = form.cleaned_data.get("until") or until
+    return form, since, until
+
+
+@login_required
+def venue_visitors_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    """The masked visitor log with a date filter: owners and venue admins."""
+    viewer = request.user
+    venue = _venue_or_404(request, code)
+    if not venue_permissions.can_view_visitor_log(viewer, venue):
+        raise PermissionDenied
+    form, since, until = _log_range(request)
+    error = None
+    log = None
+    number = page_number(request.GET.get("page"))
+    try:
+        log = selectors.venue_visitor_log(
+            viewer=viewer, venue=venue, since=since, until=until, limit=VISITOR_LOG_PAGE_SIZE,
+            offset=(number - 1) * VISITOR_LOG_PAGE_SIZE,
+        )
+    except ServiceError as exc:
+        error = " ".join(str(e.message) for e in exc.errors) or str(exc.message)
+    query = request.GET.copy()
+    query.pop("page", None)
+    pages = (log.total + VISITOR_LOG_PAGE_SIZE - 1) // VISITOR_LOG_PAGE_SIZE if log else 0
+    return render(request, "checkins/venue_visitors.html", {
+        "venue": venue, "form": form, "log": log, "error": error,
+        "since": since, "until": until, "filters": query.urlencode(),
+        "page_number": number, "pages": pages,
+    })
+
+
+@login_required
+@require_GET
+def venue_visitors_export_view(
+    request: AuthenticatedHttpRequest, code: str, fmt: str
+) -> HttpResponse:
+    viewer = request.user
+    venue = _venue_or_404(request, code)
+    if not venue_permissions.can_view_visitor_log(viewer, venue):
+        raise PermissionDenied
+    _form, since, until = _log_range(request)
+    try:
+        export = selectors.venue_visitor_log_export(
+            viewer=viewer, venue=venue, since=since, until=until, fmt=fmt, request=request
+        )
+    except ServiceError as exc:
+        messages.error(request, " ".join(str(e.message) for e in exc.errors)
+                       or str(exc.message))
+        return redirect(reverse("venues:visitors", args=[venue.code]) + "?" +
+                        request.GET.urlencode())
+    return file_response(export.content, export.content_type, export.filename)

@@ -1,37 +1,28 @@
 """How API callers prove who they are: the browser session (with CSRF, for
-our own pages' htmx and fetch calls) or a bearer token (for mobile apps)."""
+our own pages' htmx and fetch calls) or a bearer token (for mobile apps).
+
+A bearer token is checked by whichever authentication backend of
+``settings.AUTHENTICATION_BACKENDS`` accepts a ``bearer_token``
+(``truyvet.accounts.backends.TokenBackend``): core knows no app, and the
+token store stays with the accounts that own it.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
+from django.contrib.auth import authenticate
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja.security import HttpBearer, SessionAuth
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from truyvet.accounts.models import AccessToken
-
-        now = timezone.now()
-        access = (
-            AccessToken.objects.select_related("user")
-            .filter(key_hash=hash_token(token), expires_at__gt=now, user__is_active=True)
-            .first()
-        )
-        if access is None:
+        user = authenticate(request, bearer_token=token)
+        if user is None:
             return None
-        # Write the last-used time at most once a minute to keep reads cheap.
-        if access.last_used_at is None or (now - access.last_used_at).total_seconds() > 60:
-            AccessToken.objects.filter(pk=access.pk).update(last_used_at=now)
-        request.user = access.user
-        return access.user
+        request.user = user
+        return user
 
 
 class ActiveSession(SessionAuth):

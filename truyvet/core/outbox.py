@@ -33,6 +33,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
@@ -225,20 +227,25 @@ def outbox_deliver_due(*, now: datetime | None = None, limit: int | None = None)
 # --- The recipient's inbox -------------------------------------------------------
 
 
-def inbox_for(user: Any) -> QuerySet[OutboxMessage]:
+# Core imports no app, so a user is Django's abstract one here (in practice
+# settings.AUTH_USER_MODEL, accounts.User), or the anonymous visitor.
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def inbox_for(user: AnyUser) -> QuerySet[OutboxMessage]:
     """The in-app messages addressed to ``user``, newest first."""
-    if not getattr(user, "is_authenticated", False):
+    if not user.is_authenticated:
         return OutboxMessage.objects.none()
     return OutboxMessage.objects.filter(
-        recipient_user=user, channel=OutboxChannel.INAPP, status=OutboxStatus.SENT
+        recipient_user_id=user.pk, channel=OutboxChannel.INAPP, status=OutboxStatus.SENT
     ).order_by("-created_at", "-id")
 
 
-def inbox_unread_count(user: Any) -> int:
+def inbox_unread_count(user: AnyUser) -> int:
     return inbox_for(user).filter(read_at__isnull=True).count()
 
 
-def inbox_mark_read(*, user: Any, message_ids: Iterable[int] | None = None) -> int:
+def inbox_mark_read(*, user: AnyUser, message_ids: Iterable[int] | None = None) -> int:
     """Marks the user's own messages (all of them, or ``message_ids``) read.
     Other people's ids are ignored."""
     unread = inbox_for(user).filter(read_at__isnull=True)

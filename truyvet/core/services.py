@@ -1,41 +1,45 @@
-"""Writes owned by core: appending to the audit log."""
+"""Writes owned by core: appending to the audit log.
+
+``subject_person`` is an ``accounts.Person`` and ``unit`` a
+``places.AdministrativeUnit`` (the log's foreign keys); core imports no app,
+so they are typed as models and stored by key.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Model
 from django.http import HttpRequest
 
 from truyvet.core.models import AuditAction, AuditEvent
 from truyvet.core.requests import client_ip
 
-if TYPE_CHECKING:
-    from truyvet.accounts.models import Person
-    from truyvet.places.models import AdministrativeUnit
-
 
 def audit_event(
     *,
-    actor: Any,
+    actor: AbstractBaseUser | AnonymousUser | None,
     action: AuditAction | str,
     purpose: str,
     request: HttpRequest | None = None,
-    subject_person: Person | None = None,
+    subject_person: Model | None = None,
     target: str = "",
-    unit: AdministrativeUnit | None = None,
+    unit: Model | None = None,
     detail: dict[str, Any] | None = None,
     ip_address: str | None = None,
 ) -> AuditEvent:
     """An event not yet stored, for ``audit_record_all``; ``ip_address``
     saves reading it from ``request`` again for every event of a batch."""
     return AuditEvent(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_id=actor.pk if actor is not None and actor.is_authenticated else None,
         action=action,
         purpose=str(purpose)[:300],
-        subject_person=subject_person,
+        subject_person_id=subject_person.pk if subject_person is not None else None,
         target=target[:200],
-        unit=unit,
+        unit_id=unit.pk if unit is not None else None,
         ip_address=ip_address if ip_address is not None else client_ip(request),
         detail=detail or {},
     )
@@ -43,13 +47,13 @@ def audit_event(
 
 def audit_record(
     *,
-    actor: Any,
+    actor: AbstractBaseUser | AnonymousUser | None,
     action: AuditAction | str,
     purpose: str,
     request: HttpRequest | None = None,
-    subject_person: Person | None = None,
+    subject_person: Model | None = None,
     target: str = "",
-    unit: AdministrativeUnit | None = None,
+    unit: Model | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event. Runs inside the caller's transaction, so a read that
@@ -69,12 +73,12 @@ def audit_record_all(events: Sequence[AuditEvent]) -> None:
 
 def audit_record_found(
     *,
-    actor: Any,
-    people: Sequence[Person],
+    actor: AbstractBaseUser | AnonymousUser | None,
+    people: Sequence[Model],
     purpose: str,
     request: HttpRequest | None = None,
     target: str = "",
-    unit: AdministrativeUnit | None = None,
+    unit: Model | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
     """One ``PERSON_FOUND`` row per person a search or lookup returned, so

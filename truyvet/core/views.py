@@ -12,13 +12,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 
-from truyvet.core.selectors import home_sections_for
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """One home page whose sections depend on the roles the user holds."""
-    return render(request, "core/home.html", {"sections": home_sections_for(request.user)})
-
 
 @cache_control(max_age=3600, public=True)
 def manifest(request: HttpRequest) -> JsonResponse:

@@ -5,6 +5,7 @@ from django.db.models.signals import post_migrate
 
 
 def _schedule_jobs(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    # Imported when called: apps.py is loaded before any model can be.
     from django.db import connections
     from django_q.models import Schedule
 
@@ -24,3 +25,15 @@ class ReportsConfig(AppConfig):
         # After every migrate (idempotent): the daily and weekly reports and
         # the purge of expired person-day rows exist in django-q2's schedule.
         post_migrate.connect(_schedule_jobs, sender=self, dispatch_uid="reports.schedule")
+
+        # Imported here, not at the top: rollups import models, which are
+        # loaded only once every app's config is (Django calls ready() then).
+        from truyvet.checkins import hooks as checkin_hooks
+        from truyvet.reports.rollups import rollups_rebuild, rollups_record, rollups_refresh
+
+        # Whoever writes check-in rows keeps the rollups right: the check-in
+        # services call these inside the transaction that writes the rows
+        # (truyvet/checkins/hooks.py).
+        checkin_hooks.checkins_added.register(rollups_record)
+        checkin_hooks.checkins_changed.register(rollups_refresh)
+        checkin_hooks.checkins_reloaded.register(rollups_rebuild)

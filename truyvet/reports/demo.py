@@ -1,4 +1,4 @@
-"""The reports step of the Hạ Lang demo (``truyvet.core.demo.DEMO_STEPS``)."""
+"""The reports step of the Hạ Lang demo (``truyvet.site.demo.DEMO_STEPS``)."""
 
 from __future__ import annotations
 

@@ -21,13 +21,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from truyvet.core import pdf, permissions
+from truyvet.accounts.models import User
+from truyvet.core import pdf
 from truyvet.core.errors import ErrorCollector, NotAllowed
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
 from truyvet.core.sheets import csv_content, sheet_append
 from truyvet.core.text import fold
-from truyvet.reports import charts
+from truyvet.reports import charts, permissions
 from truyvet.reports.selectors import (
     Dashboard,
     Figures,
@@ -36,6 +37,7 @@ from truyvet.reports.selectors import (
     dashboard_for,
     inactive_venues_all,
     period_clean,
+    report_for,
 )
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -326,7 +328,7 @@ def export_check(*, fmt: str, table: str) -> None:
 
 
 def dashboard_export(
-    *, viewer: Any, scope: Scope, since: date | None, until: date | None, fmt: str,
+    *, viewer: User, scope: Scope, since: date | None, until: date | None, fmt: str,
     table: str = "", request: HttpRequest | None = None, now: datetime | None = None,
 ) -> ExportFile:
     """The scope's tables for a period as ``fmt`` (xlsx: every table; csv:
@@ -353,12 +355,10 @@ def dashboard_export(
 
 
 def report_file_download(
-    *, viewer: Any, report_id: int, request: HttpRequest | None = None
+    *, viewer: User, report_id: int, request: HttpRequest | None = None
 ) -> ExportFile:
     """A kept report file the viewer may download, audited as an export (it
     lists owners' phones); NotFound alike for unknown files and other units'."""
-    from truyvet.reports.selectors import report_for
-
     report = report_for(viewer=viewer, report_id=report_id)
     with transaction.atomic():
         with report.file.open("rb") as handle:

@@ -46,7 +46,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from truyvet.core import permissions
+from truyvet.accounts import permissions as account_permissions
+from truyvet.accounts.models import User, Viewer
 from truyvet.core.db_router import reporting_read
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.models import AuditAction
@@ -54,6 +55,7 @@ from truyvet.core.pagination import page_window
 from truyvet.core.services import audit_record
 from truyvet.core.time import day_bounds
 from truyvet.places.models import AdministrativeUnit, Level
+from truyvet.reports import permissions
 from truyvet.reports.models import (
     ALL_TYPES,
     NATION,
@@ -115,7 +117,7 @@ class Scope:
 SCOPE_NOT_FOUND = gettext_lazy("Không tìm thấy đơn vị này.")
 
 
-def scope_for(*, viewer: Any, slug: str) -> Scope:
+def scope_for(*, viewer: User, slug: str) -> Scope:
     """The scope named ``slug`` ("nation" or a unit id) if the viewer may see
     its dashboard; NotFound for an unknown unit, NotAllowed otherwise."""
     slug = (slug or "").strip()
@@ -132,15 +134,18 @@ def scope_for(*, viewer: Any, slug: str) -> Scope:
     return Scope(unit=unit)
 
 
-def scopes_for(viewer: Any) -> list[Scope]:
+def scopes_for(viewer: User) -> list[Scope]:
     """The scopes the viewer's roles give: the country for system admins,
     otherwise each officer unit (units inside another of them left out)."""
     if not permissions.can_use_reports(viewer):
         return []
-    if permissions.is_system_admin(viewer):
+    if account_permissions.is_system_admin(viewer):
         return [Scope(unit=None)]
     units = sorted(
-        {u.pk: u for u in permissions.scope_units(viewer, permissions.OFFICER_ROLES)}.values(),
+        {
+            u.pk: u
+            for u in account_permissions.scope_units(viewer, account_permissions.OFFICER_ROLES)
+        }.values(),
         key=lambda u: u.path,
     )
     kept: list[AdministrativeUnit] = []
@@ -150,7 +155,7 @@ def scopes_for(viewer: Any) -> list[Scope]:
     return [Scope(unit=unit) for unit in kept]
 
 
-def breadcrumbs_for(viewer: Any, scope: Scope) -> list[Scope]:
+def breadcrumbs_for(viewer: User, scope: Scope) -> list[Scope]:
     """The scopes above ``scope`` that the viewer may open, top first."""
     above: list[Scope] = []
     unit = scope.unit.parent if scope.unit is not None else None
@@ -388,7 +393,7 @@ def _venue_rows(
 
 
 def dashboard_for(
-    *, viewer: Any, scope: Scope, since: date, until: date, now: datetime | None = None
+    *, viewer: User, scope: Scope, since: date, until: date, now: datetime | None = None
 ) -> Dashboard:
     """The scope's dashboard for the period (checked with ``period_clean``
     first), if the viewer may see it. Counts only, no personal data."""
@@ -570,13 +575,13 @@ def _inactive_entries(venues: list[Venue], using: str) -> list[InactiveVenue]:
     return entries
 
 
-def _require_contacts(viewer: Any, scope: Scope) -> None:
+def _require_contacts(viewer: User, scope: Scope) -> None:
     if not permissions.can_view_venue_contacts(viewer, scope.unit):
         raise NotAllowed(_("Bạn chỉ xem được địa điểm của địa bàn mình phụ trách."))
 
 
 def inactive_venues_for(
-    *, viewer: Any, scope: Scope, offset: int = 0, limit: int = INACTIVE_PAGE_SIZE,
+    *, viewer: User, scope: Scope, offset: int = 0, limit: int = INACTIVE_PAGE_SIZE,
     request: HttpRequest | None = None, now: datetime | None = None,
 ) -> InactivePage:
     """One page of the scope's inactive venues with their owners' names and
@@ -613,13 +618,13 @@ def inactive_venues_all(scope: Scope, *, now: datetime | None = None) -> list[In
 # --- Report files and recipients ---------------------------------------------------------------
 
 
-def reports_of(*, viewer: Any, scope: Scope) -> QuerySet[GeneratedReport]:
+def reports_of(*, viewer: User, scope: Scope) -> QuerySet[GeneratedReport]:
     if not permissions.can_export_report(viewer, scope.unit):
         raise NotAllowed(_("Bạn chỉ xem được báo cáo của địa bàn mình phụ trách."))
     return GeneratedReport.objects.filter(scope_key=scope.key).select_related("created_by")
 
 
-def report_for(*, viewer: Any, report_id: int) -> GeneratedReport:
+def report_for(*, viewer: User, report_id: int) -> GeneratedReport:
     """A report file the viewer may download; NotFound alike for unknown ones
     and those of other units."""
     report = GeneratedReport.objects.select_related("unit").filter(pk=report_id).first()
@@ -628,13 +633,13 @@ def report_for(*, viewer: Any, report_id: int) -> GeneratedReport:
     return report
 
 
-def recipients_of(*, viewer: Any, scope: Scope) -> QuerySet[ReportRecipient]:
+def recipients_of(*, viewer: User, scope: Scope) -> QuerySet[ReportRecipient]:
     if not permissions.can_manage_report_recipients(viewer, scope.unit):
         raise NotAllowed(_("Bạn chỉ xem được báo cáo của địa bàn mình phụ trách."))
     return ReportRecipient.objects.filter(scope_key=scope.key).order_by("email")
 
 
-def home_links_for(user: Any) -> list[tuple[str, str]]:
+def home_links_for(user: Viewer) -> list[tuple[str, str]]:
     from django.urls import reverse
 
     if not permissions.can_use_reports(user):

@@ -26,12 +26,13 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from truyvet.core import permissions
+from truyvet.accounts.models import User
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.models import OutboxChannel
 from truyvet.core.outbox import Message, outbox_enqueue
 from truyvet.places.models import AdministrativeUnit, Level
-from truyvet.reports.exports import build_report
+from truyvet.reports import permissions
+from truyvet.reports.exports import build_report, filename_for
 from truyvet.reports.models import (
     GeneratedReport,
     ReportFormat,
@@ -84,7 +85,7 @@ def _reminder_text(venue: Venue, count: int) -> str:
 
 
 def venue_reminders_send(
-    *, actor: Any, venue_codes: Sequence[str], request: HttpRequest | None = None,
+    *, actor: User, venue_codes: Sequence[str], request: HttpRequest | None = None,
     now: datetime | None = None,
 ) -> list[ReminderOutcome]:
     """Reminds the owners of the given inactive venues by SMS, through the
@@ -165,15 +166,13 @@ def venue_reminders_send(
 
 
 def _report_name(report: GeneratedReport, scope: Scope) -> str:
-    from truyvet.reports.exports import filename_for
-
     stem = {"daily": "bao-cao-ngay", "weekly": "bao-cao-tuan"}.get(report.kind, "bao-cao")
     return filename_for(scope, report.since, report.until, report.file_format, stem)
 
 
 def report_generate(
     *, scope: Scope, kind: str, since: date, until: date, file_format: str = ReportFormat.PDF,
-    actor: Any = None, now: datetime | None = None,
+    actor: User | None = None, now: datetime | None = None,
 ) -> GeneratedReport:
     """Makes and keeps a report file for the scope and period.
 
@@ -290,7 +289,7 @@ def reports_generate_scheduled(*, kind: str, now: datetime | None = None) -> lis
 # --- Recipients ---------------------------------------------------------------------------------
 
 
-def report_recipient_add(*, actor: Any, scope: Scope, email: str) -> ReportRecipient:
+def report_recipient_add(*, actor: User, scope: Scope, email: str) -> ReportRecipient:
     """Adds an address that gets the scope's scheduled reports (adding it
     again changes nothing)."""
     if not permissions.can_manage_report_recipients(actor, scope.unit):
@@ -310,7 +309,7 @@ def report_recipient_add(*, actor: Any, scope: Scope, email: str) -> ReportRecip
     return recipient
 
 
-def report_recipient_remove(*, actor: Any, scope: Scope, recipient_id: int) -> None:
+def report_recipient_remove(*, actor: User, scope: Scope, recipient_id: int) -> None:
     if not permissions.can_manage_report_recipients(actor, scope.unit):
         raise NotAllowed(_("Bạn chỉ quản lý được báo cáo của địa bàn mình phụ trách."))
     deleted, _by_model = ReportRecipient.objects.filter(

@@ -18,7 +18,13 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
+
+from truyvet.places.models import AdministrativeUnit
+from truyvet.reports.rollups import rollups_purge_expired
+from truyvet.reports.selectors import Scope
+from truyvet.reports.services import report_email, report_generate, report_period, scheduled_scopes
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +46,6 @@ def reports_weekly() -> int:
 def _queue_all(kind: str) -> int:
     from django_q.tasks import async_task
 
-    from truyvet.reports.services import scheduled_scopes
-
     scopes = scheduled_scopes()
     for scope in scopes:
         async_task("truyvet.reports.tasks.report_for_scope", kind, scope.slug,
@@ -53,12 +57,6 @@ def _queue_all(kind: str) -> int:
 def report_for_scope(kind: str, slug: str) -> dict[str, Any]:
     """Makes (once) one unit's daily or weekly report and, with
     REPORTS_EMAIL, mails its link."""
-    from django.conf import settings
-
-    from truyvet.places.models import AdministrativeUnit
-    from truyvet.reports.selectors import Scope
-    from truyvet.reports.services import report_email, report_generate, report_period
-
     unit = None if slug == "nation" else AdministrativeUnit.objects.get(pk=int(slug))
     since, until = report_period(kind, timezone.localdate())
     report = report_generate(scope=Scope(unit=unit), kind=kind, since=since, until=until)
@@ -67,8 +65,6 @@ def report_for_scope(kind: str, slug: str) -> dict[str, Any]:
 
 
 def reports_purge_presence() -> int:
-    from truyvet.reports.rollups import rollups_purge_expired
-
     return rollups_purge_expired()
 
 

@@ -23,16 +23,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
-from truyvet.core import permissions
+from truyvet.accounts.models import AuthenticatedHttpRequest
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.pagination import page_number
-from truyvet.reports import charts, exports, selectors, services
+from truyvet.reports import charts, exports, permissions, selectors, services
 from truyvet.reports.api import file_response
 from truyvet.reports.forms import PeriodForm, RecipientForm, ReportCreateForm
 from truyvet.reports.models import ReportKind
 
 
-def _scope(request: HttpRequest, slug: str) -> selectors.Scope:
+def _scope(request: AuthenticatedHttpRequest, slug: str) -> selectors.Scope:
     try:
         return selectors.scope_for(viewer=request.user, slug=slug)
     except NotFound as exc:
@@ -63,7 +63,7 @@ def _query(since: date, until: date, **extra: str) -> str:
 
 
 @login_required
-def index_view(request: HttpRequest) -> HttpResponse:
+def index_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Straight to the officer's own unit, or a choice when they have several."""
     scopes = selectors.scopes_for(request.user)
     if not scopes:
@@ -75,7 +75,7 @@ def index_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def dashboard_view(request: HttpRequest, scope: str) -> HttpResponse:
+def dashboard_view(request: AuthenticatedHttpRequest, scope: str) -> HttpResponse:
     where = _scope(request, scope)
     form, since, until = _period(request)
     dashboard = selectors.dashboard_for(viewer=request.user, scope=where, since=since,
@@ -102,7 +102,7 @@ def _csv_tables() -> list[tuple[str, str]]:
 
 @login_required
 @require_GET
-def chart_view(request: HttpRequest, scope: str, name: str) -> HttpResponse:
+def chart_view(request: AuthenticatedHttpRequest, scope: str, name: str) -> HttpResponse:
     if name not in charts.CHARTS:
         raise Http404
     where = _scope(request, scope)
@@ -115,7 +115,7 @@ def chart_view(request: HttpRequest, scope: str, name: str) -> HttpResponse:
 
 
 @login_required
-def inactive_view(request: HttpRequest, scope: str) -> HttpResponse:
+def inactive_view(request: AuthenticatedHttpRequest, scope: str) -> HttpResponse:
     """The inactive venues with their owners' phones (audited), and the form
     that sends them reminders."""
     where = _scope(request, scope)
@@ -155,7 +155,7 @@ def inactive_view(request: HttpRequest, scope: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def export_view(request: HttpRequest, scope: str, fmt: str) -> HttpResponse:
+def export_view(request: AuthenticatedHttpRequest, scope: str, fmt: str) -> HttpResponse:
     where = _scope(request, scope)
     form = PeriodForm(request.GET)
     back = reverse("reports:dashboard", args=[where.slug])
@@ -177,7 +177,7 @@ def export_view(request: HttpRequest, scope: str, fmt: str) -> HttpResponse:
 
 
 @login_required
-def files_view(request: HttpRequest, scope: str) -> HttpResponse:
+def files_view(request: AuthenticatedHttpRequest, scope: str) -> HttpResponse:
     """Kept report files, the ad-hoc report form and the e-mail recipients."""
     where = _scope(request, scope)
     if not permissions.can_export_report(request.user, where.unit):
@@ -235,7 +235,7 @@ def files_view(request: HttpRequest, scope: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def file_view(request: HttpRequest, report_id: int) -> HttpResponse:
+def file_view(request: AuthenticatedHttpRequest, report_id: int) -> HttpResponse:
     try:
         export = exports.report_file_download(viewer=request.user, report_id=report_id,
                                               request=request)

@@ -5,6 +5,7 @@ from django.db.models.signals import post_migrate
 
 
 def _schedule_jobs(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    # Imported when called: apps.py is loaded before any model can be.
     from django.db import connections
     from django_q.models import Schedule
 

@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from truyvet.accounts.models import User
 from truyvet.core import pdf
 from truyvet.core.sheets import sheet_append
 from truyvet.tracing.models import Case
@@ -135,7 +136,7 @@ def timeline_xlsx(case: Case, entries: list[TimelineEntry]) -> bytes:
 
 
 def timeline_download(
-    *, viewer: Any, case: Case, file_format: str, request: HttpRequest | None = None
+    *, viewer: User, case: Case, file_format: str, request: HttpRequest | None = None
 ) -> HttpResponse:
     """The timeline file, audited as an export; 404 for an unknown format."""
     if file_format not in FORMATS:

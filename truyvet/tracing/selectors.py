@@ -16,22 +16,24 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from truyvet.accounts.models import Person
+from truyvet.accounts.models import Person, User, Viewer
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.checkins.models import CheckIn, DepartureKind
-from truyvet.core import permissions
 from truyvet.core.errors import NotAllowed, NotFound
 from truyvet.core.masking import mask_name, mask_phone
 from truyvet.core.models import AuditAction, AuditEvent
+from truyvet.core.outbox import inbox_unread_count
 from truyvet.core.pagination import page_window
 from truyvet.core.requests import client_ip
 from truyvet.core.services import audit_record, audit_record_found
+from truyvet.tracing import permissions
 from truyvet.tracing.models import (
     Case,
     CaseStatus,
@@ -46,7 +48,7 @@ _UNIT_CHAIN = ("unit", "unit__parent", "unit__parent__parent")
 _ID_NUMBER = re.compile(r"\d{9}|\d{12}|[A-Z][A-Z0-9]{5,8}")
 
 
-def _require_tracing(viewer: Any) -> None:
+def _require_tracing(viewer: User) -> None:
     if not permissions.can_use_tracing(viewer):
         raise NotAllowed(gettext_lazy("Chỉ cán bộ y tế và cán bộ chính quyền được truy vết."))
 
@@ -54,7 +56,7 @@ def _require_tracing(viewer: Any) -> None:
 # --- Cases ---------------------------------------------------------------------------
 
 
-def cases_visible_to(viewer: Any, *, status: str = "") -> QuerySet[Case]:
+def cases_visible_to(viewer: User, *, status: str = "") -> QuerySet[Case]:
     """The cases in the viewer's scope, newest first (masked in lists)."""
     _require_tracing(viewer)
     cases = Case.objects.filter(permissions.tracing_scope_q(viewer, "unit__path")).select_related(
@@ -65,7 +67,7 @@ def cases_visible_to(viewer: Any, *, status: str = "") -> QuerySet[Case]:
     return cases
 
 
-def case_for(*, viewer: Any, case_id: int) -> Case:
+def case_for(*, viewer: User, case_id: int) -> Case:
     """The case if it is in the viewer's scope; NotFound otherwise, the same
     whether it exists or not."""
     case = (
@@ -78,7 +80,7 @@ def case_for(*, viewer: Any, case_id: int) -> Case:
     return case
 
 
-def person_for_case(*, viewer: Any, person_id: int) -> Person:
+def person_for_case(*, viewer: User, person_id: int) -> Person:
     """Someone the viewer may open a case for (lives in their tracing scope)."""
     person = Person.objects.select_related("commune").filter(pk=person_id).first()
     if person is None or not permissions.can_register_case(viewer, person.commune):
@@ -86,7 +88,9 @@ def person_for_case(*, viewer: Any, person_id: int) -> Person:
     return person
 
 
-def people_for_case(*, viewer: Any, query: str, request: HttpRequest | None = None) -> list[Person]:
+def people_for_case(
+    *, viewer: User, query: str, request: HttpRequest | None = None
+) -> list[Person]:
     """Finds who a new case is about, by exact phone number or document
     number only (no browsing by name), among people in the viewer's scope.
     Audited as a search."""
@@ -94,7 +98,6 @@ def people_for_case(*, viewer: Any, query: str, request: HttpRequest | None = No
     text = re.sub(r"\s", "", query or "").upper()
     if not text:
         return []
-    from django.db.models import Q
 
     condition = Q(pk__in=[])
     try:
@@ -144,7 +147,7 @@ class TimelineEntry:
 
 
 def case_timeline(
-    *, viewer: Any, case: Case, request: HttpRequest | None = None, export: str = ""
+    *, viewer: User, case: Case, request: HttpRequest | None = None, export: str = ""
 ) -> list[TimelineEntry]:
     """Every venue the case visited in the infectious window, in order, with
     arrival, departure (real or estimated), commune and the venue's phone.
@@ -309,7 +312,7 @@ def _sources_met(
 
 
 def _audit_people_shown(
-    *, viewer: Any, people: list[Person], purpose: str, target: str, unit: Any,
+    *, viewer: User, people: list[Person], purpose: str, target: str, unit: Any,
     request: HttpRequest | None, detail: dict[str, Any],
 ) -> None:
     """One audit row per person whose identity a page shows, in one query,
@@ -330,7 +333,7 @@ CONTACTS_MAX_PAGE = 1000
 
 
 def case_contacts_for(
-    *, viewer: Any, case: Case, request: HttpRequest | None = None,
+    *, viewer: User, case: Case, request: HttpRequest | None = None,
     limit: int = CONTACTS_PAGE, offset: int = 0,
 ) -> list[ContactRow]:
     """The case's contacts, ranked (F1 before F2, longest overlap first), a
@@ -389,7 +392,7 @@ def case_contacts_for(
 # --- Contact tasks -------------------------------------------------------------------
 
 
-def contact_tasks_for(viewer: Any, *, status: str = "") -> QuerySet[ContactTask]:
+def contact_tasks_for(viewer: User, *, status: str = "") -> QuerySet[ContactTask]:
     """The follow-up tasks of contacts living in the viewer's scope, whatever
     unit the case belongs to."""
     _require_tracing(viewer)
@@ -405,7 +408,7 @@ def contact_tasks_for(viewer: Any, *, status: str = "") -> QuerySet[ContactTask]
 
 
 def contact_task_for(
-    *, viewer: Any, task_id: int, request: HttpRequest | None = None, audit: bool = True
+    *, viewer: User, task_id: int, request: HttpRequest | None = None, audit: bool = True
 ) -> ContactTask:
     """One task with the contact's full identity, for their commune's
     officials. Audited as a read of the contact's data."""
@@ -453,12 +456,12 @@ class ExposureMatch:
     left_at: datetime
 
 
-def my_exposures(*, user: Any, now: datetime | None = None) -> list[ExposureMatch]:
+def my_exposures(*, user: Viewer, now: datetime | None = None) -> list[ExposureMatch]:
     """The user's own visits that overlap a published exposure site at the
     same venue (the same closed-interval rule the server search uses; sites
     are already widened by the buffer). Sites of the user's own case are
     left out. Two queries."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):
         return []
     now = now or timezone.now()
     cap = timedelta(minutes=settings.TRACING_MAX_VISIT_MINUTES)
@@ -489,13 +492,9 @@ def my_exposures(*, user: Any, now: datetime | None = None) -> list[ExposureMatc
 # --- Home page ------------------------------------------------------------------------
 
 
-def home_links_for(user: Any) -> dict[str, list[tuple[str, str]]]:
+def home_links_for(user: Viewer) -> dict[str, list[tuple[str, str]]]:
     """Links for the home page: everyone's inbox and "Was I exposed?", and
     the tracing pages for health workers and officers."""
-    from django.urls import reverse
-
-    from truyvet.core.outbox import inbox_unread_count
-
     unread = inbox_unread_count(user)
     inbox = _("Thông báo (%(n)s mới)") % {"n": unread} if unread else _("Thông báo")
     links: dict[str, list[tuple[str, str]]] = {

@@ -26,15 +26,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from truyvet.accounts.models import Person
-from truyvet.core import permissions
+from truyvet.accounts.models import Person, User
 from truyvet.core.errors import ErrorCollector, NotFound, ServiceError
 from truyvet.core.models import AuditAction, OutboxChannel
 from truyvet.core.outbox import Message, outbox_enqueue
 from truyvet.core.services import audit_record
 from truyvet.core.text import clean_line
 from truyvet.core.time import day_start
-from truyvet.tracing import exposure
+from truyvet.tracing import exposure, permissions
 from truyvet.tracing.models import (
     Case,
     CaseOutcome,
@@ -78,7 +77,7 @@ def default_window(
 
 
 def _audit(
-    *, actor: Any, case: Case, kind: str, purpose: str, request: HttpRequest | None,
+    *, actor: User, case: Case, kind: str, purpose: str, request: HttpRequest | None,
     action: AuditAction = AuditAction.STATUS_CHANGE, detail: dict[str, Any] | None = None,
 ) -> None:
     audit_record(
@@ -88,7 +87,7 @@ def _audit(
     )
 
 
-def _in_scope(actor: Any, case: Case, check: Any) -> None:
+def _in_scope(actor: User, case: Case, check: Any) -> None:
     if not check(actor, case):
         raise NotFound(CASE_NOT_FOUND)
 
@@ -143,7 +142,7 @@ def _validate_dates(data: CaseInput, errors: ErrorCollector) -> None:
 
 
 def case_register(
-    *, actor: Any, person: Person, data: CaseInput, request: HttpRequest | None = None
+    *, actor: User, person: Person, data: CaseInput, request: HttpRequest | None = None
 ) -> Case:
     """Opens a case for ``person`` and computes its infectious window.
 
@@ -209,7 +208,7 @@ def _parse_reason(reason: str, errors: ErrorCollector) -> str:
 
 
 def case_window_edit(
-    *, actor: Any, case: Case, start: datetime | None, end: datetime | None, reason: str,
+    *, actor: User, case: Case, start: datetime | None, end: datetime | None, reason: str,
     request: HttpRequest | None = None,
 ) -> Case:
     """Sets the infectious window by hand. ``end`` None means "until now".
@@ -258,7 +257,7 @@ def case_window_edit(
 
 
 def case_isolate(
-    *, actor: Any, case: Case, place: str, at: datetime | None,
+    *, actor: User, case: Case, place: str, at: datetime | None,
     request: HttpRequest | None = None,
 ) -> Case:
     """Records where and when the person was isolated; the window then ends
@@ -294,7 +293,7 @@ def case_isolate(
 
 
 def case_reclassify(
-    *, actor: Any, case: Case, test_date: date | None, test_type: str,
+    *, actor: User, case: Case, test_date: date | None, test_type: str,
     request: HttpRequest | None = None,
 ) -> Case:
     """Turns a suspected case into a confirmed F0 on a positive test. The
@@ -334,7 +333,7 @@ def case_reclassify(
 
 
 def case_close(
-    *, actor: Any, case: Case, outcome: str, request: HttpRequest | None = None
+    *, actor: User, case: Case, outcome: str, request: HttpRequest | None = None
 ) -> Case:
     """Closes the case. Closing it as "not a case" also withdraws its public
     exposure sites."""
@@ -456,7 +455,7 @@ def _store_contacts(
     return created + updated
 
 
-def trace_run(*, actor: Any, case: Case, request: HttpRequest | None = None) -> TraceRun:
+def trace_run(*, actor: User, case: Case, request: HttpRequest | None = None) -> TraceRun:
     """Runs the F1 exposure search over the case's window and stores the
     contacts, ranked. F1s no longer found (the window changed) are dropped
     unless they were already alerted. Audited as a trace run."""
@@ -494,7 +493,7 @@ def trace_run(*, actor: Any, case: Case, request: HttpRequest | None = None) -> 
 
 
 def trace_expand(
-    *, actor: Any, case: Case, contact_ids: Collection[int], depth: int = 2,
+    *, actor: User, case: Case, contact_ids: Collection[int], depth: int = 2,
     request: HttpRequest | None = None,
 ) -> TraceRun:
     """Expands from the chosen contacts to the next generation(s) (F2, and
@@ -704,7 +703,7 @@ def _venue_messages(
     return len(spans), messages
 
 
-def _publish(case: Case, actor: Any, presences: Sequence[exposure.Presence]) -> int:
+def _publish(case: Case, actor: User, presences: Sequence[exposure.Presence]) -> int:
     """Makes the case's current sites public: one per venue and widened
     presence (the same windows the search uses), in whole minutes rounded
     outwards. Sites from an earlier window that no longer apply are
@@ -739,7 +738,7 @@ def _publish(case: Case, actor: Any, presences: Sequence[exposure.Presence]) -> 
 
 
 def exposure_notify(
-    *, actor: Any, case: Case, notify_contacts: bool = True, notify_venues: bool = True,
+    *, actor: User, case: Case, notify_contacts: bool = True, notify_venues: bool = True,
     publish_sites: bool = False, request: HttpRequest | None = None,
 ) -> NotifyResult:
     """One action: alerts the case's F1 contacts (in-app when they have an
@@ -797,7 +796,7 @@ def exposure_notify(
 
 
 def exposure_site_withdraw(
-    *, actor: Any, site: ExposureSite, request: HttpRequest | None = None
+    *, actor: User, site: ExposureSite, request: HttpRequest | None = None
 ) -> ExposureSite:
     """Takes a published site off the public list (published by mistake)."""
     _in_scope(actor, site.case, permissions.can_trace)
@@ -815,7 +814,7 @@ def exposure_site_withdraw(
 
 
 def contact_task_update(
-    *, actor: Any, task: ContactTask, status: str, note: str = "",
+    *, actor: User, task: ContactTask, status: str, note: str = "",
     request: HttpRequest | None = None,
 ) -> ContactTask:
     """Records the follow-up of a contact by their commune's officials."""

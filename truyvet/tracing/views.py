@@ -24,9 +24,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from truyvet.core import permissions
+from truyvet.accounts.models import User
 from truyvet.core.errors import NotFound, ServiceError
-from truyvet.tracing import exports, selectors, services
+from truyvet.tracing import exports, permissions, selectors, services
 from truyvet.tracing.forms import (
     AlertsForm,
     CaseCreateForm,
@@ -45,13 +45,14 @@ from truyvet.tracing.models import Case, Classification, ExposureSite
 PAGE_SIZE = 50
 
 
-def _tracing_official(request: HttpRequest) -> Any:
-    if not permissions.can_use_tracing(request.user):
+def _tracing_official(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User) or not permissions.can_use_tracing(user):
         raise PermissionDenied
-    return request.user
+    return user
 
 
-def _case_or_404(viewer: Any, case_id: int) -> Case:
+def _case_or_404(viewer: User, case_id: int) -> Case:
     try:
         return selectors.case_for(viewer=viewer, case_id=case_id)
     except NotFound as exc:
@@ -137,7 +138,7 @@ def _case_forms(case: Case, contact_ids: list[int]) -> dict[str, Any]:
 
 
 def _run_action(
-    request: HttpRequest, viewer: Any, case: Case, forms: dict[str, Any]
+    request: HttpRequest, viewer: User, case: Case, forms: dict[str, Any]
 ) -> tuple[str, Any] | None:
     """Carries out the POSTed action. Returns the success message, or None
     when a form failed (its errors are on the form in ``forms``)."""

@@ -1,4 +1,5 @@
-"""JSON endpoints for venues, mounted at /api/v1/venues/.
+"""JSON endpoints for venues, mounted at /api/v1/venues/ (a venue's visitors,
+under the same prefix, are check-ins: ``truyvet.checkins.api.venue_router``).
 
 Each endpoint parses, checks access with a named permission, calls a service
 or selector and serializes. Venues outside the caller's scope answer 404
@@ -8,7 +9,7 @@ answer 403.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -16,19 +17,17 @@ from django.utils.translation import gettext_lazy
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
+from truyvet.accounts.models import User
 from truyvet.accounts.selectors import unit_for_input
-from truyvet.core import permissions
 from truyvet.core.api_auth import logged_in
 from truyvet.core.errors import ErrorCollector, FieldError, NotAllowed, NotFound, ServiceError
 from truyvet.core.pagination import page_window
 from truyvet.places.models import AdministrativeUnit, Level, Scheme
-from truyvet.venues import importing, selectors, services
+from truyvet.venues import importing, permissions, posters, qr, selectors, services
 from truyvet.venues.models import Venue, VenueStaff
 from truyvet.venues.schemas import (
-    DayCountRead,
     ImportReportOut,
     InvitationRead,
-    LogRange,
     ResolveIn,
     StaffAddIn,
     StaffRead,
@@ -39,7 +38,6 @@ from truyvet.venues.schemas import (
     VenueStatusIn,
     VenueSummary,
     VenueUpdate,
-    VisitorLogOut,
 )
 
 router = Router(tags=["venues"])
@@ -47,8 +45,9 @@ router = Router(tags=["venues"])
 MAX_PAGE = 200
 
 
-def _caller(request: HttpRequest) -> Any:
-    return request.auth  # type: ignore[attr-defined]
+def _caller(request: HttpRequest) -> User:
+    """The account the endpoint's ``auth`` (``logged_in``) accepted."""
+    return cast(User, request.auth)  # type: ignore[attr-defined]
 
 
 def commune_from_input(
@@ -86,7 +85,7 @@ def _venue(request: HttpRequest, code: str) -> Venue:
     return selectors.venue_for(viewer=_caller(request), code=code)
 
 
-def _require_manager(user: Any, venue: Venue) -> None:
+def _require_manager(user: User, venue: Venue) -> None:
     if not permissions.can_manage_venue(user, venue):
         raise NotAllowed(_("Bạn không có quyền quản lý địa điểm này."))
 
@@ -126,8 +125,6 @@ def venue_resolve(request: HttpRequest, payload: ResolveIn) -> Venue:
     """Public. Checks the signature and version of the QR text; forged,
     revoked, unknown and malformed codes get distinct error codes
     (`qr_forged`, `qr_revoked`, `qr_unknown`, `qr_malformed`)."""
-    from truyvet.venues import qr
-
     return qr.venue_qr_resolve(payload.payload)
 
 
@@ -161,7 +158,7 @@ def venue_import(
     return Status(201, report)
 
 
-def _template_communes(user: Any) -> list[AdministrativeUnit]:
+def _template_communes(user: User) -> list[AdministrativeUnit]:
     if not permissions.can_import_venues(user):
         raise NotAllowed(_("Chỉ cán bộ quản lý địa bàn được nhập địa điểm từ tệp."))
     return selectors.import_communes_for(user)
@@ -184,8 +181,6 @@ def import_template_csv(request: HttpRequest) -> HttpResponse:
 @router.get("/posters.pdf", auth=logged_in, summary="Every poster of a commune or district")
 def posters_bulk(request: HttpRequest, unit: str, english: bool = True) -> HttpResponse:
     """`unit` is the GSO code of a commune or district in the officer's area."""
-    from truyvet.venues import posters
-
     try:
         area = AdministrativeUnit.objects.get(scheme=Scheme.Y2021, code=unit.strip())
     except AdministrativeUnit.DoesNotExist:
@@ -333,8 +328,6 @@ def staff_remove(request: HttpRequest, code: str, staff_id: int) -> Status[None]
 
 @router.get("/{code}/poster.pdf", auth=logged_in, summary="A4 poster (PDF)")
 def poster_pdf(request: HttpRequest, code: str, english: bool = True) -> HttpResponse:
-    from truyvet.venues import posters
-
     venue = _venue(request, code)
     _require_manager(_caller(request), venue)
     return file_response(posters.poster_pdf([venue], english=english), "application/pdf",
@@ -343,8 +336,6 @@ def poster_pdf(request: HttpRequest, code: str, english: bool = True) -> HttpRes
 
 @router.get("/{code}/qr.png", auth=logged_in, summary="The QR alone (PNG)")
 def qr_png(request: HttpRequest, code: str, scale: int = 10) -> HttpResponse:
-    from truyvet.venues import qr
-
     venue = _venue(request, code)
     _require_manager(_caller(request), venue)
     return file_response(qr.venue_qr_png(venue, scale=max(1, min(scale, 40))), "image/png",
@@ -353,64 +344,6 @@ def qr_png(request: HttpRequest, code: str, scale: int = 10) -> HttpResponse:
 
 @router.get("/{code}/qr.svg", auth=logged_in, summary="The QR alone (SVG)")
 def qr_svg(request: HttpRequest, code: str) -> HttpResponse:
-    from truyvet.venues import qr
-
     venue = _venue(request, code)
     _require_manager(_caller(request), venue)
     return file_response(qr.venue_qr_svg(venue), "image/svg+xml", f"qr-{venue.code}.svg")
-
-
-# --- Visitors --------------------------------------------------------------------------------
-
-
-def _range(filters: LogRange) -> tuple[Any, Any]:
-    since, until = selectors.default_log_range()
-    return filters.since or since, filters.until or until
-
-
-@router.get("/{code}/visitors", response=VisitorLogOut, auth=logged_in,
-            summary="Visitor log (masked)")
-def visitor_log(request: HttpRequest, code: str, filters: Query[LogRange]) -> dict[str, Any]:
-    """Owners and venue admins only. `since`/`until` are local dates,
-    inclusive; the last 7 days by default."""
-    venue = _venue(request, code)
-    since, until = _range(filters)
-    log = selectors.venue_visitor_log(
-        viewer=_caller(request), venue=venue, since=since, until=until,
-        limit=filters.limit, offset=filters.offset,
-    )
-    return {"since": log.since, "until": log.until, "total": log.total, "items": log.entries}
-
-
-def _export(request: HttpRequest, code: str, filters: LogRange, fmt: str) -> HttpResponse:
-    venue = _venue(request, code)
-    since, until = _range(filters)
-    export = selectors.venue_visitor_log_export(
-        viewer=_caller(request), venue=venue, since=since, until=until, fmt=fmt,
-        request=request,
-    )
-    return file_response(export.content, export.content_type, export.filename)
-
-
-@router.get("/{code}/visitors.csv", auth=logged_in, summary="Export the visitor log (CSV)")
-def visitor_log_csv(request: HttpRequest, code: str, filters: Query[LogRange]) -> HttpResponse:
-    """Audited as an export."""
-    return _export(request, code, filters, "csv")
-
-
-@router.get("/{code}/visitors.xlsx", auth=logged_in, summary="Export the visitor log (XLSX)")
-def visitor_log_xlsx(request: HttpRequest, code: str, filters: Query[LogRange]) -> HttpResponse:
-    """Audited as an export."""
-    return _export(request, code, filters, "xlsx")
-
-
-@router.get("/{code}/visits-per-day", response=list[DayCountRead], auth=logged_in,
-            summary="Visits per day")
-def visits_per_day(
-    request: HttpRequest, code: str, filters: Query[LogRange]
-) -> list[selectors.DayCount]:
-    venue = _venue(request, code)
-    since, until = _range(filters)
-    return selectors.venue_visits_per_day(
-        viewer=_caller(request), venue=venue, since=since, until=until
-    )

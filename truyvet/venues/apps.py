@@ -5,3 +5,13 @@ class VenuesConfig(AppConfig):
     name = "truyvet.venues"
     label = "venues"
     verbose_name = "Venues"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: services import models, which are
+        # loaded only once every app's config is (Django calls ready() then).
+        from truyvet.accounts import hooks as account_hooks
+        from truyvet.venues.services import venue_staff_claim
+
+        # Staff added by phone before the number had an account take up
+        # their places as soon as it has one.
+        account_hooks.account_created.register(venue_staff_claim)

@@ -15,6 +15,7 @@ from truyvet.accounts.forms import (
     ServiceErrorsMixin,
 )
 from truyvet.places.models import AdministrativeUnit, Level
+from truyvet.places.selectors import units_search
 from truyvet.venues.models import StaffRole, VenueStatus, VenueType
 
 COORDINATE_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
@@ -26,8 +27,6 @@ class CommunePickMixin:
     without choosing (no JavaScript)."""
 
     def offer_communes(self) -> None:
-        from truyvet.places.selectors import units_search
-
         form: Any = self
         field: Any = form.fields["commune"]
         data = form.data if form.is_bound else {}
@@ -171,15 +170,4 @@ class ImportForm(forms.Form):
     skip_invalid = forms.BooleanField(
         label=_("Nhập các dòng hợp lệ, bỏ qua các dòng lỗi"), required=False,
         help_text=_("Mặc định: có lỗi thì không dòng nào được lưu."),
-    )
-
-
-class LogRangeForm(forms.Form):
-    since = forms.DateField(
-        label=_("Từ ngày"), required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    until = forms.DateField(
-        label=_("Đến ngày"), required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )

@@ -17,20 +17,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import PurePath
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from truyvet.core.errors import ServiceError
 from truyvet.core.sheets import csv_content, sheet_append
 from truyvet.core.text import fold
+from truyvet.places.models import AdministrativeUnit
 from truyvet.venues.models import VenueType
-
-if TYPE_CHECKING:
-    from truyvet.places.models import AdministrativeUnit
-    from truyvet.venues.services import ImportIssue
 
 # A whole district's venues fit many times over; beyond this, split the file.
 MAX_ROWS = 20_000
@@ -382,6 +380,17 @@ def report_xlsx(rows: list[list[Any]]) -> bytes:
 
 def report_csv(rows: list[list[Any]]) -> bytes:
     return csv_content([report_headers(), *rows])
+
+
+@dataclass(frozen=True)
+class ImportIssue:
+    """One problem with one row of an imported file (``services.venue_import``
+    finds them; the report lists them)."""
+
+    row: int  # as numbered in the spreadsheet (the header is row 1)
+    column: str  # the header as written in the file
+    message: str | Promise
+    code: str = "invalid"
 
 
 def issues_as_rows(errors: list[ImportIssue]) -> list[list[Any]]:

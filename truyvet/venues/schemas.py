@@ -1,4 +1,4 @@
-"""API input and output for venues, their staff and their visitors.
+"""API input and output for venues and their staff.
 
 Inputs forbid unknown fields and check shape only; the services check
 meaning, so the API and the pages give the same messages. Outputs show other
@@ -7,14 +7,14 @@ people masked.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from ninja import Field, Schema
 
+from truyvet.accounts import permissions as account_permissions
 from truyvet.accounts.schemas import StrictIn, UnitRef
-from truyvet.core import permissions
 from truyvet.core.masking import mask_phone
 from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus, VenueType
 
@@ -76,13 +76,6 @@ class VenueFilter(Schema):
     type: str = Field("", max_length=12)
     duplicates: bool = False
     limit: int = 50
-    offset: int = 0
-
-
-class LogRange(Schema):
-    since: date | None = None
-    until: date | None = None
-    limit: int = 100
     offset: int = 0
 
 
@@ -171,7 +164,9 @@ class VenueRead(VenueSummary):
     def resolve_possible_duplicate_of(obj: Venue, context: Any) -> str | None:
         twin = obj.possible_duplicate_of
         viewer = getattr(context.get("request"), "auth", None) if context else None
-        if twin is None or not permissions.can_view_unit(viewer, obj.commune):
+        if twin is None or viewer is None or not account_permissions.can_view_unit(
+            viewer, obj.commune
+        ):
             return None
         return twin.code
 
@@ -187,7 +182,7 @@ class VenueDetailRead(VenueRead):
     def resolve_contact_phone_full(obj: Venue, context: Any) -> str:
         viewer = getattr(context.get("request"), "auth", None) if context else None
         if getattr(obj, "my_role", None) in (StaffRole.OWNER, StaffRole.ADMIN) or (
-            permissions.can_manage_unit(viewer, obj.commune)
+            viewer is not None and account_permissions.can_manage_unit(viewer, obj.commune)
         ):
             return obj.contact_phone
         return mask_phone(obj.contact_phone)
@@ -243,27 +238,6 @@ class InvitationRead(Schema):
     @staticmethod
     def resolve_role_label(obj: VenueStaff) -> str:
         return str(obj.get_role_display())
-
-
-class VisitorRead(Schema):
-    arrived_at: datetime
-    ends_at: datetime
-    name: str = Field(description="Masked")
-    phone: str = Field(description="Masked")
-    method: str
-    method_label: str
-
-
-class VisitorLogOut(Schema):
-    since: date
-    until: date
-    total: int
-    items: list[VisitorRead]
-
-
-class DayCountRead(Schema):
-    day: date
-    visits: int
 
 
 class ImportIssueRead(Schema):

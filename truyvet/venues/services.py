@@ -24,10 +24,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from truyvet.accounts import permissions as account_permissions
 from truyvet.accounts.models import OtpPurpose, User
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.accounts.services import otp_verify
-from truyvet.core import permissions, ratelimit
+from truyvet.core import ratelimit
 from truyvet.core.errors import (
     ErrorCollector,
     FieldError,
@@ -41,7 +42,9 @@ from truyvet.core.services import audit_record
 from truyvet.core.sms import send_sms
 from truyvet.core.text import clean_line, fold
 from truyvet.places.models import AdministrativeUnit, Level
-from truyvet.venues import importing
+from truyvet.places.services import KIND_PREFIXES
+from truyvet.venues import importing, permissions, qr
+from truyvet.venues.importing import ImportIssue
 from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus, VenueType
 
 INVALID_INPUT = gettext_lazy("Thông tin địa điểm chưa hợp lệ, vui lòng kiểm tra lại.")
@@ -198,8 +201,6 @@ def _find_duplicate(
 def new_venue_codes(count: int) -> list[str]:
     """``count`` fresh public codes, unique among themselves and in the
     database, in one query per 500 codes rather than one per code."""
-    from truyvet.venues import qr
-
     codes: list[str] = []
     taken: set[str] = set()
     while len(codes) < count:
@@ -252,7 +253,7 @@ def _staff_message(
 
 
 def _verify_contact_phone(
-    *, actor: Any, phone: str, otp_code: str | None, required: bool
+    *, actor: User, phone: str, otp_code: str | None, required: bool
 ) -> Any:
     """When the contact phone counts as verified, or None.
 
@@ -288,7 +289,7 @@ def _verify_contact_phone(
     return None
 
 
-def _owner_for_phone(*, venue: Venue, phone: str, actor: Any) -> VenueStaff:
+def _owner_for_phone(*, venue: Venue, phone: str, actor: User) -> VenueStaff:
     user = User.objects.filter(phone=phone, is_active=True).first()
     staff = VenueStaff.objects.create(
         venue=venue, phone=phone, user=user, role=StaffRole.OWNER,
@@ -311,7 +312,7 @@ def staff_checkin_wait() -> timedelta:
 
 def venue_register(
     *,
-    actor: Any,
+    actor: User,
     name: str,
     venue_type: str,
     commune: AdministrativeUnit | None,
@@ -396,7 +397,7 @@ def venue_register(
 
 def venue_update(
     *,
-    actor: Any,
+    actor: User,
     venue: Venue,
     name: Any = UNSET,
     venue_type: Any = UNSET,
@@ -450,14 +451,14 @@ def venue_update(
     errors.raise_if_any(INVALID_INPUT)
 
     target_commune = changes.get("commune") or venue.commune
-    is_officer_here = permissions.can_manage_unit(actor, venue.commune)
+    is_officer_here = account_permissions.can_manage_unit(actor, venue.commune)
     moved = "commune" in changes and target_commune.pk != venue.commune_id
     approved_by_mover = False
     if moved:
         manages_as_staff = permissions.venue_role(actor, venue) in (
             StaffRole.OWNER, StaffRole.ADMIN
         )
-        approved_by_mover = permissions.can_manage_unit(actor, target_commune)
+        approved_by_mover = account_permissions.can_manage_unit(actor, target_commune)
         if not manages_as_staff and not approved_by_mover:
             raise NotAllowed(_("Bạn chỉ được chuyển địa điểm tới xã trong địa bàn của mình."))
     if new_phone and new_phone != venue.contact_phone:
@@ -514,7 +515,7 @@ REASON_REQUIRED = frozenset({VenueStatus.SUSPENDED, VenueStatus.CLOSED})
 
 
 def venue_status_change(
-    *, actor: Any, venue: Venue, status: str, reason: str = "",
+    *, actor: User, venue: Venue, status: str, reason: str = "",
     request: HttpRequest | None = None,
 ) -> Venue:
     """Approves (pending → active), suspends, closes or reopens a venue.
@@ -603,7 +604,7 @@ def venue_approve(*, actor: Any, venue: Venue, request: HttpRequest | None = Non
     return venue
 
 
-def venue_qr_revoke(*, actor: Any, venue: Venue, request: HttpRequest | None = None) -> Venue:
+def venue_qr_revoke(*, actor: User, venue: Venue, request: HttpRequest | None = None) -> Venue:
     """Invalidates every poster printed so far (a leaked or defaced one) by
     bumping the QR version; new posters must be printed. Audited."""
     if not permissions.can_manage_venue(actor, venue):
@@ -644,7 +645,7 @@ def _invitation_throttle(*, venue: Venue, phone: str) -> None:
 
 
 def venue_staff_add(
-    *, actor: Any, venue: Venue, phone: str, role: str, request: HttpRequest | None = None,
+    *, actor: User, venue: Venue, phone: str, role: str, request: HttpRequest | None = None,
     notify: bool = True,
 ) -> VenueStaff:
     """Adds a staff member by phone number. The owner adds admins and
@@ -671,7 +672,7 @@ def venue_staff_add(
     if VenueStaff.objects.filter(venue=venue, phone=normalized).exists():
         errors.add("phone", taken, "duplicate")
         errors.raise_if_any(INVALID_INPUT)
-    invitation = not permissions.can_manage_unit(actor, venue.commune)
+    invitation = not account_permissions.can_manage_unit(actor, venue.commune)
     if notify and invitation:
         _invitation_throttle(venue=venue, phone=normalized)
     user = User.objects.select_related("person").filter(phone=normalized, is_active=True).first()
@@ -725,7 +726,7 @@ def venue_staff_decline(
 
 
 def venue_staff_remove(
-    *, actor: Any, venue: Venue, staff: VenueStaff, request: HttpRequest | None = None
+    *, actor: User, venue: Venue, staff: VenueStaff, request: HttpRequest | None = None
 ) -> None:
     """Removes a staff member; they lose access with their next request.
     Anyone may leave a venue themselves; the last owner cannot be removed."""
@@ -756,7 +757,7 @@ def venue_staff_remove(
         staff.delete()
 
 
-def venue_staff_claim(*, user: Any) -> int:
+def venue_staff_claim(*, user: User) -> int:
     """Links the invitations waiting for ``user``'s phone number to the
     account, once it exists (called when an account is created; the number
     is proved by then). Returns how many were linked. Invitations from an
@@ -767,14 +768,6 @@ def venue_staff_claim(*, user: Any) -> int:
 
 
 # --- Bulk import --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ImportIssue:
-    row: int  # as numbered in the spreadsheet (the header is row 1)
-    column: str  # the header as written in the file
-    message: str | Promise
-    code: str = "invalid"
 
 
 @dataclass
@@ -814,11 +807,9 @@ class _CommuneLookup:
     """The communes a row may name: those in the officer's scope, by GSO code
     or by name (with or without "Xã"/"Phường"/"Thị trấn")."""
 
-    def __init__(self, actor: Any) -> None:
-        from truyvet.places.services import KIND_PREFIXES
-
+    def __init__(self, actor: User) -> None:
         prefixes = {fold(prefix) for rules in KIND_PREFIXES.values() for prefix, _k in rules}
-        scope = permissions.unit_scope_q(actor, "path", permissions.OFFICER_ROLES)
+        scope = account_permissions.unit_scope_q(actor, "path", account_permissions.OFFICER_ROLES)
         self.units = list(
             AdministrativeUnit.objects.filter(scope, level=Level.COMMUNE)
             .select_related("parent")
@@ -883,7 +874,7 @@ def _codes_outside_scope(codes: set[str], lookup: _CommuneLookup) -> set[str]:
 
 def venue_import(
     *,
-    actor: Any,
+    actor: User,
     file: IO[bytes],
     filename: str,
     request: HttpRequest | None = None,

@@ -23,8 +23,6 @@ urlpatterns = [
     path("<str:code>/staff/", views.staff_add_view, name="staff_add"),
     path("<str:code>/staff/<int:staff_id>/remove/", views.staff_remove_view,
          name="staff_remove"),
-    path("<str:code>/visitors/", views.visitors_view, name="visitors"),
-    path("<str:code>/visitors.<str:fmt>", views.visitors_export_view, name="visitors_export"),
     path("<str:code>/poster.pdf", views.poster_view, {"kind": "pdf"}, name="poster_pdf"),
     path("<str:code>/qr.png", views.poster_view, {"kind": "png"}, name="qr_png"),
     path("<str:code>/qr.svg", views.poster_view, {"kind": "svg"}, name="qr_svg"),

@@ -4,7 +4,6 @@ scope are 404 like unknown ones, actions the viewer may not take are 403."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,26 +13,22 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from truyvet.accounts.models import OtpPurpose
+from truyvet.accounts import permissions as account_permissions
+from truyvet.accounts.models import AuthenticatedHttpRequest, OtpPurpose, User
 from truyvet.accounts.services import otp_request
-from truyvet.core import permissions
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.masking import mask_phone
-from truyvet.core.pagination import page_number
 from truyvet.places.models import AdministrativeUnit, Scheme
-from truyvet.venues import importing, selectors, services
+from truyvet.venues import hooks, importing, permissions, posters, qr, selectors, services
 from truyvet.venues.api import file_response
 from truyvet.venues.forms import (
     ImportForm,
-    LogRangeForm,
     StaffAddForm,
     StatusForm,
     VenueEditForm,
@@ -44,7 +39,6 @@ from truyvet.venues.models import StaffRole, Venue, VenueStatus
 
 LIST_PAGE_SIZE = 50
 LOG_PAGE_SIZE = 100
-CHART_DAYS = 14
 IMPORT_REPORT_KEY = "venues.import_report"
 # The page shows this many problems; the download holds them all.
 IMPORT_PAGE_ISSUES = 500
@@ -105,7 +99,7 @@ def _send_contact_otp_to_form(request: HttpRequest, form: Any, phone: str) -> No
 
 
 @login_required
-def register_view(request: HttpRequest) -> HttpResponse:
+def register_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """One form on a phone: details, commune, optional GPS and the contact
     phone; when that phone is not the user's own, a second submit carries
     the SMS code."""
@@ -155,7 +149,7 @@ def mine_view(request: HttpRequest) -> HttpResponse:
     return render(request, "venues/mine.html", {
         "venues": venues,
         "invitations": list(selectors.venue_invitations_for(request.user)),
-        "is_officer": permissions.is_officer(request.user),
+        "is_officer": account_permissions.is_officer(request.user),
     })
 
 
@@ -187,11 +181,11 @@ def invitation_decline_view(request: HttpRequest, staff_id: int) -> HttpResponse
 
 
 @login_required
-def manage_view(request: HttpRequest) -> HttpResponse:
+def manage_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Officials: the venues of their area, with filters, look-alike flags
     and status actions."""
-    viewer: Any = request.user
-    if not permissions.is_official(viewer):
+    viewer = request.user
+    if not account_permissions.is_official(viewer):
         raise PermissionDenied
     communes = selectors.import_communes_for(viewer)
     form = VenueFilterForm(request.GET or None, communes=communes)
@@ -222,7 +216,7 @@ def manage_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _status_actions(viewer: Any, venue: Venue) -> list[tuple[str, Any]]:
+def _status_actions(viewer: User, venue: Venue) -> list[tuple[str, Any]]:
     """The statuses the viewer may move ``venue`` to, as (value, label)."""
     if not permissions.can_change_venue_status(viewer, venue):
         return []
@@ -233,29 +227,7 @@ def _status_actions(viewer: Any, venue: Venue) -> list[tuple[str, Any]]:
 # --- One venue ---------------------------------------------------------------------------------
 
 
-def _chart(days: list[selectors.DayCount]) -> dict[str, Any]:
-    """Bars of an inline SVG, 0-100 units tall."""
-    peak = max((day.visits for day in days), default=0)
-    width = 100 / max(len(days), 1)
-    bars: list[dict[str, Any]] = [
-        {
-            "day": day.day,
-            "visits": day.visits,
-            "x": round(index * width + width * 0.1, 2),
-            "width": round(width * 0.8, 2),
-            "height": round(day.visits / peak * 90, 2) if peak else 0,
-        }
-        for index, day in enumerate(days)
-    ]
-    for bar in bars:
-        bar["y"] = round(95 - bar["height"], 2)
-    return {
-        "bars": bars, "peak": peak, "total": sum(day.visits for day in days),
-        "first": days[0].day if days else None, "last": days[-1].day if days else None,
-    }
-
-
-def _staff_roles_for(user: Any, venue: Venue) -> list[tuple[str, Any]]:
+def _staff_roles_for(user: User, venue: Venue) -> list[tuple[str, Any]]:
     return [
         (value, label) for value, label in StaffRole.choices
         if permissions.can_manage_venue_staff(user, venue, value)
@@ -263,26 +235,23 @@ def _staff_roles_for(user: Any, venue: Venue) -> list[tuple[str, Any]]:
 
 
 @login_required
-def detail_view(request: HttpRequest, code: str) -> HttpResponse:
-    viewer: Any = request.user
+def detail_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    viewer = request.user
     venue = _venue_or_404(request, code)
     can_manage = permissions.can_manage_venue(viewer, venue)
     context: dict[str, Any] = {
         "venue": venue,
         "can_manage": can_manage,
-        "can_log": permissions.can_view_visitor_log(viewer, venue),
         "status_actions": _status_actions(viewer, venue),
         "awaits_approval": venue.awaits_staff_approval(),
         "can_approve": permissions.can_change_venue_status(viewer, venue)
         and venue.status == VenueStatus.ACTIVE and venue.awaits_staff_approval(),
         "duplicate": venue.possible_duplicate_of
-        if permissions.can_view_unit(viewer, venue.commune) else None,
+        if account_permissions.can_view_unit(viewer, venue.commune) else None,
     }
     if can_manage:
         roles = _staff_roles_for(viewer, venue)
         manageable = {value for value, _label in roles}
-        until = timezone.localdate()
-        since = until - timedelta(days=CHART_DAYS - 1)
         members = selectors.venue_staff_list(viewer=viewer, venue=venue, request=request)
         owners = sum(member.role == StaffRole.OWNER for member in members)
         context |= {
@@ -295,15 +264,17 @@ def detail_view(request: HttpRequest, code: str) -> HttpResponse:
                 for member in members
             ],
             "staff_form": StaffAddForm(roles=roles) if roles else None,
-            "chart": _chart(selectors.venue_visits_per_day(
-                viewer=viewer, venue=venue, since=since, until=until)),
         }
+    # Cards the apps above venues add (check-ins: the visits of the last days).
+    sections: list[str] = []
+    hooks.venue_page_sections(viewer=viewer, venue=venue, sections=sections)
+    context["sections"] = sections
     return render(request, "venues/detail.html", context)
 
 
 @login_required
-def edit_view(request: HttpRequest, code: str) -> HttpResponse:
-    viewer: Any = request.user
+def edit_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    viewer = request.user
     venue = _venue_or_404(request, code)
     if not permissions.can_manage_venue(viewer, venue):
         raise PermissionDenied
@@ -337,7 +308,7 @@ def edit_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def status_view(request: HttpRequest, code: str) -> HttpResponse:
+def status_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     venue = _venue_or_404(request, code)
     if not permissions.can_change_venue_status(request.user, venue):
         raise PermissionDenied
@@ -361,7 +332,7 @@ def status_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def approve_view(request: HttpRequest, code: str) -> HttpResponse:
+def approve_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """An officer lets a venue's staff check other people in now."""
     venue = _venue_or_404(request, code)
     if not permissions.can_change_venue_status(request.user, venue):
@@ -378,7 +349,7 @@ def approve_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke_view(request: HttpRequest, code: str) -> HttpResponse:
+def revoke_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     venue = _venue_or_404(request, code)
     try:
         services.venue_qr_revoke(actor=request.user, venue=venue, request=request)
@@ -390,8 +361,8 @@ def revoke_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def staff_add_view(request: HttpRequest, code: str) -> HttpResponse:
-    viewer: Any = request.user
+def staff_add_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    viewer = request.user
     venue = _venue_or_404(request, code)
     roles = _staff_roles_for(viewer, venue)
     if not roles:
@@ -427,8 +398,8 @@ def staff_add_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def staff_remove_view(request: HttpRequest, code: str, staff_id: int) -> HttpResponse:
-    viewer: Any = request.user
+def staff_remove_view(request: AuthenticatedHttpRequest, code: str, staff_id: int) -> HttpResponse:
+    viewer = request.user
     venue = _venue_or_404(request, code)
     staff = venue.staff.select_related("user__person").filter(pk=staff_id).first()
     if staff is None:
@@ -447,76 +418,14 @@ def staff_remove_view(request: HttpRequest, code: str, staff_id: int) -> HttpRes
     return redirect("venues:detail", code=venue.code)
 
 
-# --- Visitors --------------------------------------------------------------------------------
-
-
-def _log_range(request: HttpRequest) -> tuple[LogRangeForm, date, date]:
-    since, until = selectors.default_log_range()
-    form = LogRangeForm(request.GET or None, initial={"since": since, "until": until})
-    if form.is_valid():
-        since = form.cleaned_data.get("since") or since
-        until = form.cleaned_data.get("until") or until
-    return form, since, until
-
-
-@login_required
-def visitors_view(request: HttpRequest, code: str) -> HttpResponse:
-    """The masked visitor log with a date filter: owners and venue admins."""
-    viewer: Any = request.user
-    venue = _venue_or_404(request, code)
-    if not permissions.can_view_visitor_log(viewer, venue):
-        raise PermissionDenied
-    form, since, until = _log_range(request)
-    error = None
-    log = None
-    number = page_number(request.GET.get("page"))
-    try:
-        log = selectors.venue_visitor_log(
-            viewer=viewer, venue=venue, since=since, until=until, limit=LOG_PAGE_SIZE,
-            offset=(number - 1) * LOG_PAGE_SIZE,
-        )
-    except ServiceError as exc:
-        error = " ".join(str(e.message) for e in exc.errors) or str(exc.message)
-    query = request.GET.copy()
-    query.pop("page", None)
-    pages = (log.total + LOG_PAGE_SIZE - 1) // LOG_PAGE_SIZE if log else 0
-    return render(request, "venues/visitors.html", {
-        "venue": venue, "form": form, "log": log, "error": error,
-        "since": since, "until": until, "filters": query.urlencode(),
-        "page_number": number, "pages": pages,
-    })
-
-
-@login_required
-@require_GET
-def visitors_export_view(request: HttpRequest, code: str, fmt: str) -> HttpResponse:
-    viewer: Any = request.user
-    venue = _venue_or_404(request, code)
-    if not permissions.can_view_visitor_log(viewer, venue):
-        raise PermissionDenied
-    _form, since, until = _log_range(request)
-    try:
-        export = selectors.venue_visitor_log_export(
-            viewer=viewer, venue=venue, since=since, until=until, fmt=fmt, request=request
-        )
-    except ServiceError as exc:
-        messages.error(request, " ".join(str(e.message) for e in exc.errors)
-                       or str(exc.message))
-        return redirect(reverse("venues:visitors", args=[venue.code]) + "?" +
-                        request.GET.urlencode())
-    return file_response(export.content, export.content_type, export.filename)
-
-
 # --- Posters ---------------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
-def poster_view(request: HttpRequest, code: str, kind: str) -> HttpResponse:
+def poster_view(request: AuthenticatedHttpRequest, code: str, kind: str) -> HttpResponse:
     """The poster PDF, or the QR alone as PNG or SVG."""
-    from truyvet.venues import posters, qr
-
-    viewer: Any = request.user
+    viewer = request.user
     venue = _venue_or_404(request, code)
     if not permissions.can_manage_venue(viewer, venue):
         raise PermissionDenied
@@ -533,12 +442,10 @@ def poster_view(request: HttpRequest, code: str, kind: str) -> HttpResponse:
 
 
 @login_required
-def posters_bulk_view(request: HttpRequest) -> HttpResponse:
+def posters_bulk_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Officers: every poster of a commune or district in one PDF."""
-    from truyvet.venues import posters
-
-    viewer: Any = request.user
-    if not permissions.is_officer(viewer):
+    viewer = request.user
+    if not account_permissions.is_officer(viewer):
         raise PermissionDenied
     units = selectors.poster_units_for(viewer)
     code = (request.GET.get("unit") or "").strip()
@@ -565,10 +472,10 @@ def posters_bulk_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def import_view(request: HttpRequest) -> HttpResponse:
+def import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Officers upload a filled template; every row is checked first and the
     problems are listed by row and column (also as a download)."""
-    viewer: Any = request.user
+    viewer = request.user
     if not permissions.can_import_venues(viewer):
         raise PermissionDenied
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -604,8 +511,8 @@ def import_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def import_template_view(request: HttpRequest, fmt: str) -> HttpResponse:
-    viewer: Any = request.user
+def import_template_view(request: AuthenticatedHttpRequest, fmt: str) -> HttpResponse:
+    viewer = request.user
     if not permissions.can_import_venues(viewer):
         raise PermissionDenied
     communes = selectors.import_communes_for(viewer)
@@ -634,31 +541,3 @@ def import_report_view(request: HttpRequest, fmt: str) -> HttpResponse:
         return file_response(importing.report_csv(rows), importing.CSV_TYPE,
                              "loi-nhap-dia-diem.csv")
     raise Http404
-
-
-# --- The public scan page ---------------------------------------------------------------------
-
-
-def scan_view(request: HttpRequest, token: str) -> HttpResponse:
-    """What a phone camera opens: /v/<token> from the poster. Resolves the
-    signed code and shows the venue, or says plainly why the code is not
-    valid. The check-in form (issue 4) plugs into the template's marked
-    block."""
-    from truyvet.venues import qr
-
-    payload = f"{settings.PUBLIC_BASE_URL.rstrip('/')}/v/{token}"
-    try:
-        venue = qr.venue_qr_resolve(payload)
-    except ServiceError as exc:
-        return render(request, "venues/scan.html", {
-            "error": exc, "error_title": SCAN_ERROR_TITLES.get(exc.code),
-        }, status=exc.status if exc.status >= 400 else 400)
-    return render(request, "venues/scan.html", {"venue": venue, "token": token})
-
-
-SCAN_ERROR_TITLES: dict[str, Any] = {
-    "qr_forged": gettext_lazy("Mã QR giả hoặc đã bị sửa"),
-    "qr_revoked": gettext_lazy("Mã QR đã bị thu hồi"),
-    "qr_unknown": gettext_lazy("Không có địa điểm với mã QR này"),
-    "qr_malformed": gettext_lazy("Mã QR không đúng định dạng"),
-}

@@ -86,7 +86,7 @@ Guarantees:
   that period: bulk loading bypasses ``checkin_record`` and its bookkeeping.
 
 ``synth_generate(plan=SynthPlan(...))`` is the entry point; ``demo_checkins``
-is the demo step (``truyvet.core.demo.DEMO_STEPS``).
+is the demo step (``truyvet.site.demo.DEMO_STEPS``).
 """
 
 from truyvet.checkins.synth.demo import demo_checkins

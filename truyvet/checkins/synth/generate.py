@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from truyvet.accounts.identity import cccd_century_digit
 from truyvet.accounts.models import IdKind, Person, Sex
+from truyvet.checkins import services
 from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind
 from truyvet.checkins.partitions import partitions_ensure
 from truyvet.checkins.synth import vocabulary as vocab
@@ -32,6 +33,7 @@ from truyvet.core.errors import ServiceError
 from truyvet.core.text import fold
 from truyvet.core.time import day_bounds, local_day
 from truyvet.places.models import AdministrativeUnit, Kind, Level
+from truyvet.places.services import divisions_load
 from truyvet.venues import qr
 from truyvet.venues.models import (
     DEFAULT_DWELL_MINUTES,
@@ -165,8 +167,6 @@ def _unit(level: Level, code: str) -> AdministrativeUnit | None:
 
 
 def _load_divisions(province: str | None) -> None:
-    from truyvet.places.services import divisions_load
-
     try:
         divisions_load(province_codes=[province] if province else None)
     except ServiceError as error:
@@ -869,8 +869,6 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
 
 def checkins_after_load_hook() -> Callable[..., object] | None:
     """``truyvet.checkins.services.checkins_after_bulk_load`` when it exists."""
-    from truyvet.checkins import services
-
     hook = getattr(services, "checkins_after_bulk_load", None)
     return hook if callable(hook) else None
 

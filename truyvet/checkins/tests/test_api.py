@@ -13,8 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.test_error_shape import assert_error_shape
-from truyvet.accounts.personal_qr import personal_qr_token
 from truyvet.checkins.models import CheckIn, DepartureKind
+from truyvet.checkins.personal_qr import personal_qr_token
 from truyvet.checkins.services import checkin_record
 from truyvet.venues.qr import venue_qr_payload
 

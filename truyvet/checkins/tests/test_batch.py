@@ -11,8 +11,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from truyvet.accounts.personal_qr import personal_qr_token
 from truyvet.checkins.models import CheckIn
+from truyvet.checkins.personal_qr import personal_qr_token
 from truyvet.venues.qr import venue_qr_payload
 from truyvet.venues.services import venue_qr_revoke
 

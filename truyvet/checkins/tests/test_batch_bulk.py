@@ -17,9 +17,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from truyvet.accounts.personal_qr import personal_qr_token
 from truyvet.accounts.services import PersonInput, person_create
 from truyvet.checkins.models import CheckIn, ScanReceipt
+from truyvet.checkins.personal_qr import personal_qr_token
 from truyvet.checkins.services import BATCH_MAX_ITEMS, checkin_staff_scan
 from truyvet.venues.models import StaffRole, VenueType
 from truyvet.venues.services import venue_staff_accept, venue_staff_add
@@ -186,7 +186,7 @@ class TestBulkQueue:
     def test_a_rotated_personal_qr_in_a_queue_is_refused_alone(
         self, client: Client, personas: Any, restaurant: Any
     ) -> None:
-        from truyvet.accounts.personal_qr import personal_qr_rotate
+        from truyvet.checkins.personal_qr import personal_qr_rotate
 
         old = personal_qr_token(personas.citizen.person)
         personal_qr_rotate(personas.citizen.person)

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from truyvet.accounts.personal_qr import personal_qr_token
 from truyvet.checkins.models import CheckIn, CheckInMethod
+from truyvet.checkins.personal_qr import personal_qr_token
 from truyvet.testing_browser import (
     REQUIRE_BROWSER_VARIABLE,
     chromium_path,

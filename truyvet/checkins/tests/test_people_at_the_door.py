@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from truyvet.accounts.models import Person
-from truyvet.accounts.personal_qr import personal_qr_rotate, personal_qr_token
 from truyvet.checkins.models import CheckIn, CheckInMethod, ScanIdentity, ScanOutcome
+from truyvet.checkins.personal_qr import personal_qr_rotate, personal_qr_token
 from truyvet.checkins.selectors import checkins_of_me, guest_visits_offered, people_lookup
 from truyvet.checkins.services import (
     checkin_guest,

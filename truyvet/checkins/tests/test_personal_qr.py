@@ -10,7 +10,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.test import Client
 
-from truyvet.accounts.personal_qr import (
+from truyvet.checkins.models import PersonalQrKey
+from truyvet.checkins.personal_qr import (
     personal_qr_measure,
     personal_qr_public_key_b64,
     personal_qr_revoke,
@@ -18,7 +19,6 @@ from truyvet.accounts.personal_qr import (
     personal_qr_token,
     personal_qr_verify,
 )
-from truyvet.checkins.models import PersonalQrKey
 from truyvet.core.errors import ServiceError
 
 

@@ -22,8 +22,8 @@ from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind
 from truyvet.checkins.synth import SynthError, SynthPlan, SynthResult, synth_generate
 from truyvet.checkins.synth import demo as synth_demo
 from truyvet.checkins.synth.bulk import ProgressBar, in_background
-from truyvet.core.demo import DEMO_STEPS
 from truyvet.places.models import AdministrativeUnit
+from truyvet.site.demo import DEMO_STEPS
 from truyvet.venues import qr
 from truyvet.venues.models import (
     DEFAULT_DWELL_MINUTES,

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from truyvet.accounts.personal_qr import personal_qr_token
 from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind, ScanOutcome
+from truyvet.checkins.personal_qr import personal_qr_token
 from truyvet.checkins.services import (
     checkin_checkout,
     checkin_record,

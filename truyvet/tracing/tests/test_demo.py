@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from truyvet.accounts.models import User
-from truyvet.core.demo import demo_accounts, demo_cases, demo_venues
 from truyvet.core.outbox import inbox_for
+from truyvet.site.demo import demo_accounts, demo_cases, demo_venues
 from truyvet.tracing import selectors, services
 from truyvet.tracing.models import Case, Contact
 

@@ -4,8 +4,8 @@ added twice."""
 
 from __future__ import annotations
 
-from truyvet.core.demo import demo_accounts, demo_venues
 from truyvet.core.models import AuditEvent
+from truyvet.site.demo import demo_accounts, demo_venues
 from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus, VenueType
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from truyvet.core import permissions, sms
+from truyvet.core import sms
 from truyvet.core.errors import NotAllowed, ServiceError
 from truyvet.core.models import AuditAction, AuditEvent
 from truyvet.testing import register_user
+from truyvet.venues import permissions
 from truyvet.venues.models import StaffRole, VenueStaff
 from truyvet.venues.selectors import venues_for_scanning
 from truyvet.venues.services import (

@@ -15,14 +15,15 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from truyvet.checkins.models import CheckInMethod
-from truyvet.core.errors import NotAllowed, ServiceError
-from truyvet.core.models import AuditAction, AuditEvent
-from truyvet.venues.models import StaffRole, Venue
-from truyvet.venues.selectors import (
+from truyvet.checkins.selectors import (
     venue_visitor_log,
     venue_visitor_log_export,
     venue_visits_per_day,
 )
+from truyvet.checkins.services import checkin_record
+from truyvet.core.errors import NotAllowed, ServiceError
+from truyvet.core.models import AuditAction, AuditEvent
+from truyvet.venues.models import StaffRole, Venue
 from truyvet.venues.services import venue_approve, venue_staff_accept, venue_staff_add
 from truyvet.venues.tests.conftest import login
 
@@ -31,8 +32,6 @@ HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 def visit(person: Any, venue: Venue, at: datetime, method: str = CheckInMethod.CITIZEN_SCAN
           ) -> None:
-    from truyvet.checkins.services import checkin_record
-
     checkin_record(venue=venue, person=person, arrived_at=at, method=method)
 
 
@@ -197,3 +196,18 @@ def test_the_owner_page_draws_visits_per_day(client: Client, personas, venues, v
     html = client.get(f"/venues/{venues.shop.code}/").content.decode()
     assert html.count("<rect ") == 14
     assert "3 lượt, cao nhất 1/ngày" in html
+
+
+def test_the_venue_page_shows_the_last_14_days_of_visits_to_those_who_manage_it(
+    client: Client, personas, venues, visited
+) -> None:
+    """The card is check-ins', added through venues.hooks.venue_page_sections."""
+    def page(user: Any) -> str:
+        return login(client, user).get(f"/venues/{venues.shop.code}/").content.decode()
+
+    owner = page(personas.venue_owner)
+    assert "3 lượt khách trong 14 ngày" in owner and "Xem nhật ký khách" in owner
+    officer = page(personas.district_officer)
+    assert "3 lượt khách trong 14 ngày" in officer and "Xem nhật ký khách" not in officer
+    controller = page(personas.controller)
+    assert "Lượt khách 14 ngày qua" not in controller

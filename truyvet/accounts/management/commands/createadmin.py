@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from truyvet.accounts.models import User
+from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.accounts.services import PersonInput, account_create, system_admin_bootstrap
 from truyvet.core.errors import ServiceError
 
@@ -21,8 +22,6 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="Prompted for when omitted.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from truyvet.accounts.phones import PhoneError, normalize_phone
-
         try:
             phone = normalize_phone(options["phone"])
         except PhoneError as exc:

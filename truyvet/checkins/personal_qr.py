@@ -31,8 +31,8 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import segno
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -43,14 +43,13 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from truyvet.accounts.models import Person
+from truyvet.checkins.models import PersonalQrKey
 from truyvet.core.errors import ServiceError
-
-if TYPE_CHECKING:
-    from truyvet.accounts.models import Person
-    from truyvet.checkins.models import PersonalQrKey
 
 PREFIX = "TV1"
 REF_LENGTH = 12
@@ -146,8 +145,6 @@ def _new_ref() -> str:
 
 def _key_for(person: Person) -> PersonalQrKey:
     """The person's key, created on first use."""
-    from truyvet.checkins.models import PersonalQrKey
-
     key = PersonalQrKey.objects.filter(person=person).first()
     if key is not None:
         return key
@@ -212,8 +209,6 @@ def personal_qr_verify(token: str) -> Person:
     a reference that no longer exists) or ``personal_qr_revoked`` (rotated to
     a newer version, or revoked).
     """
-    from truyvet.checkins.models import PersonalQrKey
-
     parsed = personal_qr_check_signature(token)
     key = (
         PersonalQrKey.objects.select_related("person").filter(ref=parsed.ref).first()
@@ -236,10 +231,6 @@ def personal_qr_rotate(person: Person) -> str:
     """Issues a new version (and lifts a revocation); every earlier token,
     screenshots and printed cards included, stops working. Returns the new
     token."""
-    from django.db.models import F
-
-    from truyvet.checkins.models import PersonalQrKey
-
     key = _key_for(person)
     with transaction.atomic():
         PersonalQrKey.objects.filter(pk=key.pk).update(
@@ -250,8 +241,6 @@ def personal_qr_rotate(person: Person) -> str:
 
 def personal_qr_revoke(person: Person) -> None:
     """Stops every token of the person (a lost card) until the next rotation."""
-    from truyvet.checkins.models import PersonalQrKey
-
     key = _key_for(person)
     PersonalQrKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
 
@@ -267,8 +256,6 @@ class QrMeasure:
 
 def personal_qr_measure(token: str, *, error: str = "m") -> QrMeasure:
     """Length of ``token`` and the QR it makes: what the card and the report cite."""
-    import segno
-
     code = segno.make(token, error=error, micro=False)
     return QrMeasure(
         length=len(token),

@@ -1,25 +1,44 @@
 """The Hạ Lang district demo: Vietnam's administrative units and one account
 for each role, built through the same services the application uses.
 
-Idempotent: running it again adds only what is missing. Later domains add
-their own demo data by appending a step to ``DEMO_STEPS``.
+Idempotent: running it again adds only what is missing. Each domain adds its
+demo data as a step in ``DEMO_STEPS`` (the step may call a helper of its own
+app, such as ``truyvet.checkins.synth.demo``). It sits in the composition
+layer (``truyvet.site``) because it uses every app.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import random
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from truyvet.accounts.models import Role, User
+from django.db.models import Count
+from django.utils import timezone
+
+from truyvet.accounts.models import Person, Role, User
 from truyvet.accounts.services import (
     PersonInput,
     account_create,
+    person_create,
     role_grant,
     system_admin_bootstrap,
 )
+from truyvet.checkins.models import CheckIn
+from truyvet.checkins.services import checkin_record
+from truyvet.checkins.synth import demo as checkin_demo
 from truyvet.places.models import AdministrativeUnit
+from truyvet.places.services import divisions_load
+from truyvet.reports import demo as report_demo
+from truyvet.tracing import services as tracing
+from truyvet.tracing.models import Case, Classification, Diagnostic
+from truyvet.venues.importing import COLUMNS
+from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueType
+from truyvet.venues.services import venue_import, venue_staff_add
 
 DEMO_PASSWORD = "HaLang@2021"  # noqa: S105 - published demo credential, local data only
 
@@ -80,8 +99,6 @@ def _home(names: tuple[str, ...]) -> AdministrativeUnit:
 
 
 def demo_divisions(say: Callable[[str], None]) -> None:
-    from truyvet.places.services import divisions_load
-
     if AdministrativeUnit.objects.filter(scheme="2021", level=3).count() < 10051:
         say("Loading Vietnam's administrative units (63 provinces, 696 districts, 10,051 communes)")
         divisions_load()
@@ -105,6 +122,7 @@ def demo_accounts(say: Callable[[str], None]) -> None:
             system_admin_bootstrap(user=user)
             admin = user
         elif account.role:
+            assert admin is not None, "the system admin comes first in ACCOUNTS"
             role_grant(actor=admin, user=user, role=account.role,
                        unit=_unit_by_names(account.unit_path_names))
 
@@ -149,10 +167,6 @@ _DEMO_CONTROLLER = "0901000008"  # Hà Thị Mai, "Người kiểm soát" in ACC
 def _demo_venue_rows() -> list[list[object]]:
     """About 300 venues of Hạ Lang as import rows (name, type, commune code,
     street, contact phone, latitude, longitude). Seeded: the same every run."""
-    import random
-
-    from truyvet.venues.models import VenueType as T
-
     rng = random.Random(20211115)  # noqa: S311 - demo data, not security
     district = _unit_by_names(HA_LANG)
     assert district is not None
@@ -185,60 +199,60 @@ def _demo_venue_rows() -> list[list[object]]:
                 round(centre[1] + rng.uniform(-0.012, 0.012), 6) if located else None,
             ])
 
-        add(f"UBND {lowered}", T.GOVERNMENT, "Trụ sở UBND")
-        add(f"Trạm Y tế {lowered}", T.HEALTH)
-        add(f"Trường Mầm non {bare}", T.SCHOOL)
-        add(f"Trường Tiểu học {bare}", T.SCHOOL)
-        add(f"Trường THCS {bare}", T.SCHOOL)
-        add(f"Chợ {bare}", T.MARKET, "Khu chợ trung tâm")
-        add(f"Bưu điện văn hoá {lowered}", T.GOVERNMENT)
-        add(f"HTX nông nghiệp {bare}", T.BUSINESS)
+        add(f"UBND {lowered}", VenueType.GOVERNMENT, "Trụ sở UBND")
+        add(f"Trạm Y tế {lowered}", VenueType.HEALTH)
+        add(f"Trường Mầm non {bare}", VenueType.SCHOOL)
+        add(f"Trường Tiểu học {bare}", VenueType.SCHOOL)
+        add(f"Trường THCS {bare}", VenueType.SCHOOL)
+        add(f"Chợ {bare}", VenueType.MARKET, "Khu chợ trung tâm")
+        add(f"Bưu điện văn hoá {lowered}", VenueType.GOVERNMENT)
+        add(f"HTX nông nghiệp {bare}", VenueType.BUSINESS)
         for hamlet in hamlets[:2]:
-            add(f"Nhà văn hoá xóm {hamlet}", T.OTHER, f"Xóm {hamlet}")
+            add(f"Nhà văn hoá xóm {hamlet}", VenueType.OTHER, f"Xóm {hamlet}")
         if rng.random() < 0.6:
-            add(f"Miếu thổ công xóm {hamlets[2]}", T.RELIGIOUS, f"Xóm {hamlets[2]}")
+            add(f"Miếu thổ công xóm {hamlets[2]}", VenueType.RELIGIOUS, f"Xóm {hamlets[2]}")
         for _shop in range(rng.randint(5, 8)):
-            add(f"Cửa hàng tạp hoá {person()}", T.SHOP)
-        add(f"Đại lý vật tư nông nghiệp {person()}", T.SHOP)
+            add(f"Cửa hàng tạp hoá {person()}", VenueType.SHOP)
+        add(f"Đại lý vật tư nông nghiệp {person()}", VenueType.SHOP)
         for _eatery in range(rng.randint(2, 4)):
             add(f"Quán {rng.choice(('phở', 'cơm', 'bún', 'ăn sáng'))} {person()}",
-                T.RESTAURANT)
+                VenueType.RESTAURANT)
 
         if township:  # the district seat
             for name, venue_type in (
-                ("Ủy ban nhân dân huyện Hạ Lang", T.GOVERNMENT),
-                ("Huyện ủy Hạ Lang", T.GOVERNMENT),
-                ("Trung tâm Y tế huyện Hạ Lang", T.HEALTH),
-                ("Công an huyện Hạ Lang", T.GOVERNMENT),
-                ("Ban Chỉ huy Quân sự huyện Hạ Lang", T.GOVERNMENT),
-                ("Kho bạc Nhà nước Hạ Lang", T.GOVERNMENT),
-                ("Chi cục Thuế khu vực Hạ Lang", T.GOVERNMENT),
-                ("Bưu điện huyện Hạ Lang", T.GOVERNMENT),
-                ("Trường THPT Hạ Lang", T.SCHOOL),
-                ("Trường PTDT Nội trú THCS huyện Hạ Lang", T.SCHOOL),
-                ("Trung tâm GDNN-GDTX huyện Hạ Lang", T.SCHOOL),
-                ("Agribank chi nhánh huyện Hạ Lang", T.BUSINESS),
-                ("Điện lực Hạ Lang", T.BUSINESS),
-                ("Viettel Hạ Lang", T.BUSINESS),
-                ("Bến xe khách Hạ Lang", T.TRANSPORT),
-                ("Cửa hàng xăng dầu Thanh Nhật", T.SHOP),
-                ("Siêu thị mini Thanh Nhật", T.SHOP),
-                ("Khách sạn Hạ Lang", T.LODGING),
-                ("Nhà nghỉ Thanh Nhật", T.LODGING),
-                ("Nhà nghỉ Bằng Giang", T.LODGING),
-                ("Nhà văn hoá huyện Hạ Lang", T.OTHER),
-                ("Chốt kiểm dịch cửa ngõ thị trấn Thanh Nhật", T.CHECKPOINT),
+                ("Ủy ban nhân dân huyện Hạ Lang", VenueType.GOVERNMENT),
+                ("Huyện ủy Hạ Lang", VenueType.GOVERNMENT),
+                ("Trung tâm Y tế huyện Hạ Lang", VenueType.HEALTH),
+                ("Công an huyện Hạ Lang", VenueType.GOVERNMENT),
+                ("Ban Chỉ huy Quân sự huyện Hạ Lang", VenueType.GOVERNMENT),
+                ("Kho bạc Nhà nước Hạ Lang", VenueType.GOVERNMENT),
+                ("Chi cục Thuế khu vực Hạ Lang", VenueType.GOVERNMENT),
+                ("Bưu điện huyện Hạ Lang", VenueType.GOVERNMENT),
+                ("Trường THPT Hạ Lang", VenueType.SCHOOL),
+                ("Trường PTDT Nội trú THCS huyện Hạ Lang", VenueType.SCHOOL),
+                ("Trung tâm GDNN-GDTX huyện Hạ Lang", VenueType.SCHOOL),
+                ("Agribank chi nhánh huyện Hạ Lang", VenueType.BUSINESS),
+                ("Điện lực Hạ Lang", VenueType.BUSINESS),
+                ("Viettel Hạ Lang", VenueType.BUSINESS),
+                ("Bến xe khách Hạ Lang", VenueType.TRANSPORT),
+                ("Cửa hàng xăng dầu Thanh Nhật", VenueType.SHOP),
+                ("Siêu thị mini Thanh Nhật", VenueType.SHOP),
+                ("Khách sạn Hạ Lang", VenueType.LODGING),
+                ("Nhà nghỉ Thanh Nhật", VenueType.LODGING),
+                ("Nhà nghỉ Bằng Giang", VenueType.LODGING),
+                ("Nhà văn hoá huyện Hạ Lang", VenueType.OTHER),
+                ("Chốt kiểm dịch cửa ngõ thị trấn Thanh Nhật", VenueType.CHECKPOINT),
             ):
                 add(name, venue_type, "Phố Thanh Nhật")
             # The demo owner's own places: their contact phone makes them owner.
-            add("Cửa hàng tạp hoá Triệu Sơn", T.SHOP, "Tổ dân phố 2", _DEMO_OWNER)
-            add("Quán phở Sơn Hà", T.RESTAURANT, "Tổ dân phố 2", _DEMO_OWNER)
-            add("Nhà nghỉ Sơn Thủy", T.LODGING, "Tổ dân phố 3", _DEMO_OWNER)
+            add("Cửa hàng tạp hoá Triệu Sơn", VenueType.SHOP, "Tổ dân phố 2", _DEMO_OWNER)
+            add("Quán phở Sơn Hà", VenueType.RESTAURANT, "Tổ dân phố 2", _DEMO_OWNER)
+            add("Nhà nghỉ Sơn Thủy", VenueType.LODGING, "Tổ dân phố 3", _DEMO_OWNER)
         if commune.name == "Xã Minh Long":  # the Lý Vạn border gate with China
-            add("Chốt kiểm dịch cửa khẩu Lý Vạn", T.CHECKPOINT, "Cửa khẩu Lý Vạn")
-            add("Chợ cửa khẩu Lý Vạn", T.MARKET, "Cửa khẩu Lý Vạn")
+            add("Chốt kiểm dịch cửa khẩu Lý Vạn", VenueType.CHECKPOINT, "Cửa khẩu Lý Vạn")
+            add("Chợ cửa khẩu Lý Vạn", VenueType.MARKET, "Cửa khẩu Lý Vạn")
         if commune.name == "Xã Thị Hoa":  # the Bí Hà crossing
-            add("Chốt kiểm dịch cửa khẩu Bí Hà", T.CHECKPOINT, "Cửa khẩu Bí Hà")
+            add("Chốt kiểm dịch cửa khẩu Bí Hà", VenueType.CHECKPOINT, "Cửa khẩu Bí Hà")
     return rows
 
 
@@ -247,13 +261,6 @@ def demo_venues(say: Callable[[str], None]) -> None:
     officer as a CSV file would be; the demo owner owns three of them and
     the demo controller works at five. Rows already there are skipped, so a
     second run adds nothing."""
-    import csv
-    import io
-
-    from truyvet.venues.importing import COLUMNS
-    from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueType
-    from truyvet.venues.services import venue_import, venue_staff_add
-
     officer = User.objects.filter(phone="+84901000003").first()
     district = _unit_by_names(HA_LANG)
     if officer is None or district is None:
@@ -308,9 +315,7 @@ def demo_checkins(say: Callable[[str], None]) -> None:
     """Two weeks of Hạ Lang check-ins up to now from the synthetic data
     generator, over the venues above (``truyvet.checkins.synth.demo``).
     Seeded, and skipped when Hạ Lang already has them."""
-    from truyvet.checkins.synth.demo import demo_checkins as generate
-
-    generate(say)
+    checkin_demo.demo_checkins(say)
 
 
 DEMO_STEPS.append(demo_checkins)
@@ -338,19 +343,6 @@ def demo_cases(say: Callable[[str], None]) -> None:
     masked and lands in that district's task list) visit a place at the same
     time as a case, so they receive the alert at their next login.
     Skipped when Hạ Lang already has cases."""
-    from datetime import timedelta
-
-    from django.db.models import Count
-    from django.utils import timezone
-
-    from truyvet.accounts.models import Person
-    from truyvet.accounts.services import person_create
-    from truyvet.checkins.models import CheckIn
-    from truyvet.checkins.services import checkin_record
-    from truyvet.tracing import services as tracing
-    from truyvet.tracing.models import Case, Classification, Diagnostic
-    from truyvet.venues.models import Venue
-
     district = _unit_by_names(HA_LANG)
     worker = User.objects.filter(phone=_DEMO_HEALTH_WORKER).first()
     if district is None or worker is None:
@@ -414,9 +406,7 @@ def demo_reports(say: Callable[[str], None]) -> None:
     """The daily report rollups rebuilt over the demo's check-ins (loaded in
     bulk, so they bypassed the services), and Hạ Lang's daily report for
     yesterday (``truyvet.reports.demo``)."""
-    from truyvet.reports.demo import demo_reports as build
-
-    build(say)
+    report_demo.demo_reports(say)
 
 
 DEMO_STEPS.append(demo_reports)

@@ -1,0 +1,80 @@
+"""The layers' hooks (truyvet/core/hooks.py): a lower app calls them inside
+its own write, and the apps above registered for them in AppConfig.ready.
+(Which app may import which is checked by `make lint`: lint-imports.)"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from truyvet.accounts import hooks as account_hooks
+from truyvet.checkins import hooks as checkin_hooks
+from truyvet.checkins.models import CheckIn
+from truyvet.checkins.services import (
+    checkin_record,
+    checkins_follow_merged_person,
+    checkins_offer_guest_visits,
+)
+from truyvet.checkins.tests.conftest import make_venue
+from truyvet.checkins.views import venue_visits_section
+from truyvet.core.hooks import hook
+from truyvet.reports.models import AreaDay
+from truyvet.reports.rollups import rollups_rebuild, rollups_record, rollups_refresh
+from truyvet.venues import hooks as venue_hooks
+from truyvet.venues.models import VenueType
+from truyvet.venues.services import venue_staff_claim
+
+
+def test_each_hook_has_what_the_apps_above_registered() -> None:
+    assert account_hooks.account_created.receivers == (venue_staff_claim,)
+    # Registration offers the guest visits; only the holder adopts them (issue 12).
+    assert account_hooks.account_registered.receivers == (checkins_offer_guest_visits,)
+    assert account_hooks.person_merged.receivers == (checkins_follow_merged_person,)
+    assert checkin_hooks.checkins_added.receivers == (rollups_record,)
+    assert checkin_hooks.checkins_changed.receivers == (rollups_refresh,)
+    assert checkin_hooks.checkins_reloaded.receivers == (rollups_rebuild,)
+    assert venue_hooks.venue_page_sections.receivers == (venue_visits_section,)
+
+
+def test_a_hook_calls_each_receiver_once_in_order_and_lets_its_errors_through() -> None:
+    calls: list[tuple[str, int]] = []
+
+    @hook
+    def something_happened(*, n: int) -> None:
+        """A test hook."""
+
+    def first(*, n: int) -> None:
+        calls.append(("first", n))
+
+    def second(*, n: int) -> None:
+        calls.append(("second", n))
+        raise ValueError("the second receiver failed")
+
+    something_happened.register(first)
+    something_happened.register(first)  # ready() may run twice: still once
+    something_happened.register(second)
+    with pytest.raises(ValueError, match="second receiver"):
+        something_happened(n=7)
+    assert calls == [("first", 7), ("second", 7)]
+
+
+@pytest.mark.django_db
+def test_a_visit_whose_figures_cannot_be_updated_is_not_stored(
+    personas: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rollups run inside the check-in's transaction: both or neither."""
+    venue = make_venue(personas, name="Chợ Thanh Nhật", venue_type=VenueType.MARKET)
+
+    def figures_fail(*, rows: Any) -> None:
+        raise RuntimeError("the rollups could not be written")
+
+    receivers: list[Any] = [rollups_record, figures_fail]
+    monkeypatch.setattr(checkin_hooks.checkins_added, "_receivers", receivers)
+    with pytest.raises(RuntimeError):
+        checkin_record(venue=venue, person=personas.citizen.person,
+                       arrived_at=timezone.now() - timedelta(minutes=5), method="manual")
+    assert not CheckIn.objects.exists()
+    assert not AreaDay.objects.exists()

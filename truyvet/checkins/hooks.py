@@ -1,0 +1,47 @@
+"""What check-in writes tell the apps above checkins (``truyvet.core.hooks``).
+
+The invariant: **whoever writes check-in rows keeps the figures derived
+from them right.** The reports' daily rollups (``truyvet.reports.rollups``)
+count visits so that dashboards never read the check-in table, and checkins
+cannot import reports. So every code path in checkins that inserts, moves or
+bulk-loads check-in rows calls one of these hooks, synchronously and inside
+the transaction that wrote the rows, and reports registers its rollup
+updates from ``ReportsConfig.ready``: a visit and the figures that count it
+commit or roll back together. The retention purge calls none of them
+(purged days are history; see ``rollups.py``).
+
+Rows are ``(venue id, person id, arrival time)``, as the table has them.
+Tests that drive each writing path and compare the rollups with a recount:
+``truyvet/reports/tests/test_rollups_agree.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from truyvet.core.hooks import hook
+
+Row = tuple[int, int, datetime]
+
+
+@hook
+def checkins_added(*, rows: Sequence[Row]) -> None:
+    """Check-in rows were just inserted: a scan (``checkin_record`` and the
+    services built on it) or a run of an offline batch. Called once per
+    transaction, after that transaction's inserts."""
+
+
+@hook
+def checkins_changed(*, rows: Sequence[Row]) -> None:
+    """Rows whose venue, person or arrival changed, or that were deleted
+    (other than by the retention purge), with both the old and the new
+    values, after the change: a late-synced earlier scan merged into a visit
+    moves its arrival back (``checkin_record`` and offline batches), and an
+    account adopts the visits of its holder's guest records."""
+
+
+@hook
+def checkins_reloaded(*, since: datetime, until: datetime) -> None:
+    """The check-ins of [since, until) were loaded in bulk, bypassing the
+    services (``truyvet synth``): derive again from the table."""

@@ -1,0 +1,106 @@
+"""Whoever writes check-in rows keeps the rollups right: each path that
+writes them, driven through the check-in and account services (which reach
+the rollups only through checkins.hooks and accounts.hooks), leaves every
+figure equal to a recount from the check-in table."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from truyvet.checkins.models import CheckIn, DepartureKind, ScanOutcome
+from truyvet.checkins.services import (
+    BatchItem,
+    BatchKind,
+    checkin_guest,
+    checkin_record,
+    checkins_adopt_guest,
+    checkins_after_bulk_load,
+    checkins_batch,
+)
+from truyvet.reports.models import PersonDay
+from truyvet.reports.tests.conftest import (
+    Place,
+    recount,
+    rolled_up,
+    venue_days_recounted,
+    venue_days_rolled_up,
+)
+from truyvet.testing import register_user
+from truyvet.venues.qr import venue_qr_payload
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _local(days_ago: int, hour: int, minute: int = 0) -> datetime:
+    day = timezone.localdate() - timedelta(days=days_ago)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=VIETNAM)
+
+
+def _agree() -> bool:
+    return rolled_up() == recount() and venue_days_rolled_up() == venue_days_recounted()
+
+
+def test_a_recorded_scan_is_counted(places: Place) -> None:
+    checkin_record(venue=places["market"], person=places.people[0],
+                   arrived_at=_local(1, 9), method="manual")
+    assert CheckIn.objects.count() == 1 and _agree()
+
+
+def test_a_late_scan_merged_into_a_visit_moves_it_to_the_day_before(places: Place) -> None:
+    venue, person = places["market"], places.people[0]
+    checkin_record(venue=venue, person=person, arrived_at=_local(2, 0, 10), method="manual")
+    merged = checkin_record(venue=venue, person=person, arrived_at=_local(3, 23, 50),
+                            method="manual")
+    assert merged.outcome == ScanOutcome.MERGED
+    assert merged.checkin.arrived_at == _local(3, 23, 50)
+    assert _agree()
+
+
+def test_an_offline_batch_that_moves_a_visit_back_keeps_the_figures(places: Place) -> None:
+    citizen, payload = places.personas.citizen, venue_qr_payload(places["market"])
+
+    def scan(at: datetime) -> BatchItem:
+        return BatchItem(id=uuid.uuid4(), kind=BatchKind.CITIZEN_SCAN, venue=payload,
+                         scanned_at=at)
+
+    first = checkins_batch(actor=citizen, items=[scan(_local(2, 0, 10))])
+    later = checkins_batch(actor=citizen, items=[scan(_local(3, 23, 50))])
+    assert [r.ok for r in first + later] == [True, True]
+    assert CheckIn.objects.get().arrived_at == _local(3, 23, 50)
+    assert _agree()
+
+
+def test_adopting_the_offered_guest_visits_makes_two_people_one(
+    places: Place
+) -> None:
+    guest = [
+        checkin_guest(venue=venue, full_name="Phạm Văn Khách", phone="0977123456",
+                      arrived_at=_local(1, 9)).checkin.person_id
+        for venue in (places["market"], places["shop"])
+    ][0]
+    user = register_user(phone="0977123456", full_name="Phạm Văn Khách",
+                         commune=places.personas.units.thanh_nhat)
+    # Registering only offers them (issue 12); the holder adopts them.
+    assert set(CheckIn.objects.values_list("person_id", flat=True)) == {guest}
+    assert _agree()
+    assert checkins_adopt_guest(user=user) == 2
+    assert set(CheckIn.objects.values_list("person_id", flat=True)) == {user.person_id}
+    assert not PersonDay.objects.filter(person_id=guest).exists()
+    assert _agree()
+
+
+def test_a_bulk_load_behind_the_services_is_counted_once_announced(places: Place) -> None:
+    at = _local(1, 9)
+    CheckIn.objects.bulk_create([
+        CheckIn(id=uuid.uuid4(), venue=places[name], person=person, arrived_at=at,
+                received_at=at, ends_at=at + timedelta(minutes=30),
+                departure_kind=DepartureKind.ESTIMATED, method="manual")
+        for name in ("market", "clinic") for person in places.people[:3]
+    ])
+    assert not _agree()
+    checkins_after_bulk_load(since=_local(2, 0), until=_local(0, 0))
+    assert _agree()

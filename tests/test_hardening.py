@@ -481,7 +481,8 @@ def test_a_camera_frame_must_be_the_image_type_it_claims_and_not_a_pixel_bomb(
 # fails this test until it has been read and added.
 RAW_SQL_MODULES = {
     "truyvet/checkins/partitions.py": "partition DDL: fixed names + {yyyymmdd:d}, %s bounds",
-    "truyvet/checkins/services.py": "UPDATE of visits: column names from the model, %s values",
+    "truyvet/checkins/services/batch.py": "UPDATE of visits: column names from the model, %s "
+                                          "values",
     "truyvet/checkins/tasks.py": "retention purge's chunk: names from the model, %s values",
     "truyvet/checkins/synth/bulk.py": "bulk loader: COPY/INSERT of generated rows, PRAGMA ints",
     "truyvet/core/ratelimit.py": "advisory lock: fixed text, the key as a parameter",

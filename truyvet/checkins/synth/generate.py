@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from truyvet.accounts.identity import cccd_century_digit
 from truyvet.accounts.models import IdKind, Person, Sex
-from truyvet.checkins import services
 from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind
 from truyvet.checkins.partitions import partitions_ensure
+from truyvet.checkins.services import recording
 from truyvet.checkins.synth import vocabulary as vocab
 from truyvet.checkins.synth.bulk import CheckInWriter, ProgressBar, Row, in_background
 from truyvet.core.errors import ServiceError
@@ -868,8 +868,9 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
 
 
 def checkins_after_load_hook() -> Callable[..., object] | None:
-    """``truyvet.checkins.services.checkins_after_bulk_load`` when it exists."""
-    hook = getattr(services, "checkins_after_bulk_load", None)
+    """``truyvet.checkins.services.recording.checkins_after_bulk_load`` when
+    it exists."""
+    hook = getattr(recording, "checkins_after_bulk_load", None)
     return hook if callable(hook) else None
 
 

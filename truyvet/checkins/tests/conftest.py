@@ -35,7 +35,7 @@ def make_venue(personas: Any, *, name: str, venue_type: str, dwell: int | None =
 def establish(venue: Venue, *, days: int = 30) -> Venue:
     """Moves the venue's approval and its current staff's joining ``days``
     back: a venue with a track record, whose door scans may be as old as
-    the retention period (checkins.services._door_floor)."""
+    the retention period (checkins.services.door._door_floor)."""
     since = timezone.now() - timedelta(days=days)
     Venue.objects.filter(pk=venue.pk).update(staff_checkins_from=since)
     VenueStaff.objects.filter(venue=venue).update(added_at=since)

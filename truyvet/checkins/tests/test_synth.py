@@ -17,8 +17,8 @@ from django.db.models import F
 from truyvet.accounts.identity import validate_cccd
 from truyvet.accounts.models import IdKind, Person
 from truyvet.accounts.phones import normalize_phone
-from truyvet.checkins import services
 from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind
+from truyvet.checkins.services import recording
 from truyvet.checkins.synth import SynthError, SynthPlan, SynthResult, synth_generate
 from truyvet.checkins.synth import demo as synth_demo
 from truyvet.checkins.synth.bulk import ProgressBar, in_background
@@ -334,7 +334,7 @@ class TestAfterLoadHook:
                           "rows": CheckIn.objects.filter(arrived_at__gte=since,
                                                          arrived_at__lt=until).count()})
 
-        monkeypatch.setattr(services, "checkins_after_bulk_load", rebuild, raising=False)
+        monkeypatch.setattr(recording, "checkins_after_bulk_load", rebuild, raising=False)
         result = synth_generate(plan=ha_lang_plan(checkins=500))
         assert result.hook_called
         assert calls == [{"since": result.since, "until": result.until, "rows": 500}]
@@ -343,13 +343,13 @@ class TestAfterLoadHook:
     def test_without_a_hook_the_load_still_works(
         self, units: Any, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.delattr(services, "checkins_after_bulk_load", raising=False)
+        monkeypatch.delattr(recording, "checkins_after_bulk_load", raising=False)
         result = synth_generate(plan=ha_lang_plan(checkins=200))
         assert not result.hook_called and result.checkins_created == 200
 
     def test_no_check_ins_no_hook(self, units: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         calls: list[Any] = []
-        monkeypatch.setattr(services, "checkins_after_bulk_load",
+        monkeypatch.setattr(recording, "checkins_after_bulk_load",
                             lambda **kw: calls.append(kw), raising=False)
         synth_generate(plan=ha_lang_plan(checkins=0))
         assert calls == []

@@ -1,0 +1,76 @@
+"""Who a visit told by name, phone and document number goes to: the
+cleaning of those fields, the unverified record name and phone alone may
+reach, and creating a record without a login. Shared by the guest form
+(``citizen``) and the door (``door``, ``identity``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from truyvet.accounts.fields import full_name_clean, id_number_clean, phone_clean
+from truyvet.accounts.models import Person
+from truyvet.accounts.services import PersonInput, person_create
+from truyvet.core.errors import ErrorCollector, ServiceError
+from truyvet.core.text import fold
+
+INVALID_INPUT = _("Thông tin chưa hợp lệ, vui lòng kiểm tra lại.")
+
+
+@dataclass
+class _PersonFields:
+    full_name: str
+    phone: str
+    id_number: str
+    id_kind: str
+
+
+def _clean_person_fields(
+    *, full_name: str, phone: str, id_number: str, phone_required: bool,
+) -> _PersonFields:
+    errors = ErrorCollector()
+    name = full_name_clean(full_name, errors)
+    normalized_phone = phone_clean(phone, errors, required=phone_required)
+    number, kind = id_number_clean(id_number, errors)
+    if not phone_required and not (phone or "").strip() and not number:
+        errors.add("phone", _("Cần số điện thoại hoặc số giấy tờ để liên hệ khi truy vết."),
+                   "required")
+    errors.raise_if_any(INVALID_INPUT)
+    return _PersonFields(full_name=name, phone=normalized_phone, id_number=number, id_kind=kind)
+
+
+def _unverified_record(*, full_name: str, phone: str) -> Person | None:
+    """The record a visit told only by name and phone goes to: the oldest
+    one with that phone and name (ignoring case and diacritics, so family
+    members who share a phone stay apart) that nobody has verified, that is
+    without an account and without a document number. Anyone can type a
+    name and a phone, so such a visit never joins the history of an account
+    or of a record an ID card made: the account's holder adopts it if it is
+    theirs (``checkins_adopt_guest``)."""
+    if not phone:
+        return None
+    return (
+        Person.objects.filter(phone=phone, name_folded=fold(full_name), user__isnull=True,
+                              id_number__isnull=True)
+        .order_by("pk").first()
+    )
+
+
+def _create_person(**values: Any) -> Person:
+    """A record without a login, through the accounts service so that it is
+    validated like any other. A concurrent scan of the same document may
+    create it first; then that record is used."""
+    try:
+        return person_create(data=PersonInput(**values))
+    except ServiceError as exc:
+        number = values.get("id_number")
+        duplicate = any(error.code == "duplicate" for error in exc.errors)
+        if number and duplicate:
+            found = Person.objects.filter(id_number=number).first()
+            if found is not None:
+                return found
+        raise
+

@@ -1,0 +1,378 @@
+"""How scans become visits: the rules, and the one recording path every
+kind of scan (citizen, guest, door, manual, batch) goes through.
+
+How scans become visits (``checkin_record``), with W = CHECKIN_MERGE_MINUTES
+and D = the venue's dwell time (``Venue.effective_dwell_minutes``):
+
+1. **Same scan again.** A scan carries a client UUID (``checkin_id``). If that
+   id was already recorded, nothing is written and the earlier answer comes
+   back with ``duplicate=True``: a retried upload never doubles a visit.
+2. **Repeat.** A scan of the same person at the same venue within W of a
+   visit's arrival (before or after it) belongs to that visit ("merged").
+   A late-synced earlier scan moves the arrival back; a scan after the
+   visit's end (they came back) reopens it until scan time + D.
+3. **Exit scan.** A controller's scan of a card (personal QR, CCCD or
+   national QR) later than W after the arrival of a visit that is still
+   open (no real departure, scan time before its estimated end) is the
+   person leaving: the visit ends at the scan (``DepartureKind.EXIT_SCAN``).
+4. **New visit** otherwise: it ends at arrival + D (``ESTIMATED``) until the
+   citizen taps "leaving" (``citizen.checkin_checkout``) or an exit scan.
+
+Rules 2 to 4 are one pure function (``_decide``) over the person's recent
+visits at the venue, read in one query with the earlier answer of rule 1
+(``_rows_for_scan``). An offline batch (``batch.checkins_batch``) applies the
+same function item after item in memory to whole runs of its queue, with a
+fixed number of queries per run (``batch._batch_record``), so it records
+exactly what the same scans sent one by one would (a test compares the two).
+
+Every service validates first and writes in one transaction, so a rejected
+scan stores nothing: not even the person a CCCD would have created. In a
+batch each item is checked before anything of it is kept, and a run is
+written together. The rate limits every scan counts against
+(``checkin_throttle``) live here too, as every kind of scan shares them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Q, Subquery
+from django.http import HttpRequest
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy as _
+
+from truyvet.accounts.models import Person, User, Viewer
+from truyvet.checkins import hooks
+from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind, ScanOutcome, ScanReceipt
+from truyvet.core import ratelimit
+from truyvet.core.errors import FieldError, ServiceError, Throttled
+from truyvet.core.requests import client_ip
+from truyvet.venues.models import Venue
+from truyvet.venues.readiness import venue_require_ready
+
+# Methods by which a controller scans a card at the door: a second such scan
+# of someone already inside is them leaving.
+EXIT_SCAN_METHODS = frozenset(
+    {CheckInMethod.PERSONAL_QR, CheckInMethod.CCCD_QR, CheckInMethod.NATIONAL_QR}
+)
+
+
+STAFF_METHODS = EXIT_SCAN_METHODS | {CheckInMethod.MANUAL}
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    """What a scan did. ``outcome`` is that of the first time the scan was
+    seen; ``duplicate`` says this call was a retry that wrote nothing."""
+
+    checkin: CheckIn
+    outcome: ScanOutcome
+    duplicate: bool = False
+
+
+def _check_time(at: datetime, *, now: datetime, earliest: datetime | None = None) -> None:
+    """Refuses a scan time without a zone, older than the retention period,
+    before ``earliest`` (a door scan, see ``door._door_floor``) or in the future."""
+    if timezone.is_naive(at):
+        raise ServiceError(
+            _("Thời điểm quét phải kèm múi giờ (ví dụ 2021-10-01T08:30:00+07:00)."),
+            code="time_without_zone",
+            errors=[FieldError("scanned_at", _("Thiếu múi giờ."), "time_without_zone")],
+        )
+    if at < now - timedelta(days=settings.CHECKIN_RETENTION_DAYS):
+        raise ServiceError(
+            _("Lượt quét đã cũ hơn %(days)s ngày (thời hạn lưu dữ liệu) nên không được ghi "
+              "nhận.") % {"days": settings.CHECKIN_RETENTION_DAYS},
+            code="checkin_too_old",
+        )
+    if earliest is not None and at < earliest:
+        raise ServiceError(
+            _("Lượt quét ghi thời điểm trước %(earliest)s nên không được ghi nhận: người kiểm "
+              "soát chỉ khai báo hộ được từ khi được thêm vào địa điểm và địa điểm được duyệt; "
+              "địa điểm mới và người kiểm soát mới gửi lượt quét ngoại tuyến trong vòng "
+              "%(hours)s giờ.")
+            % {"earliest": formats.date_format(timezone.localtime(earliest),
+                                               "SHORT_DATETIME_FORMAT"),
+               "hours": settings.CHECKIN_OFFLINE_WINDOW_HOURS},
+            code="checkin_backdated",
+        )
+    if at > now + timedelta(seconds=settings.CHECKIN_MAX_CLOCK_SKEW_SECONDS):
+        raise ServiceError(
+            _("Thời điểm quét ở tương lai: hãy kiểm tra đồng hồ của thiết bị."),
+            code="checkin_in_future",
+        )
+
+
+def _throttle(key: str, limit: int) -> None:
+    """Counts one request against ``limit`` per minute; 0 means no limit."""
+    if limit <= 0:
+        return
+    allowed, reset_in = ratelimit.hit(f"checkins:{key}", limit=limit, window_seconds=60)
+    if not allowed:
+        raise Throttled(
+            _("Bạn thao tác quá nhanh. Vui lòng thử lại sau %(seconds)s giây.")
+            % {"seconds": reset_in},
+            retry_after=reset_in,
+        )
+
+
+def checkin_throttle(
+    *, scope: str, request: HttpRequest | None, user: Viewer | None = None
+) -> None:
+    """Rate limits shared by the pages and the API: per caller address, and
+    per account (controllers get a higher limit than citizens). ``scope``
+    names the action so that, say, guest forms do not eat into scans."""
+    # A controller's camera sends a frame to /decode every ~400 ms, so decoding
+    # counts as staff work (it needs a login) with the staff budget.
+    staff_work = scope in {"staff", "batch", "lookup", "decode"}
+    if request is not None:
+        ip_limit = settings.CHECKIN_RATELIMIT_IP_PER_MINUTE
+        if staff_work and ip_limit:
+            ip_limit = max(ip_limit, settings.CHECKIN_RATELIMIT_STAFF_PER_MINUTE)
+        _throttle(f"{scope}:ip:{client_ip(request) or 'unknown'}", ip_limit)
+    if user is not None and user.is_authenticated:
+        limit = (
+            settings.CHECKIN_RATELIMIT_STAFF_PER_MINUTE
+            if staff_work
+            else settings.CHECKIN_RATELIMIT_USER_PER_MINUTE
+        )
+        _throttle(f"{scope}:user:{user.pk}", limit)
+
+
+def _lock_people(person_ids: Sequence[int]) -> None:
+    """Serialises scans of the same people (PostgreSQL row locks, taken in
+    id order so that two batches cannot deadlock; SQLite already runs one
+    writer at a time), so two phones scanning the same card at once make
+    one visit, not two."""
+    if connection.features.has_select_for_update and person_ids:
+        list(
+            Person.objects.select_for_update().filter(pk__in=sorted(set(person_ids)))
+            .order_by("pk").values_list("pk", flat=True)
+        )
+
+
+def _in_window(visit: CheckIn, *, at: datetime, window: timedelta, dwell: timedelta) -> bool:
+    """Whether ``visit`` is one of the rows the merge and exit rules look at
+    for a scan at ``at``."""
+    return at - max(window, dwell) <= visit.arrived_at <= at + window
+
+
+@dataclass
+class _Decision:
+    """What the rules make of a scan: a new visit (``visit`` None), or
+    ``visit`` merged into or checked out, changed in memory in ``changed``."""
+
+    outcome: ScanOutcome
+    visit: CheckIn | None = None
+    changed: list[str] = field(default_factory=list)
+
+
+def _decide(
+    recent: Sequence[CheckIn], *, at: datetime, method: str, window: timedelta,
+    dwell: timedelta,
+) -> _Decision:
+    """Rules 2 to 4 of the module docstring over ``recent``, the person's
+    visits at the venue arriving between ``at - max(W, D)`` and ``at + W``.
+    Changes the chosen visit in memory only; the caller writes it."""
+    # Latest first, so that of two visits equally near the later one wins.
+    recent = sorted(recent, key=lambda v: v.arrived_at, reverse=True)
+    # Rule 2, repeat: the visit whose arrival is nearest, if within W.
+    near = [v for v in recent if abs(v.arrived_at - at) <= window]
+    if near:
+        visit = min(near, key=lambda v: abs(v.arrived_at - at))
+        changed: list[str] = []
+        if at < visit.arrived_at:
+            visit.arrived_at = at
+            changed.append("arrived_at")
+        if at > visit.ends_at:
+            visit.ends_at = at + dwell
+            visit.departure_kind = DepartureKind.ESTIMATED
+            changed += ["ends_at", "departure_kind"]
+        return _Decision(ScanOutcome.MERGED, visit, changed)
+    # Rule 3, exit scan: a controller scans someone who is still inside.
+    if method in EXIT_SCAN_METHODS:
+        inside = [
+            v for v in recent
+            if v.departure_kind == DepartureKind.ESTIMATED and v.arrived_at + window < at
+            and at <= v.ends_at
+        ]
+        if inside:
+            visit = max(inside, key=lambda v: v.arrived_at)
+            visit.ends_at = at
+            visit.departure_kind = DepartureKind.EXIT_SCAN
+            return _Decision(ScanOutcome.CHECKED_OUT, visit, ["ends_at", "departure_kind"])
+    # Rule 4, a new visit.
+    return _Decision(ScanOutcome.CREATED)
+
+
+def _conflict() -> ServiceError:
+    return ServiceError(
+        _("Mã lượt quét này đã được dùng cho một lượt quét khác."),
+        code="checkin_id_conflict", status=409,
+    )
+
+
+def _rows_for_scan(
+    *, venue: Venue, person_id: int, at: datetime, checkin_id: uuid.UUID | None,
+    window: timedelta, dwell: timedelta,
+) -> tuple[CheckInResult | None, list[CheckIn]]:
+    """One query for everything a scan needs to know: an earlier answer to
+    the same ``checkin_id`` (the visit it created, or the one its receipt
+    points at) and the person's recent visits at the venue."""
+    rows: list[Any]
+    if checkin_id is None and timezone.is_naive(at):
+        return None, []  # refused by _check_time
+    if checkin_id is None:
+        rows = list(CheckIn.objects.filter(
+            person_id=person_id, venue_id=venue.pk,
+            arrived_at__gte=at - max(window, dwell), arrived_at__lte=at + window,
+        ))
+    else:
+        receipt = ScanReceipt.objects.filter(pk=checkin_id)
+        # "= (scalar subquery)", not "IN (subquery)": PostgreSQL can then
+        # OR the three index lookups together; with IN it scanned the table.
+        wanted = Q(pk=checkin_id) | Q(pk=Subquery(receipt.values("checkin_id")[:1]))
+        if not timezone.is_naive(at):  # a naive time is refused below, after the retry check
+            wanted |= Q(
+                person_id=person_id, venue_id=venue.pk,
+                arrived_at__gte=at - max(window, dwell), arrived_at__lte=at + window,
+            )
+        rows = list(CheckIn.objects.filter(wanted).annotate(
+            receipt_outcome=Subquery(receipt.filter(checkin_id=OuterRef("pk")).values("outcome"))
+        ))
+        for row in rows:
+            outcome = (
+                ScanOutcome.CREATED if row.pk == checkin_id
+                else ScanOutcome(row.receipt_outcome) if row.receipt_outcome else None
+            )
+            if outcome is None:
+                continue
+            if row.venue_id != venue.pk or row.person_id != person_id:
+                raise _conflict()
+            return CheckInResult(checkin=row, outcome=outcome, duplicate=True), []
+        if timezone.is_naive(at):
+            return None, []
+    recent = [
+        row for row in rows
+        if row.person_id == person_id and row.venue_id == venue.pk
+        and _in_window(row, at=at, window=window, dwell=dwell)
+    ]
+    return None, recent
+
+
+def checkins_after_bulk_load(*, since: datetime, until: datetime) -> None:
+    """Called by ``truyvet synth`` after it bulk-loads check-ins for
+    [since, until): derived data is rebuilt from the table for that period."""
+    hooks.checkins_reloaded(since=since, until=until)
+
+
+def _record(
+    *, venue: Venue, person_id: int, at: datetime, method: str, recorded_by: User | None,
+    checkin_id: uuid.UUID | None, received_at: datetime,
+    floor: Callable[[datetime], datetime] | None = None,
+) -> CheckInResult:
+    """One scan, by the rules of the module docstring. ``floor(now)`` is the
+    earliest time a scan by staff may carry (``door._door_floor``)."""
+    window = timedelta(minutes=settings.CHECKIN_MERGE_MINUTES)
+    dwell = timedelta(minutes=venue.effective_dwell_minutes)
+    _lock_people([person_id])
+    earlier, recent = _rows_for_scan(
+        venue=venue, person_id=person_id, at=at, checkin_id=checkin_id, window=window,
+        dwell=dwell,
+    )
+    if earlier is not None:
+        return earlier
+    by_staff = method in STAFF_METHODS
+    venue_require_ready(venue, by_staff=by_staff, now=received_at)
+    _check_time(at, now=received_at, earliest=(
+        floor(received_at) if by_staff and floor is not None else None
+    ))
+    arrivals = {visit.pk: visit.arrived_at for visit in recent}
+    decision = _decide(recent, at=at, method=method, window=window, dwell=dwell)
+    if decision.visit is None:
+        visit = CheckIn.objects.create(
+            id=checkin_id or uuid.uuid4(), venue=venue, person_id=person_id, arrived_at=at,
+            received_at=received_at, ends_at=at + dwell, departure_kind=DepartureKind.ESTIMATED,
+            method=method, recorded_by=recorded_by if getattr(recorded_by, "pk", None) else None,
+        )
+        hooks.checkins_added(rows=[(venue.pk, person_id, at)])
+        return CheckInResult(checkin=visit, outcome=ScanOutcome.CREATED)
+    if decision.changed:
+        decision.visit.save(update_fields=decision.changed)
+        if "arrived_at" in decision.changed:  # a late-synced earlier scan moved it back
+            hooks.checkins_changed(rows=[(venue.pk, person_id, arrivals[decision.visit.pk]),
+                                         (venue.pk, person_id, decision.visit.arrived_at)])
+    if checkin_id is not None:
+        ScanReceipt.objects.create(
+            id=checkin_id, checkin=decision.visit, outcome=decision.outcome,
+            received_at=received_at,
+        )
+    return CheckInResult(checkin=decision.visit, outcome=decision.outcome)
+
+
+def _record_retrying(
+    *, venue: Venue, person_id: int, arrived_at: datetime, method: str, recorded_by: User | None,
+    checkin_id: uuid.UUID | None, received_at: datetime | None,
+    floor: Callable[[datetime], datetime] | None = None,
+    then: Callable[[CheckInResult], Any] | None = None,
+) -> CheckInResult:
+    """``_record`` in a transaction, once more if a concurrent request with
+    the same id won the insert. ``then(result)`` runs in the same
+    transaction (a door scan's audit row)."""
+    if method not in CheckInMethod.values:
+        raise ServiceError(_("Cách ghi nhận không hợp lệ."), code="invalid_method")
+    now = received_at or timezone.now()
+    if checkin_id is not None and not isinstance(checkin_id, uuid.UUID):
+        checkin_id = uuid.UUID(str(checkin_id))
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                result = _record(
+                    venue=venue, person_id=person_id, at=arrived_at, method=method,
+                    recorded_by=recorded_by, checkin_id=checkin_id, received_at=now,
+                    floor=floor,
+                )
+                if then is not None:
+                    then(result)
+                return result
+        except IntegrityError:
+            # The same client id arrived twice at once and the other request
+            # won the insert: the second pass finds and returns its row.
+            if checkin_id is None or attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def checkin_record(
+    *,
+    venue: Venue,
+    person: Person,
+    arrived_at: datetime,
+    method: str,
+    recorded_by: User | None = None,
+    checkin_id: uuid.UUID | None = None,
+    received_at: datetime | None = None,
+) -> CheckInResult:
+    """Records one scan of ``person`` at ``venue`` at ``arrived_at`` (the
+    scan's own time; ``received_at``, default now, is when the server got
+    it), following the rules in this module's docstring.
+
+    Callers resolve and verify the venue QR and the personal QR first; this
+    refuses a venue that takes no check-ins (``venues.readiness``: not
+    active, or, for a method by which staff record someone else, not yet
+    approved for that), a scan older than the retention period or further
+    in the future than CHECKIN_MAX_CLOCK_SKEW_SECONDS, and a ``checkin_id``
+    already used for another person or venue. The door services add the
+    bounds of ``door._door_floor``.
+    """
+    return _record_retrying(
+        venue=venue, person_id=person.pk, arrived_at=arrived_at, method=method,
+        recorded_by=recorded_by, checkin_id=checkin_id, received_at=received_at,
+    )
+

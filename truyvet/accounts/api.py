@@ -197,7 +197,7 @@ def sign_out_others(request: HttpRequest) -> dict[str, Any]:
 # --- Claims on existing records ---------------------------------------------------------
 
 
-def _my_claim(user: Any) -> IdentityClaim:
+def _my_claim(user: User) -> IdentityClaim:
     claim = selectors.identity_claim_of(user)
     if claim is None:
         raise NotFound(_("Bạn không có yêu cầu nhận hồ sơ nào."))

@@ -1,15 +1,24 @@
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.apps import AppConfig
+from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    # Models cannot be imported before the app registry is ready.
+    from truyvet.accounts.models import User
 
 
-def _session_started(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+def _session_started(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     from truyvet.accounts.services import session_started
 
     session_started(user=user, request=request)
 
 
-def _session_ended(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+def _session_ended(
+    sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any
+) -> None:
     from truyvet.accounts.services import session_ended
 
     session = getattr(request, "session", None)

@@ -550,7 +550,7 @@ def _identity_claim_open(
 
 
 def _phone_replace(
-    person: Person, *, new_phone: str, reason: str, actor: Any
+    person: Person, *, new_phone: str, reason: str, actor: User
 ) -> None:
     """Sets ``person.phone`` (not saved), keeping the number it replaces."""
     if person.phone and person.phone != new_phone:
@@ -562,7 +562,7 @@ def _phone_replace(
 
 
 def _claim_join(
-    claim: IdentityClaim, *, actor: Any, reason: str, request: HttpRequest | None,
+    claim: IdentityClaim, *, actor: User, reason: str, request: HttpRequest | None,
     note: str = "",
 ) -> None:
     """Makes the claim's record the claimant's: the account moves onto it,
@@ -610,7 +610,7 @@ def _claim_join(
     claim.refresh_from_db()
 
 
-def _pending_claim_of(user: Any) -> IdentityClaim:
+def _pending_claim_of(user: User) -> IdentityClaim:
     claim = (
         IdentityClaim.objects.select_related("record", "user")
         .filter(user_id=user.pk, status=ClaimStatus.PENDING).first()
@@ -621,7 +621,7 @@ def _pending_claim_of(user: Any) -> IdentityClaim:
 
 
 def identity_claim_confirm_code(
-    *, user: Any, code: str, request: HttpRequest | None = None
+    *, user: User, code: str, request: HttpRequest | None = None
 ) -> IdentityClaim:
     """Joins the caller's pending claim with the code sent to the phone on
     the record. The answer to a wrong code is the same whether or not a
@@ -648,7 +648,7 @@ def identity_claim_confirm_code(
     return claim
 
 
-def identity_claim_resend(*, user: Any) -> IdentityClaim:
+def identity_claim_resend(*, user: User) -> IdentityClaim:
     """Sends the record's phone a new code (when one may be sent at all:
     the same answer either way), at most CLAIM_RESENDS_PER_DAY a day."""
     claim = _pending_claim_of(user)
@@ -663,7 +663,7 @@ def identity_claim_resend(*, user: Any) -> IdentityClaim:
     return claim
 
 
-def identity_claim_choose_unit(*, user: Any, commune: AdministrativeUnit) -> IdentityClaim:
+def identity_claim_choose_unit(*, user: User, commune: AdministrativeUnit) -> IdentityClaim:
     """Names the commune office where the claimant will show their card,
     when neither the record nor their registration says where they live."""
     claim = _pending_claim_of(user)
@@ -680,7 +680,7 @@ def identity_claim_choose_unit(*, user: Any, commune: AdministrativeUnit) -> Ide
 
 
 def identity_claim_decide(
-    *, actor: Any, claim: IdentityClaim, confirm: bool, id_number_seen: str = "",
+    *, actor: User, claim: IdentityClaim, confirm: bool, id_number_seen: str = "",
     note: str = "", request: HttpRequest | None = None,
 ) -> IdentityClaim:
     """An officer over the claim's unit confirms it, with the person and
@@ -814,7 +814,7 @@ def _plain_ip(request: HttpRequest | None) -> str | None:
         return None
 
 
-def session_started(*, user: Any, request: HttpRequest | None) -> None:
+def session_started(*, user: User, request: HttpRequest | None) -> None:
     """Records the browser session that ``django.contrib.auth.login`` has
     just opened for ``user``."""
     session = getattr(request, "session", None)
@@ -851,7 +851,7 @@ def _end_sessions(rows: Any) -> int:
     return len(keys)
 
 
-def session_revoke(*, user: Any, session_id: int) -> None:
+def session_revoke(*, user: User, session_id: int) -> None:
     """Signs one of the caller's browsers out, at its next request."""
     rows = BrowserSession.objects.filter(pk=session_id, user_id=user.pk)
     if not rows.exists():
@@ -859,14 +859,14 @@ def session_revoke(*, user: Any, session_id: int) -> None:
     _end_sessions(rows)
 
 
-def token_revoke_for(*, user: Any, token_id: int) -> None:
+def token_revoke_for(*, user: User, token_id: int) -> None:
     """Revokes one of the caller's app tokens by its id."""
     if not AccessToken.objects.filter(pk=token_id, user_id=user.pk).delete()[0]:
         raise NotFound(_("Không tìm thấy phiên đăng nhập này."))
 
 
 def sign_out_everywhere(
-    *, user: Any, keep_session_key: str | None = None, keep_token_hash: str | None = None
+    *, user: User, keep_session_key: str | None = None, keep_token_hash: str | None = None
 ) -> int:
     """Ends every session and token of ``user`` but the ones named (the
     caller's own); returns how many ended."""

@@ -329,10 +329,10 @@ def profile_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-def devices_view(request: HttpRequest) -> HttpResponse:
+def devices_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Where the person is signed in (browsers and apps), with a button to
     end each, and one to end all but this browser."""
-    user: Any = request.user
+    user = request.user
     current_key = request.session.session_key
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -361,11 +361,11 @@ def devices_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def my_claim_view(request: HttpRequest) -> HttpResponse:
+def my_claim_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The person's claim on a record made before they registered: enter the
     code sent to the record's phone, ask for it again, or choose the commune
     office where they will show their card."""
-    user: Any = request.user
+    user = request.user
     claim = selectors.identity_claim_of(user)
     if claim is None:
         return redirect("accounts:profile")
@@ -414,9 +414,9 @@ def my_claim_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def claims_view(request: HttpRequest) -> HttpResponse:
+def claims_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Pending claims the officer may decide, masked, oldest first."""
-    viewer: Any = request.user
+    viewer = request.user
     if not permissions.can_list_identity_claims(viewer):
         raise PermissionDenied
     claims = list(selectors.identity_claims_for(viewer)[:200])
@@ -424,11 +424,11 @@ def claims_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def claim_detail_view(request: HttpRequest, claim_id: int) -> HttpResponse:
+def claim_detail_view(request: AuthenticatedHttpRequest, claim_id: int) -> HttpResponse:
     """One claim: what the claimant typed beside the record (each showing is
     audited against the record), and the forms to confirm it with the card
     in hand or to refuse it."""
-    viewer: Any = request.user
+    viewer = request.user
     try:
         claim = selectors.identity_claim_visible_to(viewer=viewer, claim_id=claim_id)
     except NotFound as exc:

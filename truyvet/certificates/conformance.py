@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import cbor2
 
@@ -34,6 +34,8 @@ from truyvet.certificates.encoding import base45_decode
 from truyvet.certificates.result import VerificationFailed
 from truyvet.certificates.trust import Dsc, TrustFileError, TrustStore, dsc_from_der
 from truyvet.core.qrimage import QrImageError, qr_texts_in_image
+
+_T = TypeVar("_T")
 
 MAX_TEST_FILE_BYTES = 4 * 1024 * 1024
 # known_issues.csv names the dgc-testdata suite's test functions, each of
@@ -123,7 +125,7 @@ class TestFile:
         except ValueError:
             raise _Missing(name) from None
 
-    def _memo(self, key: str, compute: Callable[[], Any]) -> Any:
+    def _memo(self, key: str, compute: Callable[[], _T]) -> _T:
         if key not in self._cache:
             try:
                 self._cache[key] = (True, compute())
@@ -132,7 +134,7 @@ class TestFile:
         ok, value = self._cache[key]
         if not ok:
             raise _Missing(key) from value
-        return value
+        return cast(_T, value)
 
     # Each stage's input: the file's own field, else the previous stage's output.
     def base45_text(self) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, Max, QuerySet
 from django.utils.translation import gettext as _
 
+from truyvet.accounts.models import Viewer
 from truyvet.certificates import dccschema
 from truyvet.certificates.models import TrustList, TrustListKind
 from truyvet.certificates.permissions import can_manage_trust_lists
@@ -48,7 +49,7 @@ def trust_store_forget() -> None:
     _cached = None
 
 
-def trust_lists_for(*, viewer: Any) -> QuerySet[TrustList]:
+def trust_lists_for(*, viewer: Viewer) -> QuerySet[TrustList]:
     if not can_manage_trust_lists(viewer):
         raise NotAllowed(_("Chỉ quản trị hệ thống được quản lý danh sách tin cậy."))
     return TrustList.objects.select_related("refreshed_by").defer("content")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -14,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from truyvet.accounts.models import User
 from truyvet.certificates import selectors
 from truyvet.certificates.models import TrustList, TrustListKind, VerificationTally
 from truyvet.certificates.permissions import can_manage_trust_lists
@@ -40,7 +40,7 @@ MAX_TRUST_LIST_BYTES = 16 * 1024 * 1024
 
 
 def trust_list_import(
-    *, actor: Any, name: str, kind: str, data: bytes, issuer_url: str = ""
+    *, actor: User, name: str, kind: str, data: bytes, issuer_url: str = ""
 ) -> TrustList:
     """Imports (or, under an existing name, refreshes) one trust list after
     parsing it completely; a file that does not parse changes nothing."""
@@ -88,7 +88,7 @@ def trust_list_import(
     return trust_list
 
 
-def trust_list_delete(*, actor: Any, trust_list_id: int) -> None:
+def trust_list_delete(*, actor: User, trust_list_id: int) -> None:
     if not can_manage_trust_lists(actor):
         raise NotAllowed(_("Chỉ quản trị hệ thống được quản lý danh sách tin cậy."))
     with transaction.atomic():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from truyvet.accounts.models import AuthenticatedHttpRequest
 from truyvet.certificates import selectors, services
 from truyvet.certificates.forms import TrustListImportForm, VerifyForm
 from truyvet.certificates.presenting import result_view
@@ -30,7 +32,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         try:
             verified = services.certificates_verify(
                 text=form.cleaned_data.get("text") or "",
-                image=upload.read(services.settings.CERT_IMAGE_MAX_BYTES + 1) if upload else b"",
+                image=upload.read(settings.CERT_IMAGE_MAX_BYTES + 1) if upload else b"",
                 request=request,
             )
             results = [result_view(v.result, v.label) for v in verified]
@@ -49,7 +51,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def trust_lists_view(request: HttpRequest) -> HttpResponse:
+def trust_lists_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     try:
         trust_lists = list(selectors.trust_lists_for(viewer=request.user))
     except NotAllowed:
@@ -80,7 +82,7 @@ def trust_lists_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def trust_list_delete_view(request: HttpRequest, trust_list_id: int) -> HttpResponse:
+def trust_list_delete_view(request: AuthenticatedHttpRequest, trust_list_id: int) -> HttpResponse:
     try:
         services.trust_list_delete(actor=request.user, trust_list_id=trust_list_id)
     except NotAllowed:

@@ -222,9 +222,9 @@ def history_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def guest_visits_view(request: HttpRequest) -> HttpResponse:
+def guest_visits_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """"Thêm vào lịch sử của tôi" or "Không phải tôi" for the visits offered."""
-    user: Any = request.user
+    user = request.user
     if request.POST.get("action") == "adopt":
         moved = services.checkins_adopt_guest(user=user)
         messages.success(request, _("Đã thêm %(count)s lượt đến vào lịch sử của bạn.")

@@ -281,7 +281,7 @@ def visits_for_display(visits: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _sources_met(
-    viewer: Any, case: Case, contacts: list[Contact]
+    viewer: Viewer, case: Case, contacts: list[Contact]
 ) -> tuple[dict[int, list[MetRow]], list[Person]]:
     """For each F2 (or deeper) contact, the contacts they met, masked as the
     viewer must see them, and the people shown unmasked (to audit). One

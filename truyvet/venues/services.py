@@ -570,7 +570,7 @@ def venue_status_change(
     return venue
 
 
-def venue_approve(*, actor: Any, venue: Venue, request: HttpRequest | None = None) -> Venue:
+def venue_approve(*, actor: User, venue: Venue, request: HttpRequest | None = None) -> Venue:
     """An officer over the commune approves a venue: a pending one becomes
     active (as ``venue_status_change`` does), and an active one still in its
     waiting time lets its staff record other people's visits from now on.
@@ -703,7 +703,7 @@ def venue_staff_add(
     return staff
 
 
-def venue_staff_accept(*, user: Any, staff: VenueStaff) -> VenueStaff:
+def venue_staff_accept(*, user: User, staff: VenueStaff) -> VenueStaff:
     """The holder of an invitation accepts it: the place starts to count,
     and the venue's managers may now see who holds it."""
     if staff.user_id is None or staff.user_id != getattr(user, "pk", None):
@@ -716,7 +716,7 @@ def venue_staff_accept(*, user: Any, staff: VenueStaff) -> VenueStaff:
 
 
 def venue_staff_decline(
-    *, user: Any, staff: VenueStaff, request: HttpRequest | None = None
+    *, user: User, staff: VenueStaff, request: HttpRequest | None = None
 ) -> None:
     """The holder of an invitation turns it down; it is removed (audited, as
     leaving a venue is)."""

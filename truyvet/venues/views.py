@@ -35,7 +35,7 @@ from truyvet.venues.forms import (
     VenueFilterForm,
     VenueRegisterForm,
 )
-from truyvet.venues.models import StaffRole, Venue, VenueStatus
+from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus
 
 LIST_PAGE_SIZE = 50
 LOG_PAGE_SIZE = 100
@@ -153,7 +153,7 @@ def mine_view(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _my_invitation_or_404(request: HttpRequest, staff_id: int) -> Any:
+def _my_invitation_or_404(request: AuthenticatedHttpRequest, staff_id: int) -> VenueStaff:
     staff = selectors.venue_invitations_for(request.user).filter(pk=staff_id).first()
     if staff is None:
         raise Http404(_("Không tìm thấy lời mời này."))
@@ -162,7 +162,7 @@ def _my_invitation_or_404(request: HttpRequest, staff_id: int) -> Any:
 
 @login_required
 @require_POST
-def invitation_accept_view(request: HttpRequest, staff_id: int) -> HttpResponse:
+def invitation_accept_view(request: AuthenticatedHttpRequest, staff_id: int) -> HttpResponse:
     staff = services.venue_staff_accept(user=request.user,
                                         staff=_my_invitation_or_404(request, staff_id))
     messages.success(request, _("Bạn đã nhận làm %(role)s của %(venue)s.") % {
@@ -172,7 +172,7 @@ def invitation_accept_view(request: HttpRequest, staff_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def invitation_decline_view(request: HttpRequest, staff_id: int) -> HttpResponse:
+def invitation_decline_view(request: AuthenticatedHttpRequest, staff_id: int) -> HttpResponse:
     staff = _my_invitation_or_404(request, staff_id)
     services.venue_staff_decline(user=request.user, staff=staff, request=request)
     messages.success(request, _("Đã từ chối lời mời của %(venue)s.") % {

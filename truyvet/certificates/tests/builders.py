@@ -146,7 +146,7 @@ def make_dcc(signer: Signer, spec: DccSpec | None = None) -> str:
     }
     message, _signature = sign1_bytes(signer, cbor2.dumps(claims), kid_in=spec.kid_in)
     body = zlib.compress(message, 9) if spec.compress else message
-    return "HC1:" + base45.b45encode(body).decode("ascii")
+    return "HC1:" + str(base45.b45encode(body).decode("ascii"))
 
 
 def dcc_parts(text: str) -> list[Any]:
@@ -157,7 +157,7 @@ def dcc_parts(text: str) -> list[Any]:
 
 def dcc_from_parts(parts: list[Any]) -> str:
     message = cbor2.dumps(cbor2.CBORTag(18, parts))
-    return "HC1:" + base45.b45encode(zlib.compress(message)).decode("ascii")
+    return "HC1:" + str(base45.b45encode(zlib.compress(message)).decode("ascii"))
 
 
 # --- SMART Health Cards ------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 
 from truyvet.certificates.cli import main
 
-from .builders import NOW, DccSpec, make_dcc, make_signer
+from .builders import NOW, DccSpec, Signer, make_dcc, make_signer
 
 ROOT = Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared" / "testdata"
@@ -33,18 +33,20 @@ def run(*argv: str, stdin: str = "") -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def signer():
+def signer() -> Signer:
     return make_signer()
 
 
 @pytest.fixture
-def trust_file(tmp_path: Path, signer) -> str:
+def trust_file(tmp_path: Path, signer: Signer) -> str:
     path = tmp_path / "trust.json"
     path.write_text(json.dumps([signer.gateway_entry()]))
     return str(path)
 
 
-def test_one_valid_dcc_prints_one_json_object_of_the_documented_shape(signer, trust_file) -> None:
+def test_one_valid_dcc_prints_one_json_object_of_the_documented_shape(
+    signer: Signer, trust_file: str
+) -> None:
     status, out = run("verify", "--trust", trust_file, "--at", AT, "--json", make_dcc(signer))
     assert status == 0
     [line] = out.splitlines()
@@ -56,7 +58,7 @@ def test_one_valid_dcc_prints_one_json_object_of_the_documented_shape(signer, tr
 
 
 def test_a_file_of_many_credentials_is_one_line_each_and_exit_1_when_any_fails(
-    signer, trust_file, tmp_path: Path
+    signer: Signer, trust_file: str, tmp_path: Path
 ) -> None:
     expired = make_dcc(signer, DccSpec(expires_at=NOW.replace(year=2022, month=1)))
     batch = tmp_path / "batch.txt"
@@ -71,21 +73,21 @@ def test_a_file_of_many_credentials_is_one_line_each_and_exit_1_when_any_fails(
     assert records[0]["input"] == f"{batch}:1"
 
 
-def test_standard_input_takes_credentials_one_per_line(signer, trust_file) -> None:
+def test_standard_input_takes_credentials_one_per_line(signer: Signer, trust_file: str) -> None:
     status, out = run("verify", "--trust", trust_file, "--at", AT, "-",
                       stdin=make_dcc(signer) + "\n" + make_dcc(signer) + "\n")
     assert status == 0
     assert out.count("VALID  dcc") == 2
 
 
-def test_no_signature_marks_the_signature_not_checked(signer) -> None:
+def test_no_signature_marks_the_signature_not_checked(signer: Signer) -> None:
     status, out = run("verify", "--no-signature", "--at", AT, "--json", make_dcc(signer))
     record = json.loads(out)
     assert status == 0 and record["valid"] is True
     assert record["stages"]["signature"] is None
 
 
-def test_the_validation_clock_comes_from_at(signer, trust_file) -> None:
+def test_the_validation_clock_comes_from_at(signer: Signer, trust_file: str) -> None:
     status, _out = run("verify", "--trust", trust_file, "--at", "2030-01-01T00:00:00Z",
                        make_dcc(signer))
     assert status == 1
@@ -99,7 +101,7 @@ def test_the_validation_clock_comes_from_at(signer, trust_file) -> None:
     ["nonsense"],
     [],
 ])
-def test_usage_errors_exit_2(argv) -> None:
+def test_usage_errors_exit_2(argv: list[str]) -> None:
     assert run(*argv)[0] == 2
 
 
@@ -113,7 +115,7 @@ def test_a_trust_file_of_the_wrong_kind_is_a_usage_error(tmp_path: Path) -> None
     "", "\n\n", "HC1:", "HC1:" + "%" * 5000, "shc:/", "shc:/99", "shc:/1/2/", "a.b.c", "{}",
     "\x00\x01", "HC1:" + "0" * 20000,
 ])
-def test_garbage_gets_one_invalid_record_and_never_a_traceback(garbage) -> None:
+def test_garbage_gets_one_invalid_record_and_never_a_traceback(garbage: str) -> None:
     status, out = run("verify", "--json", "-", stdin=garbage)
     assert status == 1
     records = [json.loads(line) for line in out.splitlines()]
@@ -178,7 +180,7 @@ def test_the_shc_examples_verify_from_the_command_line() -> None:
     assert len(records) == 4 and all(r["kind"] == "shc" for r in records)
 
 
-def test_json_files_hold_credentials_too(signer, trust_file, tmp_path: Path) -> None:
+def test_json_files_hold_credentials_too(signer: Signer, trust_file: str, tmp_path: Path) -> None:
     listed = tmp_path / "list.json"
     listed.write_text(json.dumps([make_dcc(signer), make_dcc(signer)]))
     testdata_like = tmp_path / "case.json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 import base45
 import cbor2
@@ -19,6 +20,7 @@ from .builders import (
     EKU_VACCINATION,
     NOW,
     DccSpec,
+    Signer,
     dcc_from_parts,
     dcc_parts,
     make_dcc,
@@ -28,19 +30,19 @@ from .builders import (
 )
 
 
-def trusting(*signers: object) -> TrustStore:
+def trusting(*signers: Signer) -> TrustStore:
     store = TrustStore()
     for signer in signers:
-        trust_load(signer.pem(), store=store)  # type: ignore[attr-defined]
+        trust_load(signer.pem(), store=store)
     return store
 
 
 @pytest.fixture(scope="module")
-def signer() -> object:
+def signer() -> Signer:
     return make_signer()
 
 
-def test_a_dcc_signed_by_a_trusted_dsc_is_valid_with_its_holder_and_summary(signer) -> None:
+def test_a_dcc_signed_by_a_trusted_dsc_is_valid_with_its_holder_and_summary(signer: Signer) -> None:
     result = dcc_verify(make_dcc(signer), trust=trusting(signer), at=NOW)
     assert result.valid, result.codes
     assert set(result.stages.values()) == {True, None}
@@ -59,12 +61,12 @@ def test_a_ps256_dcc_with_its_kid_in_the_unprotected_header_is_valid() -> None:
     assert dcc_verify(text, trust=trusting(rsa_signer), at=NOW).valid
 
 
-def test_a_payload_that_was_never_compressed_is_accepted(signer) -> None:
+def test_a_payload_that_was_never_compressed_is_accepted(signer: Signer) -> None:
     text = make_dcc(signer, DccSpec(compress=False))
     assert dcc_verify(text, trust=trusting(signer), at=NOW).valid
 
 
-def test_an_altered_payload_fails_the_signature(signer) -> None:
+def test_an_altered_payload_fails_the_signature(signer: Signer) -> None:
     parts = dcc_parts(make_dcc(signer))
     claims = cbor2.loads(parts[2])
     claims[-260][1]["nam"]["fn"] = "Phạm"
@@ -75,20 +77,20 @@ def test_an_altered_payload_fails_the_signature(signer) -> None:
     assert result.stages["trust"] is True and result.stages["signature"] is False
 
 
-def test_an_altered_signature_fails(signer) -> None:
+def test_an_altered_signature_fails(signer: Signer) -> None:
     parts = dcc_parts(make_dcc(signer))
     parts[3] = bytes([parts[3][0] ^ 1]) + parts[3][1:]
     assert dcc_verify(dcc_from_parts(parts), trust=trusting(signer), at=NOW).codes == [
         "dcc_signature"]
 
 
-def test_a_dsc_missing_from_the_trust_list_is_an_unknown_kid(signer) -> None:
+def test_a_dsc_missing_from_the_trust_list_is_an_unknown_kid(signer: Signer) -> None:
     stranger = make_signer()
     result = dcc_verify(make_dcc(stranger), trust=trusting(signer), at=NOW)
     assert result.codes == ["dcc_kid_unknown"]
 
 
-def test_a_key_whose_kid_collides_is_tried_with_every_dsc_under_that_kid(signer) -> None:
+def test_a_key_whose_kid_collides_is_tried_with_every_dsc_under_that_kid(signer: Signer) -> None:
     impostor = make_signer()
     store = trusting(signer)
     # Another DSC listed under the same 8-byte kid must not hide the right one.
@@ -96,7 +98,7 @@ def test_a_key_whose_kid_collides_is_tried_with_every_dsc_under_that_kid(signer)
     assert dcc_verify(make_dcc(signer), trust=store, at=NOW).valid
 
 
-def test_a_kid_in_the_protected_header_wins_over_the_unprotected_one(signer) -> None:
+def test_a_kid_in_the_protected_header_wins_over_the_unprotected_one(signer: Signer) -> None:
     parts = dcc_parts(make_dcc(signer))
     parts[1] = {4: signer.kid}
     parts[0] = cbor2.dumps({1: -7, 4: b"wrongkid"})
@@ -104,7 +106,7 @@ def test_a_kid_in_the_protected_header_wins_over_the_unprotected_one(signer) -> 
     assert "dcc_kid_unknown" in result.codes
 
 
-def test_an_expired_dcc_fails_expiry_and_one_not_yet_issued_too(signer) -> None:
+def test_an_expired_dcc_fails_expiry_and_one_not_yet_issued_too(signer: Signer) -> None:
     text = make_dcc(signer, DccSpec(expires_at=NOW - timedelta(hours=1),
                                     issued_at=NOW - timedelta(days=30)))
     assert dcc_verify(text, trust=trusting(signer), at=NOW).codes == ["dcc_expired"]
@@ -127,7 +129,9 @@ def test_a_dcc_living_beyond_its_dsc_fails_the_certificate_stage() -> None:
     (["1.3.6.1.5.5.7.3.1"], pcr_result(), True),  # no HCERT OID: any type
     ([], pcr_result(), True),
 ])
-def test_key_usage_oids_constrain_the_certificate_type(ekus, dcc, allowed) -> None:
+def test_key_usage_oids_constrain_the_certificate_type(
+    ekus: list[str], dcc: dict[str, Any], allowed: bool
+) -> None:
     constrained = make_signer(ekus=ekus or None)
     result = dcc_verify(make_dcc(constrained, DccSpec(dcc=dcc)), trust=trusting(constrained),
                         at=NOW)
@@ -135,7 +139,7 @@ def test_key_usage_oids_constrain_the_certificate_type(ekus, dcc, allowed) -> No
     assert result.stages["key_usage"] is allowed
 
 
-def test_the_schema_is_the_one_of_the_dccs_own_version(signer) -> None:
+def test_the_schema_is_the_one_of_the_dccs_own_version(signer: Signer) -> None:
     # "1950" is a valid dob from schema 1.2.1 on, not under 1.0.0.
     old = make_dcc(signer, DccSpec(dcc=vaccination(ver="1.0.0", dob="1950")))
     new = make_dcc(signer, DccSpec(dcc=vaccination(ver="1.3.0", dob="1950")))
@@ -149,7 +153,7 @@ def test_the_schema_is_the_one_of_the_dccs_own_version(signer) -> None:
         "dcc_schema_version"]
 
 
-def test_two_entries_in_one_dcc_are_refused_whatever_the_schema_version(signer) -> None:
+def test_two_entries_in_one_dcc_are_refused_whatever_the_schema_version(signer: Signer) -> None:
     # Schema 1.3.0 says it with oneOf; earlier schemas did not, the regulation did.
     both = vaccination(t=pcr_result()["t"])
     assert dcc_verify(make_dcc(signer, DccSpec(dcc=both)), trust=trusting(signer),
@@ -159,14 +163,14 @@ def test_two_entries_in_one_dcc_are_refused_whatever_the_schema_version(signer) 
                       at=NOW).codes == ["dcc_multiple_entries"]
 
 
-def test_a_code_outside_the_value_sets_fails_the_value_set_stage(signer) -> None:
+def test_a_code_outside_the_value_sets_fails_the_value_set_stage(signer: Signer) -> None:
     odd = vaccination()
     odd["v"][0]["mp"] = "NOT-A-VACCINE"
     result = dcc_verify(make_dcc(signer, DccSpec(dcc=odd)), trust=trusting(signer), at=NOW)
     assert result.codes == ["dcc_valueset"]
 
 
-def test_a_cwt_without_the_hcert_claim_fails_the_cwt_stage(signer) -> None:
+def test_a_cwt_without_the_hcert_claim_fails_the_cwt_stage(signer: Signer) -> None:
     text = make_dcc(signer, DccSpec(claims={1: "VN", 6: 1, 4: 2}))
     assert dcc_verify(text, trust=trusting(signer), at=NOW).codes == ["dcc_cwt"]
 
@@ -182,7 +186,9 @@ def _revocation_batch(hash_type: str, value: bytes, kid: bytes | None = None) ->
 
 
 @pytest.mark.parametrize("hash_type", ["UCI", "COUNTRYCODEUCI", "SIGNATURE"])
-def test_a_dcc_on_a_revocation_list_is_revoked_by_each_hash_type(signer, hash_type) -> None:
+def test_a_dcc_on_a_revocation_list_is_revoked_by_each_hash_type(
+    signer: Signer, hash_type: str
+) -> None:
     text = make_dcc(signer)
     uvci = "URN:UVCI:01:VN:TESTVACC0001"
     parts = dcc_parts(text)
@@ -198,14 +204,14 @@ def test_a_dcc_on_a_revocation_list_is_revoked_by_each_hash_type(signer, hash_ty
         assert dcc_verify(other, trust=store, at=NOW).stages["revocation"] is True
 
 
-def test_a_revocation_batch_for_another_dsc_does_not_apply(signer) -> None:
+def test_a_revocation_batch_for_another_dsc_does_not_apply(signer: Signer) -> None:
     store = trusting(signer)
     uvci_hash = hashlib.sha256(b"URN:UVCI:01:VN:TESTVACC0001").digest()[:16]
     trust_load(_revocation_batch("UCI", uvci_hash, kid=b"otherkid"), store=store)
     assert dcc_verify(make_dcc(signer), trust=store, at=NOW).valid
 
 
-def test_without_signature_checking_every_other_stage_still_runs(signer) -> None:
+def test_without_signature_checking_every_other_stage_still_runs(signer: Signer) -> None:
     stranger = make_signer()
     result = dcc_verify(make_dcc(stranger), trust=TrustStore(), at=NOW, check_signature=False)
     assert result.valid
@@ -220,11 +226,11 @@ def test_without_signature_checking_every_other_stage_still_runs(signer) -> None
     ("HC1:" + base45.b45encode(b"\x78\x9c garbage").decode(), "dcc_decompress"),
     ("HC1:" + base45.b45encode(b"\x84\x40").decode(), "dcc_cose"),
 ])
-def test_each_broken_transport_stage_has_its_own_code(text, code) -> None:
+def test_each_broken_transport_stage_has_its_own_code(text: str, code: str) -> None:
     assert dcc_verify(text, trust=TrustStore(), at=NOW).codes == [code]
 
 
-def test_a_dsc_that_cryptography_refuses_is_read_from_its_der(signer) -> None:
+def test_a_dsc_that_cryptography_refuses_is_read_from_its_der(signer: Signer) -> None:
     """Some issuers' DSCs carry encodings cryptography's strict parser
     refuses; the key, validity and key usage are still read."""
     from truyvet.certificates.trust import _fields_from_der

@@ -5,6 +5,7 @@ with a clear error and never raises."""
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 import base45
 import cbor2
@@ -24,7 +25,7 @@ FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 
 
 def hc1(payload: bytes, *, compress: bool = True) -> str:
-    return "HC1:" + base45.b45encode(zlib.compress(payload) if compress else payload).decode()
+    return "HC1:" + str(base45.b45encode(zlib.compress(payload) if compress else payload).decode())
 
 
 def check(text: str) -> None:
@@ -35,27 +36,27 @@ def check(text: str) -> None:
 
 @FUZZ
 @given(st.text(max_size=3000))
-def test_any_text_is_answered(text) -> None:
+def test_any_text_is_answered(text: str) -> None:
     check(text)
 
 
 @FUZZ
 @given(st.sampled_from(["HC1:", "shc:/", "HC2:", "shc:/1/2/", ""]), st.text(
     alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:", max_size=2000))
-def test_prefixes_followed_by_anything_are_answered(prefix, body) -> None:
+def test_prefixes_followed_by_anything_are_answered(prefix: str, body: str) -> None:
     check(prefix + body)
 
 
 @FUZZ
 @given(st.binary(max_size=4000))
-def test_any_bytes_behind_a_valid_transport_are_answered(data) -> None:
+def test_any_bytes_behind_a_valid_transport_are_answered(data: bytes) -> None:
     check(hc1(data))
     check(hc1(data, compress=False))
 
 
 @FUZZ
 @given(st.integers(min_value=5, max_value=len(SIGNED) - 1))
-def test_a_truncated_certificate_is_answered(cut) -> None:
+def test_a_truncated_certificate_is_answered(cut: int) -> None:
     check(SIGNED[:cut])
 
 
@@ -67,7 +68,7 @@ def test_a_truncated_certificate_is_answered(cut) -> None:
         st.integers(-300, 10) | st.text(max_size=3), inner, max_size=4),
     max_leaves=40,
 ))
-def test_any_cbor_structure_in_the_cose_or_the_cwt_is_answered(value) -> None:
+def test_any_cbor_structure_in_the_cose_or_the_cwt_is_answered(value: Any) -> None:
     check(hc1(cbor2.dumps(value)))
     check(hc1(cbor2.dumps(cbor2.CBORTag(18, [b"", {}, cbor2.dumps(value), b"x" * 64]))))
     check(hc1(cbor2.dumps(cbor2.CBORTag(18, [cbor2.dumps(value), {4: b"k"}, b"", b""]))))
@@ -75,7 +76,7 @@ def test_any_cbor_structure_in_the_cose_or_the_cwt_is_answered(value) -> None:
 
 @FUZZ
 @given(st.binary(max_size=3000))
-def test_any_file_contents_are_answered(data) -> None:
+def test_any_file_contents_are_answered(data: bytes) -> None:
     for credential in credentials_in_bytes(data, "file"):
         credential.verify(trust=TRUST, at=NOW)
     for credential in credentials_in_bytes(b"\x89PNG\r\n\x1a\n" + data, "png"):
@@ -108,13 +109,13 @@ def test_huge_inputs_are_refused_before_any_work() -> None:
 
 @FUZZ
 @given(st.binary(max_size=600))
-def test_our_base45_decoder_agrees_with_the_base45_package(data) -> None:
+def test_our_base45_decoder_agrees_with_the_base45_package(data: bytes) -> None:
     assert base45_decode(base45.b45encode(data).decode()) == data
 
 
 @FUZZ
 @given(st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:", max_size=60))
-def test_our_base45_decoder_refuses_what_the_package_refuses(text) -> None:
+def test_our_base45_decoder_refuses_what_the_package_refuses(text: str) -> None:
     try:
         expected = base45.b45decode(text)
     except ValueError:

@@ -4,18 +4,26 @@ shared issuer's keys, and cards built in the test (tests/builders.py)."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from truyvet.certificates.conformance import clock_parse
+from truyvet.certificates.result import Verification
 from truyvet.certificates.shc import shc_verify
 from truyvet.certificates.trust import TrustStore, trust_load
-from truyvet.certificates.verify import chunks_grouped, credentials_in_bytes, credentials_in_text
+from truyvet.certificates.verify import (
+    Credential,
+    chunks_grouped,
+    credentials_in_bytes,
+    credentials_in_text,
+)
 
 from .builders import (
     NOW,
+    ShcIssuer,
     b64url,
     make_jws,
     make_shc_issuer,
@@ -42,13 +50,15 @@ def shared_trust(*, crl: bool = False) -> TrustStore:
     return store
 
 
-def verify_all(credentials, trust, at=EXAMPLES_CLOCK):
+def verify_all(
+    credentials: Iterable[Credential], trust: TrustStore, at: datetime = EXAMPLES_CLOCK
+) -> list[Verification]:
     return [c.verify(trust=trust, at=at) for c in chunks_grouped(credentials)]
 
 
 @needs_shared
 @pytest.mark.parametrize("example", ["00", "01", "02", "03"])
-def test_the_spec_examples_verify_with_the_shared_issuer_keys_in_every_form(example) -> None:
+def test_the_spec_examples_verify_with_the_shared_issuer_keys_in_every_form(example: str) -> None:
     trust = shared_trust()
     forms = [
         credentials_in_bytes((SHARED / f"example-{example}-d-jws.txt").read_bytes(), "jws"),
@@ -91,15 +101,15 @@ def test_a_key_bound_to_another_issuer_does_not_vouch_for_these_cards() -> None:
 
 
 @pytest.fixture(scope="module")
-def issuer():
+def issuer() -> ShcIssuer:
     return make_shc_issuer()
 
 
-def trusting(issuer) -> TrustStore:
+def trusting(issuer: ShcIssuer) -> TrustStore:
     return trust_load(issuer.jwks(), issuer=issuer.url)[0]
 
 
-def test_a_card_built_from_cryptography_and_zlib_alone_verifies(issuer) -> None:
+def test_a_card_built_from_cryptography_and_zlib_alone_verifies(issuer: ShcIssuer) -> None:
     jws = make_jws(issuer, shc_payload(rid="abc123"))
     result = shc_verify(shc_numeric(jws), trust=trusting(issuer), at=NOW)
     assert result.valid, result.codes
@@ -109,7 +119,7 @@ def test_a_card_built_from_cryptography_and_zlib_alone_verifies(issuer) -> None:
     assert result.summary["immunizations"][0]["vaccine"] == "Pfizer-BioNTech COVID-19"
 
 
-def test_a_chunked_card_is_joined_from_its_parts_in_any_order(issuer) -> None:
+def test_a_chunked_card_is_joined_from_its_parts_in_any_order(issuer: ShcIssuer) -> None:
     jws = make_jws(issuer, shc_payload())
     parts = shc_chunks(jws, 3)
     credentials = credentials_in_text("\n".join([parts[2], parts[0], parts[1]]), "pasted")
@@ -148,7 +158,9 @@ def _altered_signature(jws: str) -> str:
     ("not yet valid", "shc_not_yet_valid"),
     ("missing vc.type", "shc_vc_type"),
 ])
-def test_each_way_a_card_can_be_wrong_fails_with_its_own_code(issuer, case, code) -> None:
+def test_each_way_a_card_can_be_wrong_fails_with_its_own_code(
+    issuer: ShcIssuer, case: str, code: str
+) -> None:
     trust = trusting(issuer)
     payload = shc_payload(rid="r3vok3d")
     jws = make_jws(issuer, payload)
@@ -174,7 +186,7 @@ def test_each_way_a_card_can_be_wrong_fails_with_its_own_code(issuer, case, code
     assert result.codes == [code]
 
 
-def test_a_rid_revoked_from_a_time_on_spares_cards_issued_later(issuer) -> None:
+def test_a_rid_revoked_from_a_time_on_spares_cards_issued_later(issuer: ShcIssuer) -> None:
     trust = trusting(issuer)
     cutoff = int((NOW - timedelta(days=10)).timestamp())
     crl = {"kid": issuer.jwk["kid"], "method": "rid", "ctr": 2, "rids": [f"later.{cutoff}"]}
@@ -185,14 +197,14 @@ def test_a_rid_revoked_from_a_time_on_spares_cards_issued_later(issuer) -> None:
     assert shc_verify(old, trust=trust, at=NOW).codes == ["shc_revoked"]
 
 
-def test_an_immunization_card_without_a_patient_fails_the_fhir_stage(issuer) -> None:
+def test_an_immunization_card_without_a_patient_fails_the_fhir_stage(issuer: ShcIssuer) -> None:
     payload = shc_payload()
     del payload["vc"]["credentialSubject"]["fhirBundle"]["entry"][0]
     result = shc_verify(make_jws(issuer, payload), trust=trusting(issuer), at=NOW)
     assert result.codes == ["shc_fhir"]
 
 
-def test_a_decompression_bomb_is_refused(issuer) -> None:
+def test_a_decompression_bomb_is_refused(issuer: ShcIssuer) -> None:
     import zlib
 
     header = b64url(json.dumps({"zip": "DEF", "alg": "ES256", "kid": "x"}).encode())

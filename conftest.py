@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
 from django.db import transaction
 from django.utils import translation
 
@@ -35,6 +37,25 @@ def _fast_and_offline(settings: Any) -> Iterator[None]:
     yield
     translation.deactivate()
     sms.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _rate_limit_counters_do_not_outlive_a_committing_test(
+    request: pytest.FixtureRequest,
+) -> Iterator[None]:
+    """Transactional and live-server tests commit for real, and the flush
+    after them empties model tables only, not the database cache table that
+    holds rate-limit counters. Without this, limits counted by one such test
+    (staff invitations to a persona's phone, say) refuse the next one."""
+    yield
+    marker = request.node.get_closest_marker("django_db")
+    commits = bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if commits:
+        cache = caches["default"]
+        if isinstance(cache, DatabaseCache):  # Redis tests use their own database
+            cache.clear()
 
 
 @pytest.fixture(autouse=True)

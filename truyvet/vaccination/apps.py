@@ -1,0 +1,65 @@
+from typing import Any
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate, post_save
+
+
+def _schedule_jobs(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from django.db import connections
+    from django_q.models import Schedule
+
+    from truyvet.vaccination.tasks import schedule_coverage_reports
+
+    # Not when django-q2's tables are absent (migrating backwards, say).
+    if Schedule._meta.db_table in connections[using].introspection.table_names():
+        schedule_coverage_reports(using=using)
+
+
+def _person_saved(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    """A vaccinated person who moves commune (or whose birth date is fixed)
+    moves in the coverage figures too: the rollups follow the record."""
+    from truyvet.vaccination.models import PersonCoverage
+    from truyvet.vaccination.rollups import coverage_refresh
+
+    if raw or kwargs.get("created"):
+        return
+    if PersonCoverage.objects.filter(person_id=instance.pk).exists():
+        coverage_refresh(person_ids=[instance.pk])
+
+
+def _large_bodies() -> None:
+    from django.conf import settings
+
+    from truyvet.core.middleware import allow_large_body
+
+    def a_list() -> int:
+        return int(settings.VACCINATION_IMPORT_MAX_BYTES) + 256 * 1024
+
+    def evidence() -> int:
+        return (int(settings.VACCINATION_EVIDENCE_MAX_FILES)
+                * int(settings.VACCINATION_EVIDENCE_MAX_BYTES) + 256 * 1024)
+
+    for name in ("vaccination:import", "api:vaccination_import_start"):
+        allow_large_body(name, a_list)
+    for name in ("vaccination:correction_new", "vaccination:correction_detail",
+                 "api:vaccination_correction_file", "api:vaccination_correction_reply"):
+        allow_large_body(name, evidence)
+
+
+class VaccinationConfig(AppConfig):
+    name = "truyvet.vaccination"
+    label = "vaccination"
+    verbose_name = "Tiêm chủng"
+
+    def ready(self) -> None:
+        from truyvet.accounts.models import Person
+        from truyvet.places.population import population_scope_register
+        from truyvet.vaccination.permissions import population_scope_of
+
+        # After every migrate (idempotent): the daily coverage workbooks.
+        post_migrate.connect(_schedule_jobs, sender=self, dispatch_uid="vaccination.schedule")
+        post_save.connect(_person_saved, sender=Person, dispatch_uid="vaccination.person_saved")
+        # Population figures (places) are loaded by officers; roles live above
+        # places, so the rule is registered from here.
+        population_scope_register(population_scope_of)
+        _large_bodies()

@@ -176,10 +176,14 @@ def _check_archive(path: Path, size: int, max_inflated: int) -> None:
 def _xlsx_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], int | None, Any]:
     from openpyxl import load_workbook
 
+    # A file object rather than the path: openpyxl refuses paths whose
+    # name does not end in .xlsx, and uploads are stored under random names.
+    handle = open(path, "rb")  # closed with the workbook, by Sheet.close
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        workbook = load_workbook(handle, read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
     except Exception:  # openpyxl raises many kinds for a broken file
+        handle.close()
         raise refuse(_("Tệp không phải là bảng tính .xlsx hợp lệ."), "invalid_file") from None
     estimated = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 0 else None
 
@@ -193,7 +197,11 @@ def _xlsx_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], int | None,
             raise refuse(_("Tệp bảng tính bị hỏng, không đọc hết được. Hãy mở bằng Excel và "
                            "lưu lại."), "invalid_file") from None
 
-    return rows(), estimated, workbook.close
+    def close() -> None:
+        workbook.close()
+        handle.close()
+
+    return rows(), estimated, close
 
 
 def _csv_encoding(head: bytes) -> str:

@@ -524,7 +524,10 @@ def _check_person(rows: list[dict[str, Any]], key: str, history: dict[int, list[
         birth_year = birth_date.year if birth_date else _year_of(key, rows[0])
     rows.sort(key=lambda row: (row["given_on"] or date.max, row["dose_number"] or 99,
                                row["row_number"]))
-    tainted = False
+    # A row already bad (a cell it could not read, a person it could not
+    # match) would make the person's later rows look out of sequence; those
+    # consequences are not reported, only the bad row itself.
+    tainted = any(row["errors"] or row["match_error"] for row in rows)
     updates = []
     for row in rows:
         findings = [list(item) for item in _decode(row["errors"])]
@@ -555,8 +558,6 @@ def _check_person(rows: list[dict[str, Any]], key: str, history: dict[int, list[
                     shots.append(Shot(number=number, kind=kind, product=product,
                                       given_on=given_on))
                 outcome = RowOutcome.BAD if findings else RowOutcome.NEW
-        if outcome == RowOutcome.BAD:
-            tainted = True
         updates.append((outcome, json.dumps(findings, ensure_ascii=False, default=str)
                         if findings else "", number, kind or "", warnings, row["id"]))
     return updates

@@ -36,8 +36,8 @@ MESSAGES.update({
     "birth_future": _("Ngày sinh ở tương lai."),
     "birth_too_old": _("Năm sinh trước 1900."),
     "bad_sex": _("Giới tính “%(value)s” không hợp lệ: ghi Nam, Nữ hoặc Khác."),
-    "bad_phone": _("Số điện thoại “%(value)s”: %(reason)s"),
-    "bad_id": _("Số CMND/CCCD “%(value)s”: %(reason)s"),
+    "bad_phone": _("“%(value)s”: %(reason)s"),
+    "bad_id": _("“%(value)s”: %(reason)s"),
     "no_identity": _("Cần số CMND/CCCD hoặc số điện thoại để nhận ra người được tiêm."),
     "name_too_long": _("Họ và tên dài quá 120 ký tự."),
     "bad_dose": _("Không đọc được mũi tiêm “%(value)s”: ghi số mũi (1, 2, 3), “Nhắc lại” hoặc "
@@ -272,6 +272,3 @@ class Places:
         unit, finding = self.commune(parts[-1], parts[-2], parts[-3])
         return unit if finding is None else None
 
-
-def finding_text(finding: Finding) -> str | Promise:
-    return finding.text

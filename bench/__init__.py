@@ -10,4 +10,5 @@ BENCHMARKS: dict[str, str] = {
     "reports": "bench.reports_bench",
     "checkins": "bench.checkin_http",
     "tracing": "bench.tracing_bench",
+    "vaccination": "bench.vaccination_bench",
 }

@@ -20,6 +20,7 @@ urlpatterns = [
     path("checkins/", include("truyvet.checkins.urls")),
     path("tracing/", include("truyvet.tracing.urls")),
     path("reports/", include("truyvet.reports.urls")),
+    path("vaccination/", include("truyvet.vaccination.urls")),
     path("inbox/", core_inbox.inbox_view, name="inbox"),
     # The path printed in every venue QR: keep it exactly /v/<token>.
     path("v/<str:token>", venue_views.scan_view, name="venue_scan"),

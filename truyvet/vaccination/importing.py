@@ -126,6 +126,7 @@ FIELD_COLUMN = {
     "dose_number": "dose", "kind": "dose", "province": "province", "district": "district",
     "commune": "commune", "lot_number": "lot", "reason": "reason",
 }
+IMPORT_TASK = "truyvet.vaccination.tasks.dose_import_task"
 CHUNK = 2000  # rows per staging write
 KEYS_PER_STEP = 500  # people per matching or checking step
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -151,11 +152,14 @@ def _open(path: Path, filename: str) -> spreadsheets.Sheet:
 # --- Start: in the request ---------------------------------------------------------------------
 
 
-def import_start(*, actor: Any, site: Venue, upload: IO[bytes], filename: str) -> DoseImport:
+def import_start(*, actor: Any, site: Venue, upload: IO[bytes], filename: str,
+                 queue: bool = False) -> DoseImport:
     """Stores the uploaded file outside the web root and checks, before
     queuing anything, that it is a spreadsheet of the right size with the
-    needed columns, so a wrong file gets its message at once. ``actor``
-    None is the operator at the console."""
+    needed columns, so a wrong file gets its message at once. With
+    ``queue`` the import is handed to the worker once this commits (the
+    page and the API); without, the caller runs ``import_run`` (the
+    command line). ``actor`` None is the operator at the console."""
     if not is_site(site):
         raise ServiceError(_("Đây không phải là điểm tiêm chủng."), code="not_a_site")
     if actor is not None and not can_import_doses(actor, site):
@@ -175,9 +179,20 @@ def import_start(*, actor: Any, site: Venue, upload: IO[bytes], filename: str) -
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return DoseImport.objects.create(
-        site=site, filename=Path(filename or "danh-sach.xlsx").name[:200], stored_name=stored,
-        size=size, uploaded_by=actor if getattr(actor, "is_authenticated", False) else None)
+    with transaction.atomic():
+        batch = DoseImport.objects.create(
+            site=site, filename=Path(filename or "danh-sach.xlsx").name[:200],
+            stored_name=stored, size=size,
+            uploaded_by=actor if getattr(actor, "is_authenticated", False) else None)
+        if queue:
+            transaction.on_commit(lambda: _enqueue(batch.pk))
+    return batch
+
+
+def _enqueue(batch_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task(IMPORT_TASK, batch_id, task_name=f"vaccination: import {batch_id}")
 
 
 # --- Run: in the worker (or the command line) ---------------------------------------------

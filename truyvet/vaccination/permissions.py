@@ -197,6 +197,11 @@ def can_view_coverage(user: Any, unit: AdministrativeUnit | None) -> bool:
     return is_system_admin(user) or _covers(user, unit, OFFICIAL_ROLES)
 
 
+def is_national_viewer(user: Any) -> bool:
+    """Sees the whole country's coverage: system admins."""
+    return _active(user) and is_system_admin(user)
+
+
 def coverage_units(user: Any) -> list[AdministrativeUnit]:
     """The units whose coverage the user's roles open, outermost only."""
     units = sorted({unit.pk: unit for unit in scope_units(user, OFFICIAL_ROLES)}.values(),

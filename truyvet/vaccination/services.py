@@ -18,7 +18,7 @@ from datetime import date
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -782,3 +782,50 @@ def _notify(correction: CorrectionRequest, kind: str, text: str, note_id: int) -
 
 def vaccine_codes() -> list[str]:
     return list(Vaccine.objects.values_list("code", flat=True))
+
+
+# --- Coverage exports and scheduled workbooks -----------------------------------------------------
+
+
+def coverage_export(*, actor: Any, coverage: Any, request: HttpRequest | None = None) -> bytes:
+    """The coverage workbook of a scope, for download; audited as an export
+    (counts only, but officials' exports are logged)."""
+    from truyvet.vaccination import exports
+
+    content = exports.coverage_xlsx(coverage)
+    audit_record(actor=actor, action=AuditAction.EXPORT, request=request,
+                 purpose=_("Xuất số liệu bao phủ tiêm chủng"),
+                 target=f"vaccination:coverage:{coverage.scope.slug}", unit=coverage.scope.unit,
+                 detail={"since": coverage.since.isoformat(),
+                         "until": coverage.until.isoformat()})
+    return content
+
+
+def coverage_reports_make(*, day: date) -> int:
+    """Yesterday's coverage workbook of every district and province with
+    vaccinated people, once each (the scheduled job). Returns how many."""
+    from truyvet.vaccination import exports
+    from truyvet.vaccination.models import CoverageReport, CoverageTotal
+    from truyvet.vaccination.selectors import Scope, coverage_build
+
+    keys = set(CoverageTotal.objects.filter(people__gt=0).values_list("unit_key", flat=True))
+    units = AdministrativeUnit.objects.filter(pk__in=keys, level__in=[Level.PROVINCE,
+                                                                        Level.DISTRICT])
+    made = 0
+    for unit in units.select_related("parent"):
+        if CoverageReport.objects.filter(unit=unit, day=day).exists():
+            continue
+        with translation.override("vi"):
+            content = exports.coverage_xlsx(coverage_build(scope=Scope(unit=unit), until=day))
+        name = f"{unit.code}-{day:%Y%m%d}-{hashlib.sha256(content).hexdigest()[:12]}.xlsx"
+        path = exports.reports_dir() / name
+        path.write_bytes(content)
+        try:
+            with transaction.atomic():
+                CoverageReport.objects.create(unit=unit, day=day, stored_name=name,
+                                              size=len(content))
+        except IntegrityError:  # another worker made it meanwhile
+            path.unlink(missing_ok=True)
+            continue
+        made += 1
+    return made

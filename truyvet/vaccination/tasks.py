@@ -18,7 +18,6 @@ from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-IMPORT_TASK = "truyvet.vaccination.tasks.dose_import_task"
 REPORTS_TASK_NAME = "vaccination: daily coverage reports"
 REPORTS_TASK_FUNC = "truyvet.vaccination.tasks.coverage_reports_daily"
 
@@ -29,13 +28,6 @@ def dose_import_task(batch_id: int) -> dict[str, Any]:
     batch = import_run(batch_id=batch_id)
     return {"status": batch.status, "imported": batch.imported, "skipped": batch.skipped,
             "rejected": batch.rejected}
-
-
-def dose_import_enqueue(batch_id: int) -> None:
-    """Hands an import to the worker (inline under TASK_SYNC)."""
-    from django_q.tasks import async_task
-
-    async_task(IMPORT_TASK, batch_id, task_name=f"vaccination: import {batch_id}")
 
 
 def coverage_reports_daily() -> int:

@@ -695,6 +695,8 @@ def correction_review(
         else:
             _lock_person(locked.person)
             _carry_out(locked, changes or DoseChanges(), text, actor, catalogue)
+            if locked.dose_id and not Dose.objects.filter(pk=locked.dose_id).exists():
+                locked.dose = None  # deleted as not the person's; the label stays
             locked.status = CorrectionStatus.APPROVED
             locked.reviewed_by, locked.reviewed_at, locked.decision = actor, now, text
             note = NoteKind.APPROVED

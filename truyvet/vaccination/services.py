@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from truyvet.accounts.models import OtpPurpose, Person, User
 from truyvet.accounts.services import otp_request, otp_verify
-from truyvet.core.errors import ErrorCollector, FieldError, NotAllowed, ServiceError
+from truyvet.core.errors import ErrorCollector, FieldError, NotAllowed, ServiceError, Throttled
 from truyvet.core.models import AuditAction
 from truyvet.core.outbox import Message, outbox_enqueue
 from truyvet.core.services import audit_record
@@ -524,7 +524,10 @@ def correction_file(
         evidence_files.evidence_remove(stored)
         raise
     if person.phone:
-        otp_request(phone=person.phone, purpose=OtpPurpose.VERIFY_PHONE, request=request)
+        try:
+            otp_request(phone=person.phone, purpose=OtpPurpose.VERIFY_PHONE, request=request)
+        except Throttled:
+            pass  # a code went out a moment ago; the request's page offers to send again
     return correction
 
 

@@ -32,7 +32,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import IO, Any
+from typing import IO
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -233,5 +233,6 @@ def evidence_remove(names: Iterable[str]) -> None:
             continue
 
 
-def evidence_read(stored_name: str) -> Any:
-    return open(evidence_path(stored_name), "rb")  # closed by FileResponse
+def evidence_read(stored_name: str) -> bytes:
+    """The stored file (at most VACCINATION_EVIDENCE_MAX_BYTES)."""
+    return evidence_path(stored_name).read_bytes()

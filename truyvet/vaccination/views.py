@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -221,12 +221,13 @@ def evidence_view(request: HttpRequest, correction_id: int, evidence_id: int) ->
     except NotFound as exc:
         raise _not_found(exc) from exc
     try:
-        handle = evidence_read(item.stored_name)
+        content = evidence_read(item.stored_name)
     except (OSError, ValueError) as exc:
         raise Http404 from exc
-    response = FileResponse(handle, content_type=item.content_type,
-                            as_attachment=not item.is_image,
-                            filename=f"minh-chung-{item.pk}.{item.stored_name.rsplit('.', 1)[-1]}")
+    response = HttpResponse(content, content_type=item.content_type)
+    disposition = "inline" if item.is_image else "attachment"
+    response["Content-Disposition"] = (
+        f'{disposition}; filename="minh-chung-{item.pk}.{item.stored_name[-3:]}"')
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     return response
@@ -357,9 +358,7 @@ def import_errors_view(request: HttpRequest, batch_id: int) -> HttpResponse:
     path = error_file_path(batch) if batch.status == ImportStatus.REJECTED else None
     if path is None:
         raise Http404
-    stem = batch.filename.rsplit(".", 1)[0][:80]
-    return FileResponse(path.open("rb"), as_attachment=True, filename=f"{stem}-loi.xlsx",
-                        content_type=exports.XLSX_TYPE)
+    return _download(path.read_bytes(), f"loi-nhap-{batch.pk}.xlsx")
 
 
 # --- The officials' desk --------------------------------------------------------------------------
@@ -561,8 +560,14 @@ def coverage_file_view(request: HttpRequest, scope: str, report_id: int) -> Http
     path = exports.report_path(report.stored_name) if report else None
     if report is None or path is None or not path.exists():
         raise Http404
-    return FileResponse(path.open("rb"), as_attachment=True, content_type=exports.XLSX_TYPE,
-                        filename=f"bao-phu-{report.unit.code}-{report.day:%Y%m%d}.xlsx")
+    return _download(path.read_bytes(), f"bao-phu-{report.unit.code}-{report.day:%Y%m%d}.xlsx")
+
+
+def _download(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=exports.XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def coverage_url(scope: selectors.Scope) -> str:

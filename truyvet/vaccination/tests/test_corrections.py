@@ -175,7 +175,7 @@ def test_a_dose_under_correction_is_flagged_for_certificates(personas: Any, dose
     assert after.under_correction
 
 
-# --- Evidence --------------------------------------------------------------------------------------
+# --- Evidence ---------------------------------------------------------------------------------
 
 
 def test_a_photo_is_stored_without_its_exif_or_gps(personas: Any, dose: Dose) -> None:

@@ -420,3 +420,18 @@ def demo_reports(say: Callable[[str], None]) -> None:
 
 
 DEMO_STEPS.append(demo_reports)
+
+
+# --- Vaccination (issue 15) ----------------------------------------------------------
+
+
+def demo_vaccination(say: Callable[[str], None]) -> None:
+    """Hạ Lang's two vaccination sites, about 20,000 residents with their
+    late-2021 doses, the communes' populations, three open correction
+    requests (one with a photo) and the coverage figures."""
+    from truyvet.vaccination.demo import demo_vaccination as build
+
+    build(say)
+
+
+DEMO_STEPS.append(demo_vaccination)

@@ -53,20 +53,26 @@ def home_sections_for(user: Any) -> list[dict[str, Any]]:
     from truyvet.checkins.selectors import home_links_for
     from truyvet.reports.selectors import home_links_for as report_links_for
     from truyvet.tracing.selectors import home_links_for as tracing_links_for
+    from truyvet.vaccination.selectors import home_links_for as vaccination_links_for
     from truyvet.venues.selectors import home_links_for as venue_links_for
 
     checkin_links = home_links_for(user)
     venue_links = venue_links_for(user)
     tracing_links = tracing_links_for(user)
+    vaccination_links = vaccination_links_for(user)
     sections: list[dict[str, Any]] = [
         {
             "title": _("Của tôi"),
             "links": [(reverse("accounts:profile"), _("Thông tin cá nhân")),
-                      *checkin_links["mine"], *venue_links["mine"], *tracing_links["mine"]],
+                      *checkin_links["mine"], *venue_links["mine"], *tracing_links["mine"],
+                      *vaccination_links["mine"]],
         }
     ]
     if checkin_links["control"]:
         sections.append({"title": _("Kiểm soát ra vào"), "links": checkin_links["control"]})
+    if vaccination_links["official"] and not permissions.is_official(user):
+        # Site staff without an official role: their vaccination sites.
+        sections.append({"title": _("Tiêm chủng"), "links": vaccination_links["official"]})
     if permissions.is_official(user):
         links = [(reverse("accounts:people"), _("Tra cứu người dân"))]
         if permissions.is_officer(user):
@@ -75,6 +81,9 @@ def home_sections_for(user: Any) -> list[dict[str, Any]]:
         links.extend(venue_links["official"])
         links.extend(tracing_links["official"])
         links.extend(report_links_for(user))
+        links.extend(vaccination_links["official"])
+        if permissions.is_officer(user):
+            links.append((reverse("places:population"), _("Số dân theo xã")))
         links.append((reverse("places:search"), _("Đơn vị hành chính")))
         sections.append({"title": _("Công việc cán bộ"), "links": links})
     return sections

@@ -46,6 +46,23 @@ def _large_bodies() -> None:
         allow_large_body(name, evidence)
 
 
+def _synth_doses_arguments(parser: Any) -> None:
+    parser.add_argument("--doses", type=int, default=0,
+                        help="vaccination: dose records to add for the area's residents "
+                        "without any (late-2021 histories; about 1.6 per resident)")
+
+
+def _synth_doses(options: dict[str, Any], area: Any, stream: Any) -> list[str]:
+    from truyvet.vaccination.synth import doses_synth
+
+    if not options.get("doses"):
+        return []
+    made = doses_synth(area=area, doses=int(options["doses"]), seed=options.get("seed") or 2021,
+                       stream=stream)
+    return [f"Doses: {made.doses:,} new for {made.people:,} people in {made.seconds:.1f} s "
+            "(coverage rollups rebuilt)"]
+
+
 class VaccinationConfig(AppConfig):
     name = "truyvet.vaccination"
     label = "vaccination"
@@ -53,6 +70,7 @@ class VaccinationConfig(AppConfig):
 
     def ready(self) -> None:
         from truyvet.accounts.models import Person
+        from truyvet.checkins.synth.generate import SynthExtra, synth_extra_register
         from truyvet.places.population import population_scope_register
         from truyvet.vaccination.permissions import population_scope_of
 
@@ -63,3 +81,5 @@ class VaccinationConfig(AppConfig):
         # places, so the rule is registered from here.
         population_scope_register(population_scope_of)
         _large_bodies()
+        # `truyvet synth --doses N`: dose records at scale for the benchmarks.
+        synth_extra_register(SynthExtra(add_arguments=_synth_doses_arguments, run=_synth_doses))

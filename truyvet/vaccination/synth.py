@@ -210,22 +210,27 @@ class DosesResult:
 
 
 def doses_synth(*, area: AdministrativeUnit, doses: int, seed: int = 2021,
-                stream: TextIO | None = None) -> DosesResult:
+                stream: TextIO | None = None,
+                sites_by_commune: dict[int, int] | None = None) -> DosesResult:
     """Adds about ``doses`` dose records for residents of ``area`` who have
     none yet, with the late-2021 histories of ``history``, then rebuilds the
     coverage rollups. Residents come from ``truyvet synth`` (or the demo);
-    run that first with enough people (about two doses per adult)."""
+    run that first with enough people (about two doses per adult). Doses
+    are given at ``sites_by_commune`` (commune id -> site id; 0 for the
+    rest), else at each district's health centre (created when missing)."""
     import time
 
     started = time.perf_counter()
-    sites = _sites_for(area)
+    sites = {} if sites_by_commune else _sites_for(area)
+    by_commune = sites_by_commune or {}
     rng = random.Random(f"{seed}:doses:{area.path}")  # noqa: S311 - made-up data
     people = (Person.objects.filter(commune__path__startswith=area.path, doses__isnull=True)
-              .order_by("pk").values_list("pk", "birth_year", "commune__parent_id"))
+              .order_by("pk").values_list("pk", "birth_year", "commune_id",
+                                          "commune__parent_id"))
     result = DosesResult()
     batch: list[tuple[int, int, str, str, date, int, str]] = []
     now = timezone.now()
-    for person_id, year, district in people.iterator(chunk_size=10_000):
+    for person_id, year, commune, district in people.iterator(chunk_size=10_000):
         if result.doses >= doses:
             break
         age = 2021 - (year or 1985)
@@ -233,7 +238,8 @@ def doses_synth(*, area: AdministrativeUnit, doses: int, seed: int = 2021,
         if not planned:
             continue
         result.people += 1
-        site = sites.get(district) or next(iter(sites.values()))
+        site = (by_commune.get(commune) or by_commune.get(0) if by_commune
+                else sites.get(district) or next(iter(sites.values())))
         for dose in planned:
             batch.append((person_id, dose.number, dose.kind, dose.product, dose.given_on, site,
                           _lot(rng, dose.product)))

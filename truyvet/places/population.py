@@ -177,10 +177,10 @@ def _check(rows: list[_Row], header: spreadsheets.Header, report: PopulationRepo
     communes: dict[str, AdministrativeUnit] = {}
     ordered = sorted(codes)
     for start in range(0, len(ordered), 500):
-        for unit in AdministrativeUnit.objects.filter(
+        for found in AdministrativeUnit.objects.filter(
             scheme=scheme, level=Level.COMMUNE, code__in=ordered[start:start + 500]
         ):
-            communes[unit.code] = unit
+            communes[found.code] = found
     scope = population_scope(actor) if actor is not None else None
     label = header.labels.get
     seen: dict[int, int] = {}
@@ -193,7 +193,8 @@ def _check(rows: list[_Row], header: spreadsheets.Header, report: PopulationRepo
                                                  message=message, code=code))
 
         raw_code = spreadsheets.cell_text(row.values.get("commune"))
-        unit = communes.get(raw_code.zfill(5)) if raw_code.isdigit() else None
+        unit: AdministrativeUnit | None = (communes.get(raw_code.zfill(5))
+                                            if raw_code.isdigit() else None)
         if not raw_code:
             issue("commune", gettext_lazy("Thiếu mã xã."), "required")
         elif unit is None:

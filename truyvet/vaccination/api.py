@@ -277,7 +277,7 @@ def corrections_mine(request: HttpRequest) -> Any:
 def corrections_queue(request: HttpRequest) -> Any:
     now = timezone.now()
     return [{"id": item.pk, "kind": item.kind, "person": item.person.masked_name,
-             "reviewer": item.review_site.name if item.review_site_id else item.review_unit.name,
+             "reviewer": item.review_site.name if item.review_site else item.review_unit.name,
              "confirmed_at": item.confirmed_at,
              "days_waiting": (now - (item.confirmed_at or item.filed_at)).days}
             for item in selectors.correction_queue(viewer=_caller(request))[:500]]

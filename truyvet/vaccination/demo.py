@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from django.db.models import Count, Q
 
@@ -115,7 +116,7 @@ def _requests(say: Callable[[str], None], centre: Venue) -> None:
     if len(people) < 3:
         return
     say("Filing three correction requests in Thị trấn Thanh Nhật (one with a photo)")
-    plans = [
+    plans: list[tuple[Person, str, int | None, dict[str, Any], bool]] = [
         (people[0], CorrectionKind.WRONG_LOT, 2, {"lot_number": "ABV5811"}, True),
         (people[1], CorrectionKind.WRONG_DATE, 1, {"given_on": None}, False),
         (people[2], CorrectionKind.MISSING, None, {}, False),

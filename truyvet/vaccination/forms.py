@@ -114,12 +114,12 @@ class CorrectionForm(ServiceErrorsMixin, forms.Form):
     site_name = forms.CharField(label=_("Nơi tiêm đúng"), max_length=200, required=False)
     note = forms.CharField(label=_("Mô tả thêm"), max_length=2000, required=False,
                            widget=forms.Textarea(attrs={"rows": 3}))
-    files = _evidence_field()
+    photos = _evidence_field()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["vaccine"].choices = vaccine_choices()  # type: ignore[attr-defined]
-        self.fields["files"] = _evidence_field()
+        self.fields["photos"] = _evidence_field()
 
 
 class OtpForm(ServiceErrorsMixin, forms.Form):
@@ -132,11 +132,11 @@ class OtpForm(ServiceErrorsMixin, forms.Form):
 class ReplyForm(ServiceErrorsMixin, forms.Form):
     note = forms.CharField(label=_("Thông tin bổ sung"), max_length=2000, required=False,
                            widget=forms.Textarea(attrs={"rows": 3}))
-    files = _evidence_field()
+    photos = _evidence_field()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["files"] = _evidence_field()
+        self.fields["photos"] = _evidence_field()
 
 
 class ReviewForm(ServiceErrorsMixin, forms.Form):

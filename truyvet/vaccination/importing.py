@@ -427,7 +427,7 @@ def _match(batch: DoseImport, progress: Progress | None) -> None:
     rename = (f"UPDATE {table} SET {quote('person_key')} = %s "  # noqa: S608
               f"WHERE {quote('batch_id')} = %s AND {quote('person_key')} = %s")
     for keys in _key_steps(batch):
-        firsts: dict[str, dict[str, Any]] = {}
+        firsts: dict[str, Any] = {}
         for row in (DoseImportRow.objects.filter(batch=batch, person_key__in=keys)
                     .order_by("person_key", "row_number")
                     .values("person_key", "full_name", "birth_date", "phone", "id_number",
@@ -612,9 +612,10 @@ def _save(batch: DoseImport, progress: Progress | None) -> None:
             ids = {row.person_key: person.pk for row, person in zip(new, people, strict=True)}
             created += len(people)
             doses = [Dose(
-                person_id=row.person_id or ids[row.person_key], dose_number=row.dose_number,
+                person_id=row.person_id or ids[row.person_key],
+                dose_number=row.dose_number or 1,
                 kind=row.kind or DoseKind.PRIMARY, vaccine_id=row.vaccine_code,
-                given_on=row.given_on, site=site, lot_number=row.lot_number,
+                given_on=row.given_on or date.min, site=site, lot_number=row.lot_number,
                 source=DoseSource.IMPORTED, recorded_by_id=batch.uploaded_by_id,
                 recorded_at=now, import_batch=batch, warnings=row.warnings,
                 deviation_reason=row.reason if row.warnings else "", updated_at=now,

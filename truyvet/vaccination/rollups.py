@@ -207,7 +207,8 @@ class CoverageRecount:
                                                "vaccine_id", "given_on"):
             doses[person_id].append((number, kind, product, day))
         old = {row.person_id: row for row in PersonCoverage.objects.filter(person_id__in=ids)}
-        keep, drop = [], []
+        keep: list[tuple[int, State]] = []
+        drop: list[tuple[int, State]] = []
         for pk in ids:
             fact = facts.get(pk)
             areas = tuple(int(unit) for unit in fact[3:] if unit is not None) if fact else ()
@@ -217,12 +218,12 @@ class CoverageRecount:
             before = _stored(old[pk]) if pk in old else EMPTY
             if new == before:
                 continue
-            for total, day in before.keys():
-                self.totals[total] -= 1
-                self.days[day] -= 1
-            for total, day in new.keys():
-                self.totals[total] += 1
-                self.days[day] += 1
+            for total_key, day_key in before.keys():
+                self.totals[total_key] -= 1
+                self.days[day_key] -= 1
+            for total_key, day_key in new.keys():
+                self.totals[total_key] += 1
+                self.days[day_key] += 1
             (drop if new.empty else keep).append((pk, new))
             self.people += 1
         if drop:

@@ -15,9 +15,10 @@ codes and parameters and show them later in the reader's language.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -84,7 +85,7 @@ def show_day(day: date) -> str:
 class Finding:
     code: str
     field: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -173,8 +174,8 @@ class Catalogue:
 class Verdict:
     number: int
     kind: str
-    errors: list[Finding] = field(default_factory=list)
-    warnings: list[Finding] = field(default_factory=list)
+    errors: list[Finding] = dataclasses.field(default_factory=list)
+    warnings: list[Finding] = dataclasses.field(default_factory=list)
 
     @property
     def warning_codes(self) -> str:

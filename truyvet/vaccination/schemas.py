@@ -155,7 +155,7 @@ class SiteDoseRead(Schema):
 
     @staticmethod
     def resolve_birth_year(obj: Any) -> int | None:
-        return obj.person.birth_year  # type: ignore[no-any-return]
+        return obj.person.birth_year
 
 
 class RowErrorRead(Schema):

@@ -438,16 +438,17 @@ def _clean_correction(person: Person, data: CorrectionInput, catalogue: Catalogu
     code = ""
     if data.vaccine:
         code = _vaccine(data.vaccine, catalogue, errors)
-    needs = {
+    needs: dict[str, bool] = {
         CorrectionKind.WRONG_DATE: data.given_on is not None,
         CorrectionKind.WRONG_PRODUCT: bool(code),
         CorrectionKind.WRONG_LOT: bool(data.lot_number.strip()),
         CorrectionKind.WRONG_SITE: data.site is not None or bool(data.site_name.strip()),
         CorrectionKind.MISSING: data.given_on is not None and bool(code),
     }
-    field_of = {CorrectionKind.WRONG_DATE: "given_on", CorrectionKind.WRONG_PRODUCT: "vaccine",
-                CorrectionKind.WRONG_LOT: "lot_number", CorrectionKind.WRONG_SITE: "site_name",
-                CorrectionKind.MISSING: "given_on"}
+    field_of: dict[str, str] = {
+        CorrectionKind.WRONG_DATE: "given_on", CorrectionKind.WRONG_PRODUCT: "vaccine",
+        CorrectionKind.WRONG_LOT: "lot_number", CorrectionKind.WRONG_SITE: "site_name",
+        CorrectionKind.MISSING: "given_on"}
     if data.kind in needs and not needs[data.kind]:
         errors.add(field_of[data.kind],
                    gettext_lazy("Hãy ghi thông tin đúng (ngày tiêm, vắc xin, số lô hoặc nơi "
@@ -761,11 +762,12 @@ def _notify(correction: CorrectionRequest, kind: str, text: str, note_id: int) -
     user = User.objects.filter(person=person, is_active=True).first()
     link = f"/vaccination/corrections/{correction.pk}/"
     with translation.override("vi"):
-        subject = {
+        subjects: dict[str, str] = {
             NoteKind.APPROVED: _("Thông tin tiêm chủng của bạn đã được điều chỉnh"),
             NoteKind.REJECTED: _("Yêu cầu điều chỉnh thông tin tiêm chủng bị từ chối"),
             NoteKind.ASKED: _("Yêu cầu điều chỉnh thông tin tiêm chủng cần bổ sung"),
-        }[kind]
+        }
+        subject = subjects[kind]
         label = correction.dose_label or _("mũi tiêm còn thiếu")
         body = _("%(subject)s (yêu cầu số %(id)s, %(dose)s).") % {
             "subject": subject, "id": correction.pk, "dose": label}

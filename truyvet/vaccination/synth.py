@@ -238,8 +238,8 @@ def doses_synth(*, area: AdministrativeUnit, doses: int, seed: int = 2021,
         if not planned:
             continue
         result.people += 1
-        site = (by_commune.get(commune) or by_commune.get(0) if by_commune
-                else sites.get(district) or next(iter(sites.values())))
+        site = (by_commune.get(commune or 0) or by_commune.get(0, 0) if by_commune
+                else sites.get(district or 0) or next(iter(sites.values())))
         for dose in planned:
             batch.append((person_id, dose.number, dose.kind, dose.product, dose.given_on, site,
                           _lot(rng, dose.product)))

@@ -59,7 +59,7 @@ def _not_found(exc: ServiceError) -> Http404:
 
 
 def _files(request: HttpRequest) -> list[tuple[str, Any]]:
-    return [(upload.name or "", upload) for upload in request.FILES.getlist("files")]
+    return [(upload.name or "", upload) for upload in request.FILES.getlist("photos")]
 
 
 # --- The citizen ----------------------------------------------------------------------------------
@@ -192,8 +192,8 @@ def correction_detail_view(request: HttpRequest, correction_id: int) -> HttpResp
         except NotAllowed as exc:
             raise PermissionDenied(str(exc.message)) from exc
         except ServiceError as exc:
-            {"confirm": otp_form, "reply": reply_form, "review": review_form}.get(
-                action, review_form).add_service_error(exc)
+            shown: Any = {"confirm": otp_form, "reply": reply_form}.get(action, review_form)
+            shown.add_service_error(exc)
             if action in ("resend", "papers"):
                 messages.error(request, str(exc.message))
     is_filer = correction.filed_by_id == user.pk

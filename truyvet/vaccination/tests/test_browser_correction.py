@@ -45,7 +45,7 @@ def test_a_citizen_files_a_correction_with_a_photo_and_sees_it_approved(
     phone.select_option("select[name=kind]", "date")
     phone.fill("input[name=given_on]", "2021-10-02")
     phone.fill("textarea[name=note]", "Giấy xác nhận ghi ngày 02/10/2021.")
-    phone.set_input_files("input[name=files]", str(certificate_photo(tmp_path / "giay.jpg")))
+    phone.set_input_files("input[name=photos]", str(certificate_photo(tmp_path / "giay.jpg")))
     phone.get_by_role("button", name="Gửi yêu cầu").click()
     phone.wait_for_selector("#confirm")
     save_screenshot(phone, "vaccination-1-citizen-otp.png")

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.conf import settings as configured
 from django.test import Client, override_settings
 from PIL import Image
 
@@ -190,11 +191,11 @@ def test_a_photo_is_stored_without_its_exif_or_gps(personas: Any, dose: Dose) ->
     assert b"Samsung" not in stored and b"SM-A125F" not in stored
     assert item.content_type == "image/jpeg" and item.original_name == "giay-chung-nhan.jpg"
     # Outside the web root: not under the static or media folders.
-    from django.conf import settings
-
     path = evidence_path(item.stored_name).resolve()
-    assert not path.is_relative_to(settings.STATIC_ROOT)
-    assert not path.is_relative_to(settings.STORAGES["default"]["OPTIONS"]["location"])
+    media: Any = configured.STORAGES["default"]
+    media = media["OPTIONS"]
+    assert not path.is_relative_to(configured.STATIC_ROOT)
+    assert not path.is_relative_to(media["location"])
 
 
 @pytest.mark.parametrize(("name", "content", "code"), [

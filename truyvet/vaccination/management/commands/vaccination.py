@@ -31,7 +31,7 @@ from truyvet.venues.models import Venue
 
 USAGE_ERROR = 2
 BAD_ROWS = 1
-LABELS = {ImportPhase.READING: "reading ", ImportPhase.MATCHING: "matching",
+LABELS: dict[str, str] = {ImportPhase.READING: "reading ", ImportPhase.MATCHING: "matching",
           ImportPhase.CHECKING: "checking", ImportPhase.SAVING: "saving  ",
           ImportPhase.REPORTING: "report  "}
 

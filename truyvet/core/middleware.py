@@ -12,6 +12,9 @@
   ``DATA_UPLOAD_MAX_MEMORY_SIZE`` leaves file parts of multipart uploads
   uncounted, and the JSON API's oversize error surfaced as a 500; here every
   oversize request gets a 413, in the API's error shape under ``/api/``.
+  Views that take larger files (a site's vaccination list) are registered
+  with ``allow_large_body``; their bodies are measured against their own
+  limit once the URL is resolved, still before anything reads them.
 - ``DatabaseFaultMiddleware`` turns a database that is unreachable,
   restarting, read-only or full into a 503 with ``Retry-After`` and a
   message saying so (``truyvet.core.dbfaults``), for the pages and for

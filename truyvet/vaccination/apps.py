@@ -8,10 +8,19 @@ def _schedule_jobs(sender: Any, using: str = "default", **kwargs: Any) -> None:
     from django.db import connections
     from django_q.models import Schedule
 
+    from truyvet.vaccination.products import products_ensure
     from truyvet.vaccination.tasks import schedule_coverage_reports
 
+    tables = connections[using].introspection.table_names()
+    # The products are facts, not data an operator enters: after a flush
+    # (tests) or a partial restore they come back.
+    from truyvet.vaccination.models import Vaccine
+
+    if Vaccine._meta.db_table in tables:
+        products_ensure(using=using)
+
     # Not when django-q2's tables are absent (migrating backwards, say).
-    if Schedule._meta.db_table in connections[using].introspection.table_names():
+    if Schedule._meta.db_table in tables:
         schedule_coverage_reports(using=using)
 
 
@@ -74,7 +83,8 @@ class VaccinationConfig(AppConfig):
         from truyvet.places.population import population_scope_register
         from truyvet.vaccination.permissions import population_scope_of
 
-        # After every migrate (idempotent): the daily coverage workbooks.
+        # After every migrate or flush (idempotent): the products and the
+        # daily coverage workbooks' schedule.
         post_migrate.connect(_schedule_jobs, sender=self, dispatch_uid="vaccination.schedule")
         post_save.connect(_person_saved, sender=Person, dispatch_uid="vaccination.person_saved")
         # Population figures (places) are loaded by officers; roles live above

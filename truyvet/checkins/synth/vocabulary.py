@@ -141,6 +141,11 @@ NAME_TEMPLATES: dict[str, tuple[tuple[str, int], ...]] = {
         ("Tiệm internet {sign}", 1), ("Tiệm rửa xe {sign}", 2), ("Sân cầu lông {commune}", 1),
         ("Tiệm ảnh {sign}", 1),
     ),
+    # Vaccination sites are registered by health officials, not drawn by
+    # the type mix; names for any that synth should make all the same.
+    T.VACCINATION: (
+        ("Điểm tiêm chủng Trạm Y tế {commune_full}", 3), ("Điểm tiêm lưu động xóm {hamlet}", 1),
+    ),
 }
 
 # The institutions every commune has, named after it. A commune's first

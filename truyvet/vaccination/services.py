@@ -684,7 +684,7 @@ def correction_review(
     errors.raise_if_any(INVALID)
     catalogue = Catalogue.load()
     with transaction.atomic():
-        locked = CorrectionRequest.objects.select_for_update().select_related(
+        locked = CorrectionRequest.objects.select_for_update(of=("self",)).select_related(
             "person", "dose", "dose__site", "dose__person").get(pk=correction.pk)
         if locked.status != CorrectionStatus.OPEN:
             raise ServiceError(_("Yêu cầu này không ở trạng thái chờ xử lý."), code="not_open")

@@ -183,6 +183,28 @@ def test_a_zip_bomb_renamed_xlsx_is_refused_unread(personas: Any, sites: Any) ->
     assert error.code == "zip_bomb" and "zip bomb" in str(error.message)
 
 
+def test_a_polyglot_that_hides_a_workbook_behind_a_pdf_or_a_photo_is_refused(
+        personas: Any, sites: Any) -> None:
+    """A file that is a PDF (or a JPEG) at the front and a zip at the back
+    opens in both programs; it is refused as what it starts as."""
+    archive = workbook(three_people())
+    for head, kind in ((b"%PDF-1.7\n%\xe2\xe3\n", "PDF"), (b"\xff\xd8\xff\xe0JFIF", "JPEG")):
+        error = refused(personas, sites, head + archive, "danh-sach.xlsx")
+        assert error.code == "unsupported_file" and kind in str(error.message)
+    # A zip whose data is shifted (something glued in front) is no workbook.
+    error = refused(personas, sites, b"GARBAGE" + archive, "danh-sach.xlsx")
+    assert error.code == "invalid_file"
+
+
+def test_a_list_longer_than_the_limit_fails_with_its_message(personas: Any, sites: Any) -> None:
+    rows = [row(n, f"Người Thứ {n}", "1980", phone=f"09126{n:05d}", vaccine="Pfizer",
+                given="01/10/2021") for n in range(1, 13)]
+    with override_settings(VACCINATION_IMPORT_MAX_ROWS=10):
+        batch = run(personas, sites.centre, workbook(rows))
+    assert batch.status == ImportStatus.FAILED and batch.error_code == "too_many_rows"
+    assert "10" in batch.error_message and not Dose.objects.exists()
+
+
 def test_a_zip_that_is_not_a_workbook_is_refused(personas: Any, sites: Any) -> None:
     other = io.BytesIO()
     with zipfile.ZipFile(other, "w") as archive:

@@ -59,7 +59,9 @@ def test_a_citizen_files_a_correction_with_a_photo_and_sees_it_approved(
     staff = browser_page(user=personas.venue_owner)
     staff.goto("/vaccination/corrections/")
     staff.locator("#queue tbody tr a").first.click()
-    staff.wait_for_selector(".evidence img")
+    # The photo is served by its own (audited) request: wait until it is drawn.
+    staff.wait_for_function("() => { const img = document.querySelector('.evidence img');"
+                            " return img && img.complete && img.naturalWidth > 0; }")
     width = staff.locator(".evidence img").first.evaluate("img => img.naturalWidth")
     staff.check("input[name=decision][value=approve]")
     staff.fill("textarea[name=reason]", "Đối chiếu sổ tiêm chủng: đúng ngày 02/10/2021.")

@@ -136,6 +136,36 @@ def parse_phone(raw: Any) -> tuple[str, Finding | None]:
         return "", Finding("bad_phone", "phone", {"value": text, "reason": str(error.message)})
 
 
+class PhoneReader:
+    """``parse_phone`` for a whole list: whether a number is a valid
+    Vietnamese mobile depends on its first three digits and its length, so
+    the full check (phonenumbers, slow) runs once per prefix and length, and
+    the other numbers are written in E.164 directly."""
+
+    def __init__(self) -> None:
+        self._prefixes: dict[tuple[str, int], bool] = {}
+
+    def read(self, raw: Any) -> tuple[str, Finding | None]:
+        text = cell_text(raw)
+        digits = re.sub(r"[\s\-.()/]", "", text)
+        if re.fullmatch(r"\d{9}", digits):
+            digits = "0" + digits
+        local = ("0" + digits[3:] if digits.startswith("+84") else
+                 "0" + digits[2:] if digits.startswith("84") and len(digits) == 11 else digits)
+        if not re.fullmatch(r"0\d{9}", local):
+            return parse_phone(raw)
+        key = (local[:3], len(local))
+        if key not in self._prefixes:
+            number, finding = parse_phone(local)
+            self._prefixes[key] = finding is None and number == "+84" + local[1:]
+            if not self._prefixes[key]:
+                return parse_phone(raw)
+            return number, finding
+        if self._prefixes[key]:
+            return "+84" + local[1:], None
+        return parse_phone(raw)
+
+
 def parse_id(raw: Any, *, birth_year: int | None, sex: str) -> tuple[str, str, Finding | None]:
     """(number, kind) of a CMND, CCCD or passport number; a CCCD is checked
     against the birth year and sex it encodes."""
@@ -225,6 +255,8 @@ class Places:
 
     def __post_init__(self) -> None:
         self._children: dict[int | None, dict[str, list[AdministrativeUnit]]] = {}
+        self._found: dict[tuple[str, str, str],
+                          tuple[AdministrativeUnit | None, Finding | None]] = {}
 
     def _under(self, parent: AdministrativeUnit | None) -> dict[str, list[AdministrativeUnit]]:
         key = parent.pk if parent is not None else None
@@ -245,6 +277,13 @@ class Places:
 
     def commune(self, province: str, district: str, commune: str
                 ) -> tuple[AdministrativeUnit | None, Finding | None]:
+        key = (province, district, commune)
+        if key not in self._found:
+            self._found[key] = self._commune(province, district, commune)
+        return self._found[key]
+
+    def _commune(self, province: str, district: str, commune: str
+                 ) -> tuple[AdministrativeUnit | None, Finding | None]:
         if not (province or district or commune):
             return None, None
         if not (province and district and commune):

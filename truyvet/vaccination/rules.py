@@ -142,6 +142,7 @@ class Catalogue:
         self.mixes = {(mix.previous_id, mix.following_id): mix.allowed_from for mix in mixes}
         # Longest first, so "sputnik v" is tried before a shorter alias inside it.
         self._ordered = sorted(self.aliases, key=len, reverse=True)
+        self._found: dict[str, tuple[str | None, Finding | None]] = {}
 
     @classmethod
     def load(cls, using: str = "default") -> Catalogue:
@@ -154,6 +155,11 @@ class Catalogue:
     def find(self, text: str) -> tuple[str | None, Finding | None]:
         """The product a name as people write it stands for ("Astra", "AZ",
         "Pfizer", "Vero cell", "Sinopharm (Vero Cell)"), or a finding."""
+        if text not in self._found:
+            self._found[text] = self._find(text)
+        return self._found[text]
+
+    def _find(self, text: str) -> tuple[str | None, Finding | None]:
         raw = (text or "").strip()
         words = _words(raw)
         if not words:

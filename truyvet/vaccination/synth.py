@@ -168,7 +168,25 @@ def list_xlsx(path: Path, count: int, *, seed: int = 2021,
             values[column] = value
         sheet.append(values)
     book.save(path)
+    _add_dimension(path, f"A1:{chr(64 + len(LIST_HEADERS))}{count + 3}")
     return path
+
+
+def _add_dimension(path: Path, reference: str) -> None:
+    """Writes the sheet's ``<dimension>`` as Excel does (openpyxl's
+    write-only mode leaves it out, which makes a reader scan the whole sheet
+    once more just to size it)."""
+    import zipfile
+
+    name = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(path) as source:
+        members = [(info, source.read(info.filename)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in members:
+            if info.filename == name and b"<dimension" not in data:
+                data = data.replace(b"<sheetViews>", f'<dimension ref="{reference}"/>'
+                                    .encode() + b"<sheetViews>", 1)
+            target.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
 
 
 # --- Straight into the database ---------------------------------------------------------------

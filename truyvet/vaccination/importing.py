@@ -405,6 +405,12 @@ def _read(batch: DoseImport, path: Path, progress: Progress | None) -> spreadshe
             raise spreadsheets.refuse(_("Tệp không có dòng nào dưới dòng tiêu đề."), "no_rows")
         batch.rows = count
         DoseImport.objects.filter(pk=batch.pk).update(rows=count)
+        if connection.vendor == "postgresql":
+            # The staging table was empty when autovacuum last looked: without
+            # statistics the planner scans and sorts it for every step below
+            # instead of walking its (batch, person_key) index.
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {_table()}", ())  # noqa: S608 - the model's table
         _save_progress(batch, ImportPhase.READING, count, count, progress)
         return header
     finally:

@@ -408,6 +408,12 @@ def _read(batch: DoseImport, path: Path, progress: Progress | None) -> spreadshe
             raise spreadsheets.refuse(_("Tệp không có dòng nào dưới dòng tiêu đề."), "no_rows")
         batch.rows = count
         DoseImport.objects.filter(pk=batch.pk).update(rows=count)
+        if connection.vendor == "postgresql":
+            # The staging table was empty when autovacuum last looked: without
+            # statistics the planner scans and sorts it for every step below
+            # instead of walking its (batch, person_key) index.
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {_table()}", ())  # noqa: S608 - the model's table
         _save_progress(batch, ImportPhase.READING, count, count, progress)
         return header
     finally:
@@ -458,20 +464,22 @@ def _update_rows(columns: tuple[str, ...], keys: tuple[str, ...],
         return
     fields = {f.column: f for f in DoseImportRow._meta.concrete_fields}
     names = (*columns, *keys)
-    types = {name: fields[name].db_type(connection) for name in names}
-    # Positional names in the VALUES list: a column may be both set and a key.
-    sets = ", ".join(f"{quote(c)} = CAST(v.c{i} AS {types[c]})" for i, c in enumerate(columns))
-    where = " AND ".join(f"{table}.{quote(k)} = CAST(v.c{len(columns) + i} AS {types[k]})"
+    # COPY the new values into a temporary table, then one UPDATE joined to
+    # it: no SQL text with thousands of placeholders for the driver to parse.
+    scratch = quote(f"vaccination_update_{secrets.token_hex(4)}")
+    positional = tuple(f"c{i}" for i in range(len(names)))
+    definition = ", ".join(f"{name} {fields[column].db_type(connection)}"
+                           for name, column in zip(positional, names, strict=True))
+    sets = ", ".join(f"{quote(c)} = v.c{i}" for i, c in enumerate(columns))
+    where = " AND ".join(f"{table}.{quote(k)} = v.c{len(columns) + i}"
                          for i, k in enumerate(keys))
-    aliases = ", ".join(f"c{i}" for i in range(len(names)))
-    row_marks = "(" + ", ".join(["%s"] * len(names)) + ")"
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 2000):
-            chunk = rows[start:start + 2000]
-            cursor.execute(
-                f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([row_marks] * len(chunk))})"  # noqa: S608
-                f" AS v ({aliases}) WHERE {where}",
-                [value for row in chunk for value in row])
+    with transaction.atomic(), connection.cursor() as cursor:
+        # DDL and a join take no values: names from the model and a random
+        # hex suffix only.
+        cursor.execute(f"CREATE TEMPORARY TABLE {scratch} ({definition}) ON COMMIT DROP", ())
+        _copy(cursor, scratch, positional, rows)
+        cursor.execute(f"UPDATE {table} SET {sets} FROM {scratch} AS v WHERE {where}",  # noqa: S608
+                       ())
 
 
 def _match(batch: DoseImport, progress: Progress | None) -> None:

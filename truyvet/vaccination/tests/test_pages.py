@@ -120,3 +120,24 @@ def test_the_desk_lists_sites_and_finds_people(personas: Any, sites: Any) -> Non
     text = page.content.decode()
     assert page.status_code == 200 and "Trạm Y tế xã An Lạc" in text and "Nguyễn Thị Hoa" in text
     assert client_for(personas.citizen).get("/vaccination/").status_code == 403
+
+
+def test_a_list_larger_than_the_request_limit_still_reaches_the_import_page(
+        personas: Any, sites: Any, settings: Any) -> None:
+    """MAX_REQUEST_BYTES holds for every other page; the import takes up to
+    VACCINATION_IMPORT_MAX_BYTES (100,000 rows are about 6 MB)."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+    client = client_for(personas.venue_owner)
+    upload = io.BytesIO(b"x" * 100_000)
+    upload.name = "danh-sach.csv"
+    page = client.post(f"/vaccination/sites/{sites.centre.code}/import/", {"file": upload})
+    assert page.status_code == 200  # read, and refused for what it is: not a list
+    assert "Dòng tiêu đề" in page.content.decode() or "tiêu đề" in page.content.decode()
+    other = client.post(f"/vaccination/sites/{sites.centre.code}/record/",
+                        {"full_name": "x" * 100_000})
+    assert other.status_code == 413
+    settings.VACCINATION_IMPORT_MAX_BYTES = 80 * 1024
+    too_big = io.BytesIO(b"x" * 400_000)
+    too_big.name = "danh-sach.csv"
+    assert client.post(f"/vaccination/sites/{sites.centre.code}/import/",
+                       {"file": too_big}).status_code == 413

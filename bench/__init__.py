@@ -11,4 +11,5 @@ BENCHMARKS: dict[str, str] = {
     "checkins": "bench.checkin_http",
     "tracing": "bench.tracing_bench",
     "certs": "bench.certs_bench",
+    "vaccination": "bench.vaccination_bench",
 }

@@ -488,6 +488,9 @@ RAW_SQL_MODULES = {
     "truyvet/core/ratelimit.py": "advisory lock: fixed text, the key as a parameter",
     "truyvet/reports/rollups.py": "rollup upserts: table names from the model, %s values",
     "truyvet/tracing/exposure.py": "exposure search: column names from the model, %s values",
+    "truyvet/vaccination/rollups.py": "coverage upserts: table names from the model, %s values",
+    "truyvet/vaccination/importing.py": "staging-row updates: names from the model, %s values",
+    "truyvet/vaccination/synth.py": "bulk loader of generated doses: COPY/INSERT, %s values",
 }
 SQL_CALLS = {"execute", "executemany", "copy", "raw", "extra", "RawSQL"}
 

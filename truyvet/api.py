@@ -28,6 +28,7 @@ from truyvet.core.inbox import router as inbox_router
 from truyvet.places.api import router as places_router
 from truyvet.reports.api import router as reports_router
 from truyvet.tracing.api import router as tracing_router
+from truyvet.vaccination.api import router as vaccination_router
 from truyvet.venues.api import router as venues_router
 
 
@@ -195,6 +196,7 @@ def _mount_routers() -> None:
     api.add_router("/tracing/", tracing_router)
     api.add_router("/reports/", reports_router)
     api.add_router("/certificates/", certificates_router)
+    api.add_router("/vaccination/", vaccination_router)
     api.add_router("/", inbox_router)
 
 

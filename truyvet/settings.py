@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "truyvet.tracing",
     "truyvet.reports",
     "truyvet.certificates",
+    "truyvet.vaccination",
 ]
 
 MIDDLEWARE = [
@@ -353,6 +354,28 @@ REPORTS_EMAIL = env.bool("REPORTS_EMAIL", False)
 REPORTS_REMINDERS_BEFORE_SUSPENSION = env.int(
     "REPORTS_REMINDERS_BEFORE_SUSPENSION", 3, minimum=1, maximum=100
 )
+
+# --- Vaccination (issue 15) -------------------------------------------------------------
+# Coverage age groups: the lower bounds after "under the first", in years.
+# "18,50,65" gives under 18, 18-49, 50-64 and 65+. Changing them needs
+# `truyvet rebuild_coverage` (a person is counted in their group on the day).
+VACCINATION_AGE_GROUPS = [int(value) for value in env.list("VACCINATION_AGE_GROUPS",
+                                                           ["18", "50", "65"])
+                          if value.isdigit()]
+if not VACCINATION_AGE_GROUPS or any(not 0 < v < 130 for v in VACCINATION_AGE_GROUPS):
+    raise ImproperlyConfigured("VACCINATION_AGE_GROUPS must list ages between 1 and 129.")
+# Uploaded lists and correction evidence live here, outside the web root,
+# served only through views that check who asks (and audit it).
+VACCINATION_PRIVATE_DIR = Path(env.str("VACCINATION_PRIVATE_DIR", str(VAR_DIR / "private")))
+# A site's list: the largest upload and how many rows it may have.
+VACCINATION_IMPORT_MAX_BYTES = env.int("VACCINATION_IMPORT_MAX_BYTES", 40 * 1024 * 1024,
+                                       minimum=64 * 1024)
+VACCINATION_IMPORT_MAX_ROWS = env.int("VACCINATION_IMPORT_MAX_ROWS", 200_000, minimum=10)
+# Evidence of a correction request: at most this many files of this size each.
+VACCINATION_EVIDENCE_MAX_FILES = env.int("VACCINATION_EVIDENCE_MAX_FILES", 3, minimum=1,
+                                         maximum=10)
+VACCINATION_EVIDENCE_MAX_BYTES = env.int("VACCINATION_EVIDENCE_MAX_BYTES", 5 * 1024 * 1024,
+                                         minimum=64 * 1024)
 
 # --- Notifications: outbox and e-mail ---------------------------------------------------
 # SMS, e-mail and in-app messages are written to an outbox in the same

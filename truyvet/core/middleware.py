@@ -12,6 +12,9 @@
   ``DATA_UPLOAD_MAX_MEMORY_SIZE`` leaves file parts of multipart uploads
   uncounted, and the JSON API's oversize error surfaced as a 500; here every
   oversize request gets a 413, in the API's error shape under ``/api/``.
+  Views that take larger files (a site's vaccination list) are registered
+  with ``allow_large_body``; their bodies are measured against their own
+  limit once the URL is resolved, still before anything reads them.
 - ``DatabaseFaultMiddleware`` turns a database that is unreachable,
   restarting, read-only or full into a 503 with ``Retry-After`` and a
   message saying so (``truyvet.core.dbfaults``), for the pages and for
@@ -26,6 +29,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.core.signals import got_request_exception
@@ -112,6 +116,18 @@ def _human_size(size: int) -> str:
     return f"{size / 1024:.0f} KB"
 
 
+# Views that take larger uploads than MAX_REQUEST_BYTES (a site's list of
+# 100,000 doses, three photos of a paper certificate), by URL name ("app:name",
+# or "api:<url_name>" for an API operation), each with a function giving its
+# limit. Filled in by the apps that own those views (``AppConfig.ready``).
+LARGE_BODIES: dict[str, Callable[[], int]] = {}
+
+
+def allow_large_body(view_name: str, limit: Callable[[], int]) -> None:
+    """Lets the view named ``view_name`` receive bodies up to ``limit()``."""
+    LARGE_BODIES[view_name] = limit
+
+
 class RequestSizeLimitMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -123,8 +139,25 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             length = 0  # Django reads no body at all for a malformed length
         if limit is not None and length > limit:
-            return too_large(request, limit)
+            largest = max((allowed() for allowed in LARGE_BODIES.values()), default=0)
+            if length > largest:
+                return too_large(request, limit)
+            # Which view it is for is known once the URL is resolved: then.
+            request._truyvet_body_length = length  # type: ignore[attr-defined]
         return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any
+                     ) -> HttpResponse | None:
+        """Runs before any view or later middleware (CSRF) reads the body."""
+        length = getattr(request, "_truyvet_body_length", None)
+        if length is None:
+            return None
+        match = request.resolver_match
+        allowed = LARGE_BODIES.get(match.view_name if match else "")
+        limit = allowed() if allowed is not None else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length > limit:
+            return too_large(request, limit)
+        return None
 
 
 def too_large(request: HttpRequest, limit: int) -> HttpResponse:

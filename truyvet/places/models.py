@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -80,3 +82,72 @@ class AdministrativeUnit(models.Model):
             names.append(unit.name)
             unit = unit.parent
         return ", ".join(names)
+
+
+# --- Population (issue 15) ------------------------------------------------------------
+#
+# Coverage (vaccination) and the declarations work both divide by the number
+# of people who live in a commune, so the figures live here, below both.
+
+
+class PopulationImport(models.Model):
+    """One file of commune populations as an official loaded it. Every
+    import is kept with its figures, so the source of each number shown on
+    a coverage page can be traced back to a file, a person and a day."""
+
+    filename = models.CharField(max_length=200)
+    imported_at = models.DateTimeField(default=timezone.now)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    communes = models.PositiveIntegerField(default=0)
+    total = models.PositiveBigIntegerField(default=0)
+    adults = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.imported_at:%Y-%m-%d})"
+
+
+class PopulationFigure(models.Model):
+    """A commune's population as one import gave it."""
+
+    batch = models.ForeignKey(PopulationImport, on_delete=models.CASCADE, related_name="figures")
+    commune = models.ForeignKey(AdministrativeUnit, on_delete=models.PROTECT, related_name="+")
+    total = models.PositiveIntegerField()
+    adults = models.PositiveIntegerField()  # aged 18 and over
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "commune"], name="population_once_per_file"),
+            models.CheckConstraint(condition=models.Q(adults__lte=models.F("total")),
+                                   name="population_figure_adults_within_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commune_id}: {self.total} ({self.adults} ≥ 18)"
+
+
+class Population(models.Model):
+    """A commune's current population: the figure of the latest import that
+    named it."""
+
+    commune = models.OneToOneField(
+        AdministrativeUnit, on_delete=models.CASCADE, primary_key=True, related_name="population"
+    )
+    total = models.PositiveIntegerField()
+    adults = models.PositiveIntegerField()  # aged 18 and over
+    figure = models.ForeignKey(PopulationFigure, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(adults__lte=models.F("total")),
+                                   name="population_adults_within_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commune_id}: {self.total} ({self.adults} ≥ 18)"

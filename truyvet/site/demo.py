@@ -36,6 +36,7 @@ from truyvet.places.services import divisions_load
 from truyvet.reports import demo as report_demo
 from truyvet.tracing import services as tracing
 from truyvet.tracing.models import Case, Classification, Diagnostic
+from truyvet.vaccination import demo as vaccination_demo
 from truyvet.venues.importing import COLUMNS
 from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueType
 from truyvet.venues.services import venue_import, venue_staff_add
@@ -410,3 +411,16 @@ def demo_reports(say: Callable[[str], None]) -> None:
 
 
 DEMO_STEPS.append(demo_reports)
+
+
+# --- Vaccination (issue 15) ----------------------------------------------------------
+
+
+def demo_vaccination(say: Callable[[str], None]) -> None:
+    """Hạ Lang's two vaccination sites, about 20,000 residents with their
+    late-2021 doses, the communes' populations, three open correction
+    requests (one with a photo) and the coverage figures."""
+    vaccination_demo.demo_vaccination(say)
+
+
+DEMO_STEPS.append(demo_vaccination)

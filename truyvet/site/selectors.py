@@ -12,6 +12,7 @@ from truyvet.accounts.models import Viewer
 from truyvet.checkins.selectors import home_links_for as checkin_links_for
 from truyvet.reports.selectors import home_links_for as report_links_for
 from truyvet.tracing.selectors import home_links_for as tracing_links_for
+from truyvet.vaccination.selectors import home_links_for as vaccination_links_for
 from truyvet.venues.selectors import home_links_for as venue_links_for
 
 
@@ -25,16 +26,21 @@ def home_sections_for(user: Viewer) -> list[dict[str, Any]]:
     checkin_links = checkin_links_for(user)
     venue_links = venue_links_for(user)
     tracing_links = tracing_links_for(user)
+    vaccination_links = vaccination_links_for(user)
     sections: list[dict[str, Any]] = [
         {
             "title": _("Của tôi"),
             "links": [(reverse("accounts:profile"), _("Thông tin cá nhân")),
                       *checkin_links["mine"], *venue_links["mine"], *tracing_links["mine"],
+                      *vaccination_links["mine"],
                       (reverse("accounts:devices"), _("Thiết bị đang đăng nhập"))],
         }
     ]
     if checkin_links["control"]:
         sections.append({"title": _("Kiểm soát ra vào"), "links": checkin_links["control"]})
+    if vaccination_links["official"] and not account_permissions.is_official(user):
+        # Site staff without an official role: their vaccination sites.
+        sections.append({"title": _("Tiêm chủng"), "links": vaccination_links["official"]})
     if account_permissions.is_official(user):
         links = [(reverse("accounts:people"), _("Tra cứu người dân"))]
         if account_permissions.is_officer(user):
@@ -44,6 +50,9 @@ def home_sections_for(user: Viewer) -> list[dict[str, Any]]:
         links.extend(venue_links["official"])
         links.extend(tracing_links["official"])
         links.extend(report_links_for(user))
+        links.extend(vaccination_links["official"])
+        if account_permissions.is_officer(user):
+            links.append((reverse("places:population"), _("Số dân theo xã")))
         links.append((reverse("places:search"), _("Đơn vị hành chính")))
         sections.append({"title": _("Công việc cán bộ"), "links": links})
     return sections

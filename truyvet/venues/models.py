@@ -22,6 +22,9 @@ class VenueType(models.TextChoices):
     BUSINESS = "business", _("Doanh nghiệp/nhà máy")
     RELIGIOUS = "religious", _("Cơ sở tôn giáo")
     CHECKPOINT = "checkpoint", _("Chốt kiểm dịch")
+    # A vaccination site (issue 15): its staff record doses and review
+    # corrections through the same staff roles as any venue.
+    VACCINATION = "vaccination", _("Điểm tiêm chủng")
     OTHER = "other", _("Khác")
 
 
@@ -39,6 +42,7 @@ DEFAULT_DWELL_MINUTES: dict[str, int] = {
     VenueType.BUSINESS: 480,
     VenueType.RELIGIOUS: 90,
     VenueType.CHECKPOINT: 10,
+    VenueType.VACCINATION: 60,  # a wait, the shot and 30 minutes of observation
     VenueType.OTHER: 60,
 }
 

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from itertools import accumulate
 from random import Random
-from typing import TextIO
+from typing import Any, TextIO
 
 from django.conf import settings
 from django.db import transaction
@@ -865,6 +865,26 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
 
 
 # --- The whole run ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SynthExtra:
+    """Data another app adds to ``truyvet synth`` (vaccination's dose
+    records, say) without checkins knowing it: registered from that app's
+    ``AppConfig.ready`` with ``synth_extra_register``. ``add_arguments``
+    adds its options to the command; ``run(options, area, stream)`` makes
+    its data for the area once people exist and returns lines to print."""
+
+    add_arguments: Callable[[Any], None]
+    run: Callable[[dict[str, Any], AdministrativeUnit, TextIO | None], list[str]]
+
+
+SYNTH_EXTRAS: list[SynthExtra] = []
+
+
+def synth_extra_register(extra: SynthExtra) -> None:
+    if extra not in SYNTH_EXTRAS:
+        SYNTH_EXTRAS.append(extra)
 
 
 def checkins_after_load_hook() -> Callable[..., object] | None:

@@ -24,6 +24,7 @@ from truyvet.checkins.synth.generate import (
     DEFAULT_LAPSED_SHARE,
     DEFAULT_SEED,
     PEOPLE_PER_VENUE,
+    SYNTH_EXTRAS,
     VENUES_PER_COMMUNE,
     checkins_after_load_hook,
 )
@@ -92,6 +93,8 @@ class Command(BaseCommand):
                             f"(default {DEFAULT_LAPSED_SHARE})")
         parser.add_argument("--batch", type=_count, default=DEFAULT_BATCH,
                             help=f"rows per transaction (default {DEFAULT_BATCH:,})")
+        for extra in SYNTH_EXTRAS:  # other apps' data (vaccination: --doses)
+            extra.add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         plan = SynthPlan(
@@ -124,3 +127,6 @@ class Command(BaseCommand):
                 write("Derived data rebuilt by checkins_after_bulk_load.")
             elif checkins_after_load_hook() is None:
                 write("No checkins_after_bulk_load hook yet: nothing derived to rebuild.")
+        for extra in SYNTH_EXTRAS:
+            for line in extra.run(options, result.area, cast(TextIO, self.stderr._out)):
+                write(line)

@@ -122,7 +122,7 @@ def test_numbers_stay_typed_and_only_strings_are_neutralised() -> None:
     sheet_append(sheet, [-5, -2.5, "-5", "@home", "Hà Nội", None])
     saved = io.BytesIO()
     book.save(saved)
-    cells = list(load_workbook(saved).active.iter_rows(values_only=False))[0]  # type: ignore[union-attr]
+    cells = list(load_workbook(saved).active.iter_rows(values_only=False))[0]  # type: ignore[union-attr]  # new book: one sheet
 
     assert [c.value for c in cells[:5]] == [-5, -2.5, "-5", "@home", "Hà Nội"]
     assert [c.data_type for c in cells[:5]] == ["n", "n", "s", "s", "s"]

@@ -248,7 +248,7 @@ def _qr_svg(token: str) -> str:
 def personal_qr_view(request: HttpRequest) -> HttpResponse:
     """The personal QR, big on screen, with the short name and the COVID
     card colour (grey "no vaccination data" until that data exists)."""
-    person: Person = request.user.person  # type: ignore[union-attr]
+    person: Person = request.user.person  # type: ignore[union-attr]  # login_required
     token = personal_qr_token(person)
     return render(request, "checkins/personal_qr.html", {
         "person": person,
@@ -262,7 +262,7 @@ def personal_qr_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def personal_qr_rotate_view(request: HttpRequest) -> HttpResponse:
-    personal_qr_rotate(request.user.person)  # type: ignore[union-attr]
+    personal_qr_rotate(request.user.person)  # type: ignore[union-attr]  # login_required
     messages.success(request, _("Đã tạo mã QR mới. Mã cũ và thẻ in trước đây không còn dùng "
                                 "được."))
     return redirect("checkins:personal_qr")

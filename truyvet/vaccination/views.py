@@ -69,7 +69,7 @@ def _files(request: HttpRequest) -> list[tuple[str, Any]]:
 @require_GET
 def mine_view(request: HttpRequest) -> HttpResponse:
     """The citizen's doses, where and when, what is due, and their requests."""
-    person = request.user.person  # type: ignore[union-attr]
+    person = request.user.person  # type: ignore[union-attr]  # login_required
     doses = selectors.doses_of(person)
     return render(request, "vaccination/mine.html", {
         "person": person, "doses": doses, "due": selectors.due_for(doses),
@@ -86,7 +86,7 @@ def _person_for_request(request: HttpRequest) -> Person:
         if person is None or not can_file_correction(request.user, person):
             raise Http404
         return person
-    return request.user.person  # type: ignore[union-attr]
+    return request.user.person  # type: ignore[union-attr]  # login_required
 
 
 @login_required
@@ -122,7 +122,7 @@ def correction_new_view(request: HttpRequest) -> HttpResponse:
             return redirect("vaccination:correction_detail", correction_id=correction.pk)
     return render(request, "vaccination/correction_new.html", {
         "form": form, "person": person, "dose": dose,
-        "on_behalf": person.pk != request.user.person_id,  # type: ignore[union-attr]
+        "on_behalf": person.pk != request.user.person_id,  # type: ignore[union-attr]  # login_required
         "missing": dose is None,
     })
 
@@ -197,7 +197,7 @@ def correction_detail_view(request: HttpRequest, correction_id: int) -> HttpResp
             if action in ("resend", "papers"):
                 messages.error(request, str(exc.message))
     is_filer = correction.filed_by_id == user.pk
-    is_person = user.person_id == correction.person_id  # type: ignore[union-attr]
+    is_person = user.person_id == correction.person_id  # type: ignore[union-attr]  # login_required
     return render(request, "vaccination/correction_detail.html", {
         "correction": correction, "notes": correction.notes.select_related("by__person"),
         "evidence": list(correction.evidence.all()),

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "truyvet.reports",
     "truyvet.certificates",
     "truyvet.vaccination",
+    "truyvet.declarations",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Declarations, declaration QR codes, checkpoint passes (issue 14)."""

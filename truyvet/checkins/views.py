@@ -43,6 +43,7 @@ from truyvet.checkins.personal_qr import (
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.pagination import page_number
 from truyvet.core.selectors import audit_events_about
+from truyvet.places.levels import levels_exist
 from truyvet.venues import permissions as venue_permissions
 from truyvet.venues import selectors as venue_selectors
 from truyvet.venues.api import file_response
@@ -183,6 +184,7 @@ def visit_view(request: HttpRequest, checkin_id: uuid.UUID) -> HttpResponse:
     checkin, guest_token = _visit_for(request, checkin_id)
     return render(request, "checkins/visit.html", {
         "checkin": checkin,
+        "level": selectors.visit_levels([checkin]).get(checkin.pk),
         "is_guest": bool(guest_token),
         "open": checkin.departure_kind == DepartureKind.ESTIMATED,
     })
@@ -211,8 +213,13 @@ def history_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     say whether they are theirs, and who viewed their data."""
     user = request.user
     offered = selectors.guest_visits_offered(user=user)
+    checkins = list(selectors.checkins_of_me(user=user))
+    levels = selectors.visit_levels(checkins)
+    for checkin in checkins:
+        checkin.level = levels.get(checkin.pk)  # type: ignore[attr-defined]
     return render(request, "checkins/history.html", {
-        "checkins": list(selectors.checkins_of_me(user=user)),
+        "checkins": checkins,
+        "show_levels": bool(levels) or levels_exist(),  # the column waits for levels
         "days": selectors.HISTORY_DAYS,
         "offered": list(offered[:50]),
         "offered_count": offered.count(),

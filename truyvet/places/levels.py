@@ -11,7 +11,7 @@ Reads (``commune_level_at`` and its bulk variants) are used by check-ins (the
 level of a venue's commune at the time of a visit), by declarations (a
 checkpoint scan, the calculator, the residents of level-4 communes) and by
 the public page. Who may set a level is decided by roles, which live above
-places: the caller (declarations) checks it before calling ``set_levels``.
+places: the caller (declarations) checks it before calling ``commune_levels_set``.
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ def commune_for_level(unit_id: int | None, *, field: str = "unit") -> Administra
     return unit
 
 
-def set_levels(
+def commune_levels_set(
     *,
     actor: Any,
     unit: AdministrativeUnit,

@@ -18,7 +18,7 @@ from truyvet.places.levels import (
     commune_levels_on,
     level_badge,
     levels_exist,
-    set_levels,
+    commune_levels_set,
     with_levels,
 )
 from truyvet.places.models import AdministrativeUnit, CommuneLevel, Level
@@ -28,7 +28,7 @@ TODAY = date(2021, 11, 15)
 
 
 def put(units: Any, unit: Any, level: Any, day: Any, reason: str = "", actor: Any = None) -> Any:
-    return set_levels(actor=actor, unit=unit, level=level, effective_from=day, reason=reason,
+    return commune_levels_set(actor=actor, unit=unit, level=level, effective_from=day, reason=reason,
                       today=TODAY)
 
 

@@ -29,6 +29,7 @@ from truyvet.places.levels import (
 from truyvet.places.models import AdministrativeUnit, Level, Scheme
 
 router = Router(tags=["levels"])
+Day = date  # a field named "date" hides the type inside a schema's body
 
 
 def _caller(request: HttpRequest) -> Any:
@@ -69,7 +70,7 @@ class FeedOut(Schema):
 class FeedFilter(Schema):
     unit: str | None = Field(None, description="A province, district or commune code; none "
                              "for every province")
-    date: date | None = Field(None, description="The day to read (default today)")
+    date: Day | None = Field(None, description="The day to read (default today)")
 
 
 def _level(badge: Any) -> dict[str, Any] | None:
@@ -149,7 +150,7 @@ def set_level(request: HttpRequest, payload: LevelSetIn) -> Any:
 
 class SuggestFilter(Schema):
     commune: str
-    date: date | None = None
+    date: Day | None = None
     coverage: str | None = Field(None, description="% of 18+ with ≥ 1 dose, used when there "
                                  "are no vaccination records")
     quarantine_cases: str | None = None

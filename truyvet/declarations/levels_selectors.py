@@ -101,7 +101,7 @@ def levels_overview(*, code: str | None = None, day: date | None = None) -> Over
     areas = (AdministrativeUnit.objects.filter(parent=unit) if unit is not None else
              AdministrativeUnit.objects.filter(scheme=Scheme.Y2021, level=Level.PROVINCE))
     rows = {a.path: AreaRow(unit=a) for a in areas.order_by("code")}
-    depth = 3 if unit is None else 4  # "2021/04/" or "2021/04/048/"
+    depth = 2 if unit is None else 3  # "2021/04/" or "2021/04/048/"
     counted = with_levels(communes, day)
     for path, level in counted.values_list("path", "epidemic_level"):  # type: ignore[misc]
         prefix = "/".join(path.split("/")[:depth]) + "/"

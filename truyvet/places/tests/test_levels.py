@@ -78,6 +78,7 @@ def test_a_district_sets_every_commune_in_one_go_and_each_is_audited(personas: A
     (2, "", "", "required"),
     (2, "2021-13-01", "", "invalid_date"),
     (2, date(2201, 11, 1), "", "date_out_of_range"),
+    (2, date(1021, 11, 1), "", "date_out_of_range"),
 ])
 def test_bad_inputs_are_refused_and_nothing_is_saved(
     units: Any, level: Any, day: Any, reason: str, code: str

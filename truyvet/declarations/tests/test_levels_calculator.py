@@ -95,7 +95,7 @@ def test_the_province_table_with_coverage_and_the_capacity_adjustment(ten_thousa
 ])
 def test_bad_figures_are_refused(ten_thousand: Any, field: str, value: str) -> None:
     with pytest.raises(ServiceError):
-        level_suggest(commune=ten_thousand.units.thanh_nhat, **{field: value})
+        level_suggest(commune=ten_thousand.units.thanh_nhat, **{field: value})  # type: ignore[arg-type]
 
 
 def test_without_population_the_calculator_says_so(personas: Any) -> None:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -139,3 +140,14 @@ def provinces_for_thresholds(viewer: Viewer) -> list[AdministrativeUnit]:
                     .order_by("code"))
     return [u for u in scope_units(viewer, permissions.THRESHOLD_EDITORS)
             if u.level == Level.PROVINCE]
+
+
+def home_links_for(user: Viewer) -> dict[str, list[tuple[str, str]]]:
+    """The home page's links to the levels pages: the public page for
+    everyone, the officials' pages for those who may use them."""
+    official: list[tuple[str, str]] = []
+    if permissions.can_set_levels(user):
+        official.append((reverse("levels:set"), _("Đặt cấp độ dịch")))
+    if permissions.can_list_residents(user):
+        official.append((reverse("levels:residents"), _("Cư dân xã ở cấp độ 4")))
+    return {"mine": [(reverse("levels:overview"), _("Cấp độ dịch"))], "official": official}

@@ -199,3 +199,12 @@ class TestResidentsOfLevelFour:
             assert_error_shape(ApiClient(user).get(f"/levels/residents/{code}"), 403)
         assert_error_shape(ApiClient().get(f"/levels/residents/{code}"), 401)
         assert not AuditEvent.objects.filter(action=AuditAction.PERSON_FOUND).exists()
+
+
+def test_the_home_page_links_to_the_levels_pages_by_role(client: Client, personas: Any) -> None:
+    client.force_login(personas.district_officer)
+    home = client.get("/").content.decode()
+    assert "/levels/manage/set/" in home and "/levels/residents/" in home
+    client.force_login(personas.citizen)
+    home = client.get("/").content.decode()
+    assert "/levels/" in home and "/levels/manage/set/" not in home

@@ -31,6 +31,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
+from truyvet.core.models import AuditAction
+from truyvet.core.services import audit_record
 from truyvet.core.text import clean_line
 from truyvet.core.time import local_day, period_bounds
 from truyvet.declarations import levels_permissions as permissions
@@ -220,12 +222,24 @@ def level_threshold_add(*, actor: Any, province: AdministrativeUnit, level: Any,
     errors.raise_if_any(_("Chưa thêm được ngưỡng."))
     assert number is not None
     with transaction.atomic():
-        return LevelThreshold.objects.create(
+        row = LevelThreshold.objects.create(
             province=province, level=int(number), min_cases=Decimal(str(low or 0)),
             max_cases=Decimal(str(high)) if high is not None else None,
             min_coverage=Decimal(str(cov_low)) if cov_low is not None else None,
             max_coverage=Decimal(str(cov_high)) if cov_high is not None else None,
             source=source, updated_by=actor, updated_at=timezone.now())
+        _audit_row(actor, row, "added")
+        return row
+
+
+def _audit_row(actor: Any, row: LevelThreshold, change: str) -> None:
+    audit_record(actor=actor, action=AuditAction.STATUS_CHANGE,
+                 purpose=_("Sửa bảng ngưỡng cấp độ dịch"), target=f"level_threshold:{row.pk}",
+                 unit=row.province, detail={"change": change, "level": row.level,
+                                            "min_cases": str(row.min_cases),
+                                            "max_cases": str(row.max_cases),
+                                            "min_coverage": str(row.min_coverage),
+                                            "max_coverage": str(row.max_coverage)})
 
 
 def level_threshold_delete(*, actor: Any, threshold_id: int) -> None:
@@ -234,4 +248,6 @@ def level_threshold_delete(*, actor: Any, threshold_id: int) -> None:
         raise NotFound(_("Không tìm thấy ngưỡng này."))
     if not permissions.can_edit_thresholds(actor, row.province):
         raise NotAllowed(_("Chỉ cán bộ tỉnh được sửa bảng ngưỡng của tỉnh."))
-    row.delete()
+    with transaction.atomic():
+        _audit_row(actor, row, "removed")
+        row.delete()

@@ -5,7 +5,7 @@ and the province's own table overriding the seed."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from truyvet.accounts.models import Person
 from truyvet.core.errors import NotAllowed, ServiceError
+from truyvet.core.models import AuditEvent
 from truyvet.declarations.level_thresholds import LevelThreshold
 from truyvet.declarations.levels_calculator import (
     level_suggest,
@@ -21,6 +22,9 @@ from truyvet.declarations.levels_calculator import (
 )
 from truyvet.places.population import population_import
 from truyvet.tracing.services import CaseInput, case_register
+from truyvet.vaccination.services import dose_record
+from truyvet.venues.models import VenueType
+from truyvet.venues.services import venue_register
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +122,26 @@ def test_only_a_province_officer_edits_the_province_table(personas: Any) -> None
         level_threshold_delete(actor=personas.district_officer, threshold_id=row.pk)
     level_threshold_delete(actor=personas.province_officer, threshold_id=row.pk)
     assert LevelThreshold.objects.filter(province__isnull=True).count() == 1  # the seed stays
+    changes = AuditEvent.objects.filter(target=f"level_threshold:{row.pk}")
+    assert sorted(e.detail["change"] for e in changes) == ["added", "removed"]
+
+
+def test_vaccination_records_when_they_exist_win_over_the_entered_share(
+    personas: Any,
+) -> None:
+    units = personas.units
+    population_import(actor=None, filename="nho.csv", file=io.BytesIO(
+        f"Mã xã,Dân số,Dân số từ 18 tuổi\n{units.thanh_nhat.code},100,10".encode()))
+    site = venue_register(
+        actor=personas.district_officer, name="Trung tâm Y tế huyện Hạ Lang",
+        venue_type=VenueType.VACCINATION, commune=units.thanh_nhat, street="Phố Thanh Nhật",
+        contact_phone=personas.venue_owner.phone)
+    assert level_suggest(commune=units.thanh_nhat, coverage_entered="55").coverage_source \
+        == "entered"
+    for n in range(2):
+        person = Person.objects.create(full_name=f"Người tiêm {n}", commune=units.thanh_nhat,
+                                       birth_date=date(1980, 1, 1 + n))
+        dose_record(actor=personas.venue_owner, site=site, person=person, vaccine="pfizer",
+                    given_on=timezone.localdate() - timedelta(days=30), dose_number=1)
+    found = level_suggest(commune=units.thanh_nhat, coverage_entered="55")
+    assert (found.coverage, found.coverage_source) == (20.0, "records")

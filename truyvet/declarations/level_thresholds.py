@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from truyvet.places.models import EpidemicLevel
+
 
 class LevelThreshold(models.Model):
     """One cell of the matrix: a commune whose new community cases per
@@ -30,7 +32,7 @@ class LevelThreshold(models.Model):
     max_cases = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     min_coverage = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     max_coverage = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    level = models.PositiveSmallIntegerField()
+    level = models.PositiveSmallIntegerField(choices=EpidemicLevel.choices)
     source = models.CharField(max_length=300, blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

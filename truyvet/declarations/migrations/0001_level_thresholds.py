@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 ('max_cases', models.DecimalField(blank=True, decimal_places=2, max_digits=8, null=True)),
                 ('min_coverage', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
                 ('max_coverage', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('level', models.PositiveSmallIntegerField()),
+                ('level', models.PositiveSmallIntegerField(choices=[(1, 'Cấp 1 – Nguy cơ thấp'), (2, 'Cấp 2 – Nguy cơ trung bình'), (3, 'Cấp 3 – Nguy cơ cao'), (4, 'Cấp 4 – Nguy cơ rất cao')])),
                 ('source', models.CharField(blank=True, max_length=300)),
                 ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('province', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='places.administrativeunit')),

@@ -55,6 +55,9 @@ class TestPublicPageAndFeed:
         history = client.get(f"/levels/{units.thanh_nhat.code}/").content.decode()
         assert "Ca cộng đồng" in history and "Quyết định của tỉnh" in history
         assert client.get("/levels/99999/").status_code == 404
+        english = client.get(f"/levels/{units.thanh_nhat.code}/",
+                             HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Level 2 – Medium risk (Yellow)" in english and "Level history" in english
 
     def test_the_feed_counts_levels_and_reads_any_past_day(self, units: Any) -> None:
         declare(units)
@@ -157,6 +160,11 @@ class TestSettingALevel:
         client.force_login(personas.district_officer)
         page = client.get("/levels/manage/suggest/", {"commune": units.an_lac.pk})
         assert "Tỉnh phải nhập đầy đủ ma trận" in page.content.decode()
+        client.force_login(personas.province_officer)
+        table = client.get("/levels/manage/thresholds/").content.decode()
+        assert "Tỉnh phải nhập đầy đủ ma trận" in table and "Cấp 1 – Nguy cơ thấp" in table
+        assert client.post("/levels/manage/thresholds/", {
+            "province": units.cao_bang.code, "level": "9", "min_cases": "0"}).status_code == 200
 
 
 class TestResidentsOfLevelFour:

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from truyvet.checkins.selectors import checkins_of_me, visit_levels
 from truyvet.checkins.services import checkin_record
 from truyvet.core.time import local_day
 from truyvet.places.levels import commune_levels_set
@@ -55,3 +56,19 @@ def test_a_visit_shows_the_level_its_commune_had_that_day(
     client.cookies["django_language"] = "en"
     english = client.get("/checkins/history/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Level 3 – High risk (Orange)" in english
+
+
+def test_the_levels_of_a_whole_history_cost_one_query(
+    personas: Any, restaurant: Any, market: Any, django_assert_num_queries: Any
+) -> None:
+    now = timezone.now()
+    for venue in (restaurant, market):
+        commune_levels_set(actor=None, unit=venue.commune, level=2,
+                           effective_from=local_day(now) - timedelta(days=20), reason="")
+    for days in range(0, 15, 2):
+        checkin_record(venue=restaurant if days % 4 else market, person=personas.citizen.person,
+                       arrived_at=now - timedelta(days=days, hours=1), method="citizen_scan")
+    checkins = list(checkins_of_me(user=personas.citizen))
+    with django_assert_num_queries(1):
+        levels = visit_levels(checkins)
+    assert len(levels) == len(checkins) == 8

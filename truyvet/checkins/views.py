@@ -43,7 +43,7 @@ from truyvet.checkins.personal_qr import (
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.pagination import page_number
 from truyvet.core.selectors import audit_events_about
-from truyvet.places.levels import levels_exist
+from truyvet.places.levels import commune_level_at, entry_badge, levels_exist
 from truyvet.venues import permissions as venue_permissions
 from truyvet.venues import selectors as venue_selectors
 from truyvet.venues.api import file_response
@@ -93,7 +93,10 @@ def venue_scan_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "checkins/venue_scan.html", {
             "error": exc, "error_title": SCAN_ERROR_TITLES.get(exc.code),
         }, status=exc.status if exc.status >= 400 else 400)
-    return render(request, "checkins/venue_scan.html", {"venue": venue, "token": token})
+    # The level of the venue's commune now, the time of the visit about to be made.
+    level = entry_badge(commune_level_at(venue.commune_id))
+    return render(request, "checkins/venue_scan.html", {"venue": venue, "token": token,
+                                                        "level": level})
 
 
 # --- The venue page's check-in block ---------------------------------------------------

@@ -15,6 +15,7 @@ from truyvet.checkins.selectors import checkins_of_me, visit_levels
 from truyvet.checkins.services import checkin_record
 from truyvet.core.time import local_day
 from truyvet.places.levels import commune_levels_set
+from truyvet.venues.qr import venue_qr_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +73,13 @@ def test_the_levels_of_a_whole_history_cost_one_query(
     with django_assert_num_queries(1):
         levels = visit_levels(checkins)
     assert len(levels) == len(checkins) == 8
+
+
+def test_the_venue_page_a_poster_opens_shows_the_communes_level_now(
+    client: Client, personas: Any, restaurant: Any
+) -> None:
+    token = venue_qr_payload(restaurant).rsplit("/", 1)[-1]
+    assert "epi-level" not in client.get(f"/v/{token}").content.decode()
+    commune_levels_set(actor=None, unit=restaurant.commune, level=2,
+                       effective_from=local_day(timezone.now()), reason="")
+    assert "Cấp 2 – Nguy cơ trung bình (Vàng)" in client.get(f"/v/{token}").content.decode()

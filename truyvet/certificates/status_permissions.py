@@ -40,6 +40,14 @@ def can_enter_test(user: Any, site: Any) -> bool:
     return venue_role(user, site) is not None or _health_worker_over(user, site.commune)
 
 
+def can_view_site_tests(user: Any, site: Any) -> bool:
+    """The results entered at a site name the people tested: its staff and
+    the health workers over it."""
+    if not _active(user) or not is_testing_site(site):
+        return False
+    return venue_role(user, site) is not None or _health_worker_over(user, site.commune)
+
+
 def can_import_tests(user: Any, site: Any) -> bool:
     if not _active(user) or not is_testing_site(site) or site.status != VenueStatus.ACTIVE:
         return False

@@ -13,13 +13,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from truyvet.accounts.models import Person
 from truyvet.certificates import colour as rules
+from truyvet.certificates import status_permissions as permissions
 from truyvet.certificates.models import ColourRule, Recovery, TestOutcome, TestResult
+from truyvet.core.errors import FieldError, NotFound, ServiceError
+from truyvet.core.models import AuditAction
+from truyvet.core.services import audit_event
 from truyvet.core.time import day_start
-from truyvet.places.models import AdministrativeUnit
+from truyvet.places.models import AdministrativeUnit, Level
 from truyvet.vaccination.models import DoseKind
 from truyvet.vaccination.selectors import certificate_doses
 from truyvet.venues.models import Venue, VenueType
@@ -133,10 +139,50 @@ def person_recoveries(person: Person) -> QuerySet[Recovery]:
     return Recovery.objects.filter(person=person)
 
 
-def site_tests(*, site: Venue, limit: int = 50) -> QuerySet[TestResult]:
-    """The latest results entered at ``site`` (its staff's page)."""
-    return (TestResult.objects.filter(facility=site).select_related("person")
-            .order_by("-sampled_at", "-id")[:limit])
+def testing_site_for(*, viewer: Any, code: str) -> Venue:
+    """The testing site of ``code`` if ``viewer`` may see its results; the
+    same "not found" otherwise, so codes cannot be tried."""
+    site = (Venue.objects.select_related("commune").filter(
+        code=(code or "").strip().upper(), venue_type=VenueType.TESTING).first())
+    if site is None or not permissions.can_view_site_tests(viewer, site):
+        raise NotFound(_("Không tìm thấy điểm xét nghiệm này."))
+    return site
+
+
+def site_tests(*, viewer: Any, site: Venue, request: HttpRequest | None = None,
+               limit: int = 50) -> list[TestResult]:
+    """The latest results entered at ``site`` (its staff's page); each view
+    is audited, since the list names the people tested."""
+    if not permissions.can_view_site_tests(viewer, site):
+        raise NotFound(_("Không tìm thấy điểm xét nghiệm này."))
+    tests = list(TestResult.objects.filter(facility=site).select_related("person")
+                 .order_by("-sampled_at", "-id")[:limit])
+    if tests:
+        audit_event(actor=viewer, action=AuditAction.PERSON_READ, request=request,
+                    purpose=str(_("Xem kết quả xét nghiệm tại %(site)s") % {"site": site.name}),
+                    target=f"venue:{site.code}:tests", unit=site.commune,
+                    detail={"count": len(tests)}).save()
+    return tests
+
+
+def province_for_rule(*, code: str) -> AdministrativeUnit | None:
+    """The province a rule is for (blank: the whole country)."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    unit = AdministrativeUnit.objects.filter(code=code, level=Level.PROVINCE).first()
+    if unit is None:
+        raise ServiceError(_("Không có tỉnh/thành phố mã %(code)s.") % {"code": code},
+                           code="unknown_province",
+                           errors=[FieldError("province", _("Không có tỉnh/thành phố này."),
+                                              "unknown_province")])
+    return unit
+
+
+def rule_provinces(*, viewer: Any) -> list[AdministrativeUnit]:
+    """The provinces whose rules ``viewer`` may set."""
+    return [unit for unit in AdministrativeUnit.objects.filter(level=Level.PROVINCE)
+            .order_by("name") if permissions.can_set_colour_rule(viewer, unit)]
 
 
 def colour_rules(unit: AdministrativeUnit | None = None) -> list[dict[str, Any]]:

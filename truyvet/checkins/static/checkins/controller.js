@@ -238,10 +238,21 @@
     if (!signature || signature.length !== 64) return false;
     const signed = new TextEncoder().encode("TV1." + match[1] + "." + match[2]);
     try {
-      return await crypto.subtle.verify({ name: "Ed25519" }, verifyKey, signature, signed);
+      const ok = await crypto.subtle.verify({ name: "Ed25519" }, verifyKey, signature, signed);
+      // A colour claim that is not ours makes the whole code a forgery,
+      // as the server holds it (an expired one is still ours, just stale).
+      return ok && (!match[4] || (await claimSignatureOk(match)));
     } catch (error) {
       return null;
     }
+  }
+
+  async function claimSignatureOk(match) {
+    const signature = base32Decode(match[6]);
+    if (!signature || signature.length !== 64) return false;
+    const signed = new TextEncoder().encode(
+      "TV1C." + match[1] + "." + match[2] + "." + match[4] + match[5]);
+    return crypto.subtle.verify({ name: "Ed25519" }, verifyKey, signature, signed);
   }
 
   // The colour a personal QR's signed claim states, while it has not
@@ -251,13 +262,8 @@
     if (!match || !match[4] || !verifyKey) return null;
     const expires = parseInt(match[5], 10);
     if (!(expires * 1000 > Date.now())) return null;
-    const signature = base32Decode(match[6]);
-    if (!signature || signature.length !== 64) return null;
-    const signed = new TextEncoder().encode(
-      "TV1C." + match[1] + "." + match[2] + "." + match[4] + match[5]);
     try {
-      const ok = await crypto.subtle.verify({ name: "Ed25519" }, verifyKey, signature, signed);
-      return ok ? CLAIM_COLOURS[match[4]] : null;
+      return (await claimSignatureOk(match)) ? CLAIM_COLOURS[match[4]] : null;
     } catch (error) {
       return null;
     }

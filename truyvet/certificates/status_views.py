@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,9 +22,26 @@ from truyvet.certificates import status_selectors as selectors
 from truyvet.certificates import status_services as services
 from truyvet.certificates import testing_results
 from truyvet.certificates.models import TestKind, TestOutcome
-from truyvet.core.errors import NotFound, ServiceError
+from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 
-REPORT_SESSION_KEY = "certificates.tests_import_errors"
+# The last rejected import's errors, per site and user, for the XLSX report.
+REPORT_SECONDS = 3600
+
+
+def _report_key(site: Any, user: Any) -> str:
+    return f"certificates:tests-import-errors:{site.pk}:{user.pk}"
+
+
+def remember_import_errors(site: Any, user: Any, rows: list[list[Any]] | None) -> None:
+    if rows:
+        cache.set(_report_key(site, user), rows, REPORT_SECONDS)
+    else:
+        cache.delete(_report_key(site, user))
+
+
+def import_errors(site: Any, user: Any) -> list[list[Any]] | None:
+    found = cache.get(_report_key(site, user))
+    return found if isinstance(found, list) else None
 
 
 def _site(request: AuthenticatedHttpRequest, code: str) -> Any:
@@ -48,6 +67,8 @@ def site_tests_view(request: AuthenticatedHttpRequest, code: str) -> HttpRespons
         try:
             services.test_result_enter(actor=request.user, site=site,
                                        data=request.POST.dict(), request=request)
+        except NotAllowed:
+            raise PermissionDenied from None
         except ServiceError as exc:
             error = exc
         else:
@@ -58,7 +79,7 @@ def site_tests_view(request: AuthenticatedHttpRequest, code: str) -> HttpRespons
         "site": site, "tests": tests, "error": error, "field_errors": _errors(error),
         "values": request.POST if error else {}, "kinds": TestKind.choices,
         "outcomes": TestOutcome.choices,
-        "import_errors": request.session.get(REPORT_SESSION_KEY, {}).get(site.code),
+        "import_errors": import_errors(site, request.user),
     }, status=400 if error else 200)
 
 
@@ -68,9 +89,10 @@ def site_tests_import_view(request: AuthenticatedHttpRequest, code: str) -> Http
     """All or nothing: with one bad row, nothing is saved and the page lists
     every bad cell (and offers them as an XLSX)."""
     site = _site(request, code)
+    if not permissions.can_import_tests(request.user, site):
+        raise PermissionDenied
     upload = request.FILES.get("file")
-    stored = request.session.get(REPORT_SESSION_KEY, {})
-    stored.pop(site.code, None)
+    remember_import_errors(site, request.user, None)
     try:
         if upload is None:
             raise ServiceError(_("Hãy chọn tệp .xlsx hoặc .csv."), code="no_file")
@@ -80,20 +102,19 @@ def site_tests_import_view(request: AuthenticatedHttpRequest, code: str) -> Http
         messages.error(request, str(exc.message))
     else:
         if report.errors:
-            stored[site.code] = [list(row) for row in report.errors]
+            remember_import_errors(site, request.user, [list(row) for row in report.errors])
             messages.error(request, _("Tệp có %(count)s lỗi: chưa lưu dòng nào. Sửa các lỗi "
                                       "dưới đây rồi nhập lại.") % {"count": len(report.errors)})
         else:
             messages.success(request, _("Đã nhập %(saved)s kết quả (%(rows)s dòng).")
                              % {"saved": report.saved, "rows": report.rows})
-    request.session[REPORT_SESSION_KEY] = stored
     return redirect("certificates:status_site_tests", code=site.code)
 
 
 @login_required
 def site_tests_report_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     site = _site(request, code)
-    rows = request.session.get(REPORT_SESSION_KEY, {}).get(site.code)
+    rows = import_errors(site, request.user)
     if not rows:
         raise Http404
     response = HttpResponse(testing_results.report_xlsx([tuple(r) for r in rows]),
@@ -119,6 +140,8 @@ def colour_rules_view(request: AuthenticatedHttpRequest) -> HttpResponse:
             province = selectors.province_for_rule(code=request.POST.get("province", ""))
             services.colour_rule_add(actor=request.user, province=province,
                                      data=request.POST.dict(), request=request)
+        except NotAllowed:
+            raise PermissionDenied from None
         except ServiceError as exc:
             error = exc
         else:

@@ -93,23 +93,24 @@ def demo_card_colours(say: Callable[[str], None]) -> None:
         citizen = User.objects.filter(phone=CITIZEN).select_related("person").first()
         if citizen is not None and citizen.person not in chosen:
             chosen.insert(0, citizen.person)
-        for index, person in enumerate(chosen):
+        for index, tested in enumerate(chosen):
             positive = index == len(chosen) - 1 and len(chosen) > 2
             try:
                 services.test_result_enter(
                     actor=controller, site=site,
-                    data=_data(person, "rapid" if positive else "pcr",
+                    data=_data(tested, "rapid" if positive else "pcr",
                                "positive" if positive else "negative", 3 + index))
             except ServiceError as error:  # a synthetic record the site cannot match
                 say(f"  (skipped one resident: {error.message})")
     if not Person.objects.filter(phone="+84" + RECOVERED[1][1:], recoveries__isnull=False).exists():
         say("Closing a resident's case as recovered (a recovery, green for 180 days)")
-        person = Person.objects.filter(phone="+84" + RECOVERED[1][1:]).first()
-        if person is None:
+        found = Person.objects.filter(phone="+84" + RECOVERED[1][1:]).first()
+        if found is None:
             from truyvet.accounts.services import PersonInput, person_create
 
-            person = person_create(data=PersonInput(full_name=RECOVERED[0], commune=town,
+            found = person_create(data=PersonInput(full_name=RECOVERED[0], commune=town,
                                                     phone=RECOVERED[1]))
+        person = found
         if not Case.objects.filter(person=person, status="open").exists():
             case = tracing.case_register(
                 actor=worker, person=person,

@@ -80,11 +80,11 @@ def _aware(value: Any) -> datetime | None:
     return moment
 
 
-_KIND_WORDS = {"pcr": TestKind.PCR, "rt-pcr": TestKind.PCR, "rtpcr": TestKind.PCR,
+_KIND_WORDS: dict[str, str] = {"pcr": TestKind.PCR, "rt-pcr": TestKind.PCR, "rtpcr": TestKind.PCR,
                "rapid": TestKind.RAPID, "test nhanh": TestKind.RAPID,
                "test nhanh khang nguyen": TestKind.RAPID, "khang nguyen": TestKind.RAPID,
                "rapid antigen": TestKind.RAPID, "antigen": TestKind.RAPID}
-_RESULT_WORDS = {"negative": TestOutcome.NEGATIVE, "am tinh": TestOutcome.NEGATIVE,
+_RESULT_WORDS: dict[str, str] = {"negative": TestOutcome.NEGATIVE, "am tinh": TestOutcome.NEGATIVE,
                  "am": TestOutcome.NEGATIVE, "-": TestOutcome.NEGATIVE,
                  "positive": TestOutcome.POSITIVE, "duong tinh": TestOutcome.POSITIVE,
                  "duong": TestOutcome.POSITIVE, "+": TestOutcome.POSITIVE}

@@ -7,20 +7,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from truyvet.accounts.models import AuthenticatedHttpRequest
-from truyvet.certificates import colour
+from truyvet.certificates import colour, testing_results
 from truyvet.certificates import status_permissions as permissions
 from truyvet.certificates import status_selectors as selectors
 from truyvet.certificates import status_services as services
-from truyvet.certificates import testing_results
 from truyvet.certificates.models import TestKind, TestOutcome
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 

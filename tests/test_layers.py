@@ -11,7 +11,11 @@ import pytest
 from django.utils import timezone
 
 from truyvet.accounts import hooks as account_hooks
-from truyvet.certificates.status_services import card_status, recovery_from_case
+from truyvet.certificates.status_services import (
+    card_status,
+    recovery_from_case,
+    status_follow_merged_person,
+)
 from truyvet.checkins import hooks as checkin_hooks
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.services import (
@@ -34,7 +38,8 @@ def test_each_hook_has_what_the_apps_above_registered() -> None:
     assert account_hooks.account_created.receivers == (venue_staff_claim,)
     # Registration offers the guest visits; only the holder adopts them (issue 12).
     assert account_hooks.account_registered.receivers == (checkins_offer_guest_visits,)
-    assert account_hooks.person_merged.receivers == (checkins_follow_merged_person,)
+    assert account_hooks.person_merged.receivers == (checkins_follow_merged_person,
+                                                     status_follow_merged_person)
     assert checkin_hooks.checkins_added.receivers == (rollups_record,)
     assert checkin_hooks.checkins_changed.receivers == (rollups_refresh,)
     assert checkin_hooks.checkins_reloaded.receivers == (rollups_rebuild,)

@@ -198,6 +198,20 @@ def recovery_from_case(*, case: Case) -> None:
                             first_positive_on=min(first, closed_on), recovered_on=closed_on)
 
 
+def status_follow_merged_person(*, source: Person, target: Person) -> None:
+    """Receiver of ``accounts.hooks.person_merged``: the account's own
+    record was folded into the record it claimed, so its test results and
+    recoveries move along (a result the target already has stays behind as
+    the duplicate it is)."""
+    held = set(TestResult.objects.filter(person=target)
+               .values_list("kind", "sampled_at", "facility_id"))
+    movable = [pk for pk, kind, sampled_at, facility_id in TestResult.objects.filter(
+        person=source).values_list("pk", "kind", "sampled_at", "facility_id")
+        if (kind, sampled_at, facility_id) not in held]
+    TestResult.objects.filter(pk__in=movable).update(person=target)
+    Recovery.objects.filter(person=source).update(person=target)
+
+
 # --- The colour's rules ---------------------------------------------------------------------
 
 RULE_FIELDS = ("full_course_days", "recovery_days", "first_dose_days", "pcr_hours",

@@ -332,3 +332,18 @@ class TestPagesAndApi:
         assert rule.status_code == 201, rule.content
         listed = ApiClient(personas.citizen).get("/certificates/status/rules").json()
         assert [r["pcr_hours"] for r in listed] == [48]
+
+
+class TestMerge:
+    def test_a_claimed_records_tests_and_recoveries_follow_it(
+        self, personas: Any, site: Any
+    ) -> None:
+        from truyvet.accounts import hooks as account_hooks
+
+        hoa, duc = personas.citizen.person, personas.other_citizen.person
+        services.test_result_enter(actor=personas.controller, site=site, data=_entry())
+        Recovery.objects.create(person=hoa, first_positive_on=date(2021, 9, 1),
+                                recovered_on=date(2021, 9, 20))
+        account_hooks.person_merged(source=hoa, target=duc)
+        assert TestResult.objects.get().person == duc
+        assert Recovery.objects.get().person == duc

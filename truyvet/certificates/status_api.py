@@ -58,6 +58,8 @@ class TestIn(Schema):
     kind: str = Field("", description="pcr or rapid")
     result: str = Field("", description="negative or positive")
     sampled_at: str = Field("", description="ISO 8601 or dd/mm/yyyy HH:MM (local time)")
+    test_name: str = Field("", description="The test's name (DCC nm), optional")
+    device_id: str = Field("", description="A rapid test's number in the EU list (DCC ma)")
 
 
 class ImportError_(Schema):

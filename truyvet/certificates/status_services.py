@@ -7,6 +7,7 @@ is saved. Each write is audited.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import IO, Any
@@ -30,6 +31,7 @@ from truyvet.certificates.models import (
 from truyvet.checkins.hooks import CardStatus
 from truyvet.core.errors import ErrorCollector, NotAllowed, ServiceError
 from truyvet.core.services import audit_event
+from truyvet.core.text import clean_line
 from truyvet.core.time import local_day, local_zone
 from truyvet.places.models import AdministrativeUnit
 from truyvet.tracing.models import Case, CaseOutcome
@@ -103,6 +105,11 @@ class TestFields:
     kind: str
     result: str
     sampled_at: datetime
+    test_name: str = ""
+    device_id: str = ""
+
+
+_DEVICE_ID = re.compile(r"[0-9]{1,20}")  # the EU list of rapid antigen tests numbers them
 
 
 def clean_test(data: dict[str, Any], *, now: datetime) -> tuple[TestFields | None,
@@ -132,10 +139,20 @@ def clean_test(data: dict[str, Any], *, now: datetime) -> tuple[TestFields | Non
         problems.append(("sampled_at", str(_("Mẫu lấy cách đây hơn %(days)s ngày: không nhận "
                                               "kết quả cũ như vậy.")
                                             % {"days": MAX_RESULT_AGE_DAYS})))
+    lines = ErrorCollector()
+    test_name = clean_line(data.get("test_name"), lines, "test_name")[:120]
+    device_id = clean_line(data.get("device_id"), lines, "device_id")
+    problems += [(e.field, str(e.message)) for e in lines.errors]
+    if device_id and not _DEVICE_ID.fullmatch(device_id):
+        problems.append(("device_id", str(_("Mã thiết bị test nhanh là số trong danh sách của "
+                                             "EU, ví dụ 1232."))))
+    if device_id and kind == TestKind.PCR:
+        problems.append(("device_id", str(_("Mã thiết bị chỉ dành cho test nhanh."))))
     if problems:
         return None, problems
     assert kind and result and sampled_at
-    return TestFields(identity=identity, kind=kind, result=result, sampled_at=sampled_at), []
+    return TestFields(identity=identity, kind=kind, result=result, sampled_at=sampled_at,
+                      test_name=test_name, device_id=device_id), []
 
 
 def _audit_test(actor: Any, site: Venue, test: TestResult, request: HttpRequest | None) -> Any:
@@ -170,7 +187,8 @@ def test_result_enter(*, actor: Any, site: Venue, data: dict[str, Any],
             raise ServiceError(_("Kết quả của mẫu này đã được nhập."), code="duplicate_test")
         test = TestResult.objects.create(
             person=person, kind=fields.kind, result=fields.result, sampled_at=fields.sampled_at,
-            facility=site, source=TestSource.ENTERED,
+            facility=site, source=TestSource.ENTERED, test_name=fields.test_name,
+            device_id=fields.device_id,
             entered_by=actor if getattr(actor, "is_authenticated", False) else None)
         _audit_test(actor, site, test, request).save()
     return test
@@ -341,7 +359,8 @@ def tests_import(*, actor: Any, site: Venue, upload: IO[bytes], filename: str,
             test, created = TestResult.objects.get_or_create(
                 person=person, kind=fields.kind, facility=site, sampled_at=fields.sampled_at,
                 defaults={"result": fields.result, "source": TestSource.IMPORTED,
-                          "entered_by": actor})
+                          "entered_by": actor, "test_name": fields.test_name,
+                          "device_id": fields.device_id})
             if created:
                 report.saved += 1
                 events.append(_audit_test(actor, site, test, request))

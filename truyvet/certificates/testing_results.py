@@ -29,6 +29,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("full_name", "Họ và tên"), ("birth", "Ngày sinh"), ("sex", "Giới tính"),
     ("phone", "Số điện thoại"), ("id_number", "Số CMND/CCCD"),
     ("kind", "Loại xét nghiệm"), ("result", "Kết quả"), ("sampled_at", "Thời điểm lấy mẫu"),
+    ("test_name", "Tên sinh phẩm"), ("device_id", "Mã thiết bị (EU)"),
 ]
 REQUIRED = {"full_name": "Họ và tên", "birth": "Ngày sinh", "kind": "Loại xét nghiệm",
             "result": "Kết quả", "sampled_at": "Thời điểm lấy mẫu"}
@@ -38,6 +39,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "result": ("ket qua", "ket qua xet nghiem", "kq", "result"),
     "sampled_at": ("thoi diem lay mau", "thoi gian lay mau", "ngay lay mau", "ngay gio lay mau",
                    "sample time", "sampled at", "sampled_at"),
+    "test_name": ("ten sinh pham", "sinh pham", "ten xet nghiem", "test name", "test_name"),
+    "device_id": ("ma thiet bi", "ma thiet bi (eu)", "device id", "device_id"),
 }
 
 
@@ -78,7 +81,7 @@ def template_xlsx() -> bytes:
     sheet = workbook.create_sheet("Xét nghiệm")
     sheet_append(sheet, [header for _key, header in COLUMNS])
     sheet_append(sheet, ["Nguyễn Văn A", "01/02/1980", "Nam", "0912345678", "004080000123",
-                         "PCR", "Âm tính", "05/12/2021 08:30"])
+                         "PCR", "Âm tính", "05/12/2021 08:30", "", ""])
     return spreadsheets.workbook_bytes(workbook)
 
 

@@ -65,6 +65,14 @@ class TestEntry:
         assert status.next_colour == "red" and status.change_note.startswith("Thẻ vàng đến")
         assert AuditEvent.objects.filter(action="test.record", subject_person=hoa).count() == 1
 
+    def test_a_rapid_test_keeps_its_eu_device_number_for_the_dcc(
+        self, personas: Any, site: Any
+    ) -> None:
+        test = services.test_result_enter(actor=personas.controller, site=site, data=_entry(
+            kind="Test nhanh", result="Dương tính", device_id="1232"))
+        assert (test.kind, test.device_id, test.dcc_test_type, test.dcc_result) == (
+            "rapid", "1232", "LP217198-3", "260373001")
+
     @pytest.mark.parametrize(("fields", "field"), [
         ({"kind": "xyz"}, "kind"),
         ({"result": ""}, "result"),
@@ -73,6 +81,9 @@ class TestEntry:
         ({"sampled_at": _when(24 * 40)}, "sampled_at"),
         ({"full_name": ""}, "full_name"),
         ({"id_number": "12", "phone": ""}, "id_number"),
+        ({"kind": "rapid", "device_id": "ABC"}, "device_id"),
+        ({"kind": "pcr", "device_id": "1232"}, "device_id"),
+        ({"test_name": "PCR\u202e"}, "test_name"),
     ])
     def test_bad_input_names_the_field_and_saves_nothing(
         self, personas: Any, site: Any, fields: dict[str, Any], field: str

@@ -8,6 +8,7 @@ is saved. Each write is audited.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import IO, Any
@@ -46,13 +47,14 @@ MAX_RESULT_AGE_DAYS = 30
 # --- The colour, for the checkins hook -------------------------------------------------------
 
 
-def card_status(*, person: Person, at: datetime, found: list[CardStatus]) -> None:
+def card_status(*, people: Sequence[Person], at: datetime,
+                found: dict[int, CardStatus]) -> None:
     """Receiver of ``checkins.hooks.card_status``."""
-    from truyvet.certificates.status_selectors import person_colour
+    from truyvet.certificates.status_selectors import person_colours
 
-    status = person_colour(person, at)
-    found.append(CardStatus(colour=status.colour, label=status.label, reason=status.reason,
-                            change_note=status.change_note, valid_until=status.valid_until))
+    for pk, status in person_colours(people, at).items():
+        found[pk] = CardStatus(colour=status.colour, label=status.label, reason=status.reason,
+                               change_note=status.change_note, valid_until=status.valid_until)
 
 
 # --- Test results ---------------------------------------------------------------------------

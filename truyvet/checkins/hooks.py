@@ -64,8 +64,11 @@ class CardStatus:
 
 
 @hook
-def card_status(*, person: Person, at: datetime, found: list[CardStatus]) -> None:
+def card_status(*, people: Sequence[Person], at: datetime,
+                found: dict[int, CardStatus]) -> None:
     """The personal QR page, its signed colour claim and the door screen
-    need ``person``'s card colour at ``at``: append it. The first appended
-    is shown; with none, the page shows "no vaccination data".
-    Certificates appends the colour from doses, tests and recoveries."""
+    (one scan, or a whole offline batch at once) need the card colour of
+    ``people`` at ``at``: set ``found[person.pk]`` for each, with a fixed
+    number of queries whatever their number. A person left out shows "no
+    vaccination data". Certificates answers from doses, tests and
+    recoveries."""

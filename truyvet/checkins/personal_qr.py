@@ -332,13 +332,21 @@ def personal_qr_measure(token: str, *, error: str = "m") -> QrMeasure:
 # --- The COVID card colour ----------------------------------------------------------
 
 
+def card_statuses_for(people: list[Person], at: datetime | None = None
+                      ) -> dict[int, CardStatus]:
+    """The card colours of ``people`` by person id, as the apps above
+    computed them (the ``card_status`` hook; certificates answers)."""
+    found: dict[int, CardStatus] = {}
+    distinct = list({person.pk: person for person in people}.values())
+    if distinct:
+        hooks.card_status(people=distinct, at=at or timezone.now(), found=found)
+    return found
+
+
 def card_status_for(person: Person, at: datetime | None = None) -> CardStatus | None:
-    """The person's card colour as the apps above computed it (the
-    ``card_status`` hook; certificates answers); None when none did, shown as
-    grey "no vaccination data"."""
-    found: list[CardStatus] = []
-    hooks.card_status(person=person, at=at or timezone.now(), found=found)
-    return found[0] if found else None
+    """The person's card colour; None when no app gave one, shown as grey
+    "no vaccination data"."""
+    return card_statuses_for([person], at).get(person.pk)
 
 
 def card_colour_for(person: Person) -> str | None:

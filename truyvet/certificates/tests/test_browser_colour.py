@@ -102,3 +102,17 @@ def test_offline_the_door_shows_the_colour_the_qr_claims(
     page.keyboard.press("Enter")
     expect(page.locator("#scan-result")).to_have_class(re.compile(r"\bis-error\b"))
     expect(page.locator("#queue-count")).to_have_text("1")
+
+
+@pytest.mark.browser
+def test_the_citizens_qr_page_shows_the_colour_why_and_until_when(
+    live_server: Any, browser_page: Any, personas: Any, yellow_token: str,
+) -> None:
+    page = browser_page(user=personas.citizen)
+    page.goto("/checkins/qr/")
+    card = page.locator("section.personal-qr")
+    expect(card).to_have_class(re.compile(r"\bcolour-yellow\b"))
+    expect(card.locator(".colour-label")).to_have_text("Thẻ vàng")
+    expect(card.locator('[data-field="colour-reason"]')).to_contain_text("PCR âm tính")
+    expect(card.locator('[data-field="colour-change"]')).to_contain_text("thẻ đỏ từ đó")
+    save_screenshot(page, "personal-qr-colour.png")

@@ -358,3 +358,21 @@ class TestMerge:
         account_hooks.person_merged(source=hoa, target=duc)
         assert TestResult.objects.get().person == duc
         assert Recovery.objects.get().person == duc
+
+
+class TestImportApi:
+    def test_a_bad_csv_list_is_refused_whole_with_every_bad_cell(
+        self, personas: Any, site: Any
+    ) -> None:
+        content = ("Họ và tên,Ngày sinh,Số CMND/CCCD,Loại xét nghiệm,Kết quả,Thời điểm lấy mẫu\n"
+                   f"Nguyễn Thị Hoa,17/05/1990,004190123456,PCR,Âm tính,{_when(2)}\n"
+                   f"Lò Văn Mới,1970,,PCR,Âm tính,{_when(2)}\n").encode()
+        api = ApiClient(personas.venue_owner, language="en")
+        response = api.upload(f"/certificates/status/sites/{site.code}/tests/import",
+                              "xn.csv", content)
+        assert response.status_code == 400, response.content
+        body = response.json()
+        assert body["ok"] is False and body["saved"] == 0
+        assert [e["row"] for e in body["errors"]] == [3]  # no document and no phone
+        assert body["errors"][0]["message"]
+        assert not TestResult.objects.exists()

@@ -25,7 +25,9 @@ from django.utils.translation import gettext_lazy as _
 
 from truyvet.accounts.models import Person, User, Viewer
 from truyvet.checkins import hooks
+from truyvet.checkins.hooks import CardStatus
 from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind, ScanOutcome, ScanReceipt
+from truyvet.checkins.personal_qr import card_statuses_for
 from truyvet.checkins.services.batch_lookups import BatchItem, BatchKind, _BatchLookups
 from truyvet.checkins.services.door import (
     ScanDisplay,
@@ -73,11 +75,18 @@ def _rejected(item: BatchItem, exc: ServiceError) -> ItemResult:
     return ItemResult(id=item.id, ok=False, code=exc.code, message=exc.message, errors=exc.errors)
 
 
-def _accepted(item: BatchItem, result: CheckInResult, person: Person | None) -> ItemResult:
+def _accepted(item: BatchItem, result: CheckInResult, person: Person | None,
+              colours: dict[int, CardStatus] | None = None) -> ItemResult:
+    display = None
+    if person is not None:
+        if colours is None:
+            display = _display(result, person)
+        else:
+            status = colours.get(person.pk)
+            display = _display(result, person, status.colour if status else None)
     return ItemResult(
         id=item.id, ok=True, outcome=result.outcome, duplicate=result.duplicate,
-        checkin_id=result.checkin.pk,
-        display=_display(result, person) if person is not None else None,
+        checkin_id=result.checkin.pk, display=display,
     )
 
 
@@ -190,9 +199,11 @@ def _batch_record(
     receipts: list[ScanReceipt] = []
     audits: list[AuditEvent] = []
     results: list[ItemResult] = []
+    # The door screen's card colours, of every scanned person at once.
+    colours = card_statuses_for([r.person for r in ready if r.person is not None], now)
 
     def accepted(r: _Ready, result: CheckInResult) -> None:
-        results.append(_accepted(r.item, result, r.person))
+        results.append(_accepted(r.item, result, r.person, colours))
         if r.person is not None:  # a door scan: audited like one sent on its own
             audits.append(_door_audit(controller=actor, venue=r.venue, person=r.person,
                                       result=result, method=r.method, at=r.item.scanned_at,

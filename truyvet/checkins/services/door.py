@@ -107,13 +107,20 @@ def _require_staff(controller: User, venue: Venue) -> datetime:
     return since
 
 
-def _display(result: CheckInResult, person: Person) -> ScanDisplay:
+_UNKNOWN = object()
+
+
+def _display(result: CheckInResult, person: Person,
+             card_colour: str | None | object = _UNKNOWN) -> ScanDisplay:
+    """``card_colour`` when the caller read it already (a batch reads all
+    its people's at once), else read here."""
     method = CheckInMethod(result.checkin.method)
     outcome = ScanOutcome(result.outcome)
     return ScanDisplay(
         name=mask_name(person.full_name),
         birth_year=person.birth_year,
-        card_colour=card_colour_for(person),
+        card_colour=(card_colour_for(person) if card_colour is _UNKNOWN
+                     else card_colour if isinstance(card_colour, str) else None),
         method=method.value,
         method_label=str(method.label),
         outcome=outcome.value,

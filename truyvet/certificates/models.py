@@ -16,6 +16,13 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from truyvet.certificates.issuing.models import (  # noqa: F401 - the app's models
+    CertificateKind,
+    CertificateStatus,
+    IssuedCertificate,
+    SigningKey,
+)
+
 
 class TrustListKind(models.TextChoices):
     DSC = "dsc", _("Chứng chỉ ký EU DCC (DSC)")

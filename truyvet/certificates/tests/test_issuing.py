@@ -234,3 +234,37 @@ def test_bad_input_is_refused_clearly_with_nothing_saved(
     issued_now = certificate_issue_now(person=person, kind="v")
     refused("already_requested")
     assert issued_now.status == CertificateStatus.ISSUED
+
+
+@pytest.mark.django_db
+def test_an_approved_correction_revokes_the_certificate_and_reissues_it(
+        personas: Any, sites: Any, keys_ready: Any, settings: Any) -> None:  # noqa: F811
+    from truyvet.testing import last_otp_sent_to
+    from truyvet.vaccination.models import CorrectionKind
+    from truyvet.vaccination.services import (
+        CorrectionInput,
+        correction_confirm,
+        correction_file,
+        correction_review,
+    )
+
+    settings.OTP_RESEND_SECONDS = 0
+    settings.OTP_MAX_PER_HOUR = 50
+    person = personas.citizen.person
+    dose = vaccinate(personas, sites.centre, person, given_on=date(2021, 10, 1))
+    old = certificate_issue_now(person=person, kind="v")
+    filed = correction_file(actor=personas.citizen, person=person, data=CorrectionInput(
+        kind=CorrectionKind.WRONG_DATE, dose=dose, given_on=date(2021, 10, 2)), files=[])
+    opened = correction_confirm(actor=personas.citizen, correction=filed,
+                                code=last_otp_sent_to(person.phone))
+    correction_review(actor=personas.venue_owner, correction=opened, decision="approve",
+                      reason="Đối chiếu sổ tiêm")
+    old.refresh_from_db()
+    assert old.status == CertificateStatus.REVOKED
+    assert "Đối chiếu sổ tiêm" in old.revocation_reason
+    new = IssuedCertificate.objects.get(replaces=old)
+    assert new.status == CertificateStatus.ISSUED and new.uvci != old.uvci
+    assert new.dcc["v"][0]["dt"] == "2021-10-02"
+    store = trust_store()
+    assert credential_verify(new.hc1, trust=store, at=timezone.now()).valid
+    assert credential_verify(old.hc1, trust=store, at=timezone.now()).codes == ["dcc_revoked"]

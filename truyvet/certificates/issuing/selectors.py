@@ -7,7 +7,8 @@ import base64
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from truyvet.accounts.models import Person, Role
@@ -22,6 +23,8 @@ from truyvet.certificates.revocation import (
 )
 from truyvet.certificates.trust import TrustStore, dsc_from_der
 from truyvet.core.errors import NotFound
+from truyvet.core.models import AuditAction
+from truyvet.core.services import audit_record
 from truyvet.venues.models import StaffRole, VenueStaff
 
 
@@ -58,8 +61,6 @@ def revocation_list() -> list[dict[str, Any]]:
 
 
 def issued_version() -> tuple[Any, ...]:
-    from django.db.models import Count, Max
-
     found = IssuedCertificate.objects.filter(status=CertificateStatus.REVOKED).aggregate(
         n=Count("id"), last=Max("revoked_at"))
     key_rows = SigningKey.objects.aggregate(n=Count("id"), last=Max("created_at"))
@@ -86,14 +87,20 @@ def my_certificates(*, person: Person) -> QuerySet[IssuedCertificate]:
     return IssuedCertificate.objects.filter(person=person).select_related("authority", "site")
 
 
-def certificate_for(*, viewer: Any, uvci: str) -> IssuedCertificate:
+def certificate_for(*, viewer: Any, uvci: str,
+                    request: HttpRequest | None = None) -> IssuedCertificate:
     """One certificate the viewer may see (404 otherwise, so that a UVCI
-    cannot be probed)."""
+    cannot be probed). An official's view of someone else's is audited."""
     found = (IssuedCertificate.objects.select_related(
         "person", "person__commune", "site", "site__commune", "authority", "signing_key")
         .filter(uvci=(uvci or "").strip()).first())
     if found is None or not can_view_certificate(viewer, found):
         raise NotFound(_("Không tìm thấy chứng nhận này."))
+    if getattr(viewer, "person_id", None) != found.person_id:
+        audit_record(actor=viewer, action=AuditAction.PERSON_READ, request=request,
+                     purpose=_("Xem chứng nhận COVID để xử lý cấp"),
+                     subject_person=found.person, target=f"certificate:{found.uvci}",
+                     unit=found.authority)
     return found
 
 

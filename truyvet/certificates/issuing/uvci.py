@@ -10,7 +10,8 @@ Network's UVCI specification and the DCC schema's FAQ define them:
   the dose can be read from it;
 - ``<check>`` is the Luhn mod N check character over the whole identifier
   before ``#`` (prefix included), with N = 38 over the alphabet
-  ``A``–``Z``, ``0``–``9``, ``/``, ``:``.
+  ``A``–``Z``, ``0``–``9``, ``/``, ``:`` (we only issue identifiers whose
+  check character is a letter or digit).
 """
 
 from __future__ import annotations
@@ -44,9 +45,15 @@ def luhn_mod_n_valid(text: str) -> bool:
 
 
 def uvci_new() -> str:
-    unique = base64.b32encode(secrets.token_bytes(15)).decode("ascii")[:UNIQUE_CHARS]
-    body = PREFIX + unique
-    return f"{body}#{luhn_mod_n(body)}"
+    """A new UVCI. A unique part whose check character would be "/" or ":"
+    is drawn again: those are valid, but a UVCI that is one URL path
+    segment (once "#" is percent-encoded) is simpler for every client."""
+    while True:
+        unique = base64.b32encode(secrets.token_bytes(15)).decode("ascii")[:UNIQUE_CHARS]
+        body = PREFIX + unique
+        check = luhn_mod_n(body)
+        if check.isalnum():
+            return f"{body}#{check}"
 
 
 def uvci_valid(uvci: str) -> bool:

@@ -82,6 +82,7 @@ def test_uvci_check_character_follows_luhn_mod_n() -> None:
     for uvci in made:
         head, _sep, check = uvci.partition("#")
         assert head.startswith("URN:UVCI:01:VN:") and luhn_mod_n_checks(head + check)
+        assert check.isalnum()  # one URL path segment once "#" is encoded
 
 
 @pytest.mark.django_db

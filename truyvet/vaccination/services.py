@@ -32,8 +32,8 @@ from truyvet.core.outbox import Message, outbox_enqueue
 from truyvet.core.services import audit_record
 from truyvet.core.text import clean_line, refuse_unsafe
 from truyvet.places.models import AdministrativeUnit, Level
-from truyvet.vaccination.hooks import dose_corrected
 from truyvet.vaccination import evidence as evidence_files
+from truyvet.vaccination.hooks import dose_corrected
 from truyvet.vaccination.models import (
     ChangeAction,
     CorrectionEvidence,

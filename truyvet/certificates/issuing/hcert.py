@@ -152,7 +152,7 @@ def dcc_build(*, person: dict[str, Any], facts: Facts, uvci: str) -> dict[str, A
         dccschema.dcc_schema_check(dcc)
         dccschema.valueset_check(dcc)
     except VerificationFailed as exc:
-        raise DccInvalid(exc.code, exc.detail) from None
+        raise DccInvalid(exc.problem.code, exc.problem.detail) from None
     return dcc
 
 

@@ -38,7 +38,9 @@ def _covers(user: Any, unit: AdministrativeUnit | None, roles: frozenset[str]) -
 
 def _record_unit(certificate: Any) -> AdministrativeUnit | None:
     site = certificate.site
-    return site.commune if site is not None else certificate.person.commune
+    unit: AdministrativeUnit | None = (site.commune if site is not None
+                                       else certificate.person.commune)
+    return unit
 
 
 def can_request_certificate(user: Any, person: Any, *, site: Any = None) -> bool:

@@ -71,5 +71,8 @@ def latest_record(person: Person, kind: str, *, at: datetime | None = None) -> R
 
 
 def record_exists(kind: str, record_id: int) -> bool:
-    model = {"v": Dose, "t": TestResult, "r": Recovery}[kind]
-    return bool(model.objects.filter(pk=record_id).exists())
+    if kind == "v":
+        return Dose.objects.filter(pk=record_id).exists()
+    if kind == "t":
+        return TestResult.objects.filter(pk=record_id).exists()
+    return Recovery.objects.filter(pk=record_id).exists()

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -225,7 +226,8 @@ def signer_for(authority: AdministrativeUnit, kind: str, at: datetime) -> Signer
 
 
 def _public_numbers(row: SigningKey) -> Any:
-    return x509.load_der_x509_certificate(bytes(row.certificate)).public_key().public_numbers()
+    public = x509.load_der_x509_certificate(bytes(row.certificate)).public_key()
+    return public.public_numbers() if isinstance(public, ec.EllipticCurvePublicKey) else None
 
 
 def _sign_into(locked: IssuedCertificate, signer: Signer, at: datetime) -> None:

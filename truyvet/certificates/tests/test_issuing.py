@@ -28,10 +28,10 @@ from truyvet.certificates.issuing.uvci import luhn_mod_n, uvci_new, uvci_valid
 from truyvet.certificates.models import CertificateStatus, IssuedCertificate, SigningKey
 from truyvet.certificates.selectors import trust_store
 from truyvet.certificates.tests.issuing_support import (
+    a_testing_site,
     independent_decode,
     pcr,
     recovered,
-    a_testing_site,
     vaccinate,
 )
 from truyvet.certificates.verify import credential_verify

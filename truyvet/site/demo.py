@@ -30,6 +30,7 @@ from truyvet.accounts.services import (
 )
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.services import checkin_record
+from truyvet.certificates.issuing import demo as issuing_demo
 from truyvet.checkins.synth import demo as checkin_demo
 from truyvet.places.models import AdministrativeUnit
 from truyvet.places.services import divisions_load
@@ -424,3 +425,16 @@ def demo_vaccination(say: Callable[[str], None]) -> None:
 
 
 DEMO_STEPS.append(demo_vaccination)
+
+
+# --- Certificates we issue (issue 16) -----------------------------------------------
+
+
+def demo_certificates(say: Callable[[str], None]) -> None:
+    """Cao Bằng's demo DSC (in the demo trust list), vaccination certificates
+    for a few Thanh Nhật residents, one revoked and re-issued after a
+    corrected dose."""
+    issuing_demo.demo_certificates(say)
+
+
+DEMO_STEPS.append(demo_certificates)

@@ -269,3 +269,16 @@ def test_an_approved_correction_revokes_the_certificate_and_reissues_it(
     store = trust_store()
     assert credential_verify(new.hc1, trust=store, at=timezone.now()).valid
     assert credential_verify(old.hc1, trust=store, at=timezone.now()).codes == ["dcc_revoked"]
+
+
+def test_base45_encoding_agrees_with_the_base45_package() -> None:
+    import os
+
+    import base45
+
+    from truyvet.certificates.issuing.hcert import base45_encode
+
+    for length in (0, 1, 2, 3, 4, 255, 256, 1001):
+        data = os.urandom(length)
+        assert base45_encode(data) == base45.b45encode(data).decode("ascii")
+    assert base45_encode(b"\xff\xff\xff") == base45.b45encode(b"\xff\xff\xff").decode()

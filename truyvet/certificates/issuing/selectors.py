@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from truyvet.accounts.models import Person, Role
@@ -25,7 +26,7 @@ from truyvet.certificates.trust import TrustStore, dsc_from_der
 from truyvet.core.errors import NotFound
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
-from truyvet.venues.models import StaffRole, VenueStaff
+from truyvet.venues.models import StaffRole, VenueStaff, VenueType
 
 
 def trust_list() -> list[dict[str, Any]]:
@@ -129,3 +130,20 @@ def queue_for(*, viewer: Any) -> QuerySet[IssuedCertificate]:
                 condition |= Q(status=CertificateStatus.APPROVED,
                                authority__path__startswith=unit.path)
     return waiting.filter(condition).select_related("person", "site", "authority").distinct()
+
+
+def home_links_for(user: Any) -> dict[str, list[tuple[str, str]]]:
+    """Links for the home page: the citizen's own certificates, and the
+    queue for those who take a step (site staff, health workers, province
+    officers, system admins)."""
+    links: dict[str, list[tuple[str, str]]] = {"mine": [], "official": []}
+    if not getattr(user, "is_authenticated", False):
+        return links
+    links["mine"].append((reverse("issuing:mine"), str(_("Chứng nhận COVID của tôi"))))
+    takes_steps = (is_system_admin(user) or bool(scope_units(user, frozenset({
+        Role.HEALTH_WORKER, Role.PROVINCE_OFFICER}))) or VenueStaff.objects.filter(
+        user=user, accepted_at__isnull=False, venue__venue_type__in=[
+            VenueType.VACCINATION, VenueType.TESTING]).exists())
+    if takes_steps:
+        links["official"].append((reverse("issuing:queue"), str(_("Cấp chứng nhận COVID"))))
+    return links

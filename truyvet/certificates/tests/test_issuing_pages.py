@@ -108,3 +108,14 @@ def test_refusals_in_the_callers_language(ready: Any, personas: Any) -> None:
     vietnamese = ApiClient(personas.other_citizen).post("/certificates/issued", {"type": "x"})
     assert vietnamese.json()["code"] == "kind_invalid" and "Loại" in vietnamese.json()["error"]
     assert not IssuedCertificate.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_home_page_links_each_to_their_certificates_and_the_queue(ready: Any,
+                                                                      personas: Any) -> None:
+    mine, queue = reverse("issuing:mine"), reverse("issuing:queue")
+    citizen = page(personas.citizen).get("/").content.decode()
+    assert mine in citizen and queue not in citizen
+    for user in (personas.controller, personas.province_officer, personas.health_worker):
+        assert queue in page(user).get("/").content.decode()
+    assert queue not in page(personas.district_officer).get("/").content.decode()

@@ -75,3 +75,25 @@ def test_the_pdf_is_a4_bilingual_and_its_qr_decodes_to_a_dcc_that_verifies(
     result = credential_verify(found[0].text, trust=trust_store(), at=timezone.now())
     assert result.valid, result.codes
     assert not re.search(rb"/BaseFont /Helvetica", pdf)  # no unembedded core font
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("kind", "labels"), [
+    ("t", ["Loại xét nghiệm", "Type of test", "Kết quả", "Test result", "Not detected"]),
+    ("r", ["Ngày dương tính lần đầu", "Date of first positive test", "2022-03-01",
+           "Valid until", "2022-08-28"]),
+])
+def test_test_and_recovery_certificates_have_their_own_fields(
+        kind: str, labels: list[str], personas: Any, settings: Any, tmp_path: Path) -> None:
+    from truyvet.certificates.tests.issuing_support import a_testing_site, pcr, recovered
+
+    settings.DCC_SIGNING_KEYS_DIR = tmp_path / "keys"
+    signing_keys_make(provinces=[personas.units.cao_bang])
+    person = personas.citizen.person
+    if kind == "t":
+        pcr(person, a_testing_site(personas))
+    else:
+        recovered(person, first_positive=date(2022, 3, 1))
+    text = _text_of(certificate_pdf(certificate_issue_now(person=person, kind=kind)))
+    for label in [*labels, "Họ và tên", "Nguyễn Thị Hoa", "Mã chứng nhận"]:
+        assert label in text, label

@@ -218,3 +218,52 @@ class Recovery(models.Model):
     @property
     def dcc_valid_until(self) -> date:
         return self.first_positive_on + timedelta(days=RECOVERY_VALID_DAYS)
+
+
+# --- The COVID card colour's rules (issue 16) --------------------------------------
+
+
+class ColourRule(models.Model):
+    """The card colour's rules for a province (or, with no province, the
+    whole country) from a day on. A change is a new row with a later
+    ``effective_from``: rows are never edited, so the rules that applied on
+    any day can be read back, and each new row is audited. Where no row
+    applies, the built-in defaults (``colour.DEFAULT_RULE``) do."""
+
+    province = models.ForeignKey(
+        "places.AdministrativeUnit", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", verbose_name=_("tỉnh/thành phố"),
+    )
+    effective_from = models.DateField(_("áp dụng từ ngày"))
+    # Green: a full primary course plus this many days, or recovered within
+    # ``recovery_days``. Yellow: a first dose plus ``first_dose_days``, or a
+    # negative PCR within ``pcr_hours`` (a rapid test within
+    # ``rapid_hours``; 0 = a rapid test does not count). Red: a positive test
+    # within ``positive_days`` that no recovery followed; otherwise.
+    full_course_days = models.PositiveSmallIntegerField(_("số ngày sau khi tiêm đủ liều"))
+    recovery_days = models.PositiveSmallIntegerField(_("số ngày sau khi khỏi bệnh"))
+    first_dose_days = models.PositiveSmallIntegerField(_("số ngày sau mũi 1"))
+    pcr_hours = models.PositiveSmallIntegerField(_("số giờ hiệu lực của PCR âm tính"))
+    rapid_hours = models.PositiveSmallIntegerField(_("số giờ hiệu lực của test nhanh âm tính"))
+    positive_days = models.PositiveSmallIntegerField(_("số ngày thẻ đỏ sau khi dương tính"))
+    reason = models.CharField(_("lý do thay đổi"), max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("người ban hành"),
+    )
+    created_at = models.DateTimeField(_("thời điểm ghi"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["province_id", "-effective_from"]
+        verbose_name = _("quy tắc màu thẻ")
+        verbose_name_plural = _("quy tắc màu thẻ")
+        constraints = [
+            models.UniqueConstraint(fields=["province", "effective_from"],
+                                    name="colourrule_one_per_day"),
+            models.UniqueConstraint(fields=["effective_from"],
+                                    condition=models.Q(province__isnull=True),
+                                    name="colourrule_one_national_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.province_id or 'VN'} {self.effective_from}"

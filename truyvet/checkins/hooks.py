@@ -18,8 +18,10 @@ Tests that drive each writing path and compare the rollups with a recount:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
+from truyvet.accounts.models import Person
 from truyvet.core.hooks import hook
 
 Row = tuple[int, int, datetime]
@@ -45,3 +47,25 @@ def checkins_changed(*, rows: Sequence[Row]) -> None:
 def checkins_reloaded(*, since: datetime, until: datetime) -> None:
     """The check-ins of [since, until) were loaded in bulk, bypassing the
     services (``truyvet synth``): derive again from the table."""
+
+
+# --- What the personal QR page and the door show of a person's status ---------------
+
+
+@dataclass(frozen=True)
+class CardStatus:
+    """A person's COVID card colour as an app above checkins computed it."""
+
+    colour: str  # "green" | "yellow" | "red"
+    label: str  # in the reader's language: "Thẻ vàng"
+    reason: str  # why: "Đã tiêm mũi 1 ngày 01/11/2021 và đã qua 14 ngày."
+    change_note: str  # "Thẻ vàng đến 12/12/2021, thẻ xanh từ đó." or ""
+    valid_until: datetime  # a signed claim of this colour expires then (≤ 24 h ahead)
+
+
+@hook
+def card_status(*, person: Person, at: datetime, found: list[CardStatus]) -> None:
+    """The personal QR page, its signed colour claim and the door screen
+    need ``person``'s card colour at ``at``: append it. The first appended
+    is shown; with none, the page shows "no vaccination data".
+    Certificates appends the colour from doses, tests and recoveries."""

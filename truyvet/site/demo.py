@@ -28,9 +28,10 @@ from truyvet.accounts.services import (
     role_grant,
     system_admin_bootstrap,
 )
+from truyvet.certificates import status_demo as certificate_status_demo
+from truyvet.certificates.issuing import demo as issuing_demo
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.services import checkin_record
-from truyvet.certificates.issuing import demo as issuing_demo
 from truyvet.checkins.synth import demo as checkin_demo
 from truyvet.places.models import AdministrativeUnit
 from truyvet.places.services import divisions_load
@@ -427,12 +428,25 @@ def demo_vaccination(say: Callable[[str], None]) -> None:
 DEMO_STEPS.append(demo_vaccination)
 
 
+# --- Test results, recoveries and the card colour (issue 16) ----------------------------
+
+
+def demo_card_colours(say: Callable[[str], None]) -> None:
+    """Hạ Lang's testing site, a few test results and a recovery, and Cao
+    Bằng's own dated colour rule: every resident has a colour
+    (``truyvet.certificates.status_demo``)."""
+    certificate_status_demo.demo_card_colours(say)
+
+
+DEMO_STEPS.append(demo_card_colours)
+
+
 # --- Certificates we issue (issue 16) -----------------------------------------------
 
 
 def demo_certificates(say: Callable[[str], None]) -> None:
     """Cao Bằng's demo DSC (in the demo trust list), vaccination certificates
-    for a few Thanh Nhật residents, one revoked and re-issued after a
+    for a few Hạ Lang residents, one revoked and re-issued after a
     corrected dose."""
     issuing_demo.demo_certificates(say)
 

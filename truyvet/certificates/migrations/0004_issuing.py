@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_granted_level_of_existing_roles'),
-        ('certificates', '0002_test_results_recoveries'),
+        ('certificates', '0003_colour_rules'),
         ('places', '0002_population'),
         ('venues', '0006_testing_site_type'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

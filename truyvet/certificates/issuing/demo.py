@@ -77,11 +77,11 @@ def demo_certificates(say: Callable[[str], None]) -> None:
     # One without a phone on file first: the district officer files the
     # correction for them and checks their papers, as in 2021.
     ordered = sorted(residents, key=lambda p: (p.phone != "", -p.n, p.pk))
-    for person in ordered:
+    for resident in ordered:
         if len(people) >= 5:
             break
-        if not doses_under_correction(person=person):
-            people.append(person)
+        if not doses_under_correction(person=resident):
+            people.append(resident)
     issued = []
     for person in people:
         try:

@@ -102,3 +102,23 @@ def test_refusals_exit_1_with_the_reason_and_usage_errors_exit_2(
     assert run("revoke", "URN:UVCI:01:VN:NOPE#A")[0] == 2
     assert run("keys", "--province", "Atlantis")[0] == 2
     assert not IssuedCertificate.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["t", "r"])
+def test_issue_test_and_recovery_certificates_from_the_console(
+        kind: str, personas: Any, keys_dir: Path) -> None:
+    from truyvet.certificates.tests.issuing_support import a_testing_site, pcr, recovered
+
+    person = personas.citizen.person
+    if kind == "t":
+        pcr(person, a_testing_site(personas))
+    else:
+        recovered(person, first_positive=date(2022, 3, 1))
+    assert run("keys", "--province", "Cao Bằng")[0] == 0
+    status, out = run("issue", "--cccd", "004190123456", "--type", kind, "--json")
+    shown = json.loads(out)
+    assert status == 0 and shown["type"] == kind
+    decoded = independent_decode(shown["hc1"], json.loads(run("trustlist")[1]))
+    assert decoded.signature_ok and decoded.dcc == shown["fields"]
+    assert decoded.dcc[kind][0]["ci"] == shown["uvci"]

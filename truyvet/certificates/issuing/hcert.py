@@ -195,12 +195,31 @@ def base45_encode(data: bytes) -> str:
     return out.decode("ascii")
 
 
+def _bstr(data: bytes) -> bytes:
+    """A CBOR byte string: its head (major type 2, RFC 8949 §3.1) and bytes."""
+    length = len(data)
+    if length < 24:
+        head = bytes((0x40 | length,))
+    elif length < 0x100:
+        head = bytes((0x58, length))
+    elif length < 0x10000:
+        head = b"\x59" + length.to_bytes(2, "big")
+    else:
+        head = b"\x5a" + length.to_bytes(4, "big")
+    return head + data
+
+
 def cose_sign1(payload: bytes, *, key: ec.EllipticCurvePrivateKey, kid: bytes) -> bytes:
-    protected = cbor2.dumps({HEADER_ALG: ES256, HEADER_KID: kid})
-    to_be_signed = cbor2.dumps(["Signature1", protected, b"", payload])
+    """COSE_Sign1 (RFC 8152 §4.2), tag 18: [protected {1: -7, 4: kid}, {},
+    payload, r || s]. The arrays are written directly (a CBOR array head
+    then its items) rather than through cbor2, which would copy the payload
+    twice more."""
+    protected = _bstr(cbor2.dumps({HEADER_ALG: ES256, HEADER_KID: kid}))
+    # Sig_structure = ["Signature1", protected, external_aad h'', payload]
+    to_be_signed = b"\x84\x6aSignature1" + protected + b"\x40" + _bstr(payload)
     r, s = decode_dss_signature(key.sign(to_be_signed, _SHA256))
     signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    return cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature]))
+    return b"\xd2\x84" + protected + b"\xa0" + _bstr(payload) + b"\x58\x40" + signature
 
 
 @dataclass(frozen=True)

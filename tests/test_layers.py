@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from truyvet.accounts import hooks as account_hooks
+from truyvet.certificates.issuing.services import certificates_follow_corrected_dose
 from truyvet.certificates.status_services import (
     card_status,
     recovery_from_case,
@@ -29,6 +30,7 @@ from truyvet.core.hooks import hook
 from truyvet.reports.models import AreaDay
 from truyvet.reports.rollups import rollups_rebuild, rollups_record, rollups_refresh
 from truyvet.tracing import hooks as tracing_hooks
+from truyvet.vaccination import hooks as vaccination_hooks
 from truyvet.venues import hooks as venue_hooks
 from truyvet.venues.models import VenueType
 from truyvet.venues.services import venue_staff_claim
@@ -44,6 +46,8 @@ def test_each_hook_has_what_the_apps_above_registered() -> None:
     assert checkin_hooks.checkins_changed.receivers == (rollups_refresh,)
     assert checkin_hooks.checkins_reloaded.receivers == (rollups_rebuild,)
     assert venue_hooks.venue_page_sections.receivers == (venue_visits_section,)
+    # A corrected dose revokes its certificates and re-issues them (decisions/0012).
+    assert vaccination_hooks.dose_corrected.receivers == (certificates_follow_corrected_dose,)
     assert checkin_hooks.card_status.receivers == (card_status,)
     assert tracing_hooks.case_closed.receivers == (recovery_from_case,)
 

@@ -7,7 +7,8 @@
     truyvet purge-checkins                delete check-ins past the retention period now
     truyvet synth [--venues N] [--checkins N] [--doses N] ...  synthetic venues, people,
                                           check-ins and vaccination records in bulk
-    truyvet cert verify|testdata ...      certificates (truyvet cert --help)
+    truyvet cert verify|testdata ...      verify certificates (truyvet cert --help)
+    truyvet cert keys|issue|trustlist|revoke ...  issue EU DCCs with our own keys
     truyvet vaccination import FILE --site CODE [--errors OUT.xlsx]  a site's vaccination list
     truyvet load-population FILE          population per commune (Mã xã, Dân số, Dân số từ 18 tuổi)
     truyvet rebuild-coverage              recount the vaccination coverage figures

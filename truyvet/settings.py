@@ -290,6 +290,9 @@ CERT_VERIFY_RATELIMIT_IP_PER_MINUTE = env.int(
 )
 # Largest image (a photo of a QR, a camera frame) the verifier decodes.
 CERT_IMAGE_MAX_BYTES = env.int("CERT_IMAGE_MAX_BYTES", 4 * 1024 * 1024, minimum=10 * 1024)
+# Private keys of our DSCs (issuing/keys.py): DCC_SIGNING_KEY_<NAME> variables, else
+# <name>.pem files in this folder. Never in the database.
+DCC_SIGNING_KEYS_DIR = Path(env.str("DCC_SIGNING_KEYS_DIR", str(VAR_DIR / "dcc-keys")))
 
 # --- Background tasks (django-q2) -------------------------------------------------
 # The queue lives in the default database (ORM broker), so it works the same on

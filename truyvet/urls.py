@@ -27,6 +27,7 @@ urlpatterns = [
     path("tracing/", include("truyvet.tracing.urls")),
     path("reports/", include("truyvet.reports.urls")),
     path("certificates/", include("truyvet.certificates.urls")),
+    path("certificates/", include("truyvet.certificates.issuing.urls")),
     path("vaccination/", include("truyvet.vaccination.urls")),
     path("declarations/", include("truyvet.declarations.urls")),
     path("levels/", include("truyvet.declarations.levels_urls")),

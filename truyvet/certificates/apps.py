@@ -7,6 +7,10 @@ class CertificatesConfig(AppConfig):
     verbose_name = "Chứng nhận"
 
     def ready(self) -> None:
+        from truyvet.certificates.issuing.services import certificates_follow_corrected_dose
+        from truyvet.vaccination.hooks import dose_corrected
+
+        dose_corrected.register(certificates_follow_corrected_dose)
         # --- Test results, recoveries and the card colour (issue 16) ---------------------
         # Imported here: the receivers import models, loaded only once every
         # app's config is. Checkins asks for the colour on the personal QR

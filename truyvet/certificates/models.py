@@ -18,6 +18,11 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from truyvet.certificates.issuing.models import CertificateKind as CertificateKind
+from truyvet.certificates.issuing.models import CertificateStatus as CertificateStatus
+from truyvet.certificates.issuing.models import IssuedCertificate as IssuedCertificate
+from truyvet.certificates.issuing.models import SigningKey as SigningKey
+
 
 class TrustListKind(models.TextChoices):
     DSC = "dsc", _("Chứng chỉ ký EU DCC (DSC)")

@@ -29,6 +29,7 @@ from truyvet.accounts.services import (
     system_admin_bootstrap,
 )
 from truyvet.certificates import status_demo as certificate_status_demo
+from truyvet.certificates.issuing import demo as issuing_demo
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.services import checkin_record
 from truyvet.checkins.synth import demo as checkin_demo
@@ -496,3 +497,16 @@ def demo_card_colours(say: Callable[[str], None]) -> None:
 
 
 DEMO_STEPS.append(demo_card_colours)
+
+
+# --- Certificates we issue (issue 16) -----------------------------------------------
+
+
+def demo_certificates(say: Callable[[str], None]) -> None:
+    """Cao Bằng's demo DSC (in the demo trust list), vaccination certificates
+    for a few Hạ Lang residents, one revoked and re-issued after a
+    corrected dose."""
+    issuing_demo.demo_certificates(say)
+
+
+DEMO_STEPS.append(demo_certificates)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from truyvet.accounts import permissions as account_permissions
 from truyvet.accounts.models import Viewer
+from truyvet.certificates.issuing.selectors import home_links_for as certificate_links_for
 from truyvet.checkins.selectors import home_links_for as checkin_links_for
 from truyvet.declarations.levels_selectors import home_links_for as level_links_for
 from truyvet.reports.selectors import home_links_for as report_links_for
@@ -29,12 +30,14 @@ def home_sections_for(user: Viewer) -> list[dict[str, Any]]:
     tracing_links = tracing_links_for(user)
     vaccination_links = vaccination_links_for(user)
     level_links = level_links_for(user)
+    certificate_links = certificate_links_for(user)
     sections: list[dict[str, Any]] = [
         {
             "title": _("Của tôi"),
             "links": [(reverse("accounts:profile"), _("Thông tin cá nhân")),
                       *checkin_links["mine"], *venue_links["mine"], *tracing_links["mine"],
-                      *vaccination_links["mine"], *level_links["mine"],
+                      *vaccination_links["mine"], *certificate_links["mine"],
+                      *level_links["mine"],
                       (reverse("accounts:devices"), _("Thiết bị đang đăng nhập"))],
         }
     ]
@@ -43,6 +46,9 @@ def home_sections_for(user: Viewer) -> list[dict[str, Any]]:
     if vaccination_links["official"] and not account_permissions.is_official(user):
         # Site staff without an official role: their vaccination sites.
         sections.append({"title": _("Tiêm chủng"), "links": vaccination_links["official"]})
+    if certificate_links["official"] and not account_permissions.is_official(user):
+        sections.append({"title": _("Cấp chứng nhận COVID"),
+                         "links": certificate_links["official"]})
     if account_permissions.is_official(user):
         links = [(reverse("accounts:people"), _("Tra cứu người dân"))]
         if account_permissions.is_officer(user):
@@ -53,6 +59,7 @@ def home_sections_for(user: Viewer) -> list[dict[str, Any]]:
         links.extend(tracing_links["official"])
         links.extend(report_links_for(user))
         links.extend(vaccination_links["official"])
+        links.extend(certificate_links["official"])
         links.extend(level_links["official"])
         if account_permissions.is_officer(user):
             links.append((reverse("places:population"), _("Số dân theo xã")))

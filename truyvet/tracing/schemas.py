@@ -75,6 +75,17 @@ class TaskUpdate(StrictIn):
     note: str = Field("", max_length=1000)
 
 
+class TaskBulkIn(StrictIn):
+    task_ids: list[int] = Field(min_length=1, max_length=5000,
+                                description="Tasks to change; each must be one you work")
+    status: str = Field(max_length=12,
+                        description="`open`, `reached`, `unreachable` or `dismissed`")
+
+
+class TaskBulkRead(Schema):
+    changed: int = Field(description="How many tasks changed status")
+
+
 # --- Outputs ----------------------------------------------------------------------------
 
 

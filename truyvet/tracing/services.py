@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -30,7 +31,8 @@ from truyvet.accounts.models import Person, User
 from truyvet.core.errors import ErrorCollector, NotFound, ServiceError
 from truyvet.core.models import AuditAction, OutboxChannel
 from truyvet.core.outbox import Message, outbox_enqueue
-from truyvet.core.services import audit_record
+from truyvet.core.requests import client_ip
+from truyvet.core.services import audit_event, audit_record, audit_record_all
 from truyvet.core.text import clean_line
 from truyvet.core.time import day_start
 from truyvet.tracing import exposure, permissions
@@ -838,3 +840,38 @@ def contact_task_update(
             detail={"kind": "contact_task.update", "status": status},
         )
     return task
+
+
+def contact_tasks_update_many(
+    *, actor: User, tasks: QuerySet[ContactTask], status: str,
+    request: HttpRequest | None = None,
+) -> int:
+    """Records one follow-up status for several tasks at once (the ones an
+    official ticked, or every task their filters found). Every task must be
+    one the actor works; each change is audited under its contact. Returns
+    how many tasks changed."""
+    errors = ErrorCollector()
+    if status not in TaskStatus.values:
+        errors.add("status", gettext_lazy("Trạng thái không hợp lệ."))
+    errors.raise_if_any(INVALID_INPUT)
+    with transaction.atomic():
+        chosen = list(tasks.select_related("contact__person", "unit").select_for_update(of=("self",)))
+        if not chosen or any(not permissions.can_work_contact_task(actor, t) for t in chosen):
+            raise NotFound(TASK_NOT_FOUND)
+        changed = [task for task in chosen if task.status != status]
+        now = _now()
+        for task in changed:
+            task.status, task.updated_at, task.updated_by = status, now, actor
+        ContactTask.objects.bulk_update(changed, ["status", "updated_at", "updated_by"])
+        ip = client_ip(request)
+        audit_record_all([
+            audit_event(
+                actor=actor, action=AuditAction.STATUS_CHANGE, ip_address=ip,
+                purpose=_("Cập nhật theo dõi người tiếp xúc (hàng loạt)"),
+                subject_person=task.contact.person, target=f"contact-task:{task.pk}",
+                unit=task.unit, detail={"kind": "contact_task.update", "status": status,
+                                        "bulk": len(changed)},
+            )
+            for task in changed
+        ])
+    return len(changed)

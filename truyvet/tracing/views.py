@@ -22,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from truyvet.accounts.models import User
@@ -36,11 +37,12 @@ from truyvet.tracing.forms import (
     IsolationForm,
     PersonLookupForm,
     ReclassifyForm,
+    TaskBulkForm,
     TaskFilterForm,
     TaskForm,
     WindowForm,
 )
-from truyvet.tracing.models import Case, Classification, ExposureSite
+from truyvet.tracing.models import Case, Classification, ExposureSite, TaskStatus
 
 PAGE_SIZE = 50
 
@@ -240,11 +242,16 @@ def case_view(request: HttpRequest, case_id: int) -> HttpResponse:
             return redirect("tracing:case", case_id=case.pk)
         case = _case_or_404(viewer, case_id)
     timeline = selectors.case_timeline(viewer=viewer, case=case, request=request)
-    total = len(contact_ids)
+    contact_form = TaskFilterForm(
+        request.GET if set(request.GET) - {"page"} else None, for_case=True,
+        communes=selectors.case_contact_communes(viewer=viewer, case=case),
+    )
+    query = contact_form.query()
+    total = selectors.case_contacts_count(viewer=viewer, case=case, query=query)
     page = Paginator(range(total), selectors.CONTACTS_PAGE).get_page(request.GET.get("page"))
     contacts = selectors.case_contacts_for(
         viewer=viewer, case=case, request=request, limit=selectors.CONTACTS_PAGE,
-        offset=(page.number - 1) * selectors.CONTACTS_PAGE,
+        offset=(page.number - 1) * selectors.CONTACTS_PAGE, query=query,
     )
     return render(request, "tracing/case.html", {
         "case": case,
@@ -252,6 +259,9 @@ def case_view(request: HttpRequest, case_id: int) -> HttpResponse:
         "contacts": contacts,
         "contacts_page": page,
         "contacts_total": total,
+        "contacts_all": len(contact_ids),
+        "contact_form": contact_form,
+        "contact_querystring": contact_form.querystring(),
         "f1_count": case.contacts.filter(degree=1).count(),
         "runs": list(case.trace_runs.all()[:5]),
         "edits": list(case.window_edits.select_related("edited_by__person")[:10]),
@@ -277,10 +287,37 @@ def timeline_file_view(request: HttpRequest, case_id: int, file_format: str) -> 
 
 @login_required
 def tasks_view(request: HttpRequest) -> HttpResponse:
+    """The contacts to follow up: search by name or phone, filters, an
+    order (the closest first), and one status for many at once."""
     viewer = _tracing_official(request)
-    return _status_list(request, TaskFilterForm,
-                        lambda status: selectors.contact_tasks_for(viewer, status=status),
-                        "tracing/tasks.html")
+    form = TaskFilterForm(request.GET or None, communes=selectors.contact_task_communes(viewer))
+    query = form.query()
+    tasks = selectors.contact_tasks_for(viewer, query=query)
+    bulk = TaskBulkForm(request.POST or None)
+    here = f"{reverse('tracing:tasks')}?{form.querystring()}"
+    if request.method == "POST" and bulk.is_valid():
+        data = bulk.cleaned_data
+        chosen = tasks if data["matching"] else selectors.contact_tasks_chosen(data["task_ids"])
+        try:
+            changed = services.contact_tasks_update_many(
+                actor=viewer, tasks=chosen, status=data["status"], request=request)
+        except NotFound as exc:
+            raise Http404(str(exc.message)) from exc
+        except ServiceError as exc:
+            bulk.add_service_error(exc)
+        else:
+            messages.success(request, ngettext(
+                "Đã chuyển %(n)s người sang “%(status)s”.",
+                "Đã chuyển %(n)s người sang “%(status)s”.", changed,
+            ) % {"n": changed, "status": TaskStatus(data["status"]).label})
+            return redirect(here)
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    selectors.contact_tasks_searched(viewer=viewer, tasks=list(page), query=query,
+                                     request=request)
+    return render(request, "tracing/tasks.html", {
+        "form": form, "page": page, "bulk_form": bulk, "total": page.paginator.count,
+        "querystring": form.querystring(), "here": here,
+    })
 
 
 @login_required

@@ -23,6 +23,7 @@ from truyvet.core.pagination import page_window
 from truyvet.tracing import exports, selectors, services
 from truyvet.tracing.models import Case, ContactTask
 from truyvet.tracing.schemas import (
+    AlertPlanRead,
     AlertsIn,
     AlertsRead,
     CaseCreate,
@@ -185,6 +186,18 @@ def case_contacts(
     )
 
 
+@router.get("/cases/{case_id}/alerts/plan", response=AlertPlanRead, auth=logged_in,
+            summary="Who an alert would reach, to confirm before sending")
+def case_alerts_plan(
+    request: HttpRequest, case_id: int, notify_contacts: bool = True,
+    notify_venues: bool = True, publish_sites: bool = False,
+) -> Any:
+    return services.exposure_notify_plan(
+        actor=_caller(request), case=_case(request, case_id), notify_contacts=notify_contacts,
+        notify_venues=notify_venues, publish_sites=publish_sites,
+    )
+
+
 @router.post("/cases/{case_id}/alerts", response=AlertsRead, auth=logged_in,
              summary="Alert F1 contacts and venue owners; optionally publish the sites")
 def case_alerts(request: HttpRequest, case_id: int, payload: AlertsIn) -> Any:
@@ -194,6 +207,7 @@ def case_alerts(request: HttpRequest, case_id: int, payload: AlertsIn) -> Any:
         actor=_caller(request), case=_case(request, case_id),
         notify_contacts=payload.notify_contacts, notify_venues=payload.notify_venues,
         publish_sites=payload.publish_sites, request=request,
+        expected=services.AlertPlan(**payload.expected.dict()) if payload.expected else None,
     )
 
 

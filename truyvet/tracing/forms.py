@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from truyvet.accounts.forms import ServiceErrorsMixin
 from truyvet.tracing.models import CaseOutcome, CaseStatus, Classification, Diagnostic, TaskStatus
 from truyvet.tracing.selectors import ContactQuery
+from truyvet.tracing.services import AlertPlan
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -85,6 +86,32 @@ class AlertsForm(ServiceErrorsMixin, forms.Form):
     publish_sites = forms.BooleanField(
         label=_("Công bố địa điểm và khung giờ (không có thông tin cá nhân)"), required=False,
     )
+
+
+_PLAN_FIELDS = ("contacts", "already", "by_sms", "inapp_only", "unreachable", "venues",
+                "venues_unreachable", "sites")
+
+
+class AlertsConfirmForm(AlertsForm):
+    """The choices and the numbers the official saw and confirmed, sent
+    back as they were shown (hidden): the service refuses to send when what
+    it would send now differs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("notify_contacts", "notify_venues", "publish_sites"):
+            self.fields[name].widget = forms.HiddenInput()
+        for name in _PLAN_FIELDS:
+            self.fields[f"plan_{name}"] = forms.IntegerField(
+                min_value=0, max_value=10**9, widget=forms.HiddenInput())
+
+    @classmethod
+    def for_plan(cls, choices: dict[str, bool], plan: AlertPlan) -> AlertsConfirmForm:
+        return cls(initial={**{k: "on" if v else "" for k, v in choices.items()},
+                            **{f"plan_{name}": getattr(plan, name) for name in _PLAN_FIELDS}})
+
+    def plan(self) -> AlertPlan:
+        return AlertPlan(**{name: self.cleaned_data[f"plan_{name}"] for name in _PLAN_FIELDS})
 
 
 class ExpandForm(ServiceErrorsMixin, forms.Form):

@@ -63,10 +63,31 @@ class ExpandIn(StrictIn):
     depth: int = Field(2, description="2 for F2, 3 for F3 (bounded by the server)")
 
 
+class AlertPlanRead(Schema):
+    """Who an alert reaches, before it is sent: `already + by_sms +
+    inapp_only + unreachable == contacts`."""
+
+    contacts: int = Field(0, ge=0, description="F1 contacts")
+    already: int = Field(0, ge=0, description="Alerted before: nothing is sent again")
+    by_sms: int = Field(0, ge=0, description="By SMS (account holders also in the app)")
+    inapp_only: int = Field(0, ge=0, description="In the app only: an account, no phone")
+    unreachable: int = Field(0, ge=0, description="No phone and no account")
+    venues: int = Field(0, ge=0, description="Venues whose owners are alerted")
+    venues_unreachable: int = Field(0, ge=0, description="Of those, with no owner or phone")
+    sites: int = Field(0, ge=0, description="Exposure sites that become public")
+
+
+class AlertPlanIn(StrictIn, AlertPlanRead):
+    pass
+
+
 class AlertsIn(StrictIn):
     notify_contacts: bool = True
     notify_venues: bool = True
     publish_sites: bool = False
+    expected: AlertPlanIn | None = Field(
+        None, description="The plan you confirmed (from `alerts/plan`); when what would be "
+        "sent now differs, nothing is sent and the answer is 409 `alert_plan_changed`")
 
 
 class TaskUpdate(StrictIn):

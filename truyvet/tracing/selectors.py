@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case as Case_
-from django.db.models import Q, QuerySet, Value, When
+from django.db.models import Count, Q, QuerySet, Value, When
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +29,7 @@ from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.checkins.models import CheckIn, DepartureKind
 from truyvet.core.errors import NotAllowed, NotFound
 from truyvet.core.masking import mask_name, mask_phone
-from truyvet.core.models import AuditAction, AuditEvent
+from truyvet.core.models import AuditAction, AuditEvent, OutboxChannel, OutboxMessage
 from truyvet.core.outbox import inbox_unread_count
 from truyvet.core.pagination import page_window
 from truyvet.core.requests import client_ip
@@ -248,7 +248,8 @@ class ContactRow:
     task_status_label: str
     task_id: int | None
     can_open_task: bool
-    visits: list[dict[str, Any]] = field(default_factory=list)
+    visits: list[dict[str, Any]] = field(default_factory=list)  # per visit of the source
+    stays: list[dict[str, Any]] = field(default_factory=list)  # per stay: visits_for_display
     met: list[MetRow] = field(default_factory=list)
 
     @property
@@ -268,6 +269,19 @@ def _closeness_of(entry: dict[str, Any]) -> str:
     return closeness_text(overlap_seconds=entry["overlap_seconds"],
                           overlap_minutes=entry["overlap_minutes"],
                           gap_minutes=entry["gap_minutes"])
+
+
+def _visits_parsed(visits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored breakdown (one entry per visit of the source) with real
+    datetimes and each entry's closeness, as the API gives it."""
+    shown = []
+    for visit in visits:
+        item = dict(visit)
+        for key in ("source_start", "source_end", "contact_start", "contact_end"):
+            item[key] = datetime.fromisoformat(visit[key])
+        item["closeness"] = _closeness_of(visit)
+        shown.append(item)
+    return shown
 
 
 def visits_for_display(visits: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -455,7 +469,8 @@ def case_contacts_for(
                 task_status_label=task.get_status_display() if task else "",
                 task_id=task.pk if task else None,
                 can_open_task=bool(task and permissions.can_work_contact_task(viewer, task)),
-                visits=visits_for_display(contact.visits),
+                visits=_visits_parsed(contact.visits),
+                stays=visits_for_display(contact.visits),
                 met=met.get(contact.pk, []),
             )
         )
@@ -468,6 +483,45 @@ def case_contacts_for(
             detail={"kind": "case.contacts", "case": case.pk},
         )
     return rows
+
+
+@dataclass
+class Delivery:
+    """The alerts of a case in the outbox, by who they were for and how far
+    they got."""
+
+    rows: list[dict[str, Any]]
+
+    @property
+    def total(self) -> int:
+        return sum(row["total"] for row in self.rows)
+
+
+def alert_delivery_for(*, viewer: User, case: Case) -> Delivery:
+    """How the case's alerts are doing, counted from the outbox: per
+    recipient kind (contacts, venues) and channel, how many are waiting,
+    sent and failed. No personal data. One query."""
+    if not permissions.can_view_case(viewer, case):
+        raise NotFound(CASE_NOT_FOUND)
+    counts = (
+        OutboxMessage.objects.filter(
+            Q(dedupe_key__startswith=f"exposure:{case.pk}:")
+            | Q(dedupe_key__startswith=f"exposure-venue:{case.pk}:")
+        )
+        .values("kind", "channel", "status")
+        .annotate(n=Count("id"))
+    )
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in counts:
+        row = rows.setdefault((item["kind"], item["channel"]), {
+            "who": _("Người tiếp xúc") if item["kind"] == "exposure.contact"
+            else _("Chủ địa điểm"),
+            "channel": OutboxChannel(item["channel"]).label,
+            "pending": 0, "sent": 0, "failed": 0, "total": 0,
+        })
+        row[item["status"]] = row.get(item["status"], 0) + item["n"]
+        row["total"] += item["n"]
+    return Delivery(rows=[rows[key] for key in sorted(rows)])
 
 
 # --- Contact tasks -------------------------------------------------------------------

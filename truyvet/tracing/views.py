@@ -29,6 +29,7 @@ from truyvet.accounts.models import User
 from truyvet.core.errors import NotFound, ServiceError
 from truyvet.tracing import exports, permissions, selectors, services
 from truyvet.tracing.forms import (
+    AlertsConfirmForm,
     AlertsForm,
     CaseCreateForm,
     CaseFilterForm,
@@ -187,12 +188,13 @@ def _run_action(
             depth=form.cleaned_data["depth"], request=request,
         )
         done = _("Đã mở rộng truy vết.")
-    elif action == "alerts":
-        form = forms["alerts_form"] = AlertsForm(post)
+    elif action == "alerts_send":
+        form = forms["alerts_form"] = AlertsConfirmForm(post)
         call = lambda: services.exposure_notify(  # noqa: E731 - deferred past the form check
             actor=viewer, case=case, notify_contacts=form.cleaned_data["notify_contacts"],
             notify_venues=form.cleaned_data["notify_venues"],
-            publish_sites=form.cleaned_data["publish_sites"], request=request,
+            publish_sites=form.cleaned_data["publish_sites"], expected=form.plan(),
+            request=request,
         )
         done = ""
     elif action == "withdraw":
@@ -218,7 +220,7 @@ def _run_action(
             messages.error(request, str(exc.message))
             return "", None
         return None
-    if action == "alerts":
+    if action == "alerts_send":
         done = _(
             "Đã xếp %(messages)s tin vào hàng gửi: %(contacts)s người tiếp xúc, "
             "%(venues)s địa điểm, %(sites)s địa điểm công bố mới."
@@ -233,7 +235,19 @@ def case_view(request: HttpRequest, case_id: int) -> HttpResponse:
     contact_ids = list(case.contacts.values_list("pk", flat=True))
     forms = _case_forms(case, contact_ids)
     forms["contact_ids"] = contact_ids
-    if request.method == "POST":
+    alert_plan = None
+    if request.method == "POST" and request.POST.get("action") == "alerts":
+        # Before anything is sent, show who gets what and ask to confirm.
+        alerts_form = forms["alerts_form"] = AlertsForm(request.POST)
+        if alerts_form.is_valid():
+            choices = dict(alerts_form.cleaned_data)
+            try:
+                alert_plan = services.exposure_notify_plan(actor=viewer, case=case, **choices)
+            except ServiceError as exc:
+                alerts_form.add_service_error(exc)
+            else:
+                forms["alerts_confirm"] = AlertsConfirmForm.for_plan(choices, alert_plan)
+    elif request.method == "POST":
         outcome = _run_action(request, viewer, case, forms)
         if outcome is not None:
             message, _result = outcome
@@ -241,6 +255,21 @@ def case_view(request: HttpRequest, case_id: int) -> HttpResponse:
                 messages.success(request, message)
             return redirect("tracing:case", case_id=case.pk)
         case = _case_or_404(viewer, case_id)
+        sent = forms["alerts_form"]
+        if isinstance(sent, AlertsConfirmForm):
+            # Not sent (the recipients changed since they were counted): the
+            # reason, and the numbers as they are now, to confirm again.
+            for error in sent.non_field_errors():
+                messages.error(request, error)
+            choices = {name: bool(sent.cleaned_data.get(name)) for name in
+                       ("notify_contacts", "notify_venues", "publish_sites")}
+            forms["alerts_form"] = AlertsForm(initial=choices)
+            try:
+                alert_plan = services.exposure_notify_plan(actor=viewer, case=case, **choices)
+            except ServiceError as exc:
+                messages.error(request, str(exc.message))
+            else:
+                forms["alerts_confirm"] = AlertsConfirmForm.for_plan(choices, alert_plan)
     timeline = selectors.case_timeline(viewer=viewer, case=case, request=request)
     contact_form = TaskFilterForm(
         request.GET if set(request.GET) - {"page"} else None, for_case=True,
@@ -268,6 +297,8 @@ def case_view(request: HttpRequest, case_id: int) -> HttpResponse:
         "sites": list(case.exposure_sites.select_related("venue")),
         "is_suspected": case.classification == Classification.SUSPECTED,
         "buffer_minutes": settings.TRACING_BUFFER_MINUTES,
+        "alert_plan": alert_plan,
+        "delivery": selectors.alert_delivery_for(viewer=viewer, case=case),
         **forms,
     })
 

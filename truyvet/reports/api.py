@@ -75,10 +75,14 @@ def dashboard(
 
 @router.get("/{scope}/inactive", response=InactivePageRead, auth=logged_in,
             summary="Venues without a scan in 7 days, with owners' phones (audited)")
-def inactive(request: HttpRequest, scope: str, offset: int = 0, limit: int = 50) -> Any:
+def inactive(
+    request: HttpRequest, scope: str, offset: int = 0, limit: int = 50,
+    commune: int | None = None, venue_type: str = "",
+) -> Any:
+    """Filtered by `commune` (a unit id in the scope) and `venue_type`."""
     return selectors.inactive_venues_for(
         viewer=_caller(request), scope=_scope(request, scope), offset=offset, limit=limit,
-        request=request,
+        request=request, commune=commune, venue_type=venue_type[:20],
     )
 
 

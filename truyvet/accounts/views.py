@@ -559,7 +559,8 @@ def person_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 def commune_options_view(request: HttpRequest) -> HttpResponse:
     """The <option>s of the commune picker for what the user has typed."""
     query = (request.GET.get("commune_q") or request.GET.get("q") or "")[:100]
-    units = list(units_search(query=query, level=Level.COMMUNE, limit=20)) if query else []
+    units = list(units_search(query=query, level=Level.COMMUNE, limit=20,
+                              near=selectors.area_units_for(request.user))) if query else []
     return render(request, "accounts/_commune_options.html", {"units": units, "query": query})
 
 

@@ -581,8 +581,11 @@ def format_span(start: datetime, end: datetime) -> str:
     """"08:15–09:40 ngày 12/11/2021", or both dates when it crosses midnight."""
     a, b = _local(start), _local(end)
     if a.date() == b.date():
-        return f"{a:%H:%M}–{b:%H:%M} ngày {a:%d/%m/%Y}"
-    return f"{a:%H:%M} ngày {a:%d/%m/%Y} – {b:%H:%M} ngày {b:%d/%m/%Y}"
+        return _("%(start)s–%(end)s ngày %(day)s") % {
+            "start": f"{a:%H:%M}", "end": f"{b:%H:%M}", "day": f"{a:%d/%m/%Y}"}
+    return _("%(start)s ngày %(day)s – %(end)s ngày %(end_day)s") % {
+        "start": f"{a:%H:%M}", "day": f"{a:%d/%m/%Y}", "end": f"{b:%H:%M}",
+        "end_day": f"{b:%d/%m/%Y}"}
 
 
 def _case_kind_text(case: Case) -> str:
@@ -685,18 +688,28 @@ def _contact_messages(case: Case, contacts: Sequence[Contact]) -> list[Message]:
         person = contact.person
         user, phone = _contact_reach(contact)
         key = f"exposure:{case.pk}:{person.pk}"
-        if user is not None:
-            messages.append(Message(
-                channel=OutboxChannel.INAPP, dedupe_key=f"{key}:inapp", kind="exposure.contact",
-                person=person, user=user, subject=_("Cảnh báo tiếp xúc COVID-19"),
-                body=_contact_body(case, contact, venues, short=False), link=link,
-            ))
-        if phone:
-            messages.append(Message(
-                channel=OutboxChannel.SMS, dedupe_key=f"{key}:sms", kind="exposure.contact",
-                person=person, phone=phone, body=_contact_body(case, contact, venues, short=True),
-            ))
+        with translation.override(_language_of(person)):
+            if user is not None:
+                messages.append(Message(
+                    channel=OutboxChannel.INAPP, dedupe_key=f"{key}:inapp",
+                    kind="exposure.contact", person=person, user=user,
+                    subject=_("Cảnh báo tiếp xúc COVID-19"),
+                    body=_contact_body(case, contact, venues, short=False), link=link,
+                ))
+            if phone:
+                messages.append(Message(
+                    channel=OutboxChannel.SMS, dedupe_key=f"{key}:sms", kind="exposure.contact",
+                    person=person, phone=phone,
+                    body=_contact_body(case, contact, venues, short=True),
+                ))
     return messages
+
+
+def _language_of(person: Person | None) -> str:
+    """The language a message to ``person`` is written in: theirs, else
+    Vietnamese (the language of the country's SMS)."""
+    language = person.language if person is not None else ""
+    return language if language in dict(settings.LANGUAGES) else "vi"
 
 
 def _venue_messages(
@@ -714,24 +727,27 @@ def _venue_messages(
     messages = []
     for venue_id, venue_spans in spans.items():
         venue = venues[venue_id]
-        body = _venue_body(case, venue, venue_spans)
         key = f"exposure-venue:{case.pk}:{venue_id}"
-        phones = set()
+        phones: dict[str, str] = {}  # phone -> the language of its holder
         for staff in owners.get(venue_id, []):
+            language = _language_of(staff.user.person if staff.user is not None else None)
             if staff.user is not None:
-                messages.append(Message(
-                    channel=OutboxChannel.INAPP, dedupe_key=f"{key}:inapp:{staff.user_id}",
-                    kind="exposure.venue", user=staff.user, person=staff.user.person,
-                    subject=_("Cảnh báo COVID-19 tại địa điểm của bạn"), body=body,
-                ))
-            phones.add(staff.phone)
+                with translation.override(language):
+                    messages.append(Message(
+                        channel=OutboxChannel.INAPP, dedupe_key=f"{key}:inapp:{staff.user_id}",
+                        kind="exposure.venue", user=staff.user, person=staff.user.person,
+                        subject=_("Cảnh báo COVID-19 tại địa điểm của bạn"),
+                        body=_venue_body(case, venue, venue_spans),
+                    ))
+            phones.setdefault(staff.phone, language)
         if not phones and venue.contact_phone:
-            phones.add(venue.contact_phone)
+            phones[venue.contact_phone] = "vi"
         for phone in sorted(phones):
-            messages.append(Message(
-                channel=OutboxChannel.SMS, dedupe_key=f"{key}:sms:{phone}",
-                kind="exposure.venue", phone=phone, body=body,
-            ))
+            with translation.override(phones[phone]):
+                messages.append(Message(
+                    channel=OutboxChannel.SMS, dedupe_key=f"{key}:sms:{phone}",
+                    kind="exposure.venue", phone=phone, body=_venue_body(case, venue, venue_spans),
+                ))
     return len(spans), messages
 
 
@@ -875,8 +891,8 @@ def exposure_notify(
     sent and the error ``alert_plan_changed`` asks them to look again.
 
     Messages go through the outbox in this transaction, keyed by case and
-    recipient, so repeating the action sends nothing twice. Each contact's
-    message is in their own language (``Person.language``, Vietnamese when
+    recipient, so repeating the action sends nothing twice. Each message is
+    in its recipient's language (``Person.language``, Vietnamese when
     unknown), whatever the official's.
     """
     _in_scope(actor, case, permissions.can_trace)

@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy
 
 from truyvet.accounts import permissions
 from truyvet.accounts.models import (
-    Viewer,
     AccessToken,
     BrowserSession,
     ClaimStatus,
@@ -26,6 +25,7 @@ from truyvet.accounts.models import (
     Person,
     RoleAssignment,
     User,
+    Viewer,
 )
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.accounts.services import INVALID_INPUT

@@ -308,7 +308,8 @@ def staff_scan(request: HttpRequest, payload: StaffScanIn) -> Status[dict[str, A
 )
 def manual(request: HttpRequest, payload: ManualIn) -> Status[dict[str, Any]]:
     """Name and phone or address (and a document number of the type
-    `id_kind`, checked against it), or `person_id` from `people-lookup`. A document number needs the visitor's `birth_date`,
+    `id_kind`, checked against it), or `person_id` from `people-lookup`.
+    A document number needs the visitor's `birth_date`,
     which must agree with the record that has the number (or `separate`
     records them apart); name and phone alone never reach an account's
     history. Audited under the visitor."""

@@ -9,10 +9,9 @@ from urllib.parse import urlencode
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from truyvet.venues.models import VenueType
-
 from truyvet.accounts.forms import ServiceErrorsMixin
 from truyvet.reports.models import ReportFormat
+from truyvet.venues.models import VenueType
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

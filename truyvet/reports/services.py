@@ -8,9 +8,9 @@ from the check-in services.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -38,9 +38,9 @@ from truyvet.reports import permissions
 from truyvet.reports.exports import build_report, filename_for
 from truyvet.reports.models import (
     GeneratedReport,
+    ReminderTemplate,
     ReportFormat,
     ReportKind,
-    ReminderTemplate,
     ReportRecipient,
     VenueReminder,
 )

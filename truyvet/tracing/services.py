@@ -848,7 +848,8 @@ def _alert_work(
         presences = exposure.presences_of(
             {case.person_id: (case.window_start, case.window_end_at(now))}
         )
-    venues, venue_messages, unreached = 0, [], 0
+    venues, unreached = 0, 0
+    venue_messages: list[Message] = []
     if notify_venues:
         venues, venue_messages = _venue_messages(case, presences)
         reached = {m.dedupe_key.split(":")[2] for m in venue_messages}
@@ -988,7 +989,8 @@ def contact_tasks_update_many(
         errors.add("status", gettext_lazy("Trạng thái không hợp lệ."))
     errors.raise_if_any(INVALID_INPUT)
     with transaction.atomic():
-        chosen = list(tasks.select_related("contact__person", "unit").select_for_update(of=("self",)))
+        chosen = list(
+            tasks.select_related("contact__person", "unit").select_for_update(of=("self",)))
         if not chosen or any(not permissions.can_work_contact_task(actor, t) for t in chosen):
             raise NotFound(TASK_NOT_FOUND)
         changed = [task for task in chosen if task.status != status]

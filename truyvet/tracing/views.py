@@ -260,7 +260,7 @@ def case_view(request: HttpRequest, case_id: int) -> HttpResponse:
             # Not sent (the recipients changed since they were counted): the
             # reason, and the numbers as they are now, to confirm again.
             for error in sent.non_field_errors():
-                messages.error(request, error)
+                messages.error(request, str(error))
             choices = {name: bool(sent.cleaned_data.get(name)) for name in
                        ("notify_contacts", "notify_venues", "publish_sites")}
             forms["alerts_form"] = AlertsForm(initial=choices)

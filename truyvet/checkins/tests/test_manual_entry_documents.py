@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from truyvet.testing import ApiClient
-
 from truyvet.accounts.models import Person
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.services import checkin_manual
 from truyvet.core.errors import ServiceError
+from truyvet.testing import ApiClient
 from truyvet.venues.qr import venue_qr_token
 
 

@@ -83,9 +83,8 @@ def test_the_list_sorts_by_gap_by_first_exposure_and_by_status(
 ) -> None:
     client.force_login(personas.district_officer)
     son = ContactTask.objects.get(contact__person__full_name="Triệu Văn Sơn")
-    services.contact_task_update(actor=personas.district_officer,
-                                 task=ContactTask.objects.get(contact__person__full_name="Hoàng Thị Lan"),
-                                 status="reached")
+    lan = ContactTask.objects.get(contact__person__full_name="Hoàng Thị Lan")
+    services.contact_task_update(actor=personas.district_officer, task=lan, status="reached")
 
     by_first = _names(client.get("/tracing/tasks/", {"sort": "first"}).content.decode())
     by_status = _names(client.get("/tracing/tasks/", {"sort": "status"}).content.decode())
@@ -123,7 +122,8 @@ def test_ticked_contacts_change_together_but_not_someone_elses(
     client: Client, personas: Any, traced: Any
 ) -> None:
     mine = list(ContactTask.objects.filter(
-        contact__person__full_name__in=["Triệu Văn Sơn", "Vi Văn Tâm"]).values_list("pk", flat=True))
+        contact__person__full_name__in=["Triệu Văn Sơn", "Vi Văn Tâm"],
+    ).values_list("pk", flat=True))
     duc = ContactTask.objects.get(contact__person__full_name="Lương Văn Đức")
     client.force_login(personas.district_officer)
 

@@ -101,3 +101,15 @@ def test_only_the_provinces_officers_write_its_reminder_and_only_with_known_fiel
     assert "Chỉ dùng được {name}, {code}, {count} và {unit} trong nội dung." in (
         unknown.content.decode())
     assert not ReminderTemplate.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_writes_cao_bangs_own_reminder_once(personas: Any) -> None:
+    from truyvet.reports.demo import demo_reminder_template
+
+    demo_reminder_template(lambda message: None)
+    demo_reminder_template(lambda message: None)
+
+    template = ReminderTemplate.objects.get()
+    assert template.province == personas.units.cao_bang
+    assert template.body.startswith("Cao Bằng:") and "{name}" in template.body

@@ -537,7 +537,8 @@ def inactive_venues_qs(
     last_reminder = VenueReminder.objects.filter(venue=OuterRef("pk")).order_by("-day")
     venues = _venues_in(scope)
     if commune:
-        unit = AdministrativeUnit.objects.filter(pk=commune).first()
+        unit = (AdministrativeUnit.objects.filter(pk=commune).first()
+                if 0 < commune < 2**63 else None)
         venues = venues.filter(commune__path__startswith=unit.path) if unit else venues.none()
     if venue_type:
         venues = venues.filter(venue_type=venue_type)

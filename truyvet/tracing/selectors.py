@@ -565,6 +565,8 @@ def _contact_search_q(text: str, prefix: str) -> Q:
     text = (text or "").strip()
     if not text:
         return Q()
+    if "\x00" in text:  # no name holds one (and PostgreSQL refuses it)
+        return Q(pk__in=[])
     condition = Q(**{f"{prefix}person__name_folded__contains": fold(text)})
     try:
         condition |= Q(**{f"{prefix}person__phone": normalize_phone(text)})
@@ -575,7 +577,16 @@ def _contact_search_q(text: str, prefix: str) -> Q:
     return condition
 
 
+def _an_id(value: int | None) -> bool:
+    """Whether ``value`` can be a row id (a number past 64 bits finds nothing
+    rather than failing in the database)."""
+    return value is not None and 0 < value < 2**63
+
+
 def _contact_filtered(rows: QuerySet[Any], query: ContactQuery, prefix: str) -> QuerySet[Any]:
+    for value in (query.commune, query.case, query.degree):
+        if value is not None and not _an_id(value):
+            return rows.none()
     if query.q:
         rows = rows.filter(_contact_search_q(query.q, prefix))
     if query.commune:
@@ -624,7 +635,7 @@ def contact_tasks_for(
 def contact_tasks_chosen(task_ids: list[int]) -> QuerySet[ContactTask]:
     """Tasks picked by id, for a bulk change (the service checks that the
     official works each of them)."""
-    return ContactTask.objects.filter(pk__in=task_ids)
+    return ContactTask.objects.filter(pk__in=[pk for pk in task_ids if _an_id(pk)])
 
 
 def contact_task_communes(viewer: User) -> list[tuple[int, str]]:

@@ -161,6 +161,30 @@ class VisitRead(Schema):
     gap_minutes: int = Field(description="Rounded once from the exact length")
 
 
+class StayMetRead(Schema):
+    """A visit of the source that a stay of the contact met."""
+
+    source_start: datetime
+    source_end: datetime
+    overlap_minutes: int
+    gap_minutes: int
+    closeness: str
+
+
+class StayRead(Schema):
+    """One stay of the contact (venue and presence), with the source's
+    visits it met; its shared time is the union of the overlaps."""
+
+    venue_id: int
+    venue_name: str = ""
+    venue_code: str = ""
+    contact_start: datetime
+    contact_end: datetime
+    overlap_minutes: int = Field(description="The union of the overlaps, rounded once")
+    closeness: str
+    met: list[StayMetRead]
+
+
 class MetRead(Schema):
     """A contact of the degree before whom an F2 (or deeper) contact met."""
 
@@ -193,7 +217,9 @@ class ContactRead(Schema):
     notified_at: datetime | None = Field(alias="contact.notified_at")
     task_id: int | None
     task_status: str
-    visits: list[VisitRead]
+    visits: list[VisitRead] = Field(description="One entry per visit of the source")
+    stays: list[StayRead] = Field(
+        description="One entry per stay of the contact, the source's visits it met inside")
     met: list[MetRead] = Field(
         description="F2 and beyond: the contacts of the degree before whom they met, the "
                     "closest first (masked like contacts); empty for F1")

@@ -194,3 +194,24 @@ def test_a_stay_that_met_two_of_the_case_visits_is_one_row_with_both_visits_insi
     assert row.count("Chợ Thanh Nhật:") == 1
     assert "(20 phút)" in row  # 10 + 10 minutes together, once
     assert row.count("F0 có mặt") == 2
+
+
+@pytest.mark.django_db
+def test_the_api_gives_each_stay_once_with_the_case_visits_it_met(
+    personas: Any, places: Any, api: Any
+) -> None:
+    hoa = personas.citizen.person
+    start = hours_ago(30).replace(minute=0, second=0, microsecond=0)
+    visit(hoa, places.market, start, minutes=10)
+    visit(hoa, places.market, start + timedelta(minutes=50), minutes=10)
+    visit(new_person("Hà Thị Ngân", personas.units.thanh_nhat, "0912777001"), places.market,
+          start, minutes=120)
+    case = f0(personas)
+    services.trace_run(actor=personas.health_worker, case=case)
+
+    rows = api(personas.health_worker).get(f"/tracing/cases/{case.pk}/contacts").json()
+
+    ngan = next(row for row in rows if row["name"] == "Hà Thị Ngân")
+    assert len(ngan["visits"]) == 2  # one per visit of the case, as before
+    assert [(s["venue_name"], s["overlap_minutes"], len(s["met"])) for s in ngan["stays"]] == [
+        ("Chợ Thanh Nhật", 20, 2)]

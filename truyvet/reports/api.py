@@ -25,6 +25,7 @@ from truyvet.reports.schemas import (
     InactivePageRead,
     ReminderRead,
     RemindersIn,
+    RemindersMatchingIn,
     ReportCreate,
     ReportRead,
     ScopeRead,
@@ -93,6 +94,19 @@ def reminders(request: HttpRequest, payload: RemindersIn) -> list[services.Remin
     not active are skipped with a reason. Delivered by the worker."""
     return services.venue_reminders_send(
         actor=_caller(request), venue_codes=payload.venue_codes, request=request
+    )
+
+
+@router.post("/{scope}/reminders", response=list[ReminderRead], auth=logged_in,
+             summary="SMS reminders to every inactive venue the filters find")
+def reminders_matching(
+    request: HttpRequest, scope: str, payload: RemindersMatchingIn
+) -> list[services.ReminderOutcome]:
+    """Every active venue of the scope's inactive list that `commune` and
+    `venue_type` find, on all pages, as `/reminders` does for chosen ones."""
+    return services.venue_reminders_send_matching(
+        actor=_caller(request), scope=_scope(request, scope), commune=payload.commune,
+        venue_type=payload.venue_type, request=request,
     )
 
 

@@ -113,3 +113,17 @@ def test_the_demo_writes_cao_bangs_own_reminder_once(personas: Any) -> None:
     template = ReminderTemplate.objects.get()
     assert template.province == personas.units.cao_bang
     assert template.body.startswith("Cao Bằng:") and "{name}" in template.body
+
+
+@pytest.mark.django_db
+def test_the_api_reminds_every_venue_a_filter_finds(
+    client: Client, personas: Any, places: Place, many_shops: list[Any]
+) -> None:
+    client.force_login(personas.district_officer)
+
+    sent = client.post(f"/api/v1/reports/{personas.units.ha_lang.pk}/reminders",
+                       {"venue_type": "shop"}, content_type="application/json")
+
+    assert sent.status_code == 200
+    assert sum(1 for outcome in sent.json() if outcome["sent"]) == 61
+    assert not VenueReminder.objects.filter(venue=places["clinic"]).exists()

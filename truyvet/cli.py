@@ -20,6 +20,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
+
+from truyvet.core.env import env_file_load
 
 
 def _django_setup() -> None:
@@ -60,6 +63,8 @@ def _serve(host: str, port: int, banner: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Before anything reads the environment (HOST, PORT, PUBLIC_BASE_URL below).
+    env_file_load(Path(__file__).resolve().parent.parent / ".env")
     command = argv[0] if argv else "help"
     if command in {"serve", "demo"}:
         parser = argparse.ArgumentParser(prog=f"truyvet {command}")

@@ -13,12 +13,13 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from truyvet.core.env import Env
+from truyvet.core.env import Env, env_file_load
 from truyvet.core.signing import parse_signing_keys
 
-env = Env()
-
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The project's .env (or TRUYVET_ENV_FILE), under what the environment sets.
+env_file_load(BASE_DIR / ".env")
+env = Env()
 VAR_DIR = Path(env.str("TRUYVET_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 

@@ -312,15 +312,17 @@ def staff_scan(request: HttpRequest, payload: StaffScanIn) -> Status[dict[str, A
     summary="A controller enters a visitor by hand",
 )
 def manual(request: HttpRequest, payload: ManualIn) -> Status[dict[str, Any]]:
-    """Name and phone or document number, or `person_id` from
-    `people-lookup`. A document number needs the visitor's `birth_date`,
+    """Name and phone or address (and a document number of the type
+    `id_kind`, checked against it), or `person_id` from `people-lookup`.
+    A document number needs the visitor's `birth_date`,
     which must agree with the record that has the number (or `separate`
     records them apart); name and phone alone never reach an account's
     history. Audited under the visitor."""
     venue = _staff_venue(request, payload.venue)
     staff = services.checkin_manual(
         controller=_caller(request), venue=venue, full_name=payload.full_name,
-        phone=payload.phone, id_number=payload.id_number, birth_date=payload.birth_date,
+        phone=payload.phone, id_number=payload.id_number, id_kind=payload.id_kind,
+        street=payload.street, birth_date=payload.birth_date,
         separate=payload.separate, person_id=payload.person_id,
         scanned_at=payload.scanned_at, checkin_id=payload.id, request=request,
     )
@@ -369,8 +371,8 @@ def batch(request: HttpRequest, payload: BatchIn) -> HttpResponse:
         services.BatchItem(
             id=item.id, kind=item.kind, venue=item.venue, scanned_at=item.scanned_at,
             payload=item.payload, full_name=item.full_name, phone=item.phone,
-            id_number=item.id_number, birth_date=item.birth_date, separate=item.separate,
-            person_id=item.person_id,
+            id_number=item.id_number, id_kind=item.id_kind, street=item.street,
+            birth_date=item.birth_date, separate=item.separate, person_id=item.person_id,
         )
         for item in payload.items
     ]

@@ -86,11 +86,19 @@ class StaffScanIn(StrictIn):
     id: uuid.UUID | None = ID_FIELD
 
 
+ID_KIND_DESCRIPTION = (
+    "The document type of `id_number`: `cccd` (12 digits), `cmnd` (9) or `passport`; "
+    "guessed from the number when empty (older clients)")
+STREET_DESCRIPTION = "The visitor's address; a phone or an address is required"
+
+
 class ManualIn(StrictIn):
     venue: str = VENUE_FIELD
     full_name: str = Field("", max_length=200)
     phone: str = Field("", max_length=32)
     id_number: str = Field("", max_length=32)
+    id_kind: str = Field("", max_length=8, description=ID_KIND_DESCRIPTION)
+    street: str = Field("", max_length=200, description=STREET_DESCRIPTION)
     birth_date: date | None = BIRTH_DATE_FIELD
     separate: bool = SEPARATE_FIELD
     person_id: int | None = Field(
@@ -109,6 +117,8 @@ class BatchItemIn(StrictIn):
     full_name: str = Field("", max_length=200, description="manual")
     phone: str = Field("", max_length=32, description="manual")
     id_number: str = Field("", max_length=32, description="manual")
+    id_kind: str = Field("", max_length=8, description="manual: as in `/manual`")
+    street: str = Field("", max_length=200, description="manual: as in `/manual`")
     birth_date: date | None = Field(None, description="manual: as in `/manual`")
     separate: bool = Field(False, description="manual: as in `/manual`")
     person_id: int | None = Field(None, description="manual: a person from people-lookup")

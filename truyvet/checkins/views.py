@@ -374,8 +374,8 @@ def control_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
             data = manual_form.cleaned_data
             outcome = services.checkin_manual(
                 controller=request.user, venue=venue, full_name=data["full_name"],
-                phone=data["phone"], id_number=data["id_number"],
-                birth_date=data["birth_date"], separate=data["separate"],
+                phone=data["phone"], id_number=data["id_number"], id_kind=data["id_kind"],
+                street=data["street"], birth_date=data["birth_date"], separate=data["separate"],
                 person_id=data["person_id"], request=request,
             )
             manual_form = ManualEntryForm()

@@ -508,6 +508,7 @@ class InactivePage:
     offset: int
     limit: int
     venues: list[InactiveVenue]
+    remindable: int = 0  # of ``total``, the active ones (a reminder can go to them)
 
 
 # Reminders sent after this count when a venue never had a scan.
@@ -525,15 +526,24 @@ def _reminders_since_last_scan() -> Subquery:
 
 
 def inactive_venues_qs(
-    scope: Scope, *, now: datetime | None = None, using: str = DEFAULT_DB_ALIAS
+    scope: Scope, *, now: datetime | None = None, using: str = DEFAULT_DB_ALIAS,
+    commune: int | None = None, venue_type: str = "",
 ) -> QuerySet[Venue]:
     """Venues of the scope (closed ones excepted) without a visit in the
     last 7 days, with ``last_scan_at``, ``reminders`` (since that scan) and
-    ``last_reminded_on``; ordered by commune and name."""
+    ``last_reminded_on``; ordered by commune and name. ``commune`` (a unit
+    of the scope, or below it) and ``venue_type`` narrow the list."""
     now = now or timezone.now()
     last_reminder = VenueReminder.objects.filter(venue=OuterRef("pk")).order_by("-day")
+    venues = _venues_in(scope)
+    if commune:
+        unit = (AdministrativeUnit.objects.filter(pk=commune).first()
+                if 0 < commune < 2**63 else None)
+        venues = venues.filter(commune__path__startswith=unit.path) if unit else venues.none()
+    if venue_type:
+        venues = venues.filter(venue_type=venue_type)
     return (
-        _venues_in(scope)
+        venues
         .filter(Q(report_activity__isnull=True)
                 | Q(report_activity__last_scan_at__lte=now - timedelta(days=7)))
         .select_related("commune", "commune__parent", "commune__parent__parent",
@@ -580,9 +590,30 @@ def _require_contacts(viewer: User, scope: Scope) -> None:
         raise NotAllowed(_("Bạn chỉ xem được địa điểm của địa bàn mình phụ trách."))
 
 
+def province_path(unit: AdministrativeUnit) -> str:
+    """The path of the province ``unit`` lies in ("2021/04/")."""
+    return "/".join(unit.path.split("/")[:2]) + "/"
+
+
+def scope_province(scope: Scope) -> AdministrativeUnit | None:
+    """The province a scope lies in (none for the whole country)."""
+    if scope.unit is None:
+        return None
+    return AdministrativeUnit.objects.filter(path=province_path(scope.unit)).first()
+
+
+def inactive_communes(*, viewer: User, scope: Scope) -> list[tuple[int, str]]:
+    """The communes of the scope that have inactive venues, for the filter."""
+    _require_contacts(viewer, scope)
+    ids = inactive_venues_qs(scope).values("commune_id").order_by().distinct()
+    return [(unit.pk, unit.full_name) for unit in AdministrativeUnit.objects.filter(
+        pk__in=ids).select_related("parent", "parent__parent").order_by("path")]
+
+
 def inactive_venues_for(
     *, viewer: User, scope: Scope, offset: int = 0, limit: int = INACTIVE_PAGE_SIZE,
     request: HttpRequest | None = None, now: datetime | None = None,
+    commune: int | None = None, venue_type: str = "",
 ) -> InactivePage:
     """One page of the scope's inactive venues with their owners' names and
     phones (officers call them). Each view is audited: the contacts are
@@ -590,9 +621,10 @@ def inactive_venues_for(
     reminders are sent from it."""
     _require_contacts(viewer, scope)
     limit, offset = page_window(limit=limit, offset=offset, max_limit=500)
-    venues_qs = inactive_venues_qs(scope, now=now)
+    venues_qs = inactive_venues_qs(scope, now=now, commune=commune, venue_type=venue_type)
     with transaction.atomic():
         total = venues_qs.count()
+        remindable = venues_qs.filter(status=VenueStatus.ACTIVE).count()
         venues = list(venues_qs[offset:offset + limit])
         entries = _inactive_entries(venues, DEFAULT_DB_ALIAS)
         audit_record(
@@ -601,7 +633,8 @@ def inactive_venues_for(
             target=f"reports:inactive:{scope.slug}", unit=scope.unit,
             detail={"offset": offset, "shown": len(entries), "total": total},
         )
-    return InactivePage(scope=scope, total=total, offset=offset, limit=limit, venues=entries)
+    return InactivePage(scope=scope, total=total, offset=offset, limit=limit, venues=entries,
+                        remindable=remindable)
 
 
 def inactive_venues_all(scope: Scope, *, now: datetime | None = None) -> list[InactiveVenue]:

@@ -122,7 +122,8 @@ def _batch_one(actor: User, item: BatchItem, lookups: _BatchLookups) -> ItemResu
         else:
             staff = _manual(
                 controller=actor, venue=venue, full_name=item.full_name, phone=item.phone,
-                id_number=item.id_number, birth_date=item.birth_date, separate=item.separate,
+                id_number=item.id_number, id_kind=item.id_kind, street=item.street,
+                birth_date=item.birth_date, separate=item.separate,
                 person_id=item.person_id, scanned_at=item.scanned_at, checkin_id=item.id,
                 staff_since=staff_since, request=lookups.request,
             )

@@ -275,12 +275,12 @@ def _manual_person(
             return record
         return _create_person(
             full_name=fields.full_name, phone=fields.phone, id_number=fields.id_number,
-            id_kind=fields.id_kind, birth_date=birth_date,
+            id_kind=fields.id_kind, birth_date=birth_date, street=fields.street,
         )
     existing = _unverified_record(full_name=fields.full_name, phone=fields.phone)
     if existing is not None:
         return existing
-    return _create_person(full_name=fields.full_name, phone=fields.phone)
+    return _create_person(full_name=fields.full_name, phone=fields.phone, street=fields.street)
 
 
 def checkin_manual(
@@ -290,6 +290,8 @@ def checkin_manual(
     full_name: str,
     phone: str = "",
     id_number: str = "",
+    id_kind: str = "",
+    street: str = "",
     birth_date: date | None = None,
     separate: bool = False,
     person_id: int | None = None,
@@ -300,6 +302,10 @@ def checkin_manual(
     """A controller types in a visitor with nothing to scan: name and phone
     or document number, or a person picked from ``people_lookup``.
 
+    ``id_kind`` is the document type the controller chose (CCCD, CMND,
+    passport): the number is checked against it (guessed from the number
+    when empty, for older offline clients). A phone or an address
+    (``street``) is required, so that tracers can reach the visitor.
     A document number, or a pick of a record someone has proved, needs the
     birth date, which must agree with the record (``birth_date_required``,
     ``identity_mismatch``); ``separate`` records the visitor apart instead,
@@ -308,7 +314,8 @@ def checkin_manual(
     staff_since = _require_staff(controller, venue)
     checkin_throttle(scope="staff", request=request, user=controller)
     return _manual(controller=controller, venue=venue, full_name=full_name, phone=phone,
-                   id_number=id_number, birth_date=birth_date, separate=separate,
+                   id_number=id_number, id_kind=id_kind, street=street,
+                   birth_date=birth_date, separate=separate,
                    person_id=person_id, scanned_at=scanned_at, checkin_id=checkin_id,
                    staff_since=staff_since, request=request)
 
@@ -316,6 +323,7 @@ def checkin_manual(
 def _manual(
     *, controller: User, venue: Venue, full_name: str, phone: str, id_number: str,
     birth_date: date | None, separate: bool, person_id: int | None,
+    id_kind: str = "", street: str = "",
     scanned_at: datetime | None, checkin_id: uuid.UUID | None, staff_since: datetime,
     request: HttpRequest | None,
 ) -> StaffScanResult:
@@ -327,7 +335,8 @@ def _manual(
         )
     else:
         fields = _clean_person_fields(
-            full_name=full_name, phone=phone, id_number=id_number, phone_required=False
+            full_name=full_name, phone=phone, id_number=id_number, phone_required=False,
+            id_kind=id_kind, street=street,
         )
     at = scanned_at or timezone.now()
     try:

@@ -372,8 +372,8 @@
   // The body the API takes: the queue item without what is only for display.
   function wireItem(item) {
     const body = { id: item.id, kind: item.kind, venue: item.venue, scanned_at: item.scanned_at };
-    ["payload", "full_name", "phone", "id_number", "birth_date", "separate",
-     "person_id"].forEach((name) => {
+    ["payload", "full_name", "phone", "id_number", "id_kind", "street", "birth_date",
+     "separate", "person_id"].forEach((name) => {
       if (item[name] !== undefined && item[name] !== null && item[name] !== "") body[name] = item[name];
     });
     return body;
@@ -670,8 +670,16 @@
       const f = manualForm.elements;
       const body = {
         full_name: f.full_name.value.trim(), phone: f.phone.value.trim(),
-        id_number: f.id_number.value.trim(),
+        id_number: f.id_number.value.trim(), id_kind: f.id_kind.value,
+        street: f.street.value.trim(),
       };
+      // The document type is an explicit choice: ask for it before sending.
+      if (body.id_number && !body.id_kind && !f.person_id.value) {
+        f.id_kind.setCustomValidity(f.id_kind.dataset.required || "");
+        f.id_kind.reportValidity();
+        f.id_kind.setCustomValidity("");
+        return;
+      }
       // Checked against the record of the number or of the person picked.
       if (f.birth_date.value) body.birth_date = f.birth_date.value;
       if (f.separate.checked) body.separate = true;

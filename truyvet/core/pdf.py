@@ -13,6 +13,13 @@ text as it is and reads no markup.
 
 DejaVu Sans from matplotlib's data directory covers every Vietnamese
 letter; it is embedded (subset) in each PDF.
+
+Tables go through ``grid``: it sizes each column so that its longest word
+fits (a word, a code or a phone number is never cut across lines: the
+styles set ``splitLongWords`` off, and ``core.formats.phone`` joins a
+number's groups with no-break spaces), shares what is left by how much
+text each column holds, and only when the words alone are wider than the
+page makes the table's type smaller.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, TableStyle
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import Paragraph, Table, TableStyle
 
 from truyvet.core.text import strip_unsafe
 
@@ -65,7 +73,10 @@ class Styles:
 def styles(*, size: float = 8) -> Styles:
     """The report styles, body text at ``size`` points (registers the fonts)."""
     fonts_register()
-    text = ParagraphStyle("text", fontName=FONT, fontSize=size, leading=size * 1.25)
+    # splitLongWords off: a word wider than its cell overflows rather than
+    # being cut in two ("Xã/phư ờng"); ``grid`` sizes columns so none does.
+    text = ParagraphStyle("text", fontName=FONT, fontSize=size, leading=size * 1.25,
+                          splitLongWords=0)
     return Styles(
         heading=ParagraphStyle("heading", fontName=FONT_BOLD, fontSize=14, leading=18),
         subheading=ParagraphStyle("subheading", fontName=FONT_BOLD, fontSize=11, leading=14,
@@ -94,3 +105,70 @@ def grid_style() -> TableStyle:
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_GREEN),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ])
+
+
+# reportlab's default cell padding (left + right), and the smallest type a
+# table may shrink to before its words are allowed to overflow.
+CELL_PADDING = 12.0
+MIN_SIZE = 5.5
+
+
+def _widths(texts: list[list[str]], fonts: list[str], size: float) -> tuple[list[float],
+                                                                          list[float]]:
+    """Per column: the widest word (the least the column may have) and the
+    widest whole text (what it would like), at ``size`` points."""
+    columns = len(texts[0])
+    least = [0.0] * columns
+    wanted = [0.0] * columns
+    for row, font in zip(texts, fonts, strict=True):
+        for index, text in enumerate(row):
+            words = text.split() or [""]  # NBSP is not whitespace to str.split() either
+            least[index] = max(least[index], *(stringWidth(w, font, size) for w in words))
+            wanted[index] = max(wanted[index], stringWidth(text, font, size))
+    return ([w + CELL_PADDING for w in least], [w + CELL_PADDING for w in wanted])
+
+
+def column_widths(texts: list[list[str]], fonts: list[str], *, width: float, size: float
+                  ) -> tuple[list[float], float]:
+    """Widths that add up to ``width`` in which every column holds its
+    longest word, and the type size that allows it (``size`` unless the
+    words alone are wider than ``width``)."""
+    least, wanted = _widths(texts, fonts, size)
+    while sum(least) > width and size > MIN_SIZE:
+        size = max(MIN_SIZE, size - 0.5)
+        least, wanted = _widths(texts, fonts, size)
+    spare = width - sum(least)
+    if spare <= 0:
+        return least, size
+    # What each column would still like, capped so that one long address
+    # does not take every point of the spare width.
+    extra = [min(max(0.0, w - m), width / 2) for w, m in zip(wanted, least, strict=True)]
+    total = sum(extra)
+    if total == 0:
+        return [m + spare / len(least) for m in least], size
+    if total <= spare:  # everything fits on one line: the rest goes evenly
+        rest = (spare - total) / len(least)
+        return [m + e + rest for m, e in zip(least, extra, strict=True)], size
+    return [m + spare * e / total for m, e in zip(least, extra, strict=True)], size
+
+
+def grid(headers: list[Any], rows: list[list[Any]], *, width: float, size: float = 8,
+         empty: str = "") -> Table:
+    """A table of escaped paragraphs (header row repeated on every page)
+    whose columns fit ``width`` without cutting a word: see the module's
+    docstring. ``empty`` is shown in one row when there are none."""
+    header_texts = [plain(h) for h in headers]
+    body = [[plain(c) for c in row] for row in rows]
+    if not body and empty:
+        body = [[plain(empty)] + [""] * (len(headers) - 1)]
+    texts = [header_texts, *body]
+    fonts = [FONT_BOLD] + [FONT] * len(body)
+    widths, fitted = column_widths(texts, fonts, width=width, size=size)
+    style = styles(size=fitted)
+    data = [[paragraph(text, style.bold) for text in header_texts]]
+    data += [[paragraph(text, style.text) for text in row] for row in body]
+    table = Table(data, colWidths=widths, repeatRows=1)
+    table.setStyle(grid_style())
+    if not rows and empty:
+        table.setStyle(TableStyle([("SPAN", (0, 1), (-1, 1))]))
+    return table

@@ -47,7 +47,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from truyvet.accounts import permissions as account_permissions
-from truyvet.accounts.models import User, Viewer
+from truyvet.accounts.models import Person, User, Viewer
 from truyvet.core.db_router import reporting_read
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.models import AuditAction
@@ -559,14 +559,31 @@ def _owners_of(venues: list[Venue], using: str) -> dict[int, list[Owner]]:
     return owners
 
 
+def _names_by_phone(owners: dict[int, list[Owner]], venues: list[Venue], using: str
+                    ) -> dict[str, str]:
+    """The registered person's name for each phone that has no name yet (an
+    invited owner without an account, the venue's contact number): the
+    officer calling needs to know whom to ask for."""
+    unnamed = {o.phone for listed in owners.values() for o in listed if not o.name}
+    unnamed |= {venue.contact_phone for venue in venues}
+    unnamed.discard("")
+    if not unnamed:
+        return {}
+    return dict(Person.objects.using(using).filter(phone__in=unnamed)
+                .exclude(full_name="").values_list("phone", "full_name"))
+
+
 def _inactive_entries(venues: list[Venue], using: str) -> list[InactiveVenue]:
     owners = _owners_of(venues, using)
+    names = _names_by_phone(owners, venues, using)
     entries = []
     for venue in venues:
         activity = getattr(venue, "report_activity", None)
-        listed = owners[venue.pk]
+        listed = [o if o.name else Owner(name=names.get(o.phone, ""), phone=o.phone)
+                  for o in owners[venue.pk]]
         if not any(owner.phone == venue.contact_phone for owner in listed):
-            listed = [*listed, Owner(name="", phone=venue.contact_phone)]
+            listed = [*listed, Owner(name=names.get(venue.contact_phone, ""),
+                                     phone=venue.contact_phone)]
         entries.append(InactiveVenue(
             venue=venue, last_scan_at=activity.last_scan_at if activity else None,
             reminders=getattr(venue, "reminders", 0) or 0,

@@ -89,6 +89,8 @@ def dashboard_view(request: AuthenticatedHttpRequest, scope: str) -> HttpRespons
         "csv_tables": _csv_tables(),
         "can_drill": not where.is_commune,
         "can_contact": permissions.can_view_venue_contacts(request.user, where.unit),
+        "day_bars": charts.day_bars(dashboard),
+        "share_bars": [] if where.is_commune else charts.share_bars(dashboard),
     })
 
 

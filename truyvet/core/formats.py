@@ -15,6 +15,7 @@ a template or a table cell need no test of its own.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -25,9 +26,12 @@ DECIMAL = ","
 # A map anyone can open without an account or an app; the zoom shows the
 # street around the point.
 MAP_URL = "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
-# Between the groups of a phone number: a no-break space, so that a number
-# is never cut across two lines (on a page, in a PDF cell).
+# Between the groups of a phone number on a page: a no-break space, so
+# that a number is never cut across two lines.
 NBSP = "\u00a0"
+# A phone number as ``phone`` writes it, found in running text (core.pdf
+# keeps its groups together).
+PHONE_IN_TEXT = re.compile(r"(?<!\d)(0\d{3}) (\d{3}) (\d{3})(?!\d)")
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -66,17 +70,19 @@ def percent(value: Any, decimals: int = 1) -> str:
     return f"{text}%" if text else ""
 
 
-def phone(value: Any, *, breakable: bool = False) -> str:
+def phone(value: Any, *, keep_together: bool = False) -> str:
     """A Vietnamese phone number as people dial it at home:
     "+84902000007" -> "0902 000 007" (groups of 4, 3, 3), joined by no-break
-    spaces unless ``breakable``. Masked numbers ("0902***007") and foreign
-    ones are returned as they are, without the ``+84`` for Vietnamese ones."""
+    spaces when ``keep_together`` (pages: a number is never cut across two
+    lines; spreadsheets keep plain spaces, which dial and paste anywhere).
+    Masked numbers ("0902***007") and foreign ones are returned as they
+    are, without the ``+84`` for Vietnamese ones."""
     text = str(value or "").strip()
     if not text:
         return ""
     local = "0" + text[3:] if text.startswith("+84") else text
     if len(local) == 10 and local[0] == "0":
-        space = " " if breakable else NBSP
+        space = NBSP if keep_together else " "
         return space.join((local[:4], local[4:7], local[7:]))
     return local
 

@@ -16,14 +16,15 @@ letter; it is embedded (subset) in each PDF.
 
 Tables go through ``grid``: it sizes each column so that its longest word
 fits (a word, a code or a phone number is never cut across lines: the
-styles set ``splitLongWords`` off, and ``core.formats.phone`` joins a
-number's groups with no-break spaces), shares what is left by how much
+styles set ``splitLongWords`` off, and a phone number's groups are joined
+with no-break spaces), shares what is left by how much
 text each column holds, and only when the words alone are wider than the
 page makes the table's type smaller.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Paragraph, Table, TableStyle
 
+from truyvet.core import formats
 from truyvet.core.text import strip_unsafe
 
 FONT = "DejaVuSans"
@@ -110,6 +112,9 @@ def grid_style() -> TableStyle:
 # reportlab's default cell padding (left + right), and the smallest type a
 # table may shrink to before its words are allowed to overflow.
 CELL_PADDING = 12.0
+# Where reportlab may break a line: plain whitespace, never a no-break
+# space (str.split() would split there too).
+_BREAKS = re.compile(r"[ \t\r\n]+")
 MIN_SIZE = 5.5
 
 
@@ -122,7 +127,7 @@ def _widths(texts: list[list[str]], fonts: list[str], size: float) -> tuple[list
     wanted = [0.0] * columns
     for row, font in zip(texts, fonts, strict=True):
         for index, text in enumerate(row):
-            words = text.split() or [""]  # NBSP is not whitespace to str.split() either
+            words = _BREAKS.split(text) or [""]
             least[index] = max(least[index], *(stringWidth(w, font, size) for w in words))
             wanted[index] = max(wanted[index], stringWidth(text, font, size))
     return ([w + CELL_PADDING for w in least], [w + CELL_PADDING for w in wanted])
@@ -152,13 +157,18 @@ def column_widths(texts: list[list[str]], fonts: list[str], *, width: float, siz
     return [m + spare * e / total for m, e in zip(least, extra, strict=True)], size
 
 
+def _together(text: str) -> str:
+    """Phone numbers with their groups held together (no-break spaces)."""
+    return formats.PHONE_IN_TEXT.sub(f"\\1{formats.NBSP}\\2{formats.NBSP}\\3", text)
+
+
 def grid(headers: list[Any], rows: list[list[Any]], *, width: float, size: float = 8,
          empty: str = "") -> Table:
     """A table of escaped paragraphs (header row repeated on every page)
     whose columns fit ``width`` without cutting a word: see the module's
     docstring. ``empty`` is shown in one row when there are none."""
     header_texts = [plain(h) for h in headers]
-    body = [[plain(c) for c in row] for row in rows]
+    body = [[_together(plain(c)) for c in row] for row in rows]
     if not body and empty:
         body = [[plain(empty)] + [""] * (len(headers) - 1)]
     texts = [header_texts, *body]

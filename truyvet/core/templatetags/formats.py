@@ -29,7 +29,7 @@ def vn_percent(value: Any, decimals: int = 1) -> str:
 
 @register.filter
 def phone(value: Any) -> str:
-    return formats.phone(value)
+    return formats.phone(value, keep_together=True)
 
 
 @register.simple_tag

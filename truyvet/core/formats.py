@@ -81,7 +81,7 @@ def phone(value: Any, *, keep_together: bool = False) -> str:
     if not text:
         return ""
     local = "0" + text[3:] if text.startswith("+84") else text
-    if len(local) == 10 and local[0] == "0":
+    if len(local) == 10 and local.isdigit() and local[0] == "0":
         space = NBSP if keep_together else " "
         return space.join((local[:4], local[4:7], local[7:]))
     return local

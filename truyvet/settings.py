@@ -353,6 +353,9 @@ if set(REPORTS_SCHEDULED_LEVELS) - {"commune", "district", "province", "nation"}
     )
 # true: e-mail each scheduled report's link to the unit's report recipients.
 REPORTS_EMAIL = env.bool("REPORTS_EMAIL", False)
+# How long the dashboard page reuses a scope's figures (seconds; 0: never).
+REPORTS_DASHBOARD_CACHE_SECONDS = env.int("REPORTS_DASHBOARD_CACHE_SECONDS", 60, minimum=0,
+                                          maximum=3600)
 # Reminders without a scan since, after which the inactive list flags a venue for
 # suspension (Hanoi suspended venues after 3 in 2021).
 REPORTS_REMINDERS_BEFORE_SUSPENSION = env.int(

@@ -78,8 +78,8 @@ def index_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 def dashboard_view(request: AuthenticatedHttpRequest, scope: str) -> HttpResponse:
     where = _scope(request, scope)
     form, since, until = _period(request)
-    dashboard = selectors.dashboard_for(viewer=request.user, scope=where, since=since,
-                                        until=until)
+    dashboard = selectors.dashboard_cached(viewer=request.user, scope=where, since=since,
+                                           until=until)
     query = _query(since, until)
     return render(request, "reports/dashboard.html", {
         "dashboard": dashboard,

@@ -62,7 +62,8 @@ def weigh(client: Client, path: str) -> dict[str, Any]:
         "html": len(html) + HEADERS, "assets": assets,
         "total": len(html) + HEADERS + sum(assets.values()),
         "stylesheets": len(_STYLESHEET.findall(text)),
-        "htmx": any("htmx" in url for url in assets), "uses_htmx": bool(_HTMX_ATTRIBUTE.search(text)),
+        "htmx": any("htmx" in url for url in assets),
+        "uses_htmx": bool(_HTMX_ATTRIBUTE.search(text)),
     }
 
 

@@ -22,8 +22,9 @@ Numbers, dates and times keep their type in both (a real negative number
 stays a number). ``sheet_table`` lays a table out the same way in every
 export: an optional bold title row, a bold header row that stays in view
 (frozen) and carries filters, dates and times as real dates shown
-day-first, numbers grouped, and each column as wide as its text. Every string also loses the characters ``core.text``
-refuses, which are either invisible or not allowed in an XLSX file at all.
+day-first, numbers grouped, and each column as wide as its text. Every
+string also loses the characters ``core.text`` refuses, which are either
+invisible or not allowed in an XLSX file at all.
 """
 
 from __future__ import annotations

@@ -48,6 +48,9 @@ def number(value: Any, decimals: int = 0) -> str:
     """``value`` rounded half-up to ``decimals`` places, thousands grouped
     with dots and decimals after a comma: 19099 -> "19.099", 9.14 with 1
     -> "9,1"; "" for None or what is not a number."""
+    if type(value) is int:  # the common case (counts), without Decimal
+        text = f"{value:,}".replace(",", THOUSANDS)
+        return f"{text}{DECIMAL}{'0' * decimals}" if decimals > 0 else text
     amount = _decimal(value)
     if amount is None:
         return ""

@@ -23,6 +23,7 @@ from django.urls import NoReverseMatch, reverse
 from truyvet.testing_browser import save_screenshot
 
 from .scope.framework import Probe, World
+from .scope.probes_tracing import _case_world
 from .test_scope_matrix import PROBES, PUBLIC
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 1}
@@ -102,6 +103,9 @@ def _public_paths() -> dict[str, str]:
 
 
 PAGE_PROBES = _page_probes()
+# Public pages shown with data a probe's set-up makes (an empty list says
+# nothing about how rows fit).
+PUBLIC_SETUP = {"page tracing:exposure_sites": _case_world}
 PUBLIC_PATHS = _public_paths()
 # Public pages whose URL needs an argument the matrix does not give: each
 # has a reason, and a new one fails the test below until it gets one.
@@ -194,6 +198,8 @@ def test_the_page_fits_a_360_px_phone(
 def test_the_public_page_fits_a_360_px_phone(
     endpoint: str, path: str, live_server: Any, browser_page: Any, personas: Any
 ) -> None:
+    if endpoint in PUBLIC_SETUP:
+        PUBLIC_SETUP[endpoint](World(personas=personas))
     html, content_type = _is_html(path, None)
     if not html:
         pytest.skip(f"{endpoint} is a file ({content_type}), not a page to read")

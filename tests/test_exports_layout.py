@@ -218,3 +218,19 @@ def test_the_timeline_sheet_has_real_times_and_a_frozen_filtered_header() -> Non
     assert isinstance(arrived.value, datetime) and arrived.number_format == "dd/mm/yyyy hh:mm"
     assert arrived.value == timezone.localtime(entries[0].arrived_at).replace(tzinfo=None)
     assert sheet.cell(row=5, column=6).value == "0912 345 678"
+
+
+def test_a_word_too_long_for_any_column_is_broken_not_lost(tmp_path: Path) -> None:
+    """200 letters typed without a space cannot be kept whole: they are
+    broken across lines inside their cell, never run off the page."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.platypus import SimpleDocTemplate
+
+    word = "Ựơéẵỷớýtềẹếẽăẫặạủýúỗằìỏặịểũĩứỹỵêừắlỳộndằũủrọầẩểạẫibgaắịeớặỉơờắáợẳỳâõấuợệí" * 3
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=A4).build([pdf.grid(
+        ["Mã", "Tên địa điểm", "Xã/phường/thị trấn"],
+        [["HL-00012345", word, "Thị trấn Thanh Nhật"]], width=A4[0] - 60)])
+    text = pdf_text(buffer.getvalue(), tmp_path)
+    assert word in "".join(text.split())
+    assert split_words(text, ["HL-00012345", "Xã/phường/thị trấn", "Thị trấn Thanh Nhật"]) == []

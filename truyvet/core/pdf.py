@@ -111,7 +111,9 @@ def grid_style() -> TableStyle:
 
 # reportlab's default cell padding (left + right), and the smallest type a
 # table may shrink to before its words are allowed to overflow.
-CELL_PADDING = 12.0
+CELL_PADDING = 12.5  # and half a point for rounding
+# The widest share of the table one column's longest word may claim.
+LONGEST_WORD = 0.45
 # Where reportlab may break a line: plain whitespace, never a no-break
 # space (str.split() would split there too).
 _BREAKS = re.compile(r"[ \t\r\n]+")
@@ -134,27 +136,33 @@ def _widths(texts: list[list[str]], fonts: list[str], size: float) -> tuple[list
 
 
 def column_widths(texts: list[list[str]], fonts: list[str], *, width: float, size: float
-                  ) -> tuple[list[float], float]:
+                  ) -> tuple[list[float], float, bool]:
     """Widths that add up to ``width`` in which every column holds its
-    longest word, and the type size that allows it (``size`` unless the
-    words alone are wider than ``width``)."""
+    longest word, the type size that allows it (``size`` unless the words
+    alone are wider than ``width``), and whether every word fits. A word
+    longer than ``LONGEST_WORD`` of the width (200 letters typed without a
+    space) does not get its column that wide: it is the one thing left to
+    break."""
+    cap = width * LONGEST_WORD
     least, wanted = _widths(texts, fonts, size)
-    while sum(least) > width and size > MIN_SIZE:
+    while sum(min(m, cap) for m in least) > width and size > MIN_SIZE:
         size = max(MIN_SIZE, size - 0.5)
         least, wanted = _widths(texts, fonts, size)
+    fits = max(least, default=0.0) <= cap
+    least = [min(m, cap) for m in least]
     spare = width - sum(least)
-    if spare <= 0:
-        return least, size
+    if spare <= 0:  # too many columns even in the smallest type
+        return [m * width / sum(least) for m in least], size, False
     # What each column would still like, capped so that one long address
     # does not take every point of the spare width.
     extra = [min(max(0.0, w - m), width / 2) for w, m in zip(wanted, least, strict=True)]
     total = sum(extra)
     if total == 0:
-        return [m + spare / len(least) for m in least], size
+        return [m + spare / len(least) for m in least], size, fits
     if total <= spare:  # everything fits on one line: the rest goes evenly
         rest = (spare - total) / len(least)
-        return [m + e + rest for m, e in zip(least, extra, strict=True)], size
-    return [m + spare * e / total for m, e in zip(least, extra, strict=True)], size
+        return [m + e + rest for m, e in zip(least, extra, strict=True)], size, fits
+    return [m + spare * e / total for m, e in zip(least, extra, strict=True)], size, fits
 
 
 def _together(text: str) -> str:
@@ -167,16 +175,24 @@ def grid(headers: list[Any], rows: list[list[Any]], *, width: float, size: float
     """A table of escaped paragraphs (header row repeated on every page)
     whose columns fit ``width`` without cutting a word: see the module's
     docstring. ``empty`` is shown in one row when there are none."""
+    fonts_register()  # measured before any style is made
     header_texts = [plain(h) for h in headers]
     body = [[_together(plain(c)) for c in row] for row in rows]
     if not body and empty:
         body = [[plain(empty)] + [""] * (len(headers) - 1)]
     texts = [header_texts, *body]
     fonts = [FONT_BOLD] + [FONT] * len(body)
-    widths, fitted = column_widths(texts, fonts, width=width, size=size)
+    widths, fitted, fits = column_widths(texts, fonts, width=width, size=size)
     style = styles(size=fitted)
-    data = [[paragraph(text, style.bold) for text in header_texts]]
-    data += [[paragraph(text, style.text) for text in row] for row in body]
+    bold, text_style = style.bold, style.text
+    if not fits:
+        # Some word is wider than any column may be: reportlab breaks that
+        # word (only words wider than their cell) rather than letting it run
+        # off the page.
+        bold = ParagraphStyle("bold-split", parent=bold, splitLongWords=1)
+        text_style = ParagraphStyle("text-split", parent=text_style, splitLongWords=1)
+    data = [[paragraph(text, bold) for text in header_texts]]
+    data += [[paragraph(text, text_style) for text in row] for row in body]
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(grid_style())
     if not rows and empty:

@@ -84,6 +84,9 @@ MIDDLEWARE = [
     # Outside everything that may touch the database (sessions, auth, views).
     "truyvet.core.middleware.DatabaseFaultMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # HTML compressed (static files come compressed from WhiteNoise above,
+    # which answers before this). BREACH: see decision 0020.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "truyvet.core.middleware.RequestSizeLimitMiddleware",
@@ -354,6 +357,9 @@ if set(REPORTS_SCHEDULED_LEVELS) - {"commune", "district", "province", "nation"}
     )
 # true: e-mail each scheduled report's link to the unit's report recipients.
 REPORTS_EMAIL = env.bool("REPORTS_EMAIL", False)
+# How long the dashboard page reuses a scope's figures (seconds; 0: never).
+REPORTS_DASHBOARD_CACHE_SECONDS = env.int("REPORTS_DASHBOARD_CACHE_SECONDS", 60, minimum=0,
+                                          maximum=3600)
 # Reminders without a scan since, after which the inactive list flags a venue for
 # suspension (Hanoi suspended venues after 3 in 2021).
 REPORTS_REMINDERS_BEFORE_SUSPENSION = env.int(
@@ -417,6 +423,12 @@ USE_TZ = True  # stored in UTC, shown in TIME_ZONE
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns at start-up when it is missing
+# One stylesheet a page: truyvet.core.bundles joins an app's CSS to the site's.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "truyvet.core.bundles.BundleFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                 "OPTIONS": {"location": VAR_DIR / "media"}},

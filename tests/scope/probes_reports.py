@@ -29,7 +29,7 @@ from truyvet.reports.models import (
     VenueReminder,
 )
 
-from .framework import OVER_QUANG_HOA, Probe, Req, World
+from .framework import OVER_QUANG_HOA, Probe, Req, World, phone_forms
 
 TEA_STALL = "Quán Nước Chè Bà Đức"
 TEA_STALL_PHONE = "+84912999444"
@@ -107,7 +107,7 @@ def _nothing(world: World) -> list[str]:
 
 
 def _contacts(world: World) -> list[str]:
-    return [TEA_STALL, TEA_STALL_PHONE]
+    return [TEA_STALL, TEA_STALL_PHONE, *phone_forms(TEA_STALL_PHONE)]
 
 
 API = "/api/v1/reports"

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from truyvet.accounts.models import Person, User, Viewer
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.checkins.models import CheckIn, CheckInMethod, GuestVisitsDeclined
+from truyvet.core import formats
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.masking import mask_name, mask_phone
 from truyvet.core.models import AuditAction
@@ -343,9 +344,10 @@ def venue_visitor_log_export(
     with transaction.atomic():
         rows = [
             [
-                entry.arrived_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                entry.ends_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                entry.name, entry.phone, entry.method_label,
+                # Real times (local, without a zone: a cell has none).
+                entry.arrived_at.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0),
+                entry.ends_at.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0),
+                entry.name, formats.phone(entry.phone), entry.method_label,
             ]
             for entry in map(_entry, _visits(venue, since, until)[:EXPORT_MAX_ROWS])
         ]

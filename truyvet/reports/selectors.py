@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import (
     Count,
@@ -42,12 +43,12 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from truyvet.accounts import permissions as account_permissions
-from truyvet.accounts.models import User, Viewer
+from truyvet.accounts.models import Person, User, Viewer
 from truyvet.core.db_router import reporting_read
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.models import AuditAction
@@ -402,6 +403,27 @@ def dashboard_for(
     return dashboard_build(scope=scope, since=since, until=until, now=now)
 
 
+def dashboard_cached(*, viewer: User, scope: Scope, since: date, until: date) -> Dashboard:
+    """``dashboard_for``, kept in the cache for REPORTS_DASHBOARD_CACHE_SECONDS
+    per scope, period and language: a province's dashboard at 10 M
+    check-ins takes longer to build than the page's budget, and officers
+    open the same one many times a minute. The page says how old its
+    figures are (``as_of``). The permission check runs on every call; the
+    files (exports, scheduled reports) and the API are always built fresh."""
+    if not permissions.can_view_dashboard(viewer, scope.unit):
+        raise NotAllowed(_("Bạn chỉ xem được báo cáo của địa bàn mình phụ trách."))
+    seconds = settings.REPORTS_DASHBOARD_CACHE_SECONDS
+    if not seconds:
+        return dashboard_build(scope=scope, since=since, until=until)
+    key = (f"reports:dashboard:{scope.slug}:{since.isoformat()}:{until.isoformat()}:"
+           f"{translation.get_language()}")
+    board = cache.get(key)
+    if not isinstance(board, Dashboard):
+        board = dashboard_build(scope=scope, since=since, until=until)
+        cache.set(key, board, seconds)
+    return board
+
+
 def dashboard_build(
     *, scope: Scope, since: date, until: date, now: datetime | None = None
 ) -> Dashboard:
@@ -569,14 +591,31 @@ def _owners_of(venues: list[Venue], using: str) -> dict[int, list[Owner]]:
     return owners
 
 
+def _names_by_phone(owners: dict[int, list[Owner]], venues: list[Venue], using: str
+                    ) -> dict[str, str]:
+    """The registered person's name for each phone that has no name yet (an
+    invited owner without an account, the venue's contact number): the
+    officer calling needs to know whom to ask for."""
+    unnamed = {o.phone for listed in owners.values() for o in listed if not o.name}
+    unnamed |= {venue.contact_phone for venue in venues}
+    unnamed.discard("")
+    if not unnamed:
+        return {}
+    return dict(Person.objects.using(using).filter(phone__in=unnamed)
+                .exclude(full_name="").values_list("phone", "full_name"))
+
+
 def _inactive_entries(venues: list[Venue], using: str) -> list[InactiveVenue]:
     owners = _owners_of(venues, using)
+    names = _names_by_phone(owners, venues, using)
     entries = []
     for venue in venues:
         activity = getattr(venue, "report_activity", None)
-        listed = owners[venue.pk]
+        listed = [o if o.name else Owner(name=names.get(o.phone, ""), phone=o.phone)
+                  for o in owners[venue.pk]]
         if not any(owner.phone == venue.contact_phone for owner in listed):
-            listed = [*listed, Owner(name="", phone=venue.contact_phone)]
+            listed = [*listed, Owner(name=names.get(venue.contact_phone, ""),
+                                     phone=venue.contact_phone)]
         entries.append(InactiveVenue(
             venue=venue, last_scan_at=activity.last_scan_at if activity else None,
             reminders=getattr(venue, "reminders", 0) or 0,

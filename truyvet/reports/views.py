@@ -84,8 +84,8 @@ def index_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 def dashboard_view(request: AuthenticatedHttpRequest, scope: str) -> HttpResponse:
     where = _scope(request, scope)
     form, since, until = _period(request)
-    dashboard = selectors.dashboard_for(viewer=request.user, scope=where, since=since,
-                                        until=until)
+    dashboard = selectors.dashboard_cached(viewer=request.user, scope=where, since=since,
+                                           until=until)
     query = _query(since, until)
     return render(request, "reports/dashboard.html", {
         "dashboard": dashboard,
@@ -95,6 +95,8 @@ def dashboard_view(request: AuthenticatedHttpRequest, scope: str) -> HttpRespons
         "csv_tables": _csv_tables(),
         "can_drill": not where.is_commune,
         "can_contact": permissions.can_view_venue_contacts(request.user, where.unit),
+        "day_bars": charts.day_bars(dashboard),
+        "share_bars": [] if where.is_commune else charts.share_bars(dashboard),
     })
 
 

@@ -25,15 +25,18 @@ from django.utils.translation import gettext_lazy as _
 
 from truyvet.core.errors import ErrorCollector
 
-_PLATE = re.compile(r"(\d{2})([A-Z]{1,2})(\d?)(\d{4,5})")
-_IGNORED = re.compile(r"[\s.\-_/]")
+# Dots never matter; a space or dash after the series tells a motorcycle's
+# "X1" series from a car's "A" followed by digits. Typed without any, one
+# letter and five digits is read as a car (``30A12345`` is 30A-123.45).
+_TYPED = re.compile(r"(\d{2})[\s\-]*([A-Z]{1,2})(\d??)[\s\-]*(\d{4,5})")
+_CANONICAL = re.compile(r"(\d{2})([A-Z]{1,2})(\d?)-(\d{4,5})")
 
 
 def plate_normalize(raw: str) -> str | None:
-    """The plate as ``30A12345`` (no separators, upper case), or None when it
-    is no Vietnamese civil plate."""
-    text = _IGNORED.sub("", str(raw or "")).upper().replace("Đ", "D")
-    match = _PLATE.fullmatch(text)
+    """The plate as stored, ``30A-12345`` or ``29X1-12345`` (upper case,
+    the series then the number), or None when it is no Vietnamese civil plate."""
+    text = re.sub(r"[._/]", "", str(raw or "")).strip().upper().replace("Đ", "D")
+    match = _TYPED.fullmatch(text)
     if match is None:
         return None
     province, series, digit, number = match.groups()
@@ -41,14 +44,14 @@ def plate_normalize(raw: str) -> str | None:
         return None
     if digit and len(series) != 1:  # "29AB1 12345" is no format
         return None
-    return text
+    return f"{province}{series}{digit}-{number}"
 
 
-def plate_display(normalized: str) -> str:
+def plate_display(stored: str) -> str:
     """``30A-123.45``, ``11A-1234``, ``29-X1 123.45`` as painted on the plate."""
-    match = _PLATE.fullmatch(normalized or "")
+    match = _CANONICAL.fullmatch(stored or "")
     if match is None:
-        return normalized
+        return stored
     province, series, digit, number = match.groups()
     tail = f"{number[:3]}.{number[3:]}" if len(number) == 5 else number
     if digit:
@@ -59,7 +62,7 @@ def plate_display(normalized: str) -> str:
 def plate_clean(raw: str, errors: ErrorCollector, field_name: str = "plate", *,
                 required: bool = False) -> str:
     """The normalised plate, "" when none was typed (and none is required)."""
-    if not _IGNORED.sub("", str(raw or "")):
+    if not re.sub(r"[\s.\-_/]", "", str(raw or "")):
         if required:
             errors.add(field_name, _("Vui lòng nhập biển số xe."), "required")
         return ""

@@ -189,7 +189,7 @@ def _validate(data: DeclarationInput, *, now: datetime) -> dict[str, object]:
         errors.add("kind", _("Loại tờ khai không hợp lệ."))
     movement = data.kind == DeclarationKind.MOVEMENT
     cleaned: dict[str, object] = {"kind": data.kind, "on_behalf": bool(data.on_behalf)}
-    cleaned["full_name"] = full_name_clean(data.full_name, errors).upper()
+    cleaned["full_name"] = full_name_clean(data.full_name, errors)
     birth_year = _birth_year(data.birth_year, errors, today)
     cleaned["birth_year"] = birth_year
     if data.sex not in DeclSex.values:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from truyvet.accounts.models import Viewer
+from truyvet.accounts.models import User, Viewer
 from truyvet.accounts.permissions import can_view_unit, is_official
 from truyvet.declarations.models import Declaration
 from truyvet.places.models import AdministrativeUnit
@@ -17,7 +17,7 @@ def can_declare(user: Viewer) -> bool:
 
 def is_declarant(user: Viewer, declaration: Declaration) -> bool:
     """The account that filled the declaration in, or whose record it is about."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):
         return False
     return declaration.declared_by_id == user.pk or (
         declaration.person_id is not None and declaration.person_id == user.person_id

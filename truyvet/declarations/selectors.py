@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from truyvet.accounts.models import Viewer
+from truyvet.accounts.models import User, Viewer
 from truyvet.accounts.permissions import unit_scope_q
 from truyvet.core.errors import NotAllowed, NotFound
 from truyvet.core.models import AuditAction
@@ -32,7 +32,7 @@ LIST_LIMIT = 200
 def declarations_of(*, user: Viewer) -> QuerySet[Declaration]:
     """The current versions of what the user declared, or what was declared
     about them, newest first."""
-    if not getattr(user, "is_authenticated", False):
+    if not isinstance(user, User):
         return Declaration.objects.none()
     return (Declaration.objects.filter(Q(declared_by_id=user.pk) | Q(person_id=user.person_id),
                                        superseded_at__isnull=True)

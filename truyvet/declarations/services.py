@@ -31,7 +31,6 @@ from truyvet.declarations.models import (
     Declaration,
     DeclarationKind,
     DeclSex,
-    PassDirection,
     Vehicle,
 )
 from truyvet.declarations.plates import plate_clean

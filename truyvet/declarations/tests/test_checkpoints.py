@@ -148,7 +148,8 @@ def test_an_offline_batch_records_declaration_scans_once(
     item = {"id": str(uuid.uuid4()), "kind": "staff_scan", "venue": checkpoint.code,
             "scanned_at": (timezone.now() - timedelta(minutes=20)).isoformat(),
             "payload": token_of(declared(personas))}
-    bad = dict(item, id=str(uuid.uuid4()), payload="TVD1.AAAAAAAAAAAA.9999999999.D.AAAAAAAAAAAAAAAA")
+    forged = "TVD1.AAAAAAAAAAAA.9999999999.D.AAAAAAAAAAAAAAAA"
+    bad = dict(item, id=str(uuid.uuid4()), payload=forged)
     for attempt in range(2):
         response = post_json(client, "/api/v1/checkins/batch", {"items": [item, bad]})
         results = response.json()["results"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ from truyvet.core.time import day_bounds, local_day
 from truyvet.declarations import permissions, qr, zones
 from truyvet.declarations.models import CheckpointPass, Declaration, DeclarationKind
 from truyvet.places.models import AdministrativeUnit
-from truyvet.venues.models import Venue
+from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueType
 
 _RELATED = ("commune__parent__parent", "origin__parent__parent", "destination__parent__parent")
 LIST_LIMIT = 200
@@ -214,3 +215,23 @@ def recent_plates(*, venue: Venue, limit: int = 50) -> list[str]:
         if plate not in seen:
             seen.append(plate)
     return seen[:limit]
+
+
+def home_links_for(user: Viewer) -> dict[str, list[tuple[str, str]]]:
+    """Links for the home page (``truyvet.site.selectors.home_sections_for``):
+    ``"mine"`` for everyone logged in, ``"control"`` for checkpoint staff
+    (the paper form of each checkpoint), ``"official"`` for officials."""
+    if not isinstance(user, User):
+        return {"mine": [], "control": [], "official": []}
+    mine = [(reverse("declarations:mine"), _("Khai báo y tế"))]
+    checkpoints = (VenueStaff.objects.filter(
+        user=user, venue__venue_type=VenueType.CHECKPOINT,
+        role__in=[StaffRole.OWNER, StaffRole.ADMIN, StaffRole.CONTROLLER])
+        .select_related("venue").order_by("venue__name")[:5])
+    control = [(reverse("declarations:paper", kwargs={"code": s.venue.code}),
+                _("Nhập tờ khai giấy: %(venue)s") % {"venue": s.venue.name}) for s in checkpoints]
+    official = []
+    if permissions.can_list_declarations(user):
+        official = [(reverse("declarations:follow_up"), _("Theo dõi tờ khai y tế")),
+                    (reverse("declarations:movements"), _("Người ra vào địa bàn"))]
+    return {"mine": mine, "control": control, "official": official}

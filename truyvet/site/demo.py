@@ -31,6 +31,7 @@ from truyvet.accounts.services import (
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.services import checkin_record
 from truyvet.checkins.synth import demo as checkin_demo
+from truyvet.declarations import demo as declarations_demo
 from truyvet.places.models import AdministrativeUnit
 from truyvet.places.services import divisions_load
 from truyvet.reports import demo as report_demo
@@ -320,6 +321,20 @@ def demo_checkins(say: Callable[[str], None]) -> None:
 
 
 DEMO_STEPS.append(demo_checkins)
+
+
+# --- Declarations and checkpoints (issue 14) ----------------------------------------------
+
+
+def demo_declarations(say: Callable[[str], None]) -> None:
+    """The demo controller at the checkpoint at Thanh Nhật's entrance, and
+    four days of movement declarations scanned there
+    (``truyvet.declarations.demo``)."""
+    declarations_demo.demo_declarations(say, officer_phone="+84901000003",
+                                        controller_phone="+84" + _DEMO_CONTROLLER[1:])
+
+
+DEMO_STEPS.append(demo_declarations)
 
 
 # --- Tracing (issue 5) ------------------------------------------------------------------

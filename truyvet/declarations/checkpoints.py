@@ -207,14 +207,19 @@ def scan_lines(result: PassResult) -> tuple[str, ...]:
         _("Hướng: %(direction)s") % {"direction": PassDirection(row.direction).label},
         _("Biển số: %(plate)s") % {
             "plate": plate_display(declaration.plate) if declaration.plate else _("không có")},
-        _("Nơi ở: %(commune)s") % {"commune": declaration.commune.full_name},
+        _("Nơi ở: %(commune)s") % {"commune": _short(declaration.commune)},
         _("Lộ trình: %(origin)s → %(destination)s") % {
-            "origin": declaration.origin.full_name,
-            "destination": declaration.destination.full_name},
+            "origin": _short(declaration.origin),
+            "destination": _short(declaration.destination)},
         _("Triệu chứng: %(answer)s") % {"answer": symptoms},
         _("Cấp độ dịch nơi đi: %(level)s") % {
             "level": badge.text if badge is not None else _("chưa công bố")},
     )
+
+
+def _short(unit: AdministrativeUnit) -> str:
+    """Commune and district, enough at a checkpoint within one province."""
+    return f"{unit.name}, {unit.parent.name}" if unit.parent is not None else unit.name
 
 
 def claimed(result: PassResult) -> ClaimedScan:

@@ -12,4 +12,5 @@ BENCHMARKS: dict[str, str] = {
     "tracing": "bench.tracing_bench",
     "certs": "bench.certs_bench",
     "vaccination": "bench.vaccination_bench",
+    "checkpoints": "bench.checkpoint_bench",
 }

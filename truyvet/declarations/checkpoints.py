@@ -34,6 +34,7 @@ from truyvet.declarations import permissions, qr, zones
 from truyvet.declarations.models import CheckpointPass, Declaration, DeclarationKind, PassDirection
 from truyvet.declarations.plates import plate_display
 from truyvet.declarations.services import DeclarationInput, declaration_submit
+from truyvet.places.levels import LevelBadge
 from truyvet.places.models import AdministrativeUnit
 from truyvet.venues.models import Venue, VenueType
 from truyvet.venues.readiness import venue_require_ready
@@ -46,6 +47,8 @@ class PassResult:
     checkpoint_pass: CheckpointPass
     declaration: Declaration
     duplicate: bool
+    # The origin commune's level when the pass was made, for the screen.
+    origin_badge: LevelBadge | None = None
 
 
 def _require_controller(controller: User, venue: Venue) -> None:
@@ -93,17 +96,14 @@ def _scan_time(scanned_at: datetime | None, now: datetime) -> datetime:
     return scanned_at
 
 
-def _inside(unit: AdministrativeUnit, area: AdministrativeUnit) -> bool:
-    return unit.path.startswith(area.path)
-
-
 def direction_for(venue: Venue, declaration: Declaration) -> str:
     """In when the trip ends in the checkpoint's district and starts
     outside it, out when it is the other way round; a trip through the
-    district counts as in."""
-    district = venue.commune.parent or venue.commune
+    district counts as in. (Paths are ``scheme/province/district/commune/``.)"""
+    district = venue.commune.path.rsplit("/", 2)[0] + "/"
     assert declaration.origin is not None and declaration.destination is not None
-    if _inside(declaration.origin, district) and not _inside(declaration.destination, district):
+    if (declaration.origin.path.startswith(district)
+            and not declaration.destination.path.startswith(district)):
         return PassDirection.OUT
     return PassDirection.IN
 
@@ -119,20 +119,21 @@ def _record_pass(*, controller: User, venue: Venue, declaration: Declaration, at
         message = gettext_lazy("Hướng đi phải là vào (in) hoặc ra (out).")
         raise ServiceError(message, code="validation_error",
                            errors=[FieldError("direction", message, "invalid")])
-    scan_id = scan_id or uuid.uuid4()
-    existing = CheckpointPass.objects.filter(pk=scan_id).first()
-    if existing is not None:
-        return _seen(existing, venue, declaration)
     assert declaration.origin is not None and declaration.destination is not None
+    levels = zones.levels_at([declaration.origin, declaration.destination], at)
+    origin_entry = levels.get(declaration.origin.pk)
+    destination_entry = levels.get(declaration.destination.pk)
     row = CheckpointPass(
-        id=scan_id, checkpoint=venue, declaration=declaration,
+        id=scan_id or uuid.uuid4(), checkpoint=venue, declaration=declaration,
         direction=direction or direction_for(venue, declaration), passed_at=at,
         plate=declaration.plate, controller=controller, origin=declaration.origin,
         destination=declaration.destination,
-        origin_level=zones.level_at(declaration.origin, at),
-        destination_level=zones.level_at(declaration.destination, at),
+        origin_level=origin_entry.level if origin_entry is not None else None,
+        destination_level=destination_entry.level if destination_entry is not None else None,
     )
     try:
+        # The client's id is the idempotency key: a retry fails to insert
+        # and answers as before (no look-up first: retries are rare).
         with transaction.atomic():
             row.save(force_insert=True)
             audit_event(
@@ -143,17 +144,18 @@ def _record_pass(*, controller: User, venue: Venue, declaration: Declaration, at
                 detail={"at_venue": venue.name, "pass": str(row.pk), "direction": row.direction},
             ).save()
     except IntegrityError:
-        # The same scan sent twice at once: the other request recorded it.
-        return _seen(CheckpointPass.objects.get(pk=scan_id), venue, declaration)
-    return PassResult(checkpoint_pass=row, declaration=declaration, duplicate=False)
+        return _seen(CheckpointPass.objects.select_related("declaration").get(pk=row.pk),
+                     venue, declaration)
+    return PassResult(checkpoint_pass=row, declaration=declaration, duplicate=False,
+                      origin_badge=zones.badge(origin_entry))
 
 
 def _seen(existing: CheckpointPass, venue: Venue, declaration: Declaration) -> PassResult:
     if existing.checkpoint_id != venue.pk or existing.declaration.series != declaration.series:
         raise ServiceError(gettext_lazy("Mã lượt quét đã được dùng cho lượt khác."),
                            code="scan_id_reused", status=409)
-    return PassResult(checkpoint_pass=existing, declaration=existing.declaration,
-                      duplicate=True)
+    return PassResult(checkpoint_pass=existing, declaration=declaration, duplicate=True,
+                      origin_badge=zones.level_badge_at(declaration.origin, existing.passed_at))
 
 
 def checkpoint_scan(*, controller: User, venue: Venue, payload: str,
@@ -199,7 +201,7 @@ def scan_lines(result: PassResult) -> tuple[str, ...]:
     declaration = result.declaration
     row = result.checkpoint_pass
     assert declaration.origin is not None and declaration.destination is not None
-    badge = zones.level_badge_at(declaration.origin, row.passed_at)
+    badge = result.origin_badge
     symptoms = (_("Có: %(text)s") % {"text": declaration.symptoms_text}
                 if declaration.symptoms and declaration.symptoms_text
                 else _("Có") if declaration.symptoms else _("Không"))

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db.models import Q, QuerySet
-from django.urls import reverse
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -163,8 +163,9 @@ def movements_for(*, viewer: Viewer, unit: AdministrativeUnit | None = None, day
                   .order_by("-passed_at")[:LIST_LIMIT])
     declared_q = Declaration.objects.filter(area, kind=DeclarationKind.MOVEMENT,
                                             superseded_at__isnull=True, created_at__gte=since)
-    declared = [d for d in declared_q.select_related(*_RELATED).order_by("-created_at")
-                [:LIST_LIMIT] if not watched_only or _declared_watched(d)]
+    declared = list(declared_q.select_related(*_RELATED).order_by("-created_at")[:LIST_LIMIT])
+    if watched_only:
+        declared = _declared_watched(declared)
     counts: dict[date, list[int]] = {first_day + timedelta(days=i): [0, 0, 0]
                                      for i in range(days)}
     arriving = set(passes_q.filter(into).values_list("pk", flat=True))
@@ -187,11 +188,17 @@ def movements_for(*, viewer: Viewer, unit: AdministrativeUnit | None = None, day
     )
 
 
-def _declared_watched(declaration: Declaration) -> bool:
-    assert declaration.departure_date is not None
-    at = day_bounds(declaration.departure_date)[0] + timedelta(hours=12)
-    return (zones.level_at(declaration.origin, at) in zones.WATCHED_LEVELS
-            or zones.level_at(declaration.destination, at) in zones.WATCHED_LEVELS)
+def _declared_watched(declared: list[Declaration]) -> list[Declaration]:
+    """The declared trips into or out of a level-3/4 commune on their
+    departure day (the levels of every trip in one query)."""
+    ends = [(commune_id, d.departure_date) for d in declared
+            for commune_id in (d.origin_id, d.destination_id)
+            if commune_id is not None and d.departure_date is not None]
+    levels = zones.levels_on(ends)
+    return [d for d in declared if any(
+        (entry := levels.get((commune_id, d.departure_date))) is not None  # type: ignore[arg-type]
+        and entry.level in zones.WATCHED_LEVELS
+        for commune_id in (d.origin_id, d.destination_id))]
 
 
 def passes_per_day(*, venue: Venue, days: int = 7) -> list[tuple[date, int, int]]:

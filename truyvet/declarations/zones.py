@@ -8,11 +8,17 @@ level-4 alert ask the same question the same way.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from truyvet.accounts.models import Person
-from truyvet.places.levels import LevelBadge, commune_level_at, entry_badge
-from truyvet.places.models import AdministrativeUnit
+from truyvet.places.levels import (
+    LevelBadge,
+    commune_level_at,
+    commune_levels_at,
+    commune_levels_on,
+    entry_badge,
+)
+from truyvet.places.models import AdministrativeUnit, CommuneLevel
 
 # Movements into and out of communes at these levels are the ones counted
 # and listed for the officials (issue 14 item 5).
@@ -26,6 +32,21 @@ def level_at(commune: AdministrativeUnit | None, at: datetime) -> int | None:
         return None
     entry = commune_level_at(commune, at)
     return entry.level if entry is not None else None
+
+
+def levels_at(communes: list[AdministrativeUnit], at: datetime) -> dict[int, CommuneLevel]:
+    """The entries in force at ``at`` for several communes, in one query:
+    {commune id: entry}; communes without a level are left out."""
+    return commune_levels_at(communes, at)
+
+
+def levels_on(ends: list[tuple[int, date]]) -> dict[tuple[int, date], CommuneLevel]:
+    """The entry in force for each (commune id, day), in one query."""
+    return commune_levels_on(ends)
+
+
+def badge(entry: CommuneLevel | None) -> LevelBadge | None:
+    return entry_badge(entry)
 
 
 def level_badge_at(commune: AdministrativeUnit | None, at: datetime) -> LevelBadge | None:

@@ -234,3 +234,25 @@ def test_the_worker_purges_declarations_and_passes_after_21_days(
 
 def test_a_departure_date_is_a_date(personas: Any) -> None:
     assert isinstance(declared(personas).departure_date, date)
+
+
+def test_a_declared_trip_out_of_a_level_3_zone_is_listed_apart(personas: Any) -> None:
+    set_levels(actor=personas.province_officer, unit=personas.units.quang_hoa_commune, level=3,
+               effective_from=today(), reason="Ổ dịch mới")
+    declared(personas)
+    assert len(movements_for(viewer=personas.commune_officer, watched_only=True).declared) == 1
+
+
+def test_a_scan_at_the_door_costs_a_fixed_number_of_queries(
+    personas: Any, checkpoint: Any, client: Any, django_assert_max_num_queries: Any,
+) -> None:
+    """Session, user, venue, staff, declaration, both levels in one query,
+    the pass and its audit row in one transaction: the p95 bar of issue 14
+    rests on this."""
+    client.force_login(personas.controller)
+    token = token_of(declared(personas))
+    body = {"venue": checkpoint.code, "payload": token}
+    post_json(client, "/api/v1/checkins/staff-scan", body)
+    with django_assert_max_num_queries(10):
+        response = post_json(client, "/api/v1/checkins/staff-scan", body)
+    assert response.status_code == 201

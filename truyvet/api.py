@@ -19,6 +19,7 @@ from ninja.openapi.schema import OpenAPISchema
 
 from truyvet.accounts.api import router as accounts_router
 from truyvet.certificates.api import router as certificates_router
+from truyvet.certificates.status_api import router as certificate_status_router
 from truyvet.checkins.api import router as checkins_router
 from truyvet.checkins.api import venue_router as checkins_venue_router
 from truyvet.core.api import router as core_router
@@ -197,6 +198,7 @@ def _mount_routers() -> None:
     api.add_router("/tracing/", tracing_router)
     api.add_router("/reports/", reports_router)
     api.add_router("/certificates/", certificates_router)
+    api.add_router("/certificates/status/", certificate_status_router)
     api.add_router("/vaccination/", vaccination_router)
     api.add_router("/declarations/", declarations_router)
     api.add_router("/", inbox_router)

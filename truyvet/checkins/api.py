@@ -39,11 +39,12 @@ from truyvet.checkins import selectors, services
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.parsers import decode_frame
 from truyvet.checkins.personal_qr import (
-    card_colour_for,
+    card_status_for,
     personal_qr_key_id,
     personal_qr_measure,
     personal_qr_public_key_b64,
     personal_qr_token,
+    personal_qr_token_with_claim,
 )
 from truyvet.checkins.personal_qr import (
     personal_qr_rotate as personal_qr_rotate_token,
@@ -440,9 +441,15 @@ def personal_qr(request: HttpRequest) -> dict[str, Any]:
     person = _caller(request).person
     token = personal_qr_token(person)
     measured = personal_qr_measure(token)
+    status = card_status_for(person)
     return {
         "token": token, "length": measured.length, "qr_version": measured.qr_version,
-        "card_colour": card_colour_for(person), "key_id": personal_qr_key_id(),
+        "card_colour": status.colour if status else None,
+        "card_reason": status.reason if status else "",
+        "card_change": status.change_note if status else "",
+        "offline_token": personal_qr_token_with_claim(
+            person, colour=status.colour, valid_until=status.valid_until) if status else "",
+        "key_id": personal_qr_key_id(),
     }
 
 

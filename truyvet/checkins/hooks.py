@@ -24,7 +24,7 @@ from datetime import datetime
 
 from django.http import HttpRequest
 
-from truyvet.accounts.models import User
+from truyvet.accounts.models import Person, User
 from truyvet.core.hooks import hook
 from truyvet.venues.models import Venue
 
@@ -86,3 +86,25 @@ def door_scan_claim(
     its own records it, checks who may (raising ``ServiceError`` to refuse)
     and appends what the door screen shows; one that does not leaves
     ``claims`` alone. Declarations claim declaration QRs at checkpoints."""
+
+
+# --- What the personal QR page and the door show of a person's status ---------------
+
+
+@dataclass(frozen=True)
+class CardStatus:
+    """A person's COVID card colour as an app above checkins computed it."""
+
+    colour: str  # "green" | "yellow" | "red"
+    label: str  # in the reader's language: "Thẻ vàng"
+    reason: str  # why: "Đã tiêm mũi 1 ngày 01/11/2021 và đã qua 14 ngày."
+    change_note: str  # "Thẻ vàng đến 12/12/2021, thẻ xanh từ đó." or ""
+    valid_until: datetime  # a signed claim of this colour expires then (≤ 24 h ahead)
+
+
+@hook
+def card_status(*, person: Person, at: datetime, found: list[CardStatus]) -> None:
+    """The personal QR page, its signed colour claim and the door screen
+    need ``person``'s card colour at ``at``: append it. The first appended
+    is shown; with none, the page shows "no vaccination data".
+    Certificates appends the colour from doses, tests and recoveries."""

@@ -271,6 +271,11 @@ class PersonalQrOut(Schema):
     length: int
     qr_version: int = Field(description="QR version at error correction level M")
     card_colour: str | None
+    card_reason: str = Field("", description="Why the card has its colour")
+    card_change: str = Field("", description="When the colour will change, in words")
+    offline_token: str = Field(
+        "", description="The token with a signed colour claim (≤ 24 h) for offline "
+        "controllers: show this one on screen, never print it")
     key_id: str
 
 
@@ -284,6 +289,11 @@ class PublicKeyOut(Schema):
         description="The ASCII text the signature covers; ref and signature are base32 "
         "(RFC 4648, upper case, no padding)",
     )
+    claim_format: str = ".<G|Y|R><expires, Unix seconds, 10 digits>.<signature>"
+    claim_signed_part: str = Field(
+        "TV1C.<ref>.<version>.<G|Y|R><expires>",
+        description="What a colour claim's signature covers (same key); a claim "
+        "appended to the token is valid until it expires, at most 24 h")
 
 
 # --- A venue's visitors (mounted under /api/v1/venues/) ---------------------------------

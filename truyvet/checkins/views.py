@@ -35,10 +35,11 @@ from truyvet.checkins.forms import (
 )
 from truyvet.checkins.models import CheckIn, DepartureKind
 from truyvet.checkins.personal_qr import (
-    card_colour_for,
+    card_status_for,
     personal_qr_measure,
     personal_qr_rotate,
     personal_qr_token,
+    personal_qr_token_with_claim,
 )
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.pagination import page_number
@@ -249,13 +250,19 @@ def personal_qr_view(request: HttpRequest) -> HttpResponse:
     """The personal QR, big on screen, with the short name and the COVID
     card colour (grey "no vaccination data" until that data exists)."""
     person: Person = request.user.person  # type: ignore[union-attr]  # login_required
-    token = personal_qr_token(person)
+    status = card_status_for(person)
+    # On screen the QR carries a signed colour claim (≤ 24 h) for offline
+    # controllers; the printed card never does.
+    token = (personal_qr_token_with_claim(person, colour=status.colour,
+                                          valid_until=status.valid_until)
+             if status else personal_qr_token(person))
     return render(request, "checkins/personal_qr.html", {
         "person": person,
         "token": token,
         "svg": _qr_svg(token),
         "measured": personal_qr_measure(token),
-        "colour": card_colour_for(person),
+        "colour": status.colour if status else None,
+        "status": status,
     })
 
 

@@ -69,7 +69,7 @@ def declaration_from_qr(token: str, *, at: datetime) -> Declaration:
     declaration = (
         Declaration.objects.filter(qr_ref=parsed.ref, superseded_at__isnull=True)
         .select_related("commune__parent__parent", "origin__parent__parent",
-                        "destination__parent__parent", "person")
+                        "destination__parent__parent", "person__commune")
         .first()
     )
     if declaration is None:

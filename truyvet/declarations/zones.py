@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from truyvet.accounts.models import Person
+from truyvet.certificates.status_selectors import person_colour
 from truyvet.places.levels import (
     LevelBadge,
     commune_level_at,
@@ -60,11 +61,11 @@ def card_colour(person: Person | None, at: datetime) -> str | None:
     """The person's COVID card colour at ``at`` ("green", "yellow", "red"),
     None while it is unknown (no record, or no certificate data).
 
-    The call site for ``certificates.person_colour(person, at)`` (issue 16,
-    branch certstatus): declarations stands above certificates
-    (decisions/0012), so once that selector exists this returns its answer.
-    Until then no colour is known and the scan shows "no vaccination data".
+    From ``certificates.status_selectors.person_colour`` (issue 16):
+    declarations stands above certificates (decisions/0012), so it asks
+    directly rather than through checkins' ``card_status`` hook. A
+    declaration made for someone else (khai hộ) has no record: no colour.
     """
     if person is None:
         return None
-    return None
+    return person_colour(person, at).colour

@@ -28,6 +28,7 @@ from truyvet.accounts.services import (
     role_grant,
     system_admin_bootstrap,
 )
+from truyvet.certificates import status_demo as certificate_status_demo
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.services import checkin_record
 from truyvet.checkins.synth import demo as checkin_demo
@@ -439,3 +440,16 @@ def demo_vaccination(say: Callable[[str], None]) -> None:
 
 
 DEMO_STEPS.append(demo_vaccination)
+
+
+# --- Test results, recoveries and the card colour (issue 16) ----------------------------
+
+
+def demo_card_colours(say: Callable[[str], None]) -> None:
+    """Hạ Lang's testing site, a few test results and a recovery, and Cao
+    Bằng's own dated colour rule: every resident has a colour
+    (``truyvet.certificates.status_demo``)."""
+    certificate_status_demo.demo_card_colours(say)
+
+
+DEMO_STEPS.append(demo_card_colours)

@@ -33,7 +33,7 @@ from truyvet.core.outbox import Message, outbox_enqueue
 from truyvet.core.services import audit_record
 from truyvet.core.text import clean_line
 from truyvet.core.time import day_start
-from truyvet.tracing import exposure, permissions
+from truyvet.tracing import exposure, hooks, permissions
 from truyvet.tracing.models import (
     Case,
     CaseOutcome,
@@ -355,6 +355,8 @@ def case_close(
         _audit(actor=actor, case=locked, kind="case.close", request=request,
                purpose=_("Đóng ca bệnh #%(id)s") % {"id": locked.pk},
                detail={"outcome": outcome, "sites_withdrawn": withdrawn})
+        # Certificates records a recovery (truyvet/tracing/hooks.py).
+        hooks.case_closed(case=locked)
     return locked
 
 

@@ -122,7 +122,7 @@ class TestControllerEndpoints:
         assert response.status_code == 201
         data = response.json()
         assert data["display"] == {
-            "name": "H. T. Lan", "birth_year": 2001, "card_colour": None,
+            "name": "H. T. Lan", "birth_year": 2001, "card_colour": "red",
             "method": "cccd_qr", "method_label": "Quét mã QR trên CCCD",
             "outcome": "created", "outcome_label": "Đã ghi nhận lượt đến", "lines": [],
         }

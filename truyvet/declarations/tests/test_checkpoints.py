@@ -247,12 +247,31 @@ def test_a_scan_at_the_door_costs_a_fixed_number_of_queries(
     personas: Any, checkpoint: Any, client: Any, django_assert_max_num_queries: Any,
 ) -> None:
     """Session, user, venue, staff, declaration, both levels in one query,
-    the pass and its audit row in one transaction: the p95 bar of issue 14
-    rests on this."""
+    the card colour (``certificates.person_colour``: rules, vaccines, doses,
+    tests, recoveries), the pass and its
+    audit row in one transaction: the p95 bar of issue 14 rests on this."""
     client.force_login(personas.controller)
     token = token_of(declared(personas))
     body = {"venue": checkpoint.code, "payload": token}
     post_json(client, "/api/v1/checkins/staff-scan", body)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(15):
         response = post_json(client, "/api/v1/checkins/staff-scan", body)
     assert response.status_code == 201
+
+
+def test_the_scan_shows_the_persons_card_colour(personas: Any, checkpoint: Any) -> None:
+    from truyvet.certificates.status_selectors import person_colour
+    from truyvet.declarations.checkpoints import claimed
+
+    result = checkpoint_scan(controller=personas.controller, venue=checkpoint,
+                             payload=token_of(declared(personas)))
+    expected = person_colour(personas.citizen.person, result.checkpoint_pass.passed_at).colour
+    assert claimed(result).card_colour == expected
+    from truyvet.declarations.services import declaration_submit as submit
+
+    for_a_child = submit(actor=personas.citizen,
+                         data=movement(personas, full_name="Nguyễn Văn Bé", birth_year=2015,
+                                       sex="male", id_number="", on_behalf=True))
+    child = checkpoint_scan(controller=personas.controller, venue=checkpoint,
+                            payload=token_of(for_a_child))
+    assert claimed(child).card_colour is None  # no record of the child: no colour known

@@ -195,7 +195,10 @@
   // --- What the device can tell by itself (offline) -----------------------------------
 
   const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  const PERSONAL_QR = /^TV1\.([A-Z2-7]{12})\.([1-9][0-9]{0,4})\.([A-Z2-7]{103})$/;
+  // Optionally followed by a signed colour claim (issue 16):
+  // .<G|Y|R><expires, Unix seconds>.<signature over TV1C.<ref>.<version>.<G|Y|R><expires>>
+  const PERSONAL_QR = /^TV1\.([A-Z2-7]{12})\.([1-9][0-9]{0,4})\.([A-Z2-7]{103})(?:\.([GYR])([0-9]{10})\.([A-Z2-7]{103}))?$/;
+  const CLAIM_COLOURS = { G: "green", Y: "yellow", R: "red" };
 
   // RFC 4648 base32 without padding; null unless canonical (unused bits 0).
   function base32Decode(text) {
@@ -247,7 +250,32 @@
     if (!signature || signature.length !== 64) return false;
     const signed = new TextEncoder().encode("TV1." + match[1] + "." + match[2]);
     try {
-      return await crypto.subtle.verify({ name: "Ed25519" }, verifyKey, signature, signed);
+      const ok = await crypto.subtle.verify({ name: "Ed25519" }, verifyKey, signature, signed);
+      // A colour claim that is not ours makes the whole code a forgery,
+      // as the server holds it (an expired one is still ours, just stale).
+      return ok && (!match[4] || (await claimSignatureOk(match)));
+    } catch (error) {
+      return null;
+    }
+  }
+
+  async function claimSignatureOk(match) {
+    const signature = base32Decode(match[6]);
+    if (!signature || signature.length !== 64) return false;
+    const signed = new TextEncoder().encode(
+      "TV1C." + match[1] + "." + match[2] + "." + match[4] + match[5]);
+    return crypto.subtle.verify({ name: "Ed25519" }, verifyKey, signature, signed);
+  }
+
+  // The colour a personal QR's signed claim states, while it has not
+  // expired; null without a claim, or one that is expired or not ours.
+  async function personalQrClaim(token) {
+    const match = PERSONAL_QR.exec(token);
+    if (!match || !match[4] || !verifyKey) return null;
+    const expires = parseInt(match[5], 10);
+    if (!(expires * 1000 > Date.now())) return null;
+    try {
+      return (await claimSignatureOk(match)) ? CLAIM_COLOURS[match[4]] : null;
     } catch (error) {
       return null;
     }
@@ -279,7 +307,12 @@
           reject: PERSONAL_QR.test(payload) ? msg("personalQrForged") : msg("personalQrMalformed"),
         };
       }
-      return { title: msg("personalQr"), detail: ok ? msg("personalQrValid") : msg("checkLater") };
+      const claimed = ok ? await personalQrClaim(payload) : null;
+      return {
+        title: msg("personalQr"),
+        detail: ok ? msg("personalQrValid") : msg("checkLater"),
+        colour: claimed || undefined,
+      };
     }
     if (kind === "cccd") {
       const year = /^\d{8}$/.test(fields[3] || "") ? " · " + fields[3].slice(4) : "";
@@ -528,8 +561,10 @@
       id: item.id,
       title: local.title,
       detail: local.detail,
-      colour: null,
-      colourText: msg("colourLater"),
+      // A signed colour claim on the personal QR shows offline (issue 16).
+      colour: local.colour || null,
+      colourText: local.colour ? colourLabel(local.colour) + " " + msg("colourFromClaim")
+        : msg("colourLater"),
       note: msg("queued"),
     });
     cue(true);

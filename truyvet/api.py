@@ -27,6 +27,7 @@ from truyvet.core.dbfaults import database_fault, log_fault
 from truyvet.core.errors import FieldError, ServiceError
 from truyvet.core.inbox import router as inbox_router
 from truyvet.declarations.api import router as declarations_router
+from truyvet.declarations.levels_api import router as levels_router
 from truyvet.places.api import router as places_router
 from truyvet.reports.api import router as reports_router
 from truyvet.tracing.api import router as tracing_router
@@ -201,6 +202,7 @@ def _mount_routers() -> None:
     api.add_router("/certificates/status/", certificate_status_router)
     api.add_router("/vaccination/", vaccination_router)
     api.add_router("/declarations/", declarations_router)
+    api.add_router("/levels/", levels_router)
     api.add_router("/", inbox_router)
 
 

@@ -29,6 +29,7 @@ urlpatterns = [
     path("certificates/", include("truyvet.certificates.urls")),
     path("vaccination/", include("truyvet.vaccination.urls")),
     path("declarations/", include("truyvet.declarations.urls")),
+    path("levels/", include("truyvet.declarations.levels_urls")),
     path("inbox/", core_inbox.inbox_view, name="inbox"),
     # The path printed in every venue QR: keep it exactly /v/<token>.
     path("v/<str:token>", checkin_views.venue_scan_view, name="venue_scan"),

@@ -213,13 +213,15 @@ def _optional_user(request: HttpRequest) -> User | None:
 )
 def mine(request: HttpRequest) -> list[dict[str, Any]]:
     """Newest first: "Nơi đã đến". Only the caller's own visits."""
+    checkins = list(selectors.checkins_of_me(user=_caller(request)))
+    levels = selectors.visit_levels(checkins)
     return [
         {
             "id": c.pk, "venue": _venue_brief(c), "arrived_at": c.arrived_at,
             "ends_at": c.ends_at, "departure_kind": c.departure_kind, "method": c.method,
-            "epidemic_level": None,
+            "epidemic_level": levels[c.pk].level if c.pk in levels else None,
         }
-        for c in selectors.checkins_of_me(user=_caller(request))
+        for c in checkins
     ]
 
 
@@ -235,13 +237,15 @@ def guest_visits(request: HttpRequest) -> dict[str, Any]:
     and phone) under the caller's phone and name, not yet adopted or
     declined."""
     offered = selectors.guest_visits_offered(user=_caller(request))
+    listed = list(offered[:50])
+    levels = selectors.visit_levels(listed)
     return {
         "count": offered.count(),
         "items": [
             {"id": c.pk, "venue": _venue_brief(c), "arrived_at": c.arrived_at,
              "ends_at": c.ends_at, "departure_kind": c.departure_kind, "method": c.method,
-             "epidemic_level": None}
-            for c in offered[:50]
+             "epidemic_level": levels[c.pk].level if c.pk in levels else None}
+            for c in listed
         ],
     }
 

@@ -44,6 +44,7 @@ from truyvet.checkins.personal_qr import (
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.pagination import page_number
 from truyvet.core.selectors import audit_events_about
+from truyvet.places.levels import commune_level_at, entry_badge, levels_exist
 from truyvet.venues import permissions as venue_permissions
 from truyvet.venues import selectors as venue_selectors
 from truyvet.venues.api import file_response
@@ -93,7 +94,10 @@ def venue_scan_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "checkins/venue_scan.html", {
             "error": exc, "error_title": SCAN_ERROR_TITLES.get(exc.code),
         }, status=exc.status if exc.status >= 400 else 400)
-    return render(request, "checkins/venue_scan.html", {"venue": venue, "token": token})
+    # The level of the venue's commune now, the time of the visit about to be made.
+    level = entry_badge(commune_level_at(venue.commune_id))
+    return render(request, "checkins/venue_scan.html", {"venue": venue, "token": token,
+                                                        "level": level})
 
 
 # --- The venue page's check-in block ---------------------------------------------------
@@ -184,6 +188,7 @@ def visit_view(request: HttpRequest, checkin_id: uuid.UUID) -> HttpResponse:
     checkin, guest_token = _visit_for(request, checkin_id)
     return render(request, "checkins/visit.html", {
         "checkin": checkin,
+        "level": selectors.visit_levels([checkin]).get(checkin.pk),
         "is_guest": bool(guest_token),
         "open": checkin.departure_kind == DepartureKind.ESTIMATED,
     })
@@ -212,8 +217,13 @@ def history_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     say whether they are theirs, and who viewed their data."""
     user = request.user
     offered = selectors.guest_visits_offered(user=user)
+    checkins = list(selectors.checkins_of_me(user=user))
+    levels = selectors.visit_levels(checkins)
+    for checkin in checkins:
+        checkin.level = levels.get(checkin.pk)  # type: ignore[attr-defined]
     return render(request, "checkins/history.html", {
-        "checkins": list(selectors.checkins_of_me(user=user)),
+        "checkins": checkins,
+        "show_levels": bool(levels) or levels_exist(),  # the column waits for levels
         "days": selectors.HISTORY_DAYS,
         "offered": list(offered[:50]),
         "offered_count": offered.count(),

@@ -169,3 +169,8 @@ class CheckpointPass(models.Model):
 
     def __str__(self) -> str:
         return f"{self.checkpoint_id} {self.direction} {self.passed_at:%Y-%m-%d %H:%M}"
+
+
+# The epidemic-level calculator's thresholds (issue 14 item 4) live in their
+# own module; imported here so that Django finds the model.
+from truyvet.declarations.level_thresholds import LevelThreshold  # noqa: E402,F401

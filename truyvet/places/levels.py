@@ -11,7 +11,7 @@ Reads (``commune_level_at`` and its bulk variants) are used by check-ins (the
 level of a venue's commune at the time of a visit), by declarations (a
 checkpoint scan, the calculator, the residents of level-4 communes) and by
 the public page. Who may set a level is decided by roles, which live above
-places: the caller (declarations) checks it before calling ``set_levels``.
+places: the caller (declarations) checks it before calling ``commune_levels_set``.
 """
 
 from __future__ import annotations
@@ -39,10 +39,12 @@ from truyvet.places.models import AdministrativeUnit, CommuneLevel, EpidemicLeve
 
 LEVELS = (1, 2, 3, 4)
 REASON_MAX = 500
-# An effective date is a working date, not an archive: one further than this
-# from today is almost certainly a typo (2201 for 2021).
+# A level may be declared ahead or entered for the past (back-filling the
+# 2021 declarations), but not before the epidemic reached Vietnam (the first
+# case: 23 January 2020) nor more than a year ahead: such a date is a typo
+# (1021 or 2201 for 2021).
+EARLIEST = date(2020, 1, 1)
 MAX_DAYS_AHEAD = 366
-MAX_DAYS_BACK = 3 * 366
 
 # Colour and words together, never colour alone (WCAG 1.4.1): the CSS class,
 # the colour's name, and the level's label (EpidemicLevel).
@@ -245,7 +247,7 @@ def commune_for_level(unit_id: int | None, *, field: str = "unit") -> Administra
     return unit
 
 
-def set_levels(
+def commune_levels_set(
     *,
     actor: Any,
     unit: AdministrativeUnit,
@@ -286,9 +288,7 @@ def set_levels(
                        code="invalid_date")
     else:
         errors.add("effective_from", _("Hãy nhập ngày hiệu lực."), code="required")
-    if day is not None and not (
-        today - timedelta(days=MAX_DAYS_BACK) <= day <= today + timedelta(days=MAX_DAYS_AHEAD)
-    ):
+    if day is not None and not EARLIEST <= day <= today + timedelta(days=MAX_DAYS_AHEAD):
         errors.add("effective_from",
                    _("Ngày hiệu lực %(day)s quá xa so với hôm nay.") % {"day": day.isoformat()},
                    code="date_out_of_range")

@@ -11,6 +11,7 @@ from truyvet.accounts import permissions as account_permissions
 from truyvet.accounts.models import Viewer
 from truyvet.checkins.selectors import home_links_for as checkin_links_for
 from truyvet.declarations.selectors import home_links_for as declaration_links_for
+from truyvet.declarations.levels_selectors import home_links_for as level_links_for
 from truyvet.reports.selectors import home_links_for as report_links_for
 from truyvet.tracing.selectors import home_links_for as tracing_links_for
 from truyvet.vaccination.selectors import home_links_for as vaccination_links_for
@@ -29,12 +30,14 @@ def home_sections_for(user: Viewer) -> list[dict[str, Any]]:
     tracing_links = tracing_links_for(user)
     vaccination_links = vaccination_links_for(user)
     declaration_links = declaration_links_for(user)
+    level_links = level_links_for(user)
     sections: list[dict[str, Any]] = [
         {
             "title": _("Của tôi"),
             "links": [(reverse("accounts:profile"), _("Thông tin cá nhân")),
                       *checkin_links["mine"], *venue_links["mine"], *tracing_links["mine"],
                       *vaccination_links["mine"], *declaration_links["mine"],
+                      *level_links["mine"],
                       (reverse("accounts:devices"), _("Thiết bị đang đăng nhập"))],
         }
     ]
@@ -55,6 +58,7 @@ def home_sections_for(user: Viewer) -> list[dict[str, Any]]:
         links.extend(report_links_for(user))
         links.extend(vaccination_links["official"])
         links.extend(declaration_links["official"])
+        links.extend(level_links["official"])
         if account_permissions.is_officer(user):
             links.append((reverse("places:population"), _("Số dân theo xã")))
         links.append((reverse("places:search"), _("Đơn vị hành chính")))

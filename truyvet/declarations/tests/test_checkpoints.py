@@ -19,7 +19,7 @@ from truyvet.declarations.models import CheckpointPass, Declaration
 from truyvet.declarations.selectors import declaration_qr, movements_for
 from truyvet.declarations.services import declaration_qr_revoke, declaration_submit
 from truyvet.declarations.tasks import declarations_purge_expired
-from truyvet.places.levels import set_levels
+from truyvet.places.levels import commune_levels_set as set_levels
 
 from .conftest import movement, today
 

@@ -12,6 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
+        ('declarations', '0001_level_thresholds'),
         ('accounts', '0003_granted_level_of_existing_roles'),
         ('places', '0003_epidemic_levels'),
         ('venues', '0005_vaccination_site_type'),

@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from truyvet.accounts import permissions as account_permissions
 from truyvet.accounts.models import Viewer
 from truyvet.checkins.selectors import home_links_for as checkin_links_for
-from truyvet.declarations.selectors import home_links_for as declaration_links_for
 from truyvet.declarations.levels_selectors import home_links_for as level_links_for
+from truyvet.declarations.selectors import home_links_for as declaration_links_for
 from truyvet.reports.selectors import home_links_for as report_links_for
 from truyvet.tracing.selectors import home_links_for as tracing_links_for
 from truyvet.vaccination.selectors import home_links_for as vaccination_links_for

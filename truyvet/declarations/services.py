@@ -133,16 +133,37 @@ def _birth_year(raw: int | str | None, errors: ErrorCollector, today: date) -> i
     return year
 
 
+def _typed_date(text: str) -> date | None:
+    """``2021-10-20`` (a date field) or ``20/10/2021``, ``20-10-2021`` and
+    ``20102021`` (typed from a paper form, day first as written in Vietnam)."""
+    text = text.strip()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    digits = re.sub(r"[/.\-\s]", "", text)
+    parts = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", text)
+    try:
+        if parts is not None:
+            return date(int(parts[3]), int(parts[2]), int(parts[1]))
+        if re.fullmatch(r"\d{8}", digits):
+            return date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))
+    except ValueError:
+        return None
+    return None
+
+
 def _departure(raw: date | str | None, errors: ErrorCollector, today: date) -> date | None:
     if raw in (None, ""):
         errors.add("departure_date", _("Vui lòng nhập ngày khởi hành."), "required")
         return None
     if isinstance(raw, str):
-        try:
-            raw = date.fromisoformat(raw.strip())
-        except ValueError:
-            errors.add("departure_date", _("Ngày khởi hành không hợp lệ (dạng năm-tháng-ngày)."))
+        parsed = _typed_date(raw)
+        if parsed is None:
+            errors.add("departure_date", _("Ngày khởi hành không hợp lệ (ngày/tháng/năm, ví dụ "
+                                           "20/10/2021)."))
             return None
+        raw = parsed
     assert isinstance(raw, date)
     if raw < today - timedelta(days=DEPARTURE_DAYS_BACK):
         errors.add("departure_date", _(

@@ -87,3 +87,50 @@ def test_a_declared_trip_is_scanned_at_the_checkpoint_and_seen_at_its_destinatio
     expect(officer.locator("#passes")).to_contain_text("11A-123.45")
     expect(officer.locator("#per-day tbody tr").first).to_contain_text("1")
     save_screenshot(officer, "checkpoint-arrival.png")
+
+
+@pytest.mark.browser
+def test_a_paper_declaration_is_typed_in_by_keyboard_alone_in_under_30_seconds(
+    live_server: Any, browser_page: Any, personas: Any, checkpoint: Any,
+) -> None:
+    """The fields in the paper form's order, Tab between them, no mouse; the
+    commune fields take the code as typed (the autocomplete offers names)."""
+    import time as clock
+
+    units = personas.units
+    page = browser_page(user=personas.controller, viewport={"width": 1280, "height": 900},
+                        is_mobile=False, has_touch=False)
+    page.goto(f"/declarations/checkpoint/{checkpoint.code}/paper/")
+    departure = today()
+    started = clock.monotonic()
+    page.focus("#id_direction")
+    keys = page.keyboard
+    for text in ("", "Lương Thị Mai", "1988"):  # direction (by the route), name, year
+        if text:
+            keys.type(text)
+        keys.press("Tab")
+    keys.press("ArrowRight")  # sex: from "Nam" to "Nữ"
+    keys.press("Tab")
+    for text in ("004188012345", "0912345678", "11B-012.34"):
+        keys.type(text)
+        keys.press("Tab")
+    keys.type("x")  # vehicle: "Xe khách"
+    keys.press("Tab")
+    keys.type(units.quang_hoa_commune.code)
+    keys.press("Tab")
+    keys.type(units.thanh_nhat.code)
+    keys.press("Tab")  # the departure date is today's unless typed over
+    keys.press("Enter")
+    page.wait_for_load_state()
+    save_screenshot(page, "checkpoint-paper.png")
+    errors = page.locator(".errorlist, .form-error").all_inner_texts()
+    assert page.locator("#paper-result").count() == 1, errors
+    elapsed = clock.monotonic() - started
+    save_screenshot(page, "checkpoint-paper.png")
+    assert elapsed < 30, elapsed
+    passed = CheckpointPass.objects.get()
+    declaration = passed.declaration
+    assert declaration.full_name == "Lương Thị Mai" and declaration.sex == "female"
+    assert declaration.vehicle == "coach" and declaration.plate == "11B-01234"
+    assert declaration.origin == units.quang_hoa_commune
+    assert declaration.departure_date == departure

@@ -186,3 +186,16 @@ def test_vietnamese_plates_are_read_in_their_usual_forms(typed: str, normal: str
                                    "30A-123456"])
 def test_malformed_plates_are_not_read(typed: str) -> None:
     assert plate_normalize(typed) is None
+
+
+@pytest.mark.parametrize("typed", ["{d:%d/%m/%Y}", "{d:%d-%m-%Y}", "{d:%d%m%Y}", "{d:%Y-%m-%d}"])
+def test_a_departure_date_is_read_day_first_as_on_paper(personas: Any, typed: str) -> None:
+    day = today() + timedelta(days=2)
+    declaration = declaration_submit(actor=personas.citizen,
+                                     data=movement(personas, departure_date=typed.format(d=day)))
+    assert declaration.departure_date == day
+
+
+def test_a_departure_date_that_is_no_date_is_refused(personas: Any) -> None:
+    error = refused(personas, movement(personas, departure_date="31/02/2027"))
+    assert codes(error) == {"departure_date": "invalid"}

@@ -13,4 +13,5 @@ BENCHMARKS: dict[str, str] = {
     "certs": "bench.certs_bench",
     "issue": "bench.issue_bench",
     "vaccination": "bench.vaccination_bench",
+    "checkpoints": "bench.checkpoint_bench",
 }

@@ -252,6 +252,12 @@ if PRODUCTION and not PERSONAL_QR_PRIVATE_KEY:
         "PERSONAL_QR_PRIVATE_KEY must be set when TRUYVET_PRODUCTION is on."
     )
 
+# --- Declarations and checkpoints (issue 14) ------------------------------------------
+# How long a declaration's QR is valid after the declaration (VNEID's was 3 days).
+DECLARATION_QR_VALID_HOURS = env.int("DECLARATION_QR_VALID_HOURS", 72, minimum=1, maximum=720)
+# Days declarations and checkpoint passes are kept before the scheduled purge.
+DECLARATION_RETENTION_DAYS = env.int("DECLARATION_RETENTION_DAYS", 21, minimum=1, maximum=365)
+
 # --- Check-ins ------------------------------------------------------------------------
 CHECKIN_RETENTION_DAYS = env.int("CHECKIN_RETENTION_DAYS", 21, minimum=1, maximum=365)
 # PostgreSQL: daily partitions of the check-in table are created this many local

@@ -297,6 +297,17 @@ def staff_scan(request: HttpRequest, payload: StaffScanIn) -> Status[dict[str, A
     (`checked_out`). Returns what the door screen shows; audited under the
     scanned person."""
     venue = _staff_venue(request, payload.venue)
+    claimed = services.door_scan_claimed(
+        controller=_caller(request), venue=venue, payload=payload.payload,
+        scanned_at=payload.scanned_at, scan_id=payload.id, request=request,
+    )
+    if claimed is not None:
+        return Status(200 if claimed.duplicate else 201, {
+            "ok": True, "kind": claimed.kind, "outcome": claimed.outcome,
+            "duplicate": claimed.duplicate, "checkin_id": claimed.record_id,
+            "arrived_at": claimed.at, "ends_at": claimed.at,
+            "display": vars(services.claimed_display(claimed)),
+        })
     staff = services.checkin_staff_scan(
         controller=_caller(request), venue=venue, payload=payload.payload,
         scanned_at=payload.scanned_at, checkin_id=payload.id, request=request,

@@ -17,12 +17,16 @@ Tests that drive each writing path and compare the rollups with a recount:
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from truyvet.accounts.models import Person
+from django.http import HttpRequest
+
+from truyvet.accounts.models import Person, User
 from truyvet.core.hooks import hook
+from truyvet.venues.models import Venue
 
 Row = tuple[int, int, datetime]
 
@@ -47,6 +51,41 @@ def checkins_changed(*, rows: Sequence[Row]) -> None:
 def checkins_reloaded(*, since: datetime, until: datetime) -> None:
     """The check-ins of [since, until) were loaded in bulk, bypassing the
     services (``truyvet synth``): derive again from the table."""
+
+
+@dataclass(frozen=True)
+class ClaimedScan:
+    """What an app above checkins recorded for a code it recognised at a
+    door, in the door screen's terms (``services.door.ScanDisplay``).
+    ``record_id`` is the client's scan id (or a new one): the app records
+    the scan once under it, so an offline batch sent twice writes nothing new
+    and answers ``duplicate``."""
+
+    record_id: uuid.UUID
+    at: datetime
+    kind: str  # what was recorded, e.g. "checkpoint_pass"
+    outcome: str  # "created"
+    outcome_label: str
+    duplicate: bool
+    name: str  # masked
+    birth_year: int | None
+    card_colour: str | None
+    method: str
+    method_label: str
+    lines: tuple[str, ...] = ()  # further lines for the door screen
+
+
+@hook
+def door_scan_claim(
+    *, controller: User, venue: Venue, payload: str, scanned_at: datetime | None,
+    scan_id: uuid.UUID | None, request: HttpRequest | None, claims: list[ClaimedScan],
+) -> None:
+    """A controller at ``venue`` scanned ``payload`` (the door page, the
+    staff-scan API and offline batches call this before reading it as a
+    personal, CCCD or national QR). A receiver that recognises the code as
+    its own records it, checks who may (raising ``ServiceError`` to refuse)
+    and appends what the door screen shows; one that does not leaves
+    ``claims`` alone. Declarations claim declaration QRs at checkpoints."""
 
 
 # --- What the personal QR page and the door show of a person's status ---------------

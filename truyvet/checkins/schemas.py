@@ -183,10 +183,20 @@ class ScanDisplayOut(Schema):
     method_label: str
     outcome: str
     outcome_label: str
+    lines: list[str] = Field(
+        default_factory=list,
+        description="Further lines for the door screen (a declaration QR at a checkpoint: "
+                    "plate, residence, route, symptoms, the origin's epidemic level)",
+    )
 
 
 class StaffScanOut(Schema):
     ok: bool = True
+    kind: str = Field(
+        "checkin",
+        description="What was recorded: `checkin`, or `checkpoint_pass` for a declaration "
+                    "QR scanned at a checkpoint (`checkin_id` is then the pass's id)",
+    )
     outcome: str
     duplicate: bool
     checkin_id: uuid.UUID

@@ -363,13 +363,19 @@ def control_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     scan_form = WedgeScanForm(request.POST if action == "scan" else None)
     manual_form = ManualEntryForm(request.POST if action == "manual" else None)
     outcome: services.StaffScanResult | None = None
+    claimed: services.ScanDisplay | None = None
     error: ServiceError | None = None
     try:
         if action == "scan" and scan_form.is_valid():
-            outcome = services.checkin_staff_scan(
-                controller=request.user, venue=venue,
-                payload=scan_form.cleaned_data["payload"], request=request,
-            )
+            payload = scan_form.cleaned_data["payload"]
+            claim = services.door_scan_claimed(controller=request.user, venue=venue,
+                                               payload=payload, request=request)
+            if claim is not None:
+                claimed = services.claimed_display(claim)
+            else:
+                outcome = services.checkin_staff_scan(
+                    controller=request.user, venue=venue, payload=payload, request=request,
+                )
         elif action == "manual" and manual_form.is_valid():
             data = manual_form.cleaned_data
             outcome = services.checkin_manual(
@@ -389,6 +395,7 @@ def control_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
         "scan_form": WedgeScanForm(),
         "manual_form": manual_form,
         "outcome": outcome,
+        "claimed": claimed,
         "error": error,
     }, error)
 

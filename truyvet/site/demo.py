@@ -33,6 +33,7 @@ from truyvet.certificates.issuing import demo as issuing_demo
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.services import checkin_record
 from truyvet.checkins.synth import demo as checkin_demo
+from truyvet.declarations import demo as declarations_demo
 from truyvet.places.levels import commune_levels_set
 from truyvet.places.models import AdministrativeUnit, CommuneLevel, Level, Population
 from truyvet.places.population import population_import
@@ -326,6 +327,20 @@ def demo_checkins(say: Callable[[str], None]) -> None:
 DEMO_STEPS.append(demo_checkins)
 
 
+# --- Declarations and checkpoints (issue 14) ----------------------------------------------
+
+
+def demo_declarations(say: Callable[[str], None]) -> None:
+    """The demo controller at the checkpoint at Thanh Nhật's entrance, and
+    four days of movement declarations scanned there
+    (``truyvet.declarations.demo``)."""
+    declarations_demo.demo_declarations(say, officer_phone="+84901000003",
+                                        controller_phone="+84" + _DEMO_CONTROLLER[1:])
+
+
+# Appended last (below): the passes record the levels of the communes, set by demo_levels.
+
+
 # --- Tracing (issue 5) ------------------------------------------------------------------
 
 _DEMO_HEALTH_WORKER = "+84901000006"  # Đàm Thị Thu, "Cán bộ y tế huyện Hạ Lang"
@@ -510,3 +525,6 @@ def demo_certificates(say: Callable[[str], None]) -> None:
 
 
 DEMO_STEPS.append(demo_certificates)
+
+
+DEMO_STEPS.append(demo_declarations)

@@ -36,6 +36,8 @@ from truyvet.checkins.services.door import (
     _door_floor,
     _manual,
     _staff_scan,
+    claimed_display,
+    door_scan_claimed,
 )
 from truyvet.checkins.services.identity import IdentityMismatch, _refuse_mismatch
 from truyvet.checkins.services.recording import (
@@ -150,6 +152,13 @@ def _batch_prepare(
         venue = lookups.venue(item)
         if item.kind == BatchKind.CITIZEN_SCAN:
             return _Ready(index, item, venue, actor.person_id, None, CheckInMethod.CITIZEN_SCAN)
+        claimed = door_scan_claimed(controller=actor, venue=venue, payload=item.payload,
+                                    scanned_at=item.scanned_at, scan_id=item.id,
+                                    request=lookups.request)
+        if claimed is not None:
+            return ItemResult(id=item.id, ok=True, outcome=claimed.outcome,
+                              duplicate=claimed.duplicate, checkin_id=claimed.record_id,
+                              display=claimed_display(claimed))
         found = lookups.person(item)
     except IdentityMismatch as exc:
         return _rejected(item, _refuse_mismatch(

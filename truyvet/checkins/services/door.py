@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from truyvet.accounts.models import Person, User
 from truyvet.accounts.phones import PhoneError, normalize_phone
+from truyvet.checkins import hooks
 from truyvet.checkins.models import CheckIn, CheckInMethod, ScanOutcome
 from truyvet.checkins.parsers import PayloadKind, classify_payload
 from truyvet.checkins.personal_qr import card_colour_for, personal_qr_verify
@@ -64,6 +65,8 @@ class ScanDisplay:
     method_label: str
     outcome: str
     outcome_label: str
+    # Further lines, for codes claimed by an app above (``door_scan_claimed``).
+    lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,28 @@ def _display(result: CheckInResult, person: Person,
         outcome=outcome.value,
         outcome_label=str(outcome.label),
     )
+
+
+def door_scan_claimed(
+    *, controller: User, venue: Venue, payload: str, scanned_at: datetime | None = None,
+    scan_id: uuid.UUID | None = None, request: HttpRequest | None = None,
+) -> hooks.ClaimedScan | None:
+    """What an app above recorded for ``payload`` when it is one of its
+    codes (``hooks.door_scan_claim``, e.g. a declaration QR at a checkpoint),
+    or None: then it is read as a check-in by ``checkin_staff_scan``."""
+    claims: list[hooks.ClaimedScan] = []
+    hooks.door_scan_claim(controller=controller, venue=venue, payload=payload,
+                          scanned_at=scanned_at, scan_id=scan_id, request=request,
+                          claims=claims)
+    return claims[0] if claims else None
+
+
+def claimed_display(claim: hooks.ClaimedScan) -> ScanDisplay:
+    """The door screen of a claimed scan."""
+    return ScanDisplay(name=claim.name, birth_year=claim.birth_year,
+                       card_colour=claim.card_colour, method=claim.method,
+                       method_label=claim.method_label, outcome=claim.outcome,
+                       outcome_label=claim.outcome_label, lines=claim.lines)
 
 
 def _door_audit(

@@ -157,6 +157,17 @@
     const note = field("note");
     note.textContent = opts.note || "";
     note.hidden = !opts.note;
+    // Further lines of a code claimed by another app (a declaration QR at a checkpoint).
+    const lines = field("lines");
+    if (lines) {
+      lines.replaceChildren();
+      (opts.lines || []).forEach((text) => {
+        const item = document.createElement("li");
+        item.textContent = text;
+        lines.appendChild(item);
+      });
+      lines.hidden = !(opts.lines && opts.lines.length);
+    }
     shownId = opts.id || null;
   }
 
@@ -166,6 +177,7 @@
       title: display.name + (display.birth_year ? " · " + display.birth_year : ""),
       detail: display.outcome_label + " · " + display.method_label,
       colour: display.card_colour || null,
+      lines: display.lines || [],
     });
   }
 
@@ -309,6 +321,14 @@
     if (kind === "national_qr") {
       const year = /^\d{4}/.test(fields[2] || "") ? " · " + fields[2].slice(0, 4) : "";
       return { title: maskName(titleCase(fields[1])) + year, detail: "PC-Covid / VNEID" };
+    }
+    if (/^TVD1\./i.test(payload)) {
+      // A declaration QR carries its expiry (Unix seconds, signed; the server checks the signature).
+      const expires = parseInt(payload.split(".")[2] || "0", 10) * 1000;
+      if (expires && expires < Date.now()) {
+        return { title: msg("declarationQr"), reject: msg("declarationQrExpired") };
+      }
+      return { title: msg("declarationQr"), detail: msg("checkLater") };
     }
     return { title: msg("unknownCode"), detail: msg("checkLater") };
   }

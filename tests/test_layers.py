@@ -51,7 +51,6 @@ def test_each_hook_has_what_the_apps_above_registered() -> None:
     assert venue_hooks.venue_page_sections.receivers == (venue_visits_section,)
     # A corrected dose revokes its certificates and re-issues them (decisions/0012).
     assert vaccination_hooks.dose_corrected.receivers == (certificates_follow_corrected_dose,)
-
     # A declaration QR scanned at a checkpoint's door page is a pass (issue 14).
     assert checkin_hooks.door_scan_claim.receivers == (claim_door_scan,)
     assert checkin_hooks.card_status.receivers == (card_status,)

@@ -37,11 +37,14 @@ from truyvet.checkins.services.door import (
 )
 from truyvet.checkins.services.identity import IdentityMismatch, _refuse_mismatch
 from truyvet.checkins.services.recording import (
+    MAX_DWELL,
     STAFF_METHODS,
     CheckInResult,
     _check_time,
     _conflict,
     _decide,
+    _end_at_next_arrival,
+    _ends_update,
     _in_window,
     _lock_people,
     _record_retrying,
@@ -175,18 +178,24 @@ def _batch_record(
         answers.setdefault(receipt.pk, (receipt.checkin, ScanOutcome(receipt.outcome)))
     times = [r.item.scanned_at for r in ready if not timezone.is_naive(r.item.scanned_at)]
     visits: dict[tuple[int, int], list[CheckIn]] = defaultdict(list)
+    # Each person's visits anywhere around the run, for rule 5 (recording._end_at_next_arrival).
+    people: dict[int, list[CheckIn]] = defaultdict(list)
     if times:
         span = max([window] + [timedelta(minutes=v.effective_dwell_minutes)
                                for v in venues.values()])
         for visit in CheckIn.objects.filter(
-            person_id__in=person_ids, venue_id__in=list(venues),
-            arrived_at__gte=min(times) - span, arrived_at__lte=max(times) + window,
+            person_id__in=person_ids,
+            arrived_at__gte=min(times) - max(span, MAX_DWELL), arrived_at__lte=max(times) + span,
         ):
-            visits[(visit.person_id, visit.venue_id)].append(visit)
-    arrivals = {visit.pk: visit.arrived_at for pair in visits.values() for visit in pair}
+            people[visit.person_id].append(visit)
+            if visit.venue_id in venues:
+                visit.venue = venues[visit.venue_id]
+                visits[(visit.person_id, visit.venue_id)].append(visit)
+    arrivals = {visit.pk: visit.arrived_at for group in people.values() for visit in group}
     created: list[CheckIn] = []
     fresh: set[uuid.UUID] = set()
     changed: dict[uuid.UUID, CheckIn] = {}
+    cut_ends: dict[uuid.UUID, CheckIn] = {}
     receipts: list[ScanReceipt] = []
     audits: list[AuditEvent] = []
     results: list[ItemResult] = []
@@ -230,17 +239,23 @@ def _batch_record(
             created.append(visit)
             fresh.add(visit.pk)
             pair.append(visit)
+            people[r.person_id].append(visit)
         else:
             visit = decision.visit
             if decision.changed and visit.pk not in fresh:  # new rows go in as they end up
                 changed[visit.pk] = visit
             receipts.append(ScanReceipt(id=item.id, checkin=visit, outcome=decision.outcome,
                                         received_at=now))
+        # Rule 5 after each item, as a scan sent on its own would (new rows go in as they end up).
+        for cut_visit in _end_at_next_arrival(people[r.person_id]):
+            cut_ends[cut_visit.pk] = cut_visit
         answers[item.id] = (visit, decision.outcome)
         accepted(r, CheckInResult(visit, decision.outcome))
+    cut = [v for v in cut_ends.values() if v.pk not in fresh and v.pk not in changed]
     CheckIn.objects.bulk_create(created)
     hooks.checkins_added(rows=[(c.venue_id, c.person_id, c.arrived_at) for c in created])
     _visits_update(list(changed.values()))
+    _ends_update(cut)
     # Late-synced earlier scans moved these arrivals back.
     moved = [v for v in changed.values() if v.arrived_at != arrivals[v.pk]]
     if moved:

@@ -18,12 +18,28 @@ and D = the venue's dwell time (``Venue.effective_dwell_minutes``):
 4. **New visit** otherwise: it ends at arrival + D (``ESTIMATED``) until the
    citizen taps "leaving" (``citizen.checkin_checkout``) or an exit scan.
 
+5. **A later scan ends a visit** (BRIEF §5; decision 0013). A person cannot
+   be in two places: a visit whose end is still an estimate (``ESTIMATED``)
+   ends at the person's next arrival at *another* venue when that arrival
+   comes before the estimated end. A real end (the citizen's "leaving" tap,
+   an exit scan) stands. It holds whichever arrives first: a new visit cuts
+   the person's earlier one, and a late offline scan's own end is cut by
+   the next arrival already recorded. It is one pure function
+   (``_end_at_next_arrival``) over the person's visits around the scan, run
+   by every path that writes visits: single scans (``_record``), batches
+   (``batch._batch_record``), merges that move an arrival back, and visits
+   moved to another record (guest adoption, ``citizen.checkins_move_to_person``,
+   through ``checkins_end_at_next_arrival``). Bulk loads (``truyvet synth``)
+   compute the same in SQL. Ends are not counted by the rollups, so no hook
+   is called for a cut end.
+
 Rules 2 to 4 are one pure function (``_decide``) over the person's recent
 visits at the venue, read in one query with the earlier answer of rule 1
-(``_rows_for_scan``). An offline batch (``batch.checkins_batch``) applies the
-same function item after item in memory to whole runs of its queue, with a
-fixed number of queries per run (``batch._batch_record``), so it records
-exactly what the same scans sent one by one would (a test compares the two).
+and the person's visits elsewhere that rule 5 needs (``_rows_for_scan``).
+An offline batch (``batch.checkins_batch``) applies the same functions
+item after item in memory to whole runs of its queue, with a fixed number
+of queries per run (``batch._batch_record``), so it records exactly what
+the same scans sent one by one would (a test compares the two).
 
 Every service validates first and writes in one transaction, so a rejected
 scan stores nothing: not even the person a CCCD would have created. In a
@@ -211,6 +227,68 @@ def _decide(
     return _Decision(ScanOutcome.CREATED)
 
 
+# The longest dwell a venue may set (venues.forms.VenueEditForm, 1440 minutes):
+# no estimated end lies further than this after its arrival, which bounds the
+# visits rule 5 has to read.
+MAX_DWELL = timedelta(minutes=1440)
+
+
+def _end_at_next_arrival(visits: Sequence[CheckIn]) -> list[CheckIn]:
+    """Rule 5 over one person's ``visits`` (any venues, any order): each visit
+    whose end is estimated ends at the earliest arrival at another venue
+    after its own arrival and before its end. Changes the visits in memory;
+    returns those whose end moved."""
+    changed: list[CheckIn] = []
+    arrivals = sorted((v.arrived_at, v.venue_id) for v in visits)
+    for visit in visits:
+        if visit.departure_kind != DepartureKind.ESTIMATED:
+            continue
+        for arrived_at, venue_id in arrivals:
+            if arrived_at <= visit.arrived_at or venue_id == visit.venue_id:
+                continue
+            if arrived_at < visit.ends_at:
+                visit.ends_at = arrived_at
+                changed.append(visit)
+            break
+    return changed
+
+
+def _ends_update(visits: Sequence[CheckIn]) -> None:
+    """Writes the ends rule 5 moved, one prepared statement run once per row,
+    by id and arrival so that PostgreSQL reads one partition."""
+    if not visits:
+        return
+    meta = CheckIn._meta
+    at, pk = meta.get_field("arrived_at"), meta.get_field("id")
+    table = connection.ops.quote_name(meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET ends_at = %s WHERE id = %s AND arrived_at = %s",  # noqa: S608
+            [(at.get_db_prep_save(v.ends_at, connection), pk.get_db_prep_save(v.pk, connection),
+              at.get_db_prep_save(v.arrived_at, connection)) for v in visits],
+        )
+
+
+def checkins_end_at_next_arrival(*, person_ids: Sequence[int], since: datetime,
+                                 until: datetime) -> int:
+    """Rule 5 for visits that moved to ``person_ids`` or whose arrivals
+    changed between ``since`` and ``until`` by other means than a scan
+    (guest adoption, records merged): reads those people's visits around the
+    period and cuts the estimated ends the rule cuts. Returns how many.
+    Must run in the transaction that moved the visits."""
+    if not person_ids:
+        return 0
+    visits: dict[int, list[CheckIn]] = {}
+    for visit in CheckIn.objects.filter(
+        person_id__in=sorted(set(person_ids)), arrived_at__gte=since - MAX_DWELL,
+        arrived_at__lte=until + MAX_DWELL,
+    ):
+        visits.setdefault(visit.person_id, []).append(visit)
+    changed = [v for group in visits.values() for v in _end_at_next_arrival(group)]
+    _ends_update(changed)
+    return len(changed)
+
+
 def _conflict() -> ServiceError:
     return ServiceError(
         _("Mã lượt quét này đã được dùng cho một lượt quét khác."),
@@ -221,28 +299,32 @@ def _conflict() -> ServiceError:
 def _rows_for_scan(
     *, venue: Venue, person_id: int, at: datetime, checkin_id: uuid.UUID | None,
     window: timedelta, dwell: timedelta,
-) -> tuple[CheckInResult | None, list[CheckIn]]:
+) -> tuple[CheckInResult | None, list[CheckIn], list[CheckIn]]:
     """One query for everything a scan needs to know: an earlier answer to
     the same ``checkin_id`` (the visit it created, or the one its receipt
-    points at) and the person's recent visits at the venue."""
+    points at), the person's recent visits at the venue (rules 2 and 3),
+    and the person's visits anywhere around ``at`` (rule 5): those arriving
+    up to MAX_DWELL before it and up to ``max(W, D)`` after it."""
     rows: list[Any]
     if checkin_id is None and timezone.is_naive(at):
-        return None, []  # refused by _check_time
+        return None, [], []  # refused by _check_time
+    around = Q(person_id=person_id, arrived_at__gte=at - MAX_DWELL,
+               arrived_at__lte=at + max(window, dwell)) if not timezone.is_naive(at) else None
     if checkin_id is None:
-        rows = list(CheckIn.objects.filter(
-            person_id=person_id, venue_id=venue.pk,
-            arrived_at__gte=at - max(window, dwell), arrived_at__lte=at + window,
-        ))
+        rows = list(CheckIn.objects.filter(around))
     else:
         receipt = ScanReceipt.objects.filter(pk=checkin_id)
         # "= (scalar subquery)", not "IN (subquery)": PostgreSQL can then
         # OR the three index lookups together; with IN it scanned the table.
         wanted = Q(pk=checkin_id) | Q(pk=Subquery(receipt.values("checkin_id")[:1]))
-        if not timezone.is_naive(at):  # a naive time is refused below, after the retry check
-            wanted |= Q(
-                person_id=person_id, venue_id=venue.pk,
-                arrived_at__gte=at - max(window, dwell), arrived_at__lte=at + window,
-            )
+        if around is not None:  # a naive time is refused below, after the retry check
+            # Bounded by arrival, so that PostgreSQL reads one or two daily
+            # partitions, not all of them: the visit a retried id made or
+            # merged into arrived within this range of the retry's time
+            # (decision 0013: a retry without its own time, sent over a day
+            # later, counts as a new scan).
+            wanted = (wanted & Q(arrived_at__gte=at - MAX_DWELL,
+                                 arrived_at__lte=at + max(window, dwell))) | around
         rows = list(CheckIn.objects.filter(wanted).annotate(
             receipt_outcome=Subquery(receipt.filter(checkin_id=OuterRef("pk")).values("outcome"))
         ))
@@ -255,15 +337,19 @@ def _rows_for_scan(
                 continue
             if row.venue_id != venue.pk or row.person_id != person_id:
                 raise _conflict()
-            return CheckInResult(checkin=row, outcome=outcome, duplicate=True), []
+            row.venue = venue  # the answer names it: no query for it
+            return CheckInResult(checkin=row, outcome=outcome, duplicate=True), [], []
         if timezone.is_naive(at):
-            return None, []
-    recent = [
-        row for row in rows
-        if row.person_id == person_id and row.venue_id == venue.pk
-        and _in_window(row, at=at, window=window, dwell=dwell)
-    ]
-    return None, recent
+            return None, [], []
+    person = [row for row in rows if row.person_id == person_id
+              and at - MAX_DWELL <= row.arrived_at <= at + max(window, dwell)]
+    recent = []
+    for row in person:
+        if row.venue_id == venue.pk:
+            row.venue = venue
+            if _in_window(row, at=at, window=window, dwell=dwell):
+                recent.append(row)
+    return None, recent, person
 
 
 def checkins_after_bulk_load(*, since: datetime, until: datetime) -> None:
@@ -282,7 +368,7 @@ def _record(
     window = timedelta(minutes=settings.CHECKIN_MERGE_MINUTES)
     dwell = timedelta(minutes=venue.effective_dwell_minutes)
     _lock_people([person_id])
-    earlier, recent = _rows_for_scan(
+    earlier, recent, person = _rows_for_scan(
         venue=venue, person_id=person_id, at=at, checkin_id=checkin_id, window=window,
         dwell=dwell,
     )
@@ -296,15 +382,22 @@ def _record(
     arrivals = {visit.pk: visit.arrived_at for visit in recent}
     decision = _decide(recent, at=at, method=method, window=window, dwell=dwell)
     if decision.visit is None:
-        visit = CheckIn.objects.create(
+        visit = CheckIn(
             id=checkin_id or uuid.uuid4(), venue=venue, person_id=person_id, arrived_at=at,
             received_at=received_at, ends_at=at + dwell, departure_kind=DepartureKind.ESTIMATED,
             method=method, recorded_by=recorded_by if getattr(recorded_by, "pk", None) else None,
         )
+        cut = _end_at_next_arrival([*person, visit])
+        visit.save(force_insert=True)
+        _ends_update([v for v in cut if v is not visit])
         hooks.checkins_added(rows=[(venue.pk, person_id, at)])
         return CheckInResult(checkin=visit, outcome=ScanOutcome.CREATED)
     if decision.changed:
+        cut = _end_at_next_arrival(person)
+        if decision.visit in cut and "ends_at" not in decision.changed:
+            decision.changed.append("ends_at")
         decision.visit.save(update_fields=decision.changed)
+        _ends_update([v for v in cut if v is not decision.visit])
         if "arrived_at" in decision.changed:  # a late-synced earlier scan moved it back
             hooks.checkins_changed(rows=[(venue.pk, person_id, arrivals[decision.visit.pk]),
                                          (venue.pk, person_id, decision.visit.arrived_at)])

@@ -167,10 +167,13 @@ def _lock_people(person_ids: Sequence[int]) -> None:
     writer at a time), so two phones scanning the same card at once make
     one visit, not two."""
     if connection.features.has_select_for_update and person_ids:
-        list(
-            Person.objects.select_for_update().filter(pk__in=sorted(set(person_ids)))
-            .order_by("pk").values_list("pk", flat=True)
-        )
+        ids = sorted({int(pk) for pk in person_ids})
+        table = connection.ops.quote_name(Person._meta.db_table)
+        with connection.cursor() as cursor:  # plain SQL: the ORM cost more than the lock
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) "  # noqa: S608
+                "ORDER BY id FOR UPDATE", ids,
+            )
 
 
 def _in_window(visit: CheckIn, *, at: datetime, window: timedelta, dwell: timedelta) -> bool:
@@ -308,39 +311,72 @@ def _rows_for_scan(
     rows: list[Any]
     if checkin_id is None and timezone.is_naive(at):
         return None, [], []  # refused by _check_time
-    around = Q(person_id=person_id, arrived_at__gte=at - MAX_DWELL,
-               arrived_at__lte=at + max(window, dwell)) if not timezone.is_naive(at) else None
+    if not timezone.is_naive(at):
+        rows = list(CheckIn.objects.raw(*_rows_sql(
+            person_id=person_id, checkin_id=checkin_id, since=at - MAX_DWELL,
+            until=at + max(window, dwell),
+        )))
+        return _rows_sorted(rows, venue=venue, person_id=person_id, at=at,
+                            checkin_id=checkin_id, window=window, dwell=dwell)
+    # A naive time (refused by _check_time once a retry is ruled out): only
+    # the earlier answer to the id, which needs no bounds.
+    receipt = ScanReceipt.objects.filter(pk=checkin_id)
+    wanted = Q(pk=checkin_id) | Q(pk=Subquery(receipt.values("checkin_id")[:1]))
+    rows = list(CheckIn.objects.filter(wanted).annotate(
+        receipt_outcome=Subquery(receipt.filter(checkin_id=OuterRef("pk")).values("outcome"))
+    ))
+    return _rows_sorted(rows, venue=venue, person_id=person_id, at=at, checkin_id=checkin_id,
+                        window=window, dwell=dwell)
+
+
+def _rows_sql(*, person_id: int, checkin_id: uuid.UUID | None, since: datetime,
+              until: datetime) -> tuple[str, list[Any]]:
+    """The one read of ``_rows_for_scan`` as plain SQL (both databases): the
+    ORM spent more time building it, with its receipt subqueries, than the
+    database spent running it. Bounded by arrival first, so that PostgreSQL
+    plans and reads only the daily partitions of [since, until]. So a retry
+    finds its first answer when that visit arrived within the bounds: always
+    for a scan that carries its own time (a retry repeats it), and within
+    MAX_DWELL (a day) for one timed by the server (decision 0013)."""
+    meta, receipts = CheckIn._meta, ScanReceipt._meta
+    table, receipt_table = (connection.ops.quote_name(m.db_table) for m in (meta, receipts))
+    columns = ", ".join(f"c.{connection.ops.quote_name(f.column)}" for f in meta.concrete_fields)
+    bounds = [connection.ops.adapt_datetimefield_value(since),
+              connection.ops.adapt_datetimefield_value(until)]
     if checkin_id is None:
-        rows = list(CheckIn.objects.filter(around))
-    else:
-        receipt = ScanReceipt.objects.filter(pk=checkin_id)
-        # "= (scalar subquery)", not "IN (subquery)": PostgreSQL can then
-        # OR the three index lookups together; with IN it scanned the table.
-        wanted = Q(pk=checkin_id) | Q(pk=Subquery(receipt.values("checkin_id")[:1]))
-        if around is not None:  # a naive time is refused below, after the retry check
-            # Bounded by arrival, so that PostgreSQL reads one or two daily
-            # partitions, not all of them: the visit a retried id made or
-            # merged into arrived within this range of the retry's time
-            # (decision 0013: a retry without its own time, sent over a day
-            # later, counts as a new scan).
-            wanted = (wanted & Q(arrived_at__gte=at - MAX_DWELL,
-                                 arrived_at__lte=at + max(window, dwell))) | around
-        rows = list(CheckIn.objects.filter(wanted).annotate(
-            receipt_outcome=Subquery(receipt.filter(checkin_id=OuterRef("pk")).values("outcome"))
-        ))
-        for row in rows:
-            outcome = (
-                ScanOutcome.CREATED if row.pk == checkin_id
-                else ScanOutcome(row.receipt_outcome) if row.receipt_outcome else None
-            )
-            if outcome is None:
-                continue
-            if row.venue_id != venue.pk or row.person_id != person_id:
-                raise _conflict()
-            row.venue = venue  # the answer names it: no query for it
-            return CheckInResult(checkin=row, outcome=outcome, duplicate=True), [], []
-        if timezone.is_naive(at):
-            return None, [], []
+        return (f"SELECT {columns}, NULL AS receipt_outcome FROM {table} c "  # noqa: S608
+                "WHERE c.arrived_at >= %s AND c.arrived_at <= %s AND c.person_id = %s",
+                [*bounds, person_id])
+    scan_id = meta.pk.get_db_prep_value(checkin_id, connection)  # type: ignore[union-attr]
+    # "= (scalar subquery)", not "IN (subquery)": PostgreSQL can then OR the
+    # three index lookups together; with IN it scanned the table.
+    return (
+        f"SELECT {columns}, r.outcome AS receipt_outcome FROM {table} c "  # noqa: S608
+        f"LEFT JOIN {receipt_table} r ON r.id = %s AND r.checkin_id = c.id "
+        "WHERE c.arrived_at >= %s AND c.arrived_at <= %s AND (c.person_id = %s OR c.id = %s "
+        f"OR c.id = (SELECT checkin_id FROM {receipt_table} WHERE id = %s))",
+        [scan_id, *bounds, person_id, scan_id, scan_id],
+    )
+
+
+def _rows_sorted(
+    rows: list[Any], *, venue: Venue, person_id: int, at: datetime,
+    checkin_id: uuid.UUID | None, window: timedelta, dwell: timedelta,
+) -> tuple[CheckInResult | None, list[CheckIn], list[CheckIn]]:
+    """``_rows_for_scan``'s answer from the rows it read."""
+    for row in rows if checkin_id is not None else ():
+        outcome = (
+            ScanOutcome.CREATED if row.pk == checkin_id
+            else ScanOutcome(row.receipt_outcome) if row.receipt_outcome else None
+        )
+        if outcome is None:
+            continue
+        if row.venue_id != venue.pk or row.person_id != person_id:
+            raise _conflict()
+        row.venue = venue  # the answer names it: no query for it
+        return CheckInResult(checkin=row, outcome=outcome, duplicate=True), [], []
+    if timezone.is_naive(at):
+        return None, [], []
     person = [row for row in rows if row.person_id == person_id
               and at - MAX_DWELL <= row.arrived_at <= at + max(window, dwell)]
     recent = []

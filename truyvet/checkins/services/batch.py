@@ -14,10 +14,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -48,6 +47,7 @@ from truyvet.checkins.services.recording import (
     _in_window,
     _lock_people,
     _record_retrying,
+    _visits_update,
     checkin_throttle,
 )
 from truyvet.core.errors import FieldError, ServiceError
@@ -254,7 +254,7 @@ def _batch_record(
     cut = [v for v in cut_ends.values() if v.pk not in fresh and v.pk not in changed]
     CheckIn.objects.bulk_create(created)
     hooks.checkins_added(rows=[(c.venue_id, c.person_id, c.arrived_at) for c in created])
-    _visits_update(list(changed.values()))
+    _visits_update(list(changed.values()), arrivals)
     _ends_update(cut)
     # Late-synced earlier scans moved these arrivals back.
     moved = [v for v in changed.values() if v.arrived_at != arrivals[v.pk]]
@@ -267,30 +267,6 @@ def _batch_record(
     ScanReceipt.objects.bulk_create(receipts)
     audit_record_all(audits)
     return results
-
-
-def _visits_update(visits: Sequence[CheckIn]) -> None:
-    """Writes the arrival, end and departure kind of ``visits`` in one
-    prepared statement run once per row (``bulk_update``'s CASE expression
-    costs more to build than hundreds of rows cost to write)."""
-    if not visits:
-        return
-    meta = CheckIn._meta
-    columns = [cast("models.Field[Any, Any]", meta.get_field(name))
-               for name in ("arrived_at", "ends_at", "departure_kind")]
-    pk = cast("models.Field[Any, Any]", meta.pk)
-    quote = connection.ops.quote_name
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - names from the model
-        quote(meta.db_table), ", ".join(f"{quote(str(f.column))} = %s" for f in columns),
-        quote(str(pk.column)),
-    )
-    rows = [
-        [f.get_db_prep_save(getattr(visit, f.attname), connection) for f in columns]
-        + [pk.get_db_prep_save(visit.pk, connection)]
-        for visit in visits
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
 
 
 def _batch_flush(actor: User, ready: list[_Ready], results: list[ItemResult | None],

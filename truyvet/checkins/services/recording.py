@@ -54,10 +54,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest
 from django.utils import formats, timezone
@@ -272,6 +272,53 @@ def _ends_update(visits: Sequence[CheckIn]) -> None:
         )
 
 
+def _visits_insert(visits: Sequence[CheckIn]) -> None:
+    """Inserts new visits, one prepared statement run once per row (the
+    ORM's ``save`` cost a single scan more to build than to run)."""
+    if not visits:
+        return
+    meta = CheckIn._meta
+    fields = list(meta.concrete_fields)
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model
+        quote(meta.db_table), ", ".join(quote(str(f.column)) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [
+            [f.get_db_prep_save(getattr(v, f.attname), connection) for f in fields]
+            for v in visits
+        ])
+    for visit in visits:
+        visit._state.adding, visit._state.db = False, connection.alias
+
+
+def _visits_update(visits: Sequence[CheckIn], arrivals: dict[uuid.UUID, datetime]) -> None:
+    """Writes the arrival, end and departure kind of ``visits`` in one
+    prepared statement run once per row, by id and the arrival each had
+    when read (``arrivals``), so that PostgreSQL finds each row in its one
+    daily partition (a moved arrival moves the row to its new partition).
+    ``bulk_update``'s CASE expression cost more to build than hundreds of
+    rows cost to write."""
+    if not visits:
+        return
+    meta = CheckIn._meta
+    at, pk = (cast("models.Field[Any, Any]", meta.get_field(name)) for name in ("arrived_at", "id"))
+    columns = [at, *(cast("models.Field[Any, Any]", meta.get_field(name))
+                     for name in ("ends_at", "departure_kind"))]
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE id = %s AND arrived_at = %s".format(  # noqa: S608
+        quote(meta.db_table), ", ".join(f"{quote(str(f.column))} = %s" for f in columns),
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [
+            [f.get_db_prep_save(getattr(v, f.attname), connection) for f in columns]
+            + [pk.get_db_prep_save(v.pk, connection),
+               at.get_db_prep_save(arrivals[v.pk], connection)]
+            for v in visits
+        ])
+
+
 def checkins_end_at_next_arrival(*, person_ids: Sequence[int], since: datetime,
                                  until: datetime) -> int:
     """Rule 5 for visits that moved to ``person_ids`` or whose arrivals
@@ -320,6 +367,7 @@ def _rows_for_scan(
                             checkin_id=checkin_id, window=window, dwell=dwell)
     # A naive time (refused by _check_time once a retry is ruled out): only
     # the earlier answer to the id, which needs no bounds.
+    assert checkin_id is not None  # naive times without an id returned above
     receipt = ScanReceipt.objects.filter(pk=checkin_id)
     wanted = Q(pk=checkin_id) | Q(pk=Subquery(receipt.values("checkin_id")[:1]))
     rows = list(CheckIn.objects.filter(wanted).annotate(
@@ -340,14 +388,15 @@ def _rows_sql(*, person_id: int, checkin_id: uuid.UUID | None, since: datetime,
     MAX_DWELL (a day) for one timed by the server (decision 0013)."""
     meta, receipts = CheckIn._meta, ScanReceipt._meta
     table, receipt_table = (connection.ops.quote_name(m.db_table) for m in (meta, receipts))
-    columns = ", ".join(f"c.{connection.ops.quote_name(f.column)}" for f in meta.concrete_fields)
+    columns = ", ".join(f"c.{connection.ops.quote_name(str(f.column))}"
+                        for f in meta.concrete_fields)
     bounds = [connection.ops.adapt_datetimefield_value(since),
               connection.ops.adapt_datetimefield_value(until)]
     if checkin_id is None:
         return (f"SELECT {columns}, NULL AS receipt_outcome FROM {table} c "  # noqa: S608
                 "WHERE c.arrived_at >= %s AND c.arrived_at <= %s AND c.person_id = %s",
                 [*bounds, person_id])
-    scan_id = meta.pk.get_db_prep_value(checkin_id, connection)  # type: ignore[union-attr]
+    scan_id = cast("models.Field[Any, Any]", meta.pk).get_db_prep_value(checkin_id, connection)
     # "= (scalar subquery)", not "IN (subquery)": PostgreSQL can then OR the
     # three index lookups together; with IN it scanned the table.
     return (
@@ -415,7 +464,7 @@ def _record(
     _check_time(at, now=received_at, earliest=(
         floor(received_at) if by_staff and floor is not None else None
     ))
-    arrivals = {visit.pk: visit.arrived_at for visit in recent}
+    arrivals = {visit.pk: visit.arrived_at for visit in person}
     decision = _decide(recent, at=at, method=method, window=window, dwell=dwell)
     if decision.visit is None:
         visit = CheckIn(
@@ -424,15 +473,13 @@ def _record(
             method=method, recorded_by=recorded_by if getattr(recorded_by, "pk", None) else None,
         )
         cut = _end_at_next_arrival([*person, visit])
-        visit.save(force_insert=True)
+        _visits_insert([visit])
         _ends_update([v for v in cut if v is not visit])
         hooks.checkins_added(rows=[(venue.pk, person_id, at)])
         return CheckInResult(checkin=visit, outcome=ScanOutcome.CREATED)
     if decision.changed:
         cut = _end_at_next_arrival(person)
-        if decision.visit in cut and "ends_at" not in decision.changed:
-            decision.changed.append("ends_at")
-        decision.visit.save(update_fields=decision.changed)
+        _visits_update([decision.visit], arrivals)
         _ends_update([v for v in cut if v is not decision.visit])
         if "arrived_at" in decision.changed:  # a late-synced earlier scan moved it back
             hooks.checkins_changed(rows=[(venue.pk, person_id, arrivals[decision.visit.pk]),

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.http import HttpRequest
 from django.utils import timezone

@@ -238,6 +238,9 @@ def _batch_record(
             )
             created.append(visit)
             fresh.add(visit.pk)
+            # Every scan id leaves a receipt (recording._visits_insert).
+            receipts.append(ScanReceipt(id=item.id, checkin=visit, outcome=ScanOutcome.CREATED,
+                                        received_at=now))
             pair.append(visit)
             people[r.person_id].append(visit)
         else:

@@ -272,9 +272,13 @@ def _ends_update(visits: Sequence[CheckIn]) -> None:
         )
 
 
-def _visits_insert(visits: Sequence[CheckIn]) -> None:
+def _visits_insert(visits: Sequence[CheckIn], *, receipts: bool = False,
+                   received_at: datetime | None = None) -> None:
     """Inserts new visits, one prepared statement run once per row (the
-    ORM's ``save`` cost a single scan more to build than to run)."""
+    ORM's ``save`` cost a single scan more to build than to run). With
+    ``receipts``, each visit's id is a scan id and gets its ``CREATED``
+    receipt too (in the same statement on PostgreSQL), so that a retry
+    finds it by the receipts' key whatever its arrival (``_rows_sql``)."""
     if not visits:
         return
     meta = CheckIn._meta
@@ -284,11 +288,28 @@ def _visits_insert(visits: Sequence[CheckIn]) -> None:
         quote(meta.db_table), ", ".join(quote(str(f.column)) for f in fields),
         ", ".join(["%s"] * len(fields)),
     )
+    rows = [[f.get_db_prep_save(getattr(v, f.attname), connection) for f in fields]
+            for v in visits]
+    receipt_sql, receipt_rows = "", []
+    if receipts:
+        pk = cast("models.Field[Any, Any]", meta.pk)
+        at = ScanReceipt._meta.get_field("received_at")
+        receipt_sql = (f"INSERT INTO {quote(ScanReceipt._meta.db_table)} "  # noqa: S608
+                       "(id, checkin_id, outcome, received_at) VALUES (%s, %s, %s, %s)")
+        receipt_rows = [[pk.get_db_prep_save(v.pk, connection),
+                         pk.get_db_prep_save(v.pk, connection), ScanOutcome.CREATED.value,
+                         at.get_db_prep_save(received_at or v.received_at, connection)]
+                        for v in visits]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [
-            [f.get_db_prep_save(getattr(v, f.attname), connection) for f in fields]
-            for v in visits
-        ])
+        if receipts and connection.vendor == "postgresql":
+            # One round trip: a data-modifying WITH runs whether read or not.
+            cursor.executemany(f"WITH visit AS ({sql}) {receipt_sql}",
+                               [row + receipt for row, receipt in zip(rows, receipt_rows,
+                                                                        strict=True)])
+        else:
+            cursor.executemany(sql, rows)
+            if receipts:
+                cursor.executemany(receipt_sql, receipt_rows)
     for visit in visits:
         visit._state.adding, visit._state.db = False, connection.alias
 
@@ -381,11 +402,12 @@ def _rows_sql(*, person_id: int, checkin_id: uuid.UUID | None, since: datetime,
               until: datetime) -> tuple[str, list[Any]]:
     """The one read of ``_rows_for_scan`` as plain SQL (both databases): the
     ORM spent more time building it, with its receipt subqueries, than the
-    database spent running it. Bounded by arrival first, so that PostgreSQL
-    plans and reads only the daily partitions of [since, until]. So a retry
-    finds its first answer when that visit arrived within the bounds: always
-    for a scan that carries its own time (a retry repeats it), and within
-    MAX_DWELL (a day) for one timed by the server (decision 0013)."""
+    database spent running it. The visits are bounded by arrival, so that
+    PostgreSQL plans and reads only the daily partitions of [since, until];
+    the receipt of ``checkin_id`` (every scan with an id leaves one, decision
+    0013) is read by its key from the unpartitioned receipts, so a retry
+    whose visit lies outside the bounds is still recognised. Always one
+    row at least: a row without a visit carries the receipt alone."""
     meta, receipts = CheckIn._meta, ScanReceipt._meta
     table, receipt_table = (connection.ops.quote_name(m.db_table) for m in (meta, receipts))
     columns = ", ".join(f"c.{connection.ops.quote_name(str(f.column))}"
@@ -393,18 +415,18 @@ def _rows_sql(*, person_id: int, checkin_id: uuid.UUID | None, since: datetime,
     bounds = [connection.ops.adapt_datetimefield_value(since),
               connection.ops.adapt_datetimefield_value(until)]
     if checkin_id is None:
-        return (f"SELECT {columns}, NULL AS receipt_outcome FROM {table} c "  # noqa: S608
+        return (f"SELECT {columns}, NULL AS receipt_checkin, NULL AS receipt_outcome "  # noqa: S608
+                f"FROM {table} c "
                 "WHERE c.arrived_at >= %s AND c.arrived_at <= %s AND c.person_id = %s",
                 [*bounds, person_id])
     scan_id = cast("models.Field[Any, Any]", meta.pk).get_db_prep_value(checkin_id, connection)
-    # "= (scalar subquery)", not "IN (subquery)": PostgreSQL can then OR the
-    # three index lookups together; with IN it scanned the table.
     return (
-        f"SELECT {columns}, r.outcome AS receipt_outcome FROM {table} c "  # noqa: S608
-        f"LEFT JOIN {receipt_table} r ON r.id = %s AND r.checkin_id = c.id "
-        "WHERE c.arrived_at >= %s AND c.arrived_at <= %s AND (c.person_id = %s OR c.id = %s "
-        f"OR c.id = (SELECT checkin_id FROM {receipt_table} WHERE id = %s))",
-        [scan_id, *bounds, person_id, scan_id, scan_id],
+        f"SELECT {columns}, r.checkin_id AS receipt_checkin, "  # noqa: S608
+        f"r.outcome AS receipt_outcome FROM (SELECT 1 AS one) o "
+        f"LEFT JOIN {receipt_table} r ON r.id = %s "
+        f"LEFT JOIN {table} c ON c.arrived_at >= %s AND c.arrived_at <= %s "
+        "AND (c.person_id = %s OR c.id = %s OR c.id = r.checkin_id)",
+        [scan_id, *bounds, person_id, scan_id],
     )
 
 
@@ -413,13 +435,30 @@ def _rows_sorted(
     checkin_id: uuid.UUID | None, window: timedelta, dwell: timedelta,
 ) -> tuple[CheckInResult | None, list[CheckIn], list[CheckIn]]:
     """``_rows_for_scan``'s answer from the rows it read."""
-    for row in rows if checkin_id is not None else ():
-        outcome = (
-            ScanOutcome.CREATED if row.pk == checkin_id
-            else ScanOutcome(row.receipt_outcome) if row.receipt_outcome else None
-        )
-        if outcome is None:
-            continue
+    by_receipt = any(hasattr(row, "receipt_checkin") for row in rows)  # _rows_sql's rows
+    receipt = next((row for row in rows if getattr(row, "receipt_checkin", None)), None)
+    rows = [row for row in rows if row.pk is not None]
+    earlier: tuple[CheckIn, ScanOutcome] | None = None
+    if receipt is not None:
+        visit_id = uuid.UUID(str(receipt.receipt_checkin))
+        found = next((row for row in rows if row.pk == visit_id), None)
+        if found is None:  # outside the bounds: a retry re-stamped long after
+            found = CheckIn.objects.filter(pk=visit_id).first()
+        if found is not None:
+            earlier = (found, ScanOutcome(receipt.receipt_outcome))
+    if earlier is None and checkin_id is not None:
+        # A visit made before every scan left a receipt (or on the naive path).
+        for row in rows:
+            outcome = (
+                ScanOutcome.CREATED if row.pk == checkin_id
+                else ScanOutcome(row.receipt_outcome)
+                if not by_receipt and getattr(row, "receipt_outcome", None) else None
+            )
+            if outcome is not None:
+                earlier = (row, outcome)
+                break
+    if earlier is not None:
+        row, outcome = earlier
         if row.venue_id != venue.pk or row.person_id != person_id:
             raise _conflict()
         row.venue = venue  # the answer names it: no query for it
@@ -473,7 +512,7 @@ def _record(
             method=method, recorded_by=recorded_by if getattr(recorded_by, "pk", None) else None,
         )
         cut = _end_at_next_arrival([*person, visit])
-        _visits_insert([visit])
+        _visits_insert([visit], receipts=checkin_id is not None, received_at=received_at)
         _ends_update([v for v in cut if v is not visit])
         hooks.checkins_added(rows=[(venue.pk, person_id, at)])
         return CheckInResult(checkin=visit, outcome=ScanOutcome.CREATED)

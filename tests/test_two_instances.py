@@ -226,3 +226,58 @@ def test_two_instances_lose_nothing_and_store_nothing_twice(
     assert CheckIn.objects.values("person_id", "venue_id", "arrived_at").distinct().count() \
         == len(acked)
     assert not ScanReceipt.objects.exists()
+
+
+def test_a_revocation_through_one_instance_is_seen_by_the_other_within_the_bound(
+    instances: list[Server], personas: Any
+) -> None:
+    """Decision 0013: each instance keeps venues and bearer tokens in memory
+    for VENUE_QR_CACHE_SECONDS / ACCESS_TOKEN_CACHE_SECONDS (5 s). A venue QR
+    revoked and a token revoked through instance 0 are refused by instance 1,
+    which had both in memory, within that bound (plus a second of slack)."""
+    import time
+
+    from django.conf import settings
+
+    from truyvet.venues.qr import venue_qr_payload
+
+    venue = establish(make_venue(personas, name="Quán Phở Hạ Lang",
+                                 venue_type=VenueType.RESTAURANT))
+    poster = venue_qr_payload(venue)
+    citizen = Device([server.port for server in instances],
+                     token_issue(user=personas.citizen))
+    owner = Device([server.port for server in instances],
+                   token_issue(user=personas.venue_owner))
+    try:
+        for instance in (0, 1, 1):  # both instances now hold the venue and the token
+            status, body = citizen.post(instance, "/api/v1/checkins/scan", {"venue": poster})
+            assert status in {200, 201}, body
+        status, body = owner.post(0, f"/api/v1/venues/{venue.code}/revoke-qr", {})
+        assert status == 200, body
+        revoked_at = time.monotonic()
+        bound = settings.VENUE_QR_CACHE_SECONDS + 1.0
+        while True:
+            status, body = citizen.post(1, "/api/v1/checkins/scan", {"venue": poster})
+            if status == 410:
+                break
+            assert status in {200, 201}, body
+            assert time.monotonic() - revoked_at < bound, "instance 1 still takes the poster"
+            time.sleep(0.2)
+        assert body["code"] == "qr_revoked"
+        # The token: signed out through instance 0 ...
+        status, body = citizen.post(0, "/api/v1/auth/logout", {})
+        assert status in {200, 204}, body
+        signed_out = time.monotonic()
+        bound = settings.ACCESS_TOKEN_CACHE_SECONDS + 1.0
+        venue.refresh_from_db()
+        fresh = {"venue": venue_qr_payload(venue)}
+        while True:  # ... and refused by instance 1 within the bound
+            status, body = citizen.post(1, "/api/v1/checkins/scan", fresh)
+            if status == 401:
+                break
+            assert status in {200, 201}, body
+            assert time.monotonic() - signed_out < bound, "instance 1 still takes the token"
+            time.sleep(0.2)
+    finally:
+        citizen.close()
+        owner.close()

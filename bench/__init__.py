@@ -9,6 +9,7 @@ bench`` (what ``make bench`` runs) runs them all with their defaults, and
 BENCHMARKS: dict[str, str] = {
     "reports": "bench.reports_bench",
     "checkins": "bench.checkin_http",
+    "qrcache": "bench.qr_cache",
     "tracing": "bench.tracing_bench",
     "certs": "bench.certs_bench",
     "issue": "bench.issue_bench",

@@ -70,6 +70,15 @@ async def read_response(reader: asyncio.StreamReader) -> Response:
             length = int(value)
         elif key == "connection" and value.strip().lower() == b"close":
             close = True
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        # A WSGI app without Content-Length (the lean reference has no
+        # middleware to add one) is sent chunked by gunicorn.
+        parts = []
+        while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            parts.append(await reader.readexactly(size))
+            await reader.readexactly(2)
+        await reader.readuntil(b"\r\n")
+        return Response(status, close, b"".join(parts), headers)
     body = await reader.readexactly(length) if length else b""
     return Response(status, close, body, headers)
 
@@ -187,6 +196,8 @@ class Server:
     threads (sync workers when threads is 1), on ``port`` (a free one by
     default). ``env`` overrides ``server_env(database_url)``."""
 
+    ready_path = "/api/v1/health"  # answers 200 once a worker serves
+
     def __init__(self, config: ServerConfig, database_url: str, log: Path, *,
                  port: int | None = None, env: dict[str, str] | None = None,
                  access_log: bool = True, extra_args: list[str] | None = None) -> None:
@@ -217,7 +228,7 @@ class Server:
                                  f"see {self.log.name}")
             try:
                 with socket.create_connection((HOST, self.port), timeout=1) as sock:
-                    sock.sendall(http_request("GET", "/api/v1/health"))
+                    sock.sendall(http_request("GET", self.ready_path))
                     if sock.recv(64).startswith(b"HTTP/1.1 200"):
                         if len(self.workers()) >= self.config.workers:
                             return

@@ -225,4 +225,76 @@ def test_two_instances_lose_nothing_and_store_nothing_twice(
     assert CheckIn.objects.count() == len(acked)
     assert CheckIn.objects.values("person_id", "venue_id", "arrived_at").distinct().count() \
         == len(acked)
-    assert not ScanReceipt.objects.exists()
+    # Every scan made its own visit: each left only its CREATED receipt
+    # (decision 0013), pointing at that visit.
+    receipts = list(ScanReceipt.objects.values_list("pk", "checkin_id", "outcome"))
+    assert {str(pk) for pk, _visit, _outcome in receipts} == acked
+    assert all(pk == visit and outcome == "created" for pk, visit, outcome in receipts)
+
+
+def test_a_revocation_through_one_instance_is_seen_by_the_other_within_the_bound(
+    instances: list[Server], personas: Any
+) -> None:
+    """Decision 0013: each instance keeps venues and bearer tokens in memory
+    for VENUE_QR_CACHE_SECONDS / ACCESS_TOKEN_CACHE_SECONDS (5 s). A venue QR
+    revoked and a token revoked through instance 0 are refused by instance 1,
+    which had both in memory, within that bound (plus a second of slack)."""
+    import time
+
+    from django.conf import settings
+
+    from truyvet.venues.qr import venue_qr_payload
+
+    venue = establish(make_venue(personas, name="Quán Phở Hạ Lang",
+                                 venue_type=VenueType.RESTAURANT))
+    poster = venue_qr_payload(venue)
+    ports = [server.port for server in instances]
+    citizen_token, owner_token = (token_issue(user=personas.citizen),
+                                  token_issue(user=personas.venue_owner))
+
+    class Fresh:
+        """A new connection per request: the polls leave the other
+        instance's keep-alive connection idle past the server's keep-alive."""
+
+        def __init__(self, token: str) -> None:
+            self.token = token
+
+        def post(self, instance: int, path: str, body: Any) -> tuple[int, Any]:
+            device = Device([ports[instance]], self.token)
+            try:
+                return device.post(0, path, body)
+            finally:
+                device.close()
+
+    citizen, owner = Fresh(citizen_token), Fresh(owner_token)
+    for instance in (0, 1, 1):  # both instances now hold the venue and the token
+        status, body = citizen.post(instance, "/api/v1/checkins/scan", {"venue": poster})
+        assert status in {200, 201}, body
+    status, body = owner.post(0, f"/api/v1/venues/{venue.code}/revoke-qr", {})
+    assert status == 200, body
+    revoked_at = time.monotonic()
+    bound = settings.VENUE_QR_CACHE_SECONDS + 1.0
+    while True:
+        sent = time.monotonic()  # a slow answer on a busy machine is not a late refusal
+        status, body = citizen.post(1, "/api/v1/checkins/scan", {"venue": poster})
+        if status == 410:
+            break
+        assert status in {200, 201}, body
+        assert sent - revoked_at < bound, "instance 1 still takes the poster"
+        time.sleep(0.2)
+    assert body["code"] == "qr_revoked"
+    # The token: signed out through instance 0 ...
+    status, body = citizen.post(0, "/api/v1/auth/logout", {})
+    assert status in {200, 204}, body
+    signed_out = time.monotonic()
+    bound = settings.ACCESS_TOKEN_CACHE_SECONDS + 1.0
+    venue.refresh_from_db()
+    fresh = {"venue": venue_qr_payload(venue)}
+    while True:  # ... and refused by instance 1 within the bound
+        sent = time.monotonic()
+        status, body = citizen.post(1, "/api/v1/checkins/scan", fresh)
+        if status in {401, 403}:  # no login; 403 is ninja's CSRF answer once no token is
+            break
+        assert status in {200, 201}, body
+        assert sent - signed_out < bound, "instance 1 still takes the token"
+        time.sleep(0.2)

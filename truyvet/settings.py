@@ -263,6 +263,14 @@ CHECKIN_RETENTION_DAYS = env.int("CHECKIN_RETENTION_DAYS", 21, minimum=1, maximu
 # PostgreSQL: daily partitions of the check-in table are created this many local
 # days ahead by the daily upkeep job, so that no scan waits for DDL (decision 0007).
 CHECKIN_PARTITION_DAYS_AHEAD = env.int("CHECKIN_PARTITION_DAYS_AHEAD", 7, minimum=1, maximum=60)
+# The check-in hot path keeps venues read by their QR code in memory this many seconds:
+# a venue QR revoked (or a venue suspended) through another instance is refused here
+# within this bound, through this instance at once (decision 0013). 0 turns it off.
+VENUE_QR_CACHE_SECONDS = env.int("VENUE_QR_CACHE_SECONDS", 5, minimum=0, maximum=60)
+# Bearer tokens checked in the database are remembered in memory this many seconds: a
+# token revoked (or an account deactivated) through another instance is refused here
+# within this bound, through this instance at once (decision 0013). 0 turns it off.
+ACCESS_TOKEN_CACHE_SECONDS = env.int("ACCESS_TOKEN_CACHE_SECONDS", 5, minimum=0, maximum=60)
 # Scans of the same person at the same venue within this window are one visit.
 CHECKIN_MERGE_MINUTES = env.int("CHECKIN_MERGE_MINUTES", 30, minimum=0, maximum=720)
 # Offline uploads may carry device times this far in the future.

@@ -33,6 +33,18 @@ def _session_ended(
     session_ended(session_key=getattr(session, "session_key", None))
 
 
+def _token_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from truyvet.accounts.backends import token_cache_forget
+
+    token_cache_forget(key_hash=instance.key_hash)
+
+
+def _account_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from truyvet.accounts.backends import token_cache_forget
+
+    token_cache_forget(user_id=instance.pk)
+
+
 class AccountsConfig(AppConfig):
     name = "truyvet.accounts"
     label = "accounts"
@@ -40,6 +52,16 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_logged_out
+        from django.db.models.signals import post_delete, post_save
+
+        from truyvet.accounts.models import AccessToken
+        from truyvet.accounts.models import User as UserModel
+
+        # A deleted token, or a saved account (deactivated, say), is checked
+        # in the database again at its next request here (decision 0013).
+        post_delete.connect(_token_deleted, sender=AccessToken,
+                            dispatch_uid="accounts.token_deleted")
+        post_save.connect(_account_saved, sender=UserModel, dispatch_uid="accounts.account_saved")
 
         # Every browser sign-in is listed on the person's devices page.
         user_logged_in.connect(_session_started, dispatch_uid="accounts.session_started")

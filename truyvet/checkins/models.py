@@ -92,11 +92,14 @@ class ScanOutcome(models.TextChoices):
 
 
 class ScanReceipt(models.Model):
-    """A client-generated scan id that did not create its own row (it was
-    merged into a visit or checked the person out), so that a retried upload
-    of the same scan returns the same answer and writes nothing.
+    """A client-generated scan id and what it did (created a visit, merged
+    into one, or checked the person out), so that a retried upload of the
+    same scan returns the same answer and writes nothing.
 
-    Scans that created a visit need no receipt: the visit's id is the scan id.
+    A scan that created a visit has the visit's id as its own, and (since
+    decision 0013) a ``CREATED`` receipt too: this table is not partitioned,
+    so a retry is found by its key whatever its arrival, while the visits
+    are read only in the partitions around the scan's time.
     """
 
     id = models.UUIDField(primary_key=True, editable=False)

@@ -26,7 +26,9 @@ import binascii
 import io
 import re
 import secrets
+import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import segno
@@ -128,9 +130,66 @@ def venue_qr_verify(parsed: ParsedVenueQr) -> bool:
     )
 
 
-def venue_qr_resolve(payload: str) -> Venue:
+# The check-in hot path's venues, by code: (monotonic expiry, venue). See
+# ``venue_qr_resolve(cached=True)``.
+_CACHE: dict[str, tuple[float, Venue]] = {}
+
+
+def _venue_by_code(code: str, *, version: int) -> Venue | None:
+    """The cached venue of ``code`` if it was read less than
+    VENUE_QR_CACHE_SECONDS ago and knows ``version``: a poster newer than the
+    cached venue (printed after a revocation made elsewhere) reads it again at
+    once; an older one is refused by the caller as revoked."""
+    found = _CACHE.get(code)
+    if found is None:
+        return None
+    expires, venue = found
+    if time.monotonic() >= expires or version > venue.qr_version:
+        _CACHE.pop(code, None)
+        return None
+    return venue
+
+
+def venue_qr_cache_clear(code: str | None = None) -> None:
+    """Forgets the cached venue of ``code`` (all of them when None): the
+    services that change a venue's QR version or status call it, so this
+    instance sees the change at once; other instances within
+    VENUE_QR_CACHE_SECONDS."""
+    if code is None:
+        _CACHE.clear()
+    else:
+        _CACHE.pop(code.upper(), None)
+
+
+def venue_by_code_cached(code: str) -> Venue | None:
+    """The venue with the plain ``code`` (a controller's typed or stored
+    code), from the same in-process table as ``venue_qr_resolve(cached=True)``
+    and with the same bound; None when no venue has it."""
+    code = code.upper()
+    venue = _venue_by_code(code, version=0)
+    if venue is None:
+        venue = (Venue.objects.select_related("commune__parent__parent")
+                 .filter(code=code).first())
+        if venue is not None and settings.VENUE_QR_CACHE_SECONDS:
+            _CACHE[code] = (time.monotonic() + settings.VENUE_QR_CACHE_SECONDS, venue)
+    return venue
+
+
+def venue_qr_forget_saved(sender: Any, instance: Venue, **kwargs: Any) -> None:
+    """``post_save`` receiver: a saved venue is read again by its next scan."""
+    venue_qr_cache_clear(instance.code)
+
+
+def venue_qr_resolve(payload: str, *, cached: bool = False) -> Venue:
     """The venue a scanned QR payload belongs to, its commune and the
     commune's ancestors selected (for ``commune.full_name``).
+
+    ``cached=True`` (the check-in hot path, decision 0013) answers from an
+    in-process table of venues read at most VENUE_QR_CACHE_SECONDS ago: a
+    revocation (a new ``qr_version``) or a status change made through
+    another instance is seen here within that bound, one made here at once
+    (``venue_qr_cache_clear``). The venue returned is shared: read it, never
+    change it.
 
     Checked in this order, each with its own error code and message:
 
@@ -157,11 +216,15 @@ def venue_qr_resolve(payload: str) -> Venue:
               "Không khai báo bằng mã này và báo cho cán bộ phụ trách."),
             code="qr_forged",
         )
-    venue = (
-        Venue.objects.select_related("commune__parent__parent")
-        .filter(code=parsed.code)
-        .first()
-    )
+    venue = _venue_by_code(parsed.code, version=parsed.version) if cached else None
+    if venue is None:
+        venue = (
+            Venue.objects.select_related("commune__parent__parent")
+            .filter(code=parsed.code)
+            .first()
+        )
+        if cached and venue is not None and settings.VENUE_QR_CACHE_SECONDS:
+            _CACHE[parsed.code] = (time.monotonic() + settings.VENUE_QR_CACHE_SECONDS, venue)
     if venue is None:
         raise NotFound(
             _("Không tìm thấy địa điểm của mã QR này. Địa điểm có thể đã bị xóa."),

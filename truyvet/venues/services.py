@@ -612,6 +612,10 @@ def venue_qr_revoke(*, actor: User, venue: Venue, request: HttpRequest | None = 
     with transaction.atomic():
         Venue.objects.filter(pk=venue.pk).update(qr_version=F("qr_version") + 1)
         venue.refresh_from_db(fields=["qr_version"])
+        # This instance refuses the old posters at once; others within
+        # VENUE_QR_CACHE_SECONDS (decision 0013).
+        qr.venue_qr_cache_clear(venue.code)
+        transaction.on_commit(lambda: qr.venue_qr_cache_clear(venue.code))
         audit_record(
             actor=actor, action=AuditAction.STATUS_CHANGE, request=request,
             purpose=_("Thu hồi mã QR của địa điểm"), target=f"venue:{venue.code}",

@@ -14,10 +14,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 from django.conf import settings
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -41,14 +40,18 @@ from truyvet.checkins.services.door import (
 )
 from truyvet.checkins.services.identity import IdentityMismatch, _refuse_mismatch
 from truyvet.checkins.services.recording import (
+    MAX_DWELL,
     STAFF_METHODS,
     CheckInResult,
     _check_time,
     _conflict,
     _decide,
+    _end_at_next_arrival,
+    _ends_update,
     _in_window,
     _lock_people,
     _record_retrying,
+    _visits_update,
     checkin_throttle,
 )
 from truyvet.core.errors import FieldError, ServiceError
@@ -194,18 +197,24 @@ def _batch_record(
         answers.setdefault(receipt.pk, (receipt.checkin, ScanOutcome(receipt.outcome)))
     times = [r.item.scanned_at for r in ready if not timezone.is_naive(r.item.scanned_at)]
     visits: dict[tuple[int, int], list[CheckIn]] = defaultdict(list)
+    # Each person's visits anywhere around the run, for rule 5 (recording._end_at_next_arrival).
+    people: dict[int, list[CheckIn]] = defaultdict(list)
     if times:
         span = max([window] + [timedelta(minutes=v.effective_dwell_minutes)
                                for v in venues.values()])
         for visit in CheckIn.objects.filter(
-            person_id__in=person_ids, venue_id__in=list(venues),
-            arrived_at__gte=min(times) - span, arrived_at__lte=max(times) + window,
+            person_id__in=person_ids,
+            arrived_at__gte=min(times) - max(span, MAX_DWELL), arrived_at__lte=max(times) + span,
         ):
-            visits[(visit.person_id, visit.venue_id)].append(visit)
-    arrivals = {visit.pk: visit.arrived_at for pair in visits.values() for visit in pair}
+            people[visit.person_id].append(visit)
+            if visit.venue_id in venues:
+                visit.venue = venues[visit.venue_id]
+                visits[(visit.person_id, visit.venue_id)].append(visit)
+    arrivals = {visit.pk: visit.arrived_at for group in people.values() for visit in group}
     created: list[CheckIn] = []
     fresh: set[uuid.UUID] = set()
     changed: dict[uuid.UUID, CheckIn] = {}
+    cut_ends: dict[uuid.UUID, CheckIn] = {}
     receipts: list[ScanReceipt] = []
     audits: list[AuditEvent] = []
     results: list[ItemResult] = []
@@ -250,18 +259,27 @@ def _batch_record(
             )
             created.append(visit)
             fresh.add(visit.pk)
+            # Every scan id leaves a receipt (recording._visits_insert).
+            receipts.append(ScanReceipt(id=item.id, checkin=visit, outcome=ScanOutcome.CREATED,
+                                        received_at=now))
             pair.append(visit)
+            people[r.person_id].append(visit)
         else:
             visit = decision.visit
             if decision.changed and visit.pk not in fresh:  # new rows go in as they end up
                 changed[visit.pk] = visit
             receipts.append(ScanReceipt(id=item.id, checkin=visit, outcome=decision.outcome,
                                         received_at=now))
+        # Rule 5 after each item, as a scan sent on its own would (new rows go in as they end up).
+        for cut_visit in _end_at_next_arrival(people[r.person_id]):
+            cut_ends[cut_visit.pk] = cut_visit
         answers[item.id] = (visit, decision.outcome)
         accepted(r, CheckInResult(visit, decision.outcome))
+    cut = [v for v in cut_ends.values() if v.pk not in fresh and v.pk not in changed]
     CheckIn.objects.bulk_create(created)
     hooks.checkins_added(rows=[(c.venue_id, c.person_id, c.arrived_at) for c in created])
-    _visits_update(list(changed.values()))
+    _visits_update(list(changed.values()), arrivals)
+    _ends_update(cut)
     # Late-synced earlier scans moved these arrivals back.
     moved = [v for v in changed.values() if v.arrived_at != arrivals[v.pk]]
     if moved:
@@ -273,30 +291,6 @@ def _batch_record(
     ScanReceipt.objects.bulk_create(receipts)
     audit_record_all(audits)
     return results
-
-
-def _visits_update(visits: Sequence[CheckIn]) -> None:
-    """Writes the arrival, end and departure kind of ``visits`` in one
-    prepared statement run once per row (``bulk_update``'s CASE expression
-    costs more to build than hundreds of rows cost to write)."""
-    if not visits:
-        return
-    meta = CheckIn._meta
-    columns = [cast("models.Field[Any, Any]", meta.get_field(name))
-               for name in ("arrived_at", "ends_at", "departure_kind")]
-    pk = cast("models.Field[Any, Any]", meta.pk)
-    quote = connection.ops.quote_name
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - names from the model
-        quote(meta.db_table), ", ".join(f"{quote(str(f.column))} = %s" for f in columns),
-        quote(str(pk.column)),
-    )
-    rows = [
-        [f.get_db_prep_save(getattr(visit, f.attname), connection) for f in columns]
-        + [pk.get_db_prep_save(visit.pk, connection)]
-        for visit in visits
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
 
 
 def _batch_flush(actor: User, ready: list[_Ready], results: list[ItemResult | None],

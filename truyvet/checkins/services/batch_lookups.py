@@ -28,7 +28,7 @@ from truyvet.checkins.services.identity import _card_holder
 from truyvet.core.errors import ServiceError
 from truyvet.core.requests import client_ip
 from truyvet.venues.models import Venue
-from truyvet.venues.qr import venue_qr_resolve
+from truyvet.venues.qr import venue_by_code_cached, venue_qr_resolve
 
 
 class BatchKind:
@@ -66,11 +66,8 @@ def venue_for_staff(*, controller: User, text: str) -> Venue:
     they are not staff of exactly as this answers an unknown code."""
     cleaned = (text or "").strip()
     if "." in cleaned or "/" in cleaned:
-        return venue_qr_resolve(cleaned)
-    venue = (
-        Venue.objects.select_related("commune").filter(code=cleaned.upper()).first()
-        if cleaned else None
-    )
+        return venue_qr_resolve(cleaned, cached=True)
+    venue = venue_by_code_cached(cleaned) if cleaned else None
     if venue is None:
         raise not_your_venue()
     return venue

@@ -46,6 +46,7 @@ from truyvet.checkins.services.recording import (
     _record_retrying,
     checkin_record,
     checkin_throttle,
+    checkins_end_at_next_arrival,
 )
 from truyvet.core.errors import NotFound, ServiceError
 from truyvet.core.models import OutboxChannel
@@ -64,7 +65,7 @@ GUEST_CHECKOUT_SALT = "truyvet.checkins.guest-checkout"
 def venue_from_scanned_payload(payload: str) -> Venue:
     """A scanned venue QR, verified (forged, unknown and revoked codes are
     refused by venues.qr with their own codes)."""
-    return venue_qr_resolve(payload)
+    return venue_qr_resolve(payload, cached=True)
 
 
 def checkin_citizen_scan(
@@ -226,6 +227,10 @@ def checkins_adopt_guest(*, user: User) -> int:
         # Distinct-people figures change when two records become one.
         hooks.checkins_changed(rows=[(v, p, at) for v, p, at in touched]
                                + [(v, person.pk, at) for v, _p, at in touched])
+        # One person in two places no more: rule 5 over the merged history.
+        checkins_end_at_next_arrival(person_ids=[person.pk],
+                                     since=min(at for _v, _p, at in touched),
+                                     until=max(at for _v, _p, at in touched))
         _move_card_identities(sources=sorted({p for _v, p, _at in touched}), person=person)
     return moved
 
@@ -243,6 +248,9 @@ def checkins_move_to_person(*, sources: list[int], person: Person) -> int:
         if touched:
             # Distinct-people figures change when two records become one.
             hooks.checkins_changed(rows=touched + [(v, person.pk, at) for v, _p, at in touched])
+            checkins_end_at_next_arrival(person_ids=[person.pk],
+                                         since=min(at for _v, _p, at in touched),
+                                         until=max(at for _v, _p, at in touched))
         _move_card_identities(sources=sources, person=person)
     return moved
 

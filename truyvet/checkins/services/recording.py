@@ -18,12 +18,28 @@ and D = the venue's dwell time (``Venue.effective_dwell_minutes``):
 4. **New visit** otherwise: it ends at arrival + D (``ESTIMATED``) until the
    citizen taps "leaving" (``citizen.checkin_checkout``) or an exit scan.
 
+5. **A later scan ends a visit** (BRIEF §5; decision 0013). A person cannot
+   be in two places: a visit whose end is still an estimate (``ESTIMATED``)
+   ends at the person's next arrival at *another* venue when that arrival
+   comes before the estimated end. A real end (the citizen's "leaving" tap,
+   an exit scan) stands. It holds whichever arrives first: a new visit cuts
+   the person's earlier one, and a late offline scan's own end is cut by
+   the next arrival already recorded. It is one pure function
+   (``_end_at_next_arrival``) over the person's visits around the scan, run
+   by every path that writes visits: single scans (``_record``), batches
+   (``batch._batch_record``), merges that move an arrival back, and visits
+   moved to another record (guest adoption, ``citizen.checkins_move_to_person``,
+   through ``checkins_end_at_next_arrival``). Bulk loads (``truyvet synth``)
+   compute the same in SQL. Ends are not counted by the rollups, so no hook
+   is called for a cut end.
+
 Rules 2 to 4 are one pure function (``_decide``) over the person's recent
 visits at the venue, read in one query with the earlier answer of rule 1
-(``_rows_for_scan``). An offline batch (``batch.checkins_batch``) applies the
-same function item after item in memory to whole runs of its queue, with a
-fixed number of queries per run (``batch._batch_record``), so it records
-exactly what the same scans sent one by one would (a test compares the two).
+and the person's visits elsewhere that rule 5 needs (``_rows_for_scan``).
+An offline batch (``batch.checkins_batch``) applies the same functions
+item after item in memory to whole runs of its queue, with a fixed number
+of queries per run (``batch._batch_record``), so it records exactly what
+the same scans sent one by one would (a test compares the two).
 
 Every service validates first and writes in one transaction, so a rejected
 scan stores nothing: not even the person a CCCD would have created. In a
@@ -38,10 +54,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest
 from django.utils import formats, timezone
@@ -151,10 +167,13 @@ def _lock_people(person_ids: Sequence[int]) -> None:
     writer at a time), so two phones scanning the same card at once make
     one visit, not two."""
     if connection.features.has_select_for_update and person_ids:
-        list(
-            Person.objects.select_for_update().filter(pk__in=sorted(set(person_ids)))
-            .order_by("pk").values_list("pk", flat=True)
-        )
+        ids = sorted({int(pk) for pk in person_ids})
+        table = connection.ops.quote_name(Person._meta.db_table)
+        with connection.cursor() as cursor:  # plain SQL: the ORM cost more than the lock
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) "  # noqa: S608
+                "ORDER BY id FOR UPDATE", ids,
+            )
 
 
 def _in_window(visit: CheckIn, *, at: datetime, window: timedelta, dwell: timedelta) -> bool:
@@ -211,6 +230,136 @@ def _decide(
     return _Decision(ScanOutcome.CREATED)
 
 
+# The longest dwell a venue may set (venues.forms.VenueEditForm, 1440 minutes):
+# no estimated end lies further than this after its arrival, which bounds the
+# visits rule 5 has to read.
+MAX_DWELL = timedelta(minutes=1440)
+
+
+def _end_at_next_arrival(visits: Sequence[CheckIn]) -> list[CheckIn]:
+    """Rule 5 over one person's ``visits`` (any venues, any order): each visit
+    whose end is estimated ends at the earliest arrival at another venue
+    after its own arrival and before its end. Changes the visits in memory;
+    returns those whose end moved."""
+    changed: list[CheckIn] = []
+    arrivals = sorted((v.arrived_at, v.venue_id) for v in visits)
+    for visit in visits:
+        if visit.departure_kind != DepartureKind.ESTIMATED:
+            continue
+        for arrived_at, venue_id in arrivals:
+            if arrived_at <= visit.arrived_at or venue_id == visit.venue_id:
+                continue
+            if arrived_at < visit.ends_at:
+                visit.ends_at = arrived_at
+                changed.append(visit)
+            break
+    return changed
+
+
+def _ends_update(visits: Sequence[CheckIn]) -> None:
+    """Writes the ends rule 5 moved, one prepared statement run once per row,
+    by id and arrival so that PostgreSQL reads one partition."""
+    if not visits:
+        return
+    meta = CheckIn._meta
+    at, pk = meta.get_field("arrived_at"), meta.get_field("id")
+    table = connection.ops.quote_name(meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET ends_at = %s WHERE id = %s AND arrived_at = %s",  # noqa: S608
+            [(at.get_db_prep_save(v.ends_at, connection), pk.get_db_prep_save(v.pk, connection),
+              at.get_db_prep_save(v.arrived_at, connection)) for v in visits],
+        )
+
+
+def _visits_insert(visits: Sequence[CheckIn], *, receipts: bool = False,
+                   received_at: datetime | None = None) -> None:
+    """Inserts new visits, one prepared statement run once per row (the
+    ORM's ``save`` cost a single scan more to build than to run). With
+    ``receipts``, each visit's id is a scan id and gets its ``CREATED``
+    receipt too (in the same statement on PostgreSQL), so that a retry
+    finds it by the receipts' key whatever its arrival (``_rows_sql``)."""
+    if not visits:
+        return
+    meta = CheckIn._meta
+    fields = list(meta.concrete_fields)
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model
+        quote(meta.db_table), ", ".join(quote(str(f.column)) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    rows = [[f.get_db_prep_save(getattr(v, f.attname), connection) for f in fields]
+            for v in visits]
+    receipt_sql, receipt_rows = "", []
+    if receipts:
+        pk = cast("models.Field[Any, Any]", meta.pk)
+        at = ScanReceipt._meta.get_field("received_at")
+        receipt_sql = (f"INSERT INTO {quote(ScanReceipt._meta.db_table)} "  # noqa: S608
+                       "(id, checkin_id, outcome, received_at) VALUES (%s, %s, %s, %s)")
+        receipt_rows = [[pk.get_db_prep_save(v.pk, connection),
+                         pk.get_db_prep_save(v.pk, connection), ScanOutcome.CREATED.value,
+                         at.get_db_prep_save(received_at or v.received_at, connection)]
+                        for v in visits]
+    with connection.cursor() as cursor:
+        if receipts and connection.vendor == "postgresql":
+            # One round trip: a data-modifying WITH runs whether read or not.
+            cursor.executemany(f"WITH visit AS ({sql}) {receipt_sql}",
+                               [row + receipt for row, receipt in zip(rows, receipt_rows,
+                                                                        strict=True)])
+        else:
+            cursor.executemany(sql, rows)
+            if receipts:
+                cursor.executemany(receipt_sql, receipt_rows)
+    for visit in visits:
+        visit._state.adding, visit._state.db = False, connection.alias
+
+
+def _visits_update(visits: Sequence[CheckIn], arrivals: dict[uuid.UUID, datetime]) -> None:
+    """Writes the arrival, end and departure kind of ``visits`` in one
+    prepared statement run once per row, by id and the arrival each had
+    when read (``arrivals``), so that PostgreSQL finds each row in its one
+    daily partition (a moved arrival moves the row to its new partition).
+    ``bulk_update``'s CASE expression cost more to build than hundreds of
+    rows cost to write."""
+    if not visits:
+        return
+    meta = CheckIn._meta
+    at, pk = (cast("models.Field[Any, Any]", meta.get_field(name)) for name in ("arrived_at", "id"))
+    columns = [at, *(cast("models.Field[Any, Any]", meta.get_field(name))
+                     for name in ("ends_at", "departure_kind"))]
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE id = %s AND arrived_at = %s".format(  # noqa: S608
+        quote(meta.db_table), ", ".join(f"{quote(str(f.column))} = %s" for f in columns),
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [
+            [f.get_db_prep_save(getattr(v, f.attname), connection) for f in columns]
+            + [pk.get_db_prep_save(v.pk, connection),
+               at.get_db_prep_save(arrivals[v.pk], connection)]
+            for v in visits
+        ])
+
+
+def checkins_end_at_next_arrival(*, person_ids: Sequence[int], since: datetime,
+                                 until: datetime) -> int:
+    """Rule 5 for visits that moved to ``person_ids`` or whose arrivals
+    changed between ``since`` and ``until`` by other means than a scan
+    (guest adoption, records merged): reads those people's visits around the
+    period and cuts the estimated ends the rule cuts. Returns how many.
+    Must run in the transaction that moved the visits."""
+    if not person_ids:
+        return 0
+    visits: dict[int, list[CheckIn]] = {}
+    for visit in CheckIn.objects.filter(
+        person_id__in=sorted(set(person_ids)), arrived_at__gte=since - MAX_DWELL,
+        arrived_at__lte=until + MAX_DWELL,
+    ):
+        visits.setdefault(visit.person_id, []).append(visit)
+    changed = [v for group in visits.values() for v in _end_at_next_arrival(group)]
+    _ends_update(changed)
+    return len(changed)
+
+
 def _conflict() -> ServiceError:
     return ServiceError(
         _("Mã lượt quét này đã được dùng cho một lượt quét khác."),
@@ -221,49 +370,110 @@ def _conflict() -> ServiceError:
 def _rows_for_scan(
     *, venue: Venue, person_id: int, at: datetime, checkin_id: uuid.UUID | None,
     window: timedelta, dwell: timedelta,
-) -> tuple[CheckInResult | None, list[CheckIn]]:
+) -> tuple[CheckInResult | None, list[CheckIn], list[CheckIn]]:
     """One query for everything a scan needs to know: an earlier answer to
     the same ``checkin_id`` (the visit it created, or the one its receipt
-    points at) and the person's recent visits at the venue."""
+    points at), the person's recent visits at the venue (rules 2 and 3),
+    and the person's visits anywhere around ``at`` (rule 5): those arriving
+    up to MAX_DWELL before it and up to ``max(W, D)`` after it."""
     rows: list[Any]
     if checkin_id is None and timezone.is_naive(at):
-        return None, []  # refused by _check_time
+        return None, [], []  # refused by _check_time
+    if not timezone.is_naive(at):
+        rows = list(CheckIn.objects.raw(*_rows_sql(
+            person_id=person_id, checkin_id=checkin_id, since=at - MAX_DWELL,
+            until=at + max(window, dwell),
+        )))
+        return _rows_sorted(rows, venue=venue, person_id=person_id, at=at,
+                            checkin_id=checkin_id, window=window, dwell=dwell)
+    # A naive time (refused by _check_time once a retry is ruled out): only
+    # the earlier answer to the id, which needs no bounds.
+    assert checkin_id is not None  # naive times without an id returned above
+    receipt = ScanReceipt.objects.filter(pk=checkin_id)
+    wanted = Q(pk=checkin_id) | Q(pk=Subquery(receipt.values("checkin_id")[:1]))
+    rows = list(CheckIn.objects.filter(wanted).annotate(
+        receipt_outcome=Subquery(receipt.filter(checkin_id=OuterRef("pk")).values("outcome"))
+    ))
+    return _rows_sorted(rows, venue=venue, person_id=person_id, at=at, checkin_id=checkin_id,
+                        window=window, dwell=dwell)
+
+
+def _rows_sql(*, person_id: int, checkin_id: uuid.UUID | None, since: datetime,
+              until: datetime) -> tuple[str, list[Any]]:
+    """The one read of ``_rows_for_scan`` as plain SQL (both databases): the
+    ORM spent more time building it, with its receipt subqueries, than the
+    database spent running it. The visits are bounded by arrival, so that
+    PostgreSQL plans and reads only the daily partitions of [since, until];
+    the receipt of ``checkin_id`` (every scan with an id leaves one, decision
+    0013) is read by its key from the unpartitioned receipts, so a retry
+    whose visit lies outside the bounds is still recognised. Always one
+    row at least: a row without a visit carries the receipt alone."""
+    meta, receipts = CheckIn._meta, ScanReceipt._meta
+    table, receipt_table = (connection.ops.quote_name(m.db_table) for m in (meta, receipts))
+    columns = ", ".join(f"c.{connection.ops.quote_name(str(f.column))}"
+                        for f in meta.concrete_fields)
+    bounds = [connection.ops.adapt_datetimefield_value(since),
+              connection.ops.adapt_datetimefield_value(until)]
     if checkin_id is None:
-        rows = list(CheckIn.objects.filter(
-            person_id=person_id, venue_id=venue.pk,
-            arrived_at__gte=at - max(window, dwell), arrived_at__lte=at + window,
-        ))
-    else:
-        receipt = ScanReceipt.objects.filter(pk=checkin_id)
-        # "= (scalar subquery)", not "IN (subquery)": PostgreSQL can then
-        # OR the three index lookups together; with IN it scanned the table.
-        wanted = Q(pk=checkin_id) | Q(pk=Subquery(receipt.values("checkin_id")[:1]))
-        if not timezone.is_naive(at):  # a naive time is refused below, after the retry check
-            wanted |= Q(
-                person_id=person_id, venue_id=venue.pk,
-                arrived_at__gte=at - max(window, dwell), arrived_at__lte=at + window,
-            )
-        rows = list(CheckIn.objects.filter(wanted).annotate(
-            receipt_outcome=Subquery(receipt.filter(checkin_id=OuterRef("pk")).values("outcome"))
-        ))
+        return (f"SELECT {columns}, NULL AS receipt_checkin, NULL AS receipt_outcome "  # noqa: S608
+                f"FROM {table} c "
+                "WHERE c.arrived_at >= %s AND c.arrived_at <= %s AND c.person_id = %s",
+                [*bounds, person_id])
+    scan_id = cast("models.Field[Any, Any]", meta.pk).get_db_prep_value(checkin_id, connection)
+    return (
+        f"SELECT {columns}, r.checkin_id AS receipt_checkin, "  # noqa: S608
+        f"r.outcome AS receipt_outcome FROM (SELECT 1 AS one) o "
+        f"LEFT JOIN {receipt_table} r ON r.id = %s "
+        f"LEFT JOIN {table} c ON c.arrived_at >= %s AND c.arrived_at <= %s "
+        "AND (c.person_id = %s OR c.id = %s OR c.id = r.checkin_id)",
+        [scan_id, *bounds, person_id, scan_id],
+    )
+
+
+def _rows_sorted(
+    rows: list[Any], *, venue: Venue, person_id: int, at: datetime,
+    checkin_id: uuid.UUID | None, window: timedelta, dwell: timedelta,
+) -> tuple[CheckInResult | None, list[CheckIn], list[CheckIn]]:
+    """``_rows_for_scan``'s answer from the rows it read."""
+    by_receipt = any(hasattr(row, "receipt_checkin") for row in rows)  # _rows_sql's rows
+    receipt = next((row for row in rows if getattr(row, "receipt_checkin", None)), None)
+    rows = [row for row in rows if row.pk is not None]
+    earlier: tuple[CheckIn, ScanOutcome] | None = None
+    if receipt is not None:
+        visit_id = uuid.UUID(str(receipt.receipt_checkin))
+        found = next((row for row in rows if row.pk == visit_id), None)
+        if found is None:  # outside the bounds: a retry re-stamped long after
+            found = CheckIn.objects.filter(pk=visit_id).first()
+        if found is not None:
+            earlier = (found, ScanOutcome(receipt.receipt_outcome))
+    if earlier is None and checkin_id is not None:
+        # A visit made before every scan left a receipt (or on the naive path).
         for row in rows:
             outcome = (
                 ScanOutcome.CREATED if row.pk == checkin_id
-                else ScanOutcome(row.receipt_outcome) if row.receipt_outcome else None
+                else ScanOutcome(row.receipt_outcome)
+                if not by_receipt and getattr(row, "receipt_outcome", None) else None
             )
-            if outcome is None:
-                continue
-            if row.venue_id != venue.pk or row.person_id != person_id:
-                raise _conflict()
-            return CheckInResult(checkin=row, outcome=outcome, duplicate=True), []
-        if timezone.is_naive(at):
-            return None, []
-    recent = [
-        row for row in rows
-        if row.person_id == person_id and row.venue_id == venue.pk
-        and _in_window(row, at=at, window=window, dwell=dwell)
-    ]
-    return None, recent
+            if outcome is not None:
+                earlier = (row, outcome)
+                break
+    if earlier is not None:
+        row, outcome = earlier
+        if row.venue_id != venue.pk or row.person_id != person_id:
+            raise _conflict()
+        row.venue = venue  # the answer names it: no query for it
+        return CheckInResult(checkin=row, outcome=outcome, duplicate=True), [], []
+    if timezone.is_naive(at):
+        return None, [], []
+    person = [row for row in rows if row.person_id == person_id
+              and at - MAX_DWELL <= row.arrived_at <= at + max(window, dwell)]
+    recent = []
+    for row in person:
+        if row.venue_id == venue.pk:
+            row.venue = venue
+            if _in_window(row, at=at, window=window, dwell=dwell):
+                recent.append(row)
+    return None, recent, person
 
 
 def checkins_after_bulk_load(*, since: datetime, until: datetime) -> None:
@@ -282,7 +492,7 @@ def _record(
     window = timedelta(minutes=settings.CHECKIN_MERGE_MINUTES)
     dwell = timedelta(minutes=venue.effective_dwell_minutes)
     _lock_people([person_id])
-    earlier, recent = _rows_for_scan(
+    earlier, recent, person = _rows_for_scan(
         venue=venue, person_id=person_id, at=at, checkin_id=checkin_id, window=window,
         dwell=dwell,
     )
@@ -293,18 +503,23 @@ def _record(
     _check_time(at, now=received_at, earliest=(
         floor(received_at) if by_staff and floor is not None else None
     ))
-    arrivals = {visit.pk: visit.arrived_at for visit in recent}
+    arrivals = {visit.pk: visit.arrived_at for visit in person}
     decision = _decide(recent, at=at, method=method, window=window, dwell=dwell)
     if decision.visit is None:
-        visit = CheckIn.objects.create(
+        visit = CheckIn(
             id=checkin_id or uuid.uuid4(), venue=venue, person_id=person_id, arrived_at=at,
             received_at=received_at, ends_at=at + dwell, departure_kind=DepartureKind.ESTIMATED,
             method=method, recorded_by=recorded_by if getattr(recorded_by, "pk", None) else None,
         )
+        cut = _end_at_next_arrival([*person, visit])
+        _visits_insert([visit], receipts=checkin_id is not None, received_at=received_at)
+        _ends_update([v for v in cut if v is not visit])
         hooks.checkins_added(rows=[(venue.pk, person_id, at)])
         return CheckInResult(checkin=visit, outcome=ScanOutcome.CREATED)
     if decision.changed:
-        decision.visit.save(update_fields=decision.changed)
+        cut = _end_at_next_arrival(person)
+        _visits_update([decision.visit], arrivals)
+        _ends_update([v for v in cut if v is not decision.visit])
         if "arrived_at" in decision.changed:  # a late-synced earlier scan moved it back
             hooks.checkins_changed(rows=[(venue.pk, person_id, arrivals[decision.visit.pk]),
                                          (venue.pk, person_id, decision.visit.arrived_at)])

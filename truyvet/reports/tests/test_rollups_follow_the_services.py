@@ -104,3 +104,48 @@ def test_a_bulk_load_behind_the_services_is_counted_once_announced(places: Place
     assert not _agree()
     checkins_after_bulk_load(since=_local(2, 0), until=_local(0, 0))
     assert _agree()
+
+
+def test_merges_across_midnight_on_every_path_keep_the_figures(places: Place) -> None:
+    """Issue 18: single scans, door scans and an offline batch, each merging
+    a late scan that moves a visit's arrival back across midnight, and a
+    later arrival elsewhere that ends an earlier visit (rule 5), for three
+    people: the rollups still equal a recount, day by day."""
+    from truyvet.checkins.personal_qr import personal_qr_token
+    from truyvet.checkins.services import checkin_staff_scan
+    from truyvet.venues.models import StaffRole, Venue, VenueStaff
+
+    market, shop = places["market"], places["shop"]
+    controller = places.personas.controller
+    for venue in (market, shop):
+        VenueStaff.objects.create(venue=venue, phone=controller.phone, user=controller,
+                                  role=StaffRole.CONTROLLER, added_at=_local(20, 0))
+    Venue.objects.filter(pk__in=[market.pk, shop.pk]).update(staff_checkins_from=_local(20, 0))
+    market.refresh_from_db()
+    shop.refresh_from_db()
+    walker, carded = places.people[0], places.people[1]
+    # A single scan after midnight, then a late one before it: merged, moved back.
+    checkin_record(venue=market, person=walker, arrived_at=_local(2, 0, 10), method="manual")
+    checkin_record(venue=market, person=walker, arrived_at=_local(3, 23, 50), method="manual")
+    # The shop at 23:55 the day before ends the market visit there (rule 5).
+    checkin_record(venue=shop, person=walker, arrived_at=_local(3, 23, 55), method="manual")
+    market_visit = CheckIn.objects.get(venue=market, person=walker)
+    assert market_visit.arrived_at == _local(3, 23, 50)
+    assert market_visit.ends_at == _local(3, 23, 55)
+    assert _agree()
+    # A door scan of a card, the same way round.
+    card = personal_qr_token(carded)
+    checkin_staff_scan(controller=controller, venue=shop, payload=card,
+                       scanned_at=_local(2, 0, 5))
+    checkin_staff_scan(controller=controller, venue=shop, payload=card,
+                       scanned_at=_local(3, 23, 40))
+    assert CheckIn.objects.get(person=carded).arrived_at == _local(3, 23, 40)
+    assert _agree()
+    # An offline batch from a citizen's phone: after midnight, then before it.
+    citizen, payload = places.personas.citizen, venue_qr_payload(market)
+    for at in (_local(1, 0, 20), _local(2, 23, 55)):
+        [done] = checkins_batch(actor=citizen, items=[BatchItem(
+            id=uuid.uuid4(), kind=BatchKind.CITIZEN_SCAN, venue=payload, scanned_at=at)])
+        assert done.ok
+    assert CheckIn.objects.get(person=citizen.person).arrived_at == _local(2, 23, 55)
+    assert _agree()

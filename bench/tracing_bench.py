@@ -364,6 +364,73 @@ def _plan(sql: str, params: list[Any]) -> str:
     return "\n".join(kept)
 
 
+class _Rollback(Exception):
+    """Ends a timed trace run's transaction without keeping its writes."""
+
+
+def _tracer(province: str) -> Any:
+    """A health worker of ``province`` (made once, kept): whom trace_run
+    runs as."""
+    from truyvet.accounts.models import Person, Role, RoleAssignment, User
+    from truyvet.places.models import AdministrativeUnit, Level
+
+    unit = AdministrativeUnit.objects.get(scheme="2021", level=Level.PROVINCE, code=province)
+    user = User.objects.filter(phone="+84900000118").first()
+    if user is None:
+        user = User(phone="+84900000118",
+                    person=Person.objects.create(full_name="Cán bộ y tế đo hiệu năng"))
+        user.set_unusable_password()
+        user.save()
+    RoleAssignment.objects.get_or_create(user=user, role=Role.HEALTH_WORKER, unit=unit)
+    return user
+
+
+def _measure_trace_run(people: list[int], repeats: int, since: datetime,
+                       tracer: Any) -> dict[str, Any]:
+    """``tracing.services.trace_run`` end to end, as an officer's "Truy vết"
+    runs it: the case locked, the search, every contact's breakdown, the
+    contacts and their tasks stored, the audit row; for an F0 registered
+    (in the same transaction) with the 14 days of history as its window.
+    Each run is rolled back, so every run stores its contacts afresh."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from truyvet.accounts.models import Person
+    from truyvet.tracing import services
+    from truyvet.tracing.models import Case, Classification, Diagnostic
+
+    timings: list[float] = []
+    contacts: list[int] = []
+    for person_id in people:
+        person = Person.objects.get(pk=person_id)
+        for attempt in range(repeats + 1):  # the first run warms the cache
+            try:
+                with transaction.atomic():
+                    case = services.case_register(
+                        actor=tracer, person=person, data=services.CaseInput(
+                            classification=Classification.CONFIRMED,
+                            test_date=timezone.localdate(), test_type=Diagnostic.PCR,
+                        ),
+                    )
+                    Case.objects.filter(pk=case.pk).update(window_start=since)
+                    case.refresh_from_db()
+                    started = time.perf_counter()
+                    run = services.trace_run(actor=tracer, case=case)
+                    elapsed = (time.perf_counter() - started) * 1000
+                    raise _Rollback
+            except _Rollback:
+                pass
+            if attempt:
+                timings.append(elapsed)
+        contacts.append(run.contact_count)
+    return {
+        "trace_run_p50_ms": round(percentile(timings, 0.5), 1),
+        "trace_run_p95_ms": round(percentile(timings, 0.95), 1),
+        "trace_run_max_ms": round(max(timings, default=0.0), 1),
+        "trace_run_contacts_max": max(contacts, default=0),
+    }
+
+
 def run_one(database_url: str, rows: int, *, f0s: int, repeats: int, fresh: bool,
             seeder: str, layout: str, seed_province: str, f0_province: str) -> dict[str, Any]:
     django_setup(database_url)
@@ -402,8 +469,12 @@ def run_one(database_url: str, rows: int, *, f0s: int, repeats: int, fresh: bool
     since = now - timedelta(days=HISTORY_DAYS)
     # The machine is shared: the 1-minute load average before and after says how busy.
     load_before = os.getloadavg()[0]
-    typical = _measure(_pick_f0s(f0s, since, f0_province), repeats, since, now, rules)
-    heaviest = _measure(_heaviest(3, since, f0_province), 1, since, now, rules)
+    chosen, heavy = _pick_f0s(f0s, since, f0_province), _heaviest(3, since, f0_province)
+    typical = _measure(chosen, repeats, since, now, rules)
+    heaviest = _measure(heavy, 1, since, now, rules)
+    tracer = _tracer(f0_province)
+    typical.update(_measure_trace_run(chosen, repeats, since, tracer))
+    heaviest.update(_measure_trace_run(heavy, 1, since, tracer))
     load_after = os.getloadavg()[0]
     return {
         "layout": layout,

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from truyvet.accounts.models import Person, User
+from truyvet.core.bulk import rows_insert, rows_update
 from truyvet.core.errors import ErrorCollector, NotFound, ServiceError
 from truyvet.core.models import AuditAction, OutboxChannel
 from truyvet.core.outbox import Message, outbox_enqueue
@@ -440,14 +441,21 @@ def _store_contacts(
             for name, value in fields.items():
                 setattr(known, name, value)
             updated.append(known)
-    Contact.objects.bulk_create(created)
-    if updated:
-        Contact.objects.bulk_update(updated, [
-            "degree", "source", "run", "overlap_seconds", "gap_seconds", "overlap_minutes",
-            "gap_minutes", "visit_count", "first_exposure_at", "last_exposure_at", "visits",
-            "met", "unit", "found_at",
-        ])
-    ContactTask.objects.bulk_create([
+    # Set-wise (decision 0014): COPY on PostgreSQL, bulk_create elsewhere.
+    rows_insert(Contact, created)
+    if created and connection.vendor == "postgresql":
+        # COPY gives no ids back: read them by (case, person), which is unique.
+        ids = dict(Contact.objects.filter(case=case, run=run).values_list("person_id", "pk"))
+        for contact in created:
+            contact.pk = ids[contact.person_id]
+            contact._state.adding = False
+            contact._state.db = "default"
+    rows_update(Contact, updated, [
+        "degree", "source", "run", "overlap_seconds", "gap_seconds", "overlap_minutes",
+        "gap_minutes", "visit_count", "first_exposure_at", "last_exposure_at", "visits",
+        "met", "unit", "found_at",
+    ])
+    rows_insert(ContactTask, [
         ContactTask(contact=contact, unit_id=contact.unit_id or case.unit_id, created_at=now,
                     updated_at=now)
         for contact in created
@@ -476,9 +484,11 @@ def trace_run(*, actor: User, case: Case, request: HttpRequest | None = None) ->
             window_end=end, buffer_minutes=round(rules.buffer.total_seconds() / 60),
             visit_count=len(presences), contact_count=len(found), duration_ms=elapsed,
         )
-        kept = _store_contacts(case=locked, run=run, degree=1, found=found, sources={}, now=now)
+        _store_contacts(case=locked, run=run, degree=1, found=found, sources={}, now=now)
+        # Every contact found now carries this run; the F1s of earlier runs
+        # not found again go, unless already alerted.
         Contact.objects.filter(case=locked, degree=1, notified_at__isnull=True).exclude(
-            pk__in=[c.pk for c in kept]
+            run=run
         ).delete()
         locked.traced_at = now
         locked.save(update_fields=["traced_at"])

@@ -19,16 +19,33 @@ caller's transaction; nothing here commits.
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import Field, JSONField, Model
 
 
-def _value(field: Field[Any, Any], obj: Model, *, add: bool) -> Any:
-    return field.get_db_prep_save(field.pre_save(obj, add), connection)
+def _reader(field: Field[Any, Any], *, add: bool) -> Callable[[Model], Any]:
+    """How to read ``field`` of an object as COPY takes it: the attribute as
+    it is (psycopg adapts ints, text, times, UUIDs and None itself), JSON
+    dumped once, ``auto_now`` fields stamped. Django's ``get_db_prep_save``
+    per value cost more than the COPY."""
+    name = field.attname
+    if isinstance(field, JSONField):
+        encoder = field.encoder
+
+        def dumped(obj: Model) -> str | None:
+            value = getattr(obj, name)
+            return None if value is None else json.dumps(value, cls=encoder)
+
+        return dumped
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return lambda obj: field.pre_save(obj, add)
+    return attrgetter(name)
 
 
 def _quote(name: str) -> str:
@@ -44,11 +61,12 @@ def rows_insert(model: type[Model], objects: Sequence[Model]) -> None:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(_quote(str(f.column)) for f in fields)
+    readers = [_reader(f, add=True) for f in fields]
     with connection.cursor() as cursor, cursor.copy(
         f"COPY {_quote(model._meta.db_table)} ({columns}) FROM STDIN"
     ) as copy:
         for obj in objects:
-            copy.write_row([_value(f, obj, add=True) for f in fields])
+            copy.write_row([read(obj) for read in readers])
 
 
 def rows_update(model: type[Model], objects: Sequence[Model], names: Sequence[str]) -> None:
@@ -72,9 +90,10 @@ def rows_update(model: type[Model], objects: Sequence[Model], names: Sequence[st
             f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "  # noqa: S608 - quoted names
             f"SELECT {columns} FROM {table} WITH NO DATA"
         )
+        readers = [_reader(f, add=False) for f in every]
         with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
             for obj in objects:
-                copy.write_row([_value(f, obj, add=False) for f in every])
+                copy.write_row([read(obj) for read in readers])
         assignments = ", ".join(f"{_quote(str(f.column))} = s.{_quote(str(f.column))}"
                                 for f in concrete)
         cursor.execute(

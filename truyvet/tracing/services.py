@@ -455,11 +455,23 @@ def _store_contacts(
         "gap_minutes", "visit_count", "first_exposure_at", "last_exposure_at", "visits",
         "met", "unit", "found_at",
     ])
-    rows_insert(ContactTask, [
-        ContactTask(contact=contact, unit_id=contact.unit_id or case.unit_id, created_at=now,
-                    updated_at=now)
-        for contact in created
-    ])
+    if created and connection.vendor == "postgresql":
+        # One statement from the rows just copied: no model instance per task.
+        tasks, contacts = ContactTask._meta.db_table, Contact._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {tasks} (contact_id, unit_id, status, note, created_at, "  # noqa: S608
+                f"updated_at) SELECT id, COALESCE(unit_id, %s), %s, '', %s, %s FROM {contacts} "
+                "WHERE case_id = %s AND run_id = %s AND id = ANY(%s)",
+                [case.unit_id, TaskStatus.OPEN.value, now, now, case.pk, run.pk,
+                 [c.pk for c in created]],
+            )
+    else:
+        ContactTask.objects.bulk_create([
+            ContactTask(contact=contact, unit_id=contact.unit_id or case.unit_id,
+                        created_at=now, updated_at=now)
+            for contact in created
+        ])
     return created + updated
 
 

@@ -190,10 +190,11 @@ def partitions_clear_empty(start: date, end: date, *, using: str = "default") ->
             mine = [p for p in seen if p.name == partition_name(day)
                     and p.lower == lower and p.upper == upper]
             if mine:
-                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {mine[0].name})")  # noqa: S608
+                ymd = _ymd(day)
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM checkins_checkin_p{ymd:d})")  # noqa: S608
                 if cursor.fetchone()[0]:
                     continue
-                cursor.execute(f"DROP TABLE {mine[0].name}")
+                cursor.execute(f"DROP TABLE checkins_checkin_p{ymd:d}")
             elif _covered(seen, day):
                 continue
         free.append(day)

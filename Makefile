@@ -3,6 +3,8 @@
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
+# make demo PORT=8001 (the same for serve; HOST=0.0.0.0 in the environment to listen wider)
+PORT ?= 8000
 
 .PHONY: setup demo serve test test-postgres lint bench fmt clean fuzz loadtest faulttest
 
@@ -18,10 +20,10 @@ setup: .venv/.synced
 	$(RUN) python manage.py compile_translations
 
 demo: setup
-	$(RUN) truyvet demo
+	$(RUN) truyvet demo --port $(PORT)
 
 serve: setup
-	$(RUN) truyvet serve
+	$(RUN) truyvet serve --port $(PORT)
 
 test: setup
 	$(RUN) pytest $(PYTEST_ARGS)

@@ -11,5 +11,7 @@ BENCHMARKS: dict[str, str] = {
     "checkins": "bench.checkin_http",
     "tracing": "bench.tracing_bench",
     "certs": "bench.certs_bench",
+    "issue": "bench.issue_bench",
     "vaccination": "bench.vaccination_bench",
+    "checkpoints": "bench.checkpoint_bench",
 }

@@ -11,6 +11,12 @@ import pytest
 from django.utils import timezone
 
 from truyvet.accounts import hooks as account_hooks
+from truyvet.certificates.issuing.services import certificates_follow_corrected_dose
+from truyvet.certificates.status_services import (
+    card_status,
+    recovery_from_case,
+    status_follow_merged_person,
+)
 from truyvet.checkins import hooks as checkin_hooks
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.services import (
@@ -21,8 +27,12 @@ from truyvet.checkins.services import (
 from truyvet.checkins.tests.conftest import make_venue
 from truyvet.checkins.views import venue_visits_section
 from truyvet.core.hooks import hook
+from truyvet.declarations.checkpoints import claim_door_scan
+from truyvet.declarations.services import declarations_follow_merged_person
 from truyvet.reports.models import AreaDay
 from truyvet.reports.rollups import rollups_rebuild, rollups_record, rollups_refresh
+from truyvet.tracing import hooks as tracing_hooks
+from truyvet.vaccination import hooks as vaccination_hooks
 from truyvet.venues import hooks as venue_hooks
 from truyvet.venues.models import VenueType
 from truyvet.venues.services import venue_staff_claim
@@ -32,11 +42,19 @@ def test_each_hook_has_what_the_apps_above_registered() -> None:
     assert account_hooks.account_created.receivers == (venue_staff_claim,)
     # Registration offers the guest visits; only the holder adopts them (issue 12).
     assert account_hooks.account_registered.receivers == (checkins_offer_guest_visits,)
-    assert account_hooks.person_merged.receivers == (checkins_follow_merged_person,)
+    assert account_hooks.person_merged.receivers == (
+        checkins_follow_merged_person, status_follow_merged_person,
+        declarations_follow_merged_person)
     assert checkin_hooks.checkins_added.receivers == (rollups_record,)
     assert checkin_hooks.checkins_changed.receivers == (rollups_refresh,)
     assert checkin_hooks.checkins_reloaded.receivers == (rollups_rebuild,)
     assert venue_hooks.venue_page_sections.receivers == (venue_visits_section,)
+    # A corrected dose revokes its certificates and re-issues them (decisions/0012).
+    assert vaccination_hooks.dose_corrected.receivers == (certificates_follow_corrected_dose,)
+    # A declaration QR scanned at a checkpoint's door page is a pass (issue 14).
+    assert checkin_hooks.door_scan_claim.receivers == (claim_door_scan,)
+    assert checkin_hooks.card_status.receivers == (card_status,)
+    assert tracing_hooks.case_closed.receivers == (recovery_from_case,)
 
 
 def test_a_hook_calls_each_receiver_once_in_order_and_lets_its_errors_through() -> None:

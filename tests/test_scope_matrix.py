@@ -160,6 +160,8 @@ PUBLIC_LISTINGS = {
     "GET /api/v1/places/units": "/api/v1/places/units?q=quang",
     "page accounts:login": "/accounts/login/",
     "page accounts:register": "/accounts/register/",
+    "page levels:overview": "/levels/",
+    "GET /api/v1/levels/": "/api/v1/levels/?unit=04",
 }
 
 

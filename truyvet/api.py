@@ -19,6 +19,8 @@ from ninja.openapi.schema import OpenAPISchema
 
 from truyvet.accounts.api import router as accounts_router
 from truyvet.certificates.api import router as certificates_router
+from truyvet.certificates.issuing.api import router as issuing_router
+from truyvet.certificates.status_api import router as certificate_status_router
 from truyvet.checkins.api import router as checkins_router
 from truyvet.checkins.api import venue_router as checkins_venue_router
 from truyvet.core.api import router as core_router
@@ -26,6 +28,7 @@ from truyvet.core.dbfaults import database_fault, log_fault
 from truyvet.core.errors import FieldError, ServiceError
 from truyvet.core.inbox import router as inbox_router
 from truyvet.declarations.api import router as declarations_router
+from truyvet.declarations.levels_api import router as levels_router
 from truyvet.places.api import router as places_router
 from truyvet.reports.api import router as reports_router
 from truyvet.tracing.api import router as tracing_router
@@ -197,8 +200,12 @@ def _mount_routers() -> None:
     api.add_router("/tracing/", tracing_router)
     api.add_router("/reports/", reports_router)
     api.add_router("/certificates/", certificates_router)
+    # Issuing (and our trust and revocation lists) under the same prefix.
+    api.add_router("/certificates/", issuing_router)
+    api.add_router("/certificates/status/", certificate_status_router)
     api.add_router("/vaccination/", vaccination_router)
     api.add_router("/declarations/", declarations_router)
+    api.add_router("/levels/", levels_router)
     api.add_router("/", inbox_router)
 
 

@@ -7,7 +7,8 @@
     truyvet purge-checkins                delete check-ins past the retention period now
     truyvet synth [--venues N] [--checkins N] [--doses N] ...  synthetic venues, people,
                                           check-ins and vaccination records in bulk
-    truyvet cert verify|testdata ...      certificates (truyvet cert --help)
+    truyvet cert verify|testdata ...      verify certificates (truyvet cert --help)
+    truyvet cert keys|issue|trustlist|revoke ...  issue EU DCCs with our own keys
     truyvet vaccination import FILE --site CODE [--errors OUT.xlsx]  a site's vaccination list
     truyvet load-population FILE          population per commune (Mã xã, Dân số, Dân số từ 18 tuổi)
     truyvet rebuild-coverage              recount the vaccination coverage figures
@@ -19,6 +20,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
+
+from truyvet.core.env import env_file_load
 
 
 def _django_setup() -> None:
@@ -59,6 +63,8 @@ def _serve(host: str, port: int, banner: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Before anything reads the environment (HOST, PORT, PUBLIC_BASE_URL below).
+    env_file_load(Path(__file__).resolve().parent.parent / ".env")
     command = argv[0] if argv else "help"
     if command in {"serve", "demo"}:
         parser = argparse.ArgumentParser(prog=f"truyvet {command}")

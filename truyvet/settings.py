@@ -13,12 +13,13 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from truyvet.core.env import Env
+from truyvet.core.env import Env, env_file_load
 from truyvet.core.signing import parse_signing_keys
 
-env = Env()
-
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The project's .env (or TRUYVET_ENV_FILE), under what the environment sets.
+env_file_load(BASE_DIR / ".env")
+env = Env()
 VAR_DIR = Path(env.str("TRUYVET_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -83,6 +84,9 @@ MIDDLEWARE = [
     # Outside everything that may touch the database (sessions, auth, views).
     "truyvet.core.middleware.DatabaseFaultMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # HTML compressed (static files come compressed from WhiteNoise above,
+    # which answers before this). BREACH: see decision 0020.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "truyvet.core.middleware.RequestSizeLimitMiddleware",
@@ -248,6 +252,12 @@ if PRODUCTION and not PERSONAL_QR_PRIVATE_KEY:
         "PERSONAL_QR_PRIVATE_KEY must be set when TRUYVET_PRODUCTION is on."
     )
 
+# --- Declarations and checkpoints (issue 14) ------------------------------------------
+# How long a declaration's QR is valid after the declaration (VNEID's was 3 days).
+DECLARATION_QR_VALID_HOURS = env.int("DECLARATION_QR_VALID_HOURS", 72, minimum=1, maximum=720)
+# Days declarations and checkpoint passes are kept before the scheduled purge.
+DECLARATION_RETENTION_DAYS = env.int("DECLARATION_RETENTION_DAYS", 21, minimum=1, maximum=365)
+
 # --- Check-ins ------------------------------------------------------------------------
 CHECKIN_RETENTION_DAYS = env.int("CHECKIN_RETENTION_DAYS", 21, minimum=1, maximum=365)
 # PostgreSQL: daily partitions of the check-in table are created this many local
@@ -290,6 +300,9 @@ CERT_VERIFY_RATELIMIT_IP_PER_MINUTE = env.int(
 )
 # Largest image (a photo of a QR, a camera frame) the verifier decodes.
 CERT_IMAGE_MAX_BYTES = env.int("CERT_IMAGE_MAX_BYTES", 4 * 1024 * 1024, minimum=10 * 1024)
+# Private keys of our DSCs (issuing/keys.py): DCC_SIGNING_KEY_<NAME> variables, else
+# <name>.pem files in this folder. Never in the database.
+DCC_SIGNING_KEYS_DIR = Path(env.str("DCC_SIGNING_KEYS_DIR", str(VAR_DIR / "dcc-keys")))
 
 # --- Background tasks (django-q2) -------------------------------------------------
 # The queue lives in the default database (ORM broker), so it works the same on
@@ -350,6 +363,9 @@ if set(REPORTS_SCHEDULED_LEVELS) - {"commune", "district", "province", "nation"}
     )
 # true: e-mail each scheduled report's link to the unit's report recipients.
 REPORTS_EMAIL = env.bool("REPORTS_EMAIL", False)
+# How long the dashboard page reuses a scope's figures (seconds; 0: never).
+REPORTS_DASHBOARD_CACHE_SECONDS = env.int("REPORTS_DASHBOARD_CACHE_SECONDS", 60, minimum=0,
+                                          maximum=3600)
 # Reminders without a scan since, after which the inactive list flags a venue for
 # suspension (Hanoi suspended venues after 3 in 2021).
 REPORTS_REMINDERS_BEFORE_SUSPENSION = env.int(
@@ -413,6 +429,12 @@ USE_TZ = True  # stored in UTC, shown in TIME_ZONE
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns at start-up when it is missing
+# One stylesheet a page: truyvet.core.bundles joins an app's CSS to the site's.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "truyvet.core.bundles.BundleFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                 "OPTIONS": {"location": VAR_DIR / "media"}},

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from truyvet.accounts import views as accounts_views
 from truyvet.api import api
 from truyvet.checkins import urls as checkin_urls
 from truyvet.checkins import views as checkin_views
@@ -14,6 +15,8 @@ urlpatterns = [
     path("manifest.webmanifest", core_views.manifest, name="manifest"),
     path("sw.js", core_views.service_worker, name="service_worker"),
     path("offline/", core_views.offline, name="offline"),
+    # Before Django's: the same switch, keeping a signed-in person's choice.
+    path("i18n/setlang/", accounts_views.language_choose_view, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     re_path(r"^api/", core_views.api_not_found),
@@ -27,8 +30,10 @@ urlpatterns = [
     path("tracing/", include("truyvet.tracing.urls")),
     path("reports/", include("truyvet.reports.urls")),
     path("certificates/", include("truyvet.certificates.urls")),
+    path("certificates/", include("truyvet.certificates.issuing.urls")),
     path("vaccination/", include("truyvet.vaccination.urls")),
     path("declarations/", include("truyvet.declarations.urls")),
+    path("levels/", include("truyvet.declarations.levels_urls")),
     path("inbox/", core_inbox.inbox_view, name="inbox"),
     # The path printed in every venue QR: keep it exactly /v/<token>.
     path("v/<str:token>", checkin_views.venue_scan_view, name="venue_scan"),

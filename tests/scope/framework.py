@@ -76,4 +76,12 @@ def secret_person_strings(world: World) -> list[str]:
     identifiers (even the masked forms reveal that he exists)."""
     person = world.secret_person
     return [person.full_name, person.masked_phone, person.id_number, person.masked_id,
-            person.phone]
+            person.phone, *phone_forms(person.phone)]
+
+
+def phone_forms(phone: str) -> list[str]:
+    """A phone as pages and files write it (core.formats), besides E.164:
+    a leak in either form must be seen."""
+    from truyvet.core import formats
+
+    return [formats.phone(phone), formats.phone(phone, keep_together=True)] if phone else []

@@ -22,9 +22,14 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from truyvet.core.models import AuditAction, AuditEvent
-from truyvet.reports.models import GeneratedReport, ReportRecipient, VenueReminder
+from truyvet.reports.models import (
+    GeneratedReport,
+    ReminderTemplate,
+    ReportRecipient,
+    VenueReminder,
+)
 
-from .framework import OVER_QUANG_HOA, Probe, Req, World
+from .framework import OVER_QUANG_HOA, Probe, Req, World, phone_forms
 
 TEA_STALL = "Quán Nước Chè Bà Đức"
 TEA_STALL_PHONE = "+84912999444"
@@ -102,7 +107,7 @@ def _nothing(world: World) -> list[str]:
 
 
 def _contacts(world: World) -> list[str]:
-    return [TEA_STALL, TEA_STALL_PHONE]
+    return [TEA_STALL, TEA_STALL_PHONE, *phone_forms(TEA_STALL_PHONE)]
 
 
 API = "/api/v1/reports"
@@ -130,10 +135,25 @@ PROBES = [
                         {"venue": [w.extra["stall"].code]}),
           OVER_QUANG_HOA, _nothing, setup=_world, state=_reminders,
           ok_statuses=frozenset({302})),
+    Probe("page reports:inactive",
+          lambda w: Req("POST", f"/reports/{_qh(w)}/inactive/?venue_type=restaurant",
+                        {"matching": "1"}),
+          OVER_QUANG_HOA, _nothing, setup=_world, state=_reminders,
+          ok_statuses=frozenset({302}), label="every venue the filters find"),
+    Probe("page reports:inactive",
+          lambda w: Req("POST", f"/reports/{_qh(w)}/inactive/",
+                        {"action": "template", "body": "Nhắc {name} ({code})"}),
+          frozenset({"admin", "province_officer"}), _nothing, setup=_world,
+          state=lambda w: list(ReminderTemplate.objects.values_list("body", flat=True)),
+          ok_statuses=frozenset({302}), label="the province's reminder text"),
     Probe("GET /api/v1/reports/{scope}/inactive",
           lambda w: Req("GET", f"{API}/{_qh(w)}/inactive", api=True),
           OVER_QUANG_HOA, _contacts, setup=_world,
           state=_audits(AuditAction.PERSON_READ, "reports:inactive:{qh}")),
+    Probe("POST /api/v1/reports/{scope}/reminders",
+          lambda w: Req("POST", f"{API}/{_qh(w)}/reminders", {"venue_type": "restaurant"},
+                        api=True),
+          OVER_QUANG_HOA, _nothing, setup=_world, state=_reminders),
     Probe("POST /api/v1/reports/reminders",
           lambda w: Req("POST", f"{API}/reminders", {"venue_codes": [w.extra["stall"].code]},
                         api=True),

@@ -263,7 +263,23 @@ PROBES = [
         allowed=TRACERS, secrets=lambda w: [],
         state=lambda w: AuditEvent.objects.filter(detail__kind="exposure.notify").count(),
     ),
+    Probe(
+        endpoint="GET /api/v1/tracing/cases/{case_id}/alerts/plan", setup=_case_world,
+        request=lambda w: Req("GET", _case_api(w, "/alerts/plan"), api=True),
+        allowed=TRACERS, secrets=lambda w: [],
+    ),
     # --- Contact tasks ------------------------------------------------------------------------
+    Probe(
+        endpoint="GET /api/v1/tracing/tasks", setup=_case_world, label="a search by name",
+        request=lambda w: Req("GET", _api("/tasks?q=duc&sort=minutes"), api=True),
+        allowed=TRACERS, secrets=lambda w: [w.secret_person.masked_name],
+    ),
+    Probe(
+        endpoint="POST /api/v1/tracing/tasks/bulk", setup=_case_world,
+        request=lambda w: Req("POST", _api("/tasks/bulk"),
+                              {"task_ids": [_task(w).pk], "status": "reached"}, api=True),
+        allowed=TRACERS, secrets=lambda w: [], state=lambda w: _task(w).status,
+    ),
     Probe(
         endpoint="GET /api/v1/tracing/tasks", setup=_case_world,
         request=lambda w: Req("GET", _api("/tasks"), api=True),
@@ -337,6 +353,29 @@ PROBES = [
         endpoint="page tracing:tasks", setup=_case_world,
         request=lambda w: Req("GET", "/tracing/tasks/"),
         allowed=TRACERS, secrets=lambda w: [w.secret_person.masked_name],
+    ),
+    Probe(
+        endpoint="page tracing:tasks", setup=_case_world, label="a search by phone",
+        request=lambda w: Req("GET", f"/tracing/tasks/?q={w.secret_person.phone}"),
+        allowed=TRACERS, secrets=lambda w: [w.secret_person.masked_name],
+    ),
+    Probe(
+        endpoint="page tracing:tasks", setup=_case_world, label="a bulk change",
+        request=lambda w: Req("POST", "/tracing/tasks/", {
+            "task_ids": [_task(w).pk], "status": "reached"}),
+        allowed=TRACERS, secrets=lambda w: [], state=lambda w: _task(w).status,
+        ok_statuses=frozenset({302}),
+    ),
+    Probe(
+        endpoint="page tracing:case", setup=_case_world, label="the alert confirmation",
+        request=lambda w: Req("POST", _case_page(w), {
+            "action": "alerts", "notify_contacts": "on", "notify_venues": "on"}),
+        allowed=TRACERS, secrets=lambda w: [],
+    ),
+    Probe(
+        endpoint="page tracing:case", setup=_case_world, label="a contact search",
+        request=lambda w: Req("GET", _case_page(w) + "?q=duc"),
+        allowed=TRACERS, secrets=lambda w: [w.secret_person.full_name],
     ),
     Probe(
         endpoint="page tracing:task", setup=_case_world,

@@ -46,6 +46,9 @@ class Person(models.Model):
         related_name="residents",
     )
     street = models.CharField(max_length=200, blank=True)
+    # The language messages to them go out in (a code of LANGUAGES); empty
+    # until they choose one or first sign in: then Vietnamese.
+    language = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -25,6 +25,7 @@ from truyvet.accounts.models import (
     Person,
     RoleAssignment,
     User,
+    Viewer,
 )
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.accounts.services import INVALID_INPUT
@@ -180,6 +181,19 @@ def person_detail_for(
             unit=person.commune,
         )
     return person
+
+
+def area_units_for(user: Viewer) -> list[AdministrativeUnit]:
+    """The units a user works for (their roles) and lives in: where the
+    places they look for most likely are (the commune search ranks them
+    first). Nothing for an anonymous visitor."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    units = list(permissions.scope_units(user))
+    person = getattr(user, "person", None)
+    if person is not None and person.commune_id is not None:
+        units.append(person.commune)
+    return units
 
 
 def unit_for_input(unit_id: int | None, *, field: str = "commune") -> AdministrativeUnit | None:

@@ -1004,3 +1004,14 @@ def role_grant_by_phone(
     errors.raise_if_any(INVALID_INPUT)
     assert user is not None
     return role_grant(actor=actor, user=user, role=role, unit=unit, request=request)
+
+
+def person_language_set(*, person: Person, language: str) -> Person:
+    """Keeps the language messages to ``person`` go out in (one of
+    ``LANGUAGES``; anything else is ignored)."""
+    if language not in dict(settings.LANGUAGES) or person.language == language:
+        return person
+    with transaction.atomic():
+        Person.objects.filter(pk=person.pk).update(language=language)
+        person.language = language
+    return person

@@ -40,7 +40,7 @@ from truyvet.accounts.forms import (
     RegisterVerifyForm,
     RoleGrantForm,
 )
-from truyvet.accounts.models import AuthenticatedHttpRequest, OtpPurpose, Role
+from truyvet.accounts.models import AuthenticatedHttpRequest, OtpPurpose, Role, User
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.masking import mask_phone
 from truyvet.core.selectors import audit_events_about
@@ -555,11 +555,25 @@ def person_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "accounts/person_create.html", {"form": form})
 
 
+def language_choose_view(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, which also keeps a signed-in person's
+    choice: the messages sent to them (alerts, reminders) use it."""
+    from django.views.i18n import set_language
+
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    user = request.user
+    if request.method == "POST" and isinstance(user, User) and language:
+        services.person_language_set(person=user.person, language=language)
+    return response
+
+
 @require_GET
 def commune_options_view(request: HttpRequest) -> HttpResponse:
     """The <option>s of the commune picker for what the user has typed."""
     query = (request.GET.get("commune_q") or request.GET.get("q") or "")[:100]
-    units = list(units_search(query=query, level=Level.COMMUNE, limit=20)) if query else []
+    units = list(units_search(query=query, level=Level.COMMUNE, limit=20,
+                              near=selectors.area_units_for(request.user))) if query else []
     return render(request, "accounts/_commune_options.html", {"units": units, "query": query})
 
 

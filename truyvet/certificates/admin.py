@@ -39,3 +39,7 @@ class VerificationTallyAdmin(ReadOnlyAdmin):
     list_display = ("day", "kind", "valid", "count")
     list_filter = ("kind", "valid")
     date_hierarchy = "day"
+
+
+# --- Test results, recoveries and the card colour (issue 16) ---------------------------
+from truyvet.certificates import status_admin  # noqa: E402, F401  (registers its admins)

@@ -3,6 +3,7 @@
     truyvet cert verify [--trust FILE]... [--jwks FILE]... [--crl FILE]...
                         [--at ISO8601] [--no-signature] [--json] INPUT...
     truyvet cert testdata [--json] PATH...
+    truyvet cert keys|issue|trustlist|revoke ...   (issuing/cli.py)
 
 This interface is stable: CI and checks from outside the project rely on
 its flags, its output and its exit status (0 all valid or all agreeing,
@@ -277,7 +278,17 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def _with_issuing() -> None:
+    """Adds the issuing commands (issuing/cli.py) once; they import this module."""
+    from truyvet.certificates.issuing.cli import SUBCOMMANDS as ISSUING
+
+    for sub in ISSUING:
+        if all(existing.name != sub.name for existing in SUBCOMMANDS):
+            SUBCOMMANDS.append(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    _with_issuing()
     parser = _Parser(prog="truyvet cert", description="EU DCC and SMART Health Card tools")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True

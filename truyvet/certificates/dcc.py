@@ -236,7 +236,7 @@ def revocation_check(message: Sign1, cwt: Cwt, trust: TrustStore) -> bool | None
     found = first_entry(cwt.dcc)
     hashes = dcc_revocation_hashes(message, found[1] if found else None)
     if trust.dcc_revocations.is_revoked(hashes, message.kid):
-        raise VerificationFailed("dcc_revoked")
+        raise VerificationFailed("dcc_revoked", trust.dcc_revocations.reason_of(hashes))
     return True
 
 

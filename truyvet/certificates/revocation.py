@@ -62,15 +62,28 @@ class DccRevocations:
 
     anywhere: dict[str, set[bytes]] = field(default_factory=lambda: {t: set() for t in HASH_TYPES})
     by_kid: dict[tuple[bytes, str], set[bytes]] = field(default_factory=dict)
+    # Why a hash was revoked, where the list says (our own certificates do).
+    reasons: dict[bytes, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return sum(map(len, self.anywhere.values())) + sum(map(len, self.by_kid.values()))
 
-    def add(self, hash_type: str, hashes: Iterable[bytes], kid: bytes | None = None) -> None:
+    def add(self, hash_type: str, hashes: Iterable[bytes], kid: bytes | None = None,
+            reason: str = "") -> None:
         target = self.anywhere[hash_type] if kid is None else self.by_kid.setdefault(
             (kid, hash_type), set()
         )
-        target.update(h[:HASH_BYTES] for h in hashes)
+        added = [h[:HASH_BYTES] for h in hashes]
+        target.update(added)
+        if reason:
+            for value in added:
+                self.reasons[value] = reason
+
+    def reason_of(self, hashes: Mapping[str, bytes]) -> str:
+        for value in hashes.values():
+            if value in self.reasons:
+                return self.reasons[value]
+        return ""
 
     def is_revoked(self, hashes: Mapping[str, bytes], kid: bytes | None) -> bool:
         for hash_type, value in hashes.items():

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from truyvet.accounts.models import Viewer
 from truyvet.certificates import dccschema
+from truyvet.certificates.issuing.selectors import issued_trust, issued_version
 from truyvet.certificates.models import TrustList, TrustListKind
 from truyvet.certificates.permissions import can_manage_trust_lists
 from truyvet.certificates.trust import TrustFileError, TrustStore, trust_load
@@ -26,7 +27,7 @@ def trust_store() -> TrustStore:
     checks that; instances share nothing but the database)."""
     global _cached
     version = TrustList.objects.aggregate(n=Count("id"), last=Max("refreshed_at"), top=Max("id"))
-    key = (version["n"], version["last"], version["top"])
+    key = (version["n"], version["last"], version["top"], issued_version())
     cached = _cached
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -38,6 +39,7 @@ def trust_store() -> TrustStore:
                 trust_load(bytes(trust_list.content), issuer=issuer, store=store)
             except TrustFileError:
                 continue  # validated on import; a list that no longer parses is skipped
+        issued_trust(store)
         dccschema.warm_up()
         _cached = (key, store)
     return store

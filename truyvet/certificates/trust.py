@@ -102,6 +102,7 @@ class TrustStore:
             self.dcc_revocations.add(hash_type, hashes)
         for (kid, hash_type), hashes in other.dcc_revocations.by_kid.items():
             self.dcc_revocations.add(hash_type, hashes, kid)
+        self.dcc_revocations.reasons.update(other.dcc_revocations.reasons)
         for shc_kid, rids in other.shc_revocations.by_kid.items():
             listed = self.shc_revocations.by_kid.setdefault(shc_kid, {})
             for rid, cutoff in rids.items():

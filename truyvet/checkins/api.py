@@ -39,11 +39,12 @@ from truyvet.checkins import selectors, services
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.parsers import decode_frame
 from truyvet.checkins.personal_qr import (
-    card_colour_for,
+    card_status_for,
     personal_qr_key_id,
     personal_qr_measure,
     personal_qr_public_key_b64,
     personal_qr_token,
+    personal_qr_token_with_claim,
 )
 from truyvet.checkins.personal_qr import (
     personal_qr_rotate as personal_qr_rotate_token,
@@ -212,13 +213,15 @@ def _optional_user(request: HttpRequest) -> User | None:
 )
 def mine(request: HttpRequest) -> list[dict[str, Any]]:
     """Newest first: "Nơi đã đến". Only the caller's own visits."""
+    checkins = list(selectors.checkins_of_me(user=_caller(request)))
+    levels = selectors.visit_levels(checkins)
     return [
         {
             "id": c.pk, "venue": _venue_brief(c), "arrived_at": c.arrived_at,
             "ends_at": c.ends_at, "departure_kind": c.departure_kind, "method": c.method,
-            "epidemic_level": None,
+            "epidemic_level": levels[c.pk].level if c.pk in levels else None,
         }
-        for c in selectors.checkins_of_me(user=_caller(request))
+        for c in checkins
     ]
 
 
@@ -234,13 +237,15 @@ def guest_visits(request: HttpRequest) -> dict[str, Any]:
     and phone) under the caller's phone and name, not yet adopted or
     declined."""
     offered = selectors.guest_visits_offered(user=_caller(request))
+    listed = list(offered[:50])
+    levels = selectors.visit_levels(listed)
     return {
         "count": offered.count(),
         "items": [
             {"id": c.pk, "venue": _venue_brief(c), "arrived_at": c.arrived_at,
              "ends_at": c.ends_at, "departure_kind": c.departure_kind, "method": c.method,
-             "epidemic_level": None}
-            for c in offered[:50]
+             "epidemic_level": levels[c.pk].level if c.pk in levels else None}
+            for c in listed
         ],
     }
 
@@ -292,6 +297,17 @@ def staff_scan(request: HttpRequest, payload: StaffScanIn) -> Status[dict[str, A
     (`checked_out`). Returns what the door screen shows; audited under the
     scanned person."""
     venue = _staff_venue(request, payload.venue)
+    claimed = services.door_scan_claimed(
+        controller=_caller(request), venue=venue, payload=payload.payload,
+        scanned_at=payload.scanned_at, scan_id=payload.id, request=request,
+    )
+    if claimed is not None:
+        return Status(200 if claimed.duplicate else 201, {
+            "ok": True, "kind": claimed.kind, "outcome": claimed.outcome,
+            "duplicate": claimed.duplicate, "checkin_id": claimed.record_id,
+            "arrived_at": claimed.at, "ends_at": claimed.at,
+            "display": vars(services.claimed_display(claimed)),
+        })
     staff = services.checkin_staff_scan(
         controller=_caller(request), venue=venue, payload=payload.payload,
         scanned_at=payload.scanned_at, checkin_id=payload.id, request=request,
@@ -307,15 +323,17 @@ def staff_scan(request: HttpRequest, payload: StaffScanIn) -> Status[dict[str, A
     summary="A controller enters a visitor by hand",
 )
 def manual(request: HttpRequest, payload: ManualIn) -> Status[dict[str, Any]]:
-    """Name and phone or document number, or `person_id` from
-    `people-lookup`. A document number needs the visitor's `birth_date`,
+    """Name and phone or address (and a document number of the type
+    `id_kind`, checked against it), or `person_id` from `people-lookup`.
+    A document number needs the visitor's `birth_date`,
     which must agree with the record that has the number (or `separate`
     records them apart); name and phone alone never reach an account's
     history. Audited under the visitor."""
     venue = _staff_venue(request, payload.venue)
     staff = services.checkin_manual(
         controller=_caller(request), venue=venue, full_name=payload.full_name,
-        phone=payload.phone, id_number=payload.id_number, birth_date=payload.birth_date,
+        phone=payload.phone, id_number=payload.id_number, id_kind=payload.id_kind,
+        street=payload.street, birth_date=payload.birth_date,
         separate=payload.separate, person_id=payload.person_id,
         scanned_at=payload.scanned_at, checkin_id=payload.id, request=request,
     )
@@ -364,8 +382,8 @@ def batch(request: HttpRequest, payload: BatchIn) -> HttpResponse:
         services.BatchItem(
             id=item.id, kind=item.kind, venue=item.venue, scanned_at=item.scanned_at,
             payload=item.payload, full_name=item.full_name, phone=item.phone,
-            id_number=item.id_number, birth_date=item.birth_date, separate=item.separate,
-            person_id=item.person_id,
+            id_number=item.id_number, id_kind=item.id_kind, street=item.street,
+            birth_date=item.birth_date, separate=item.separate, person_id=item.person_id,
         )
         for item in payload.items
     ]
@@ -429,9 +447,15 @@ def personal_qr(request: HttpRequest) -> dict[str, Any]:
     person = _caller(request).person
     token = personal_qr_token(person)
     measured = personal_qr_measure(token)
+    status = card_status_for(person)
     return {
         "token": token, "length": measured.length, "qr_version": measured.qr_version,
-        "card_colour": card_colour_for(person), "key_id": personal_qr_key_id(),
+        "card_colour": status.colour if status else None,
+        "card_reason": status.reason if status else "",
+        "card_change": status.change_note if status else "",
+        "offline_token": personal_qr_token_with_claim(
+            person, colour=status.colour, valid_until=status.valid_until) if status else "",
+        "key_id": personal_qr_key_id(),
     }
 
 

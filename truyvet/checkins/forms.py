@@ -4,10 +4,13 @@ meaning and their FieldErrors land on the matching fields
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from truyvet.accounts.forms import PHONE_ATTRS, ServiceErrorsMixin
+from truyvet.accounts.models import IdKind
 
 
 class GuestForm(ServiceErrorsMixin, forms.Form):
@@ -33,8 +36,19 @@ class ManualEntryForm(ServiceErrorsMixin, forms.Form):
         label=_("Số điện thoại"), max_length=32, required=False,
         widget=forms.TextInput(attrs=PHONE_ATTRS),
     )
+    street = forms.CharField(
+        label=_("Địa chỉ (nếu không có số điện thoại)"), max_length=200, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text=_("Cần số điện thoại hoặc địa chỉ để liên hệ khi truy vết."),
+    )
+    id_kind = forms.ChoiceField(
+        label=_("Loại giấy tờ"), required=False,
+        choices=[("", _("— Không có giấy tờ —")), (IdKind.CCCD, _("CCCD (12 chữ số)")),
+                 (IdKind.CMND, _("CMND (9 chữ số)")), (IdKind.PASSPORT, _("Hộ chiếu"))],
+        widget=forms.Select(attrs={"data-required": _("Hãy chọn loại giấy tờ của số này.")}),
+    )
     id_number = forms.CharField(
-        label=_("Số CCCD/CMND/hộ chiếu"), max_length=32, required=False,
+        label=_("Số giấy tờ"), max_length=32, required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     # Checked against the record of the document number (or of the person
@@ -51,6 +65,14 @@ class ManualEntryForm(ServiceErrorsMixin, forms.Form):
                     "không gắn số giấy tờ."),
     )
     person_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # The type is an explicit choice: a number is checked as what it is.
+        if data.get("id_number", "").strip() and not data.get("id_kind") and not data.get(
+                "person_id"):
+            self.add_error("id_kind", _("Hãy chọn loại giấy tờ của số này."))
+        return data
 
 
 class WedgeScanForm(forms.Form):

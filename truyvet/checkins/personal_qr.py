@@ -13,6 +13,19 @@
   ``GET /api/v1/checkins/personal-qr/public-key``; whether the version is
   still current (not rotated or revoked) needs the server.
 
+On screen (never on the printed card) the token may carry a signed claim
+of the COVID card colour, so that a controller's device that is offline
+still shows it (issue 16)::
+
+    TV1.<ref>.<version>.<signature>.<C><expires>.<claim signature>
+
+``C`` is G, Y or R; ``expires`` is a Unix time in seconds, at most 24 hours
+after the token was made; the claim signature is Ed25519 by the same key
+over ``TV1C.<ref>.<version>.<C><expires>``, so a claim cannot be moved to
+another person's QR. The claim says nothing else about the person. A token
+without a claim is exactly the original format, and the claim is ignored
+wherever only the person matters (``personal_qr_verify``).
+
 Every character is upper-case base32, a digit or ".", so the whole token
 fits the QR alphanumeric mode: 122 characters, which is exactly the capacity
 of QR version 5 at error correction level M (37 × 37 modules, about 1 mm per
@@ -29,6 +42,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,13 +62,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from truyvet.accounts.models import Person
+from truyvet.checkins import hooks
+from truyvet.checkins.hooks import CardStatus
 from truyvet.checkins.models import PersonalQrKey
 from truyvet.core.errors import ServiceError
 
 PREFIX = "TV1"
 REF_LENGTH = 12
 BASE32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_TOKEN = re.compile(r"TV1\.([A-Z2-7]{12})\.([1-9][0-9]{0,4})\.([A-Z2-7]{103})")
+_TOKEN = re.compile(r"TV1\.([A-Z2-7]{12})\.([1-9][0-9]{0,4})\.([A-Z2-7]{103})"
+                    r"(?:\.([GYR])([0-9]{10})\.([A-Z2-7]{103}))?")
+CLAIM_COLOURS = {"G": "green", "Y": "yellow", "R": "red"}
+CLAIM_LETTERS = {colour: letter for letter, colour in CLAIM_COLOURS.items()}
+CLAIM_MAX_SECONDS = 24 * 3600
 KEY_FILE_NAME = "personal_qr_ed25519.key"
 
 
@@ -171,9 +191,42 @@ def personal_qr_token(person: Person) -> str:
 
 
 @dataclass(frozen=True)
+class ColourClaim:
+    colour: str  # "green" | "yellow" | "red"
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class ParsedToken:
     ref: str
     version: int
+    # A colour claim whose signature is right (expired or not: see ``current_claim``).
+    claim: ColourClaim | None = None
+
+
+def _claim_signed_part(ref: str, version: int, letter: str, expires: int) -> str:
+    return f"TV1C.{ref}.{version}.{letter}{expires}"
+
+
+def personal_qr_token_with_claim(person: Person, *, colour: str, valid_until: datetime,
+                                 now: datetime | None = None) -> str:
+    """The current token with a signed claim of ``colour`` appended, valid
+    until ``valid_until`` but never more than 24 hours from now."""
+    now = now or timezone.now()
+    token = personal_qr_token(person)
+    key = _key_for(person)
+    expires = int(min(valid_until, now + timedelta(seconds=CLAIM_MAX_SECONDS)).timestamp())
+    letter = CLAIM_LETTERS[colour]
+    signed = _claim_signed_part(key.ref, key.version, letter, expires)
+    return f"{token}.{letter}{expires}.{_b32(_private_key().sign(signed.encode('ascii')))}"
+
+
+def current_claim(parsed: ParsedToken, now: datetime | None = None) -> ColourClaim | None:
+    """The token's colour claim if it has one and it has not expired."""
+    now = now or timezone.now()
+    if parsed.claim is None or parsed.claim.expires_at <= now:
+        return None
+    return parsed.claim
 
 
 def personal_qr_check_signature(token: str) -> ParsedToken:
@@ -186,19 +239,29 @@ def personal_qr_check_signature(token: str) -> ParsedToken:
             _("Mã QR cá nhân không đúng định dạng."), code="personal_qr_malformed"
         )
     ref, version, signature = match.group(1), int(match.group(2)), match.group(3)
+    claim = None
     try:
-        raw_signature = _unb32(signature)
-        # Base32 of 64 bytes leaves 3 unused bits in the last character:
-        # only the canonical spelling is accepted, so no altered token passes.
-        if _b32(raw_signature) != signature:
-            raise ValueError("non-canonical base32")
-        _public_key().verify(raw_signature, _signed_part(ref, version).encode("ascii"))
+        _verify(signature, _signed_part(ref, version))
+        if match.group(4):
+            letter, expires = match.group(4), int(match.group(5))
+            _verify(match.group(6), _claim_signed_part(ref, version, letter, expires))
+            claim = ColourClaim(colour=CLAIM_COLOURS[letter],
+                                expires_at=datetime.fromtimestamp(expires, tz=UTC))
     except (InvalidSignature, ValueError):
         raise PersonalQrError(
             _("Mã QR cá nhân không hợp lệ: chữ ký không đúng (mã giả hoặc đã bị sửa)."),
             code="personal_qr_forged",
         ) from None
-    return ParsedToken(ref=ref, version=version)
+    return ParsedToken(ref=ref, version=version, claim=claim)
+
+
+def _verify(signature: str, signed: str) -> None:
+    raw_signature = _unb32(signature)
+    # Base32 of 64 bytes leaves 3 unused bits in the last character:
+    # only the canonical spelling is accepted, so no altered token passes.
+    if _b32(raw_signature) != signature:
+        raise ValueError("non-canonical base32")
+    _public_key().verify(raw_signature, signed.encode("ascii"))
 
 
 def personal_qr_verify(token: str) -> Person:
@@ -269,8 +332,24 @@ def personal_qr_measure(token: str, *, error: str = "m") -> QrMeasure:
 # --- The COVID card colour ----------------------------------------------------------
 
 
-def card_colour_for(person: Person) -> str | None:
-    """"green", "yellow" or "red" once the vaccination and certificates
-    issues provide the data (BRIEF §3 G); None until then, shown as grey
+def card_statuses_for(people: list[Person], at: datetime | None = None
+                      ) -> dict[int, CardStatus]:
+    """The card colours of ``people`` by person id, as the apps above
+    computed them (the ``card_status`` hook; certificates answers)."""
+    found: dict[int, CardStatus] = {}
+    distinct = list({person.pk: person for person in people}.values())
+    if distinct:
+        hooks.card_status(people=distinct, at=at or timezone.now(), found=found)
+    return found
+
+
+def card_status_for(person: Person, at: datetime | None = None) -> CardStatus | None:
+    """The person's card colour; None when no app gave one, shown as grey
     "no vaccination data"."""
-    return None
+    return card_statuses_for([person], at).get(person.pk)
+
+
+def card_colour_for(person: Person) -> str | None:
+    """"green", "yellow" or "red" (BRIEF §3 G), None without data."""
+    status = card_status_for(person)
+    return status.colour if status else None

@@ -86,11 +86,19 @@ class StaffScanIn(StrictIn):
     id: uuid.UUID | None = ID_FIELD
 
 
+ID_KIND_DESCRIPTION = (
+    "The document type of `id_number`: `cccd` (12 digits), `cmnd` (9) or `passport`; "
+    "guessed from the number when empty (older clients)")
+STREET_DESCRIPTION = "The visitor's address; a phone or an address is required"
+
+
 class ManualIn(StrictIn):
     venue: str = VENUE_FIELD
     full_name: str = Field("", max_length=200)
     phone: str = Field("", max_length=32)
     id_number: str = Field("", max_length=32)
+    id_kind: str = Field("", max_length=8, description=ID_KIND_DESCRIPTION)
+    street: str = Field("", max_length=200, description=STREET_DESCRIPTION)
     birth_date: date | None = BIRTH_DATE_FIELD
     separate: bool = SEPARATE_FIELD
     person_id: int | None = Field(
@@ -109,6 +117,8 @@ class BatchItemIn(StrictIn):
     full_name: str = Field("", max_length=200, description="manual")
     phone: str = Field("", max_length=32, description="manual")
     id_number: str = Field("", max_length=32, description="manual")
+    id_kind: str = Field("", max_length=8, description="manual: as in `/manual`")
+    street: str = Field("", max_length=200, description="manual: as in `/manual`")
     birth_date: date | None = Field(None, description="manual: as in `/manual`")
     separate: bool = Field(False, description="manual: as in `/manual`")
     person_id: int | None = Field(None, description="manual: a person from people-lookup")
@@ -173,10 +183,20 @@ class ScanDisplayOut(Schema):
     method_label: str
     outcome: str
     outcome_label: str
+    lines: list[str] = Field(
+        default_factory=list,
+        description="Further lines for the door screen (a declaration QR at a checkpoint: "
+                    "plate, residence, route, symptoms, the origin's epidemic level)",
+    )
 
 
 class StaffScanOut(Schema):
     ok: bool = True
+    kind: str = Field(
+        "checkin",
+        description="What was recorded: `checkin`, or `checkpoint_pass` for a declaration "
+                    "QR scanned at a checkpoint (`checkin_id` is then the pass's id)",
+    )
     outcome: str
     duplicate: bool
     checkin_id: uuid.UUID
@@ -261,6 +281,11 @@ class PersonalQrOut(Schema):
     length: int
     qr_version: int = Field(description="QR version at error correction level M")
     card_colour: str | None
+    card_reason: str = Field("", description="Why the card has its colour")
+    card_change: str = Field("", description="When the colour will change, in words")
+    offline_token: str = Field(
+        "", description="The token with a signed colour claim (≤ 24 h) for offline "
+        "controllers: show this one on screen, never print it")
     key_id: str
 
 
@@ -274,6 +299,11 @@ class PublicKeyOut(Schema):
         description="The ASCII text the signature covers; ref and signature are base32 "
         "(RFC 4648, upper case, no padding)",
     )
+    claim_format: str = ".<G|Y|R><expires, Unix seconds, 10 digits>.<signature>"
+    claim_signed_part: str = Field(
+        "TV1C.<ref>.<version>.<G|Y|R><expires>",
+        description="What a colour claim's signature covers (same key); a claim "
+        "appended to the token is valid until it expires, at most 24 h")
 
 
 # --- A venue's visitors (mounted under /api/v1/venues/) ---------------------------------

@@ -27,13 +27,15 @@ from django.utils.translation import gettext_lazy as _
 from truyvet.accounts.models import Person, User, Viewer
 from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.checkins.models import CheckIn, CheckInMethod, GuestVisitsDeclined
+from truyvet.core import formats
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.masking import mask_name, mask_phone
 from truyvet.core.models import AuditAction
 from truyvet.core.pagination import page_window
 from truyvet.core.services import audit_record, audit_record_found
 from truyvet.core.text import fold
-from truyvet.core.time import local_zone, period_bounds
+from truyvet.core.time import local_day, local_zone, period_bounds
+from truyvet.places.levels import LevelBadge, commune_levels_on, entry_badge
 from truyvet.venues import importing
 from truyvet.venues import permissions as venue_permissions
 from truyvet.venues.models import StaffRole, Venue, VenueStaff
@@ -66,6 +68,20 @@ def checkins_of_me(*, user: Viewer, days: int = HISTORY_DAYS) -> QuerySet[CheckI
         .select_related(*_VENUE_RELATED)
         .order_by("-arrived_at")
     )
+
+
+def visit_levels(checkins: list[CheckIn]) -> dict[uuid.UUID, LevelBadge]:
+    """The epidemic level of each visit's venue commune on the day of the
+    visit (not today's), in one query for the whole list; visits whose
+    commune had no level then are left out."""
+    found = commune_levels_on((c.venue.commune_id, c.arrived_at) for c in checkins)
+    badges: dict[uuid.UUID, LevelBadge] = {}
+    for checkin in checkins:
+        badge = entry_badge(found.get((checkin.venue.commune_id,
+                                       local_day(checkin.arrived_at))))
+        if badge is not None:
+            badges[checkin.pk] = badge
+    return badges
 
 
 def checkin_of_me(*, user: Viewer, checkin_id: uuid.UUID | str) -> CheckIn:
@@ -328,9 +344,10 @@ def venue_visitor_log_export(
     with transaction.atomic():
         rows = [
             [
-                entry.arrived_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                entry.ends_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                entry.name, entry.phone, entry.method_label,
+                # Real times (local, without a zone: a cell has none).
+                entry.arrived_at.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0),
+                entry.ends_at.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0),
+                entry.name, formats.phone(entry.phone), entry.method_label,
             ]
             for entry in map(_entry, _visits(venue, since, until)[:EXPORT_MAX_ROWS])
         ]

@@ -35,14 +35,16 @@ from truyvet.checkins.forms import (
 )
 from truyvet.checkins.models import CheckIn, DepartureKind
 from truyvet.checkins.personal_qr import (
-    card_colour_for,
+    card_status_for,
     personal_qr_measure,
     personal_qr_rotate,
     personal_qr_token,
+    personal_qr_token_with_claim,
 )
 from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.pagination import page_number
 from truyvet.core.selectors import audit_events_about
+from truyvet.places.levels import commune_level_at, entry_badge, levels_exist
 from truyvet.venues import permissions as venue_permissions
 from truyvet.venues import selectors as venue_selectors
 from truyvet.venues.api import file_response
@@ -92,7 +94,10 @@ def venue_scan_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "checkins/venue_scan.html", {
             "error": exc, "error_title": SCAN_ERROR_TITLES.get(exc.code),
         }, status=exc.status if exc.status >= 400 else 400)
-    return render(request, "checkins/venue_scan.html", {"venue": venue, "token": token})
+    # The level of the venue's commune now, the time of the visit about to be made.
+    level = entry_badge(commune_level_at(venue.commune_id))
+    return render(request, "checkins/venue_scan.html", {"venue": venue, "token": token,
+                                                        "level": level})
 
 
 # --- The venue page's check-in block ---------------------------------------------------
@@ -183,6 +188,7 @@ def visit_view(request: HttpRequest, checkin_id: uuid.UUID) -> HttpResponse:
     checkin, guest_token = _visit_for(request, checkin_id)
     return render(request, "checkins/visit.html", {
         "checkin": checkin,
+        "level": selectors.visit_levels([checkin]).get(checkin.pk),
         "is_guest": bool(guest_token),
         "open": checkin.departure_kind == DepartureKind.ESTIMATED,
     })
@@ -211,8 +217,13 @@ def history_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     say whether they are theirs, and who viewed their data."""
     user = request.user
     offered = selectors.guest_visits_offered(user=user)
+    checkins = list(selectors.checkins_of_me(user=user))
+    levels = selectors.visit_levels(checkins)
+    for checkin in checkins:
+        checkin.level = levels.get(checkin.pk)  # type: ignore[attr-defined]
     return render(request, "checkins/history.html", {
-        "checkins": list(selectors.checkins_of_me(user=user)),
+        "checkins": checkins,
+        "show_levels": bool(levels) or levels_exist(),  # the column waits for levels
         "days": selectors.HISTORY_DAYS,
         "offered": list(offered[:50]),
         "offered_count": offered.count(),
@@ -249,13 +260,19 @@ def personal_qr_view(request: HttpRequest) -> HttpResponse:
     """The personal QR, big on screen, with the short name and the COVID
     card colour (grey "no vaccination data" until that data exists)."""
     person: Person = request.user.person  # type: ignore[union-attr]  # login_required
-    token = personal_qr_token(person)
+    status = card_status_for(person)
+    # On screen the QR carries a signed colour claim (≤ 24 h) for offline
+    # controllers; the printed card never does.
+    token = (personal_qr_token_with_claim(person, colour=status.colour,
+                                          valid_until=status.valid_until)
+             if status else personal_qr_token(person))
     return render(request, "checkins/personal_qr.html", {
         "person": person,
         "token": token,
         "svg": _qr_svg(token),
         "measured": personal_qr_measure(token),
-        "colour": card_colour_for(person),
+        "colour": status.colour if status else None,
+        "status": status,
     })
 
 
@@ -346,19 +363,25 @@ def control_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     scan_form = WedgeScanForm(request.POST if action == "scan" else None)
     manual_form = ManualEntryForm(request.POST if action == "manual" else None)
     outcome: services.StaffScanResult | None = None
+    claimed: services.ScanDisplay | None = None
     error: ServiceError | None = None
     try:
         if action == "scan" and scan_form.is_valid():
-            outcome = services.checkin_staff_scan(
-                controller=request.user, venue=venue,
-                payload=scan_form.cleaned_data["payload"], request=request,
-            )
+            payload = scan_form.cleaned_data["payload"]
+            claim = services.door_scan_claimed(controller=request.user, venue=venue,
+                                               payload=payload, request=request)
+            if claim is not None:
+                claimed = services.claimed_display(claim)
+            else:
+                outcome = services.checkin_staff_scan(
+                    controller=request.user, venue=venue, payload=payload, request=request,
+                )
         elif action == "manual" and manual_form.is_valid():
             data = manual_form.cleaned_data
             outcome = services.checkin_manual(
                 controller=request.user, venue=venue, full_name=data["full_name"],
-                phone=data["phone"], id_number=data["id_number"],
-                birth_date=data["birth_date"], separate=data["separate"],
+                phone=data["phone"], id_number=data["id_number"], id_kind=data["id_kind"],
+                street=data["street"], birth_date=data["birth_date"], separate=data["separate"],
                 person_id=data["person_id"], request=request,
             )
             manual_form = ManualEntryForm()
@@ -372,6 +395,7 @@ def control_view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
         "scan_form": WedgeScanForm(),
         "manual_form": manual_form,
         "outcome": outcome,
+        "claimed": claimed,
         "error": error,
     }, error)
 

@@ -17,6 +17,22 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+def env_file_load(default: str | os.PathLike[str]) -> str:
+    """Reads ``KEY=value`` lines from the file ``TRUYVET_ENV_FILE`` names
+    (``default``, the project's ``.env``, when unset; none when set empty)
+    into the environment, with python-dotenv. A variable already in the
+    environment wins over the file, so a service manager's settings or a
+    command line's ``PORT=…`` are never overridden. Returns the file read,
+    or "" when there was none."""
+    from dotenv import load_dotenv
+
+    path = os.environ.get("TRUYVET_ENV_FILE", os.fspath(default))
+    if not path or not os.path.isfile(path):
+        return ""
+    load_dotenv(path, override=False)
+    return path
+
+
 class Env:
     """Reads typed values from a mapping (``os.environ`` by default)."""
 

@@ -151,3 +151,50 @@ class Population(models.Model):
 
     def __str__(self) -> str:
         return f"{self.commune_id}: {self.total} ({self.adults} ≥ 18)"
+
+
+# --- Epidemic levels (issue 14, decision 0016) --------------------------------------
+#
+# Resolution 128/NQ-CP grades each commune from 1 (green, low risk) to 4 (red,
+# very high risk). The level is a fact about a place on a day, so the dated
+# history lives here, below check-ins (which show the level of a venue's
+# commune at the time of a visit) and declarations (which sets and suggests it).
+
+
+class EpidemicLevel(models.IntegerChoices):
+    LOW = 1, _("Cấp 1 – Nguy cơ thấp")
+    MEDIUM = 2, _("Cấp 2 – Nguy cơ trung bình")
+    HIGH = 3, _("Cấp 3 – Nguy cơ cao")
+    VERY_HIGH = 4, _("Cấp 4 – Nguy cơ rất cao")
+
+
+class CommuneLevel(models.Model):
+    """A commune's epidemic level from ``effective_from`` (a local day) until
+    the next entry of the same commune. Entries are never edited or deleted:
+    a change is a new row, so the level of any past day can be read back."""
+
+    commune = models.ForeignKey(
+        AdministrativeUnit, on_delete=models.PROTECT, related_name="epidemic_levels"
+    )
+    level = models.PositiveSmallIntegerField(choices=EpidemicLevel.choices)
+    effective_from = models.DateField()
+    reason = models.CharField(max_length=500, blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["commune_id", "-effective_from", "-id"]
+        indexes = [
+            models.Index(fields=["commune", "effective_from", "id"], name="commune_level_at_idx"),
+            models.Index(fields=["created_at"], name="commune_level_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(level__gte=1, level__lte=4),
+                                   name="commune_level_one_to_four"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commune_id}: {self.level} from {self.effective_from}"

@@ -7,6 +7,7 @@ query per row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
@@ -24,6 +25,7 @@ _FOLDED_PREFIXES = sorted(
     {fold(prefix) for rules in KIND_PREFIXES.values() for prefix, _kind in rules}
 )
 
+_PREFIXES = sorted({prefix for rules in KIND_PREFIXES.values() for prefix, _kind in rules})
 _RANK_EXACT, _RANK_PREFIX, _RANK_OTHER = 0, 1, 2
 
 
@@ -85,14 +87,20 @@ def units_search(
     parent: AdministrativeUnit | None = None,
     scheme: str = Scheme.Y2021,
     limit: int | None = 20,
+    near: Sequence[AdministrativeUnit] = (),
 ) -> QuerySet[AdministrativeUnit]:
     """Units whose name contains every word of ``query`` at the start of one
     of its words, ignoring diacritics and case: "ha lang" finds "Huyện Hạ Lang".
     A query of digits also finds the unit with that code.
 
-    Exact names (with or without their kind prefix) come first, then names
-    that start with the query, then the rest; shorter names first within each.
-    ``parent`` restricts the search to units below it, at any depth.
+    The order: a name exactly as typed, diacritics included (with or
+    without its kind prefix: "Thanh Nhật" is "Thị trấn Thanh Nhật", not
+    "Phường Thành Nhất"); then units in the user's own area (``near``: the
+    units they live in or work for; their district, then their province);
+    then a name that contains the query as typed; then exact names ignoring
+    diacritics, names that start with the query, and the rest; shorter
+    names first within each. ``parent`` restricts the search to units below
+    it, at any depth.
     """
     folded = fold(query)
     tokens = folded.split()
@@ -115,7 +123,23 @@ def units_search(
         units = units.filter(level=level)
     if parent is not None:
         units = units.filter(path__startswith=parent.path).exclude(pk=parent.pk)
+    typed = " ".join(query.split())
+    accent_exact = Q(name__iexact=typed)
+    for prefix in _PREFIXES:
+        accent_exact |= Q(name__iexact=f"{prefix} {typed}")
+    district_paths = {"/".join(u.path.split("/")[:3]) + "/" for u in near if u.level >= 2}
+    province_paths = {"/".join(u.path.split("/")[:2]) + "/" for u in near}
+    in_district, in_province = Q(pk__in=[]), Q(pk__in=[])
+    for path in district_paths:
+        in_district |= Q(path__startswith=path)
+    for path in province_paths:
+        in_province |= Q(path__startswith=path)
     units = units.annotate(
+        accent=Case(When(accent_exact, then=Value(0)),
+                    When(name__contains=typed, then=Value(1)),
+                    default=Value(2), output_field=IntegerField()),
+        nearness=Case(When(in_district, then=Value(0)), When(in_province, then=Value(1)),
+                      default=Value(2), output_field=IntegerField()),
         rank=Case(
             When(Q(name_folded__in=exact) | Q(code=folded), then=Value(_RANK_EXACT)),
             When(starts, then=Value(_RANK_PREFIX)),
@@ -123,7 +147,10 @@ def units_search(
             output_field=IntegerField(),
         ),
         name_length=Length("name"),
-    ).order_by("rank", "name_length", "path")
+    ).order_by(
+        Case(When(accent=0, then=Value(0)), default=Value(1), output_field=IntegerField()),
+        "nearness", "accent", "rank", "name_length", "path",
+    )
     if limit is not None:
         units = units[:limit]
     return units

@@ -25,6 +25,7 @@ from truyvet.reports.schemas import (
     InactivePageRead,
     ReminderRead,
     RemindersIn,
+    RemindersMatchingIn,
     ReportCreate,
     ReportRead,
     ScopeRead,
@@ -75,10 +76,14 @@ def dashboard(
 
 @router.get("/{scope}/inactive", response=InactivePageRead, auth=logged_in,
             summary="Venues without a scan in 7 days, with owners' phones (audited)")
-def inactive(request: HttpRequest, scope: str, offset: int = 0, limit: int = 50) -> Any:
+def inactive(
+    request: HttpRequest, scope: str, offset: int = 0, limit: int = 50,
+    commune: int | None = None, venue_type: str = "",
+) -> Any:
+    """Filtered by `commune` (a unit id in the scope) and `venue_type`."""
     return selectors.inactive_venues_for(
         viewer=_caller(request), scope=_scope(request, scope), offset=offset, limit=limit,
-        request=request,
+        request=request, commune=commune, venue_type=venue_type[:20],
     )
 
 
@@ -89,6 +94,19 @@ def reminders(request: HttpRequest, payload: RemindersIn) -> list[services.Remin
     not active are skipped with a reason. Delivered by the worker."""
     return services.venue_reminders_send(
         actor=_caller(request), venue_codes=payload.venue_codes, request=request
+    )
+
+
+@router.post("/{scope}/reminders", response=list[ReminderRead], auth=logged_in,
+             summary="SMS reminders to every inactive venue the filters find")
+def reminders_matching(
+    request: HttpRequest, scope: str, payload: RemindersMatchingIn
+) -> list[services.ReminderOutcome]:
+    """Every active venue of the scope's inactive list that `commune` and
+    `venue_type` find, on all pages, as `/reminders` does for chosen ones."""
+    return services.venue_reminders_send_matching(
+        actor=_caller(request), scope=_scope(request, scope), commune=payload.commune,
+        venue_type=payload.venue_type, request=request,
     )
 
 

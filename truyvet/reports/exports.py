@@ -22,11 +22,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from truyvet.accounts.models import User
-from truyvet.core import pdf
+from truyvet.core import formats, pdf
 from truyvet.core.errors import ErrorCollector, NotAllowed
 from truyvet.core.models import AuditAction
 from truyvet.core.services import audit_record
-from truyvet.core.sheets import csv_content, sheet_append
+from truyvet.core.sheets import csv_content, sheet_table
 from truyvet.core.text import fold
 from truyvet.reports import charts, permissions
 from truyvet.reports.selectors import (
@@ -48,6 +48,8 @@ CONTENT_TYPES = {"xlsx": XLSX_TYPE, "csv": CSV_TYPE, "pdf": PDF_TYPE}
 TABLES = ("summary", "units", "types", "days", "unit_days", "type_days", "inactive")
 # The PDF lists at most this many inactive venues; the XLSX holds them all.
 PDF_INACTIVE_ROWS = 300
+# The tallest a chart is drawn in the PDF (points: 80 mm).
+CHART_HEIGHT = 80 * 72 / 25.4
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,14 @@ def _when(moment: datetime | None) -> str:
     return f"{timezone.localtime(moment):%d/%m/%Y %H:%M}" if moment else ""
 
 
-def _phone(phone: str) -> str:
-    """"+84912345678" -> "0912 345 678": how officers dial it."""
-    local = "0" + phone[3:] if phone.startswith("+84") else phone
-    return f"{local[:4]} {local[4:7]} {local[7:]}".strip() if len(local) == 10 else local
+def _local(moment: datetime | None) -> datetime | None:
+    """A time as the spreadsheet shows it: local, without a zone (a cell
+    has none)."""
+    return timezone.localtime(moment).replace(tzinfo=None) if moment else None
+
+
+def _owner_name(name: str) -> str:
+    return name or _("(chưa có tài khoản)")
 
 
 def _figure_cells(figures: Figures) -> list[Any]:
@@ -108,7 +114,7 @@ def dashboard_tables(dashboard: Dashboard, inactive: list[InactiveVenue] | None)
     summary = Table("summary", _("Tổng hợp"), [_("Chỉ tiêu"), _("Giá trị")], [
         [_("Đơn vị"), dashboard.scope.full_name],
         [_("Kỳ báo cáo"), period_text(dashboard)],
-        [_("Số liệu hoạt động tính đến"), _when(dashboard.as_of)],
+        [_("Số liệu hoạt động tính đến"), _local(dashboard.as_of)],
         *[[header, value] for header, value in zip(_figure_headers(), _figure_cells(totals),
                                                      strict=True)],
     ])
@@ -150,9 +156,9 @@ def inactive_table(entries: list[InactiveVenue]) -> Table:
         [[
             entry.venue.code, entry.venue.name, entry.venue.get_venue_type_display(),
             entry.venue.commune.name, entry.venue.street, entry.venue.get_status_display(),
-            _when(entry.last_scan_at), entry.reminders,
-            "; ".join(owner.name for owner in entry.owners if owner.name),
-            "; ".join(_phone(owner.phone) for owner in entry.owners),
+            _local(entry.last_scan_at), entry.reminders,
+            "; ".join(_owner_name(owner.name) for owner in entry.owners),
+            "; ".join(formats.phone(owner.phone) for owner in entry.owners),
         ] for entry in entries],
     )
 
@@ -162,31 +168,14 @@ def inactive_table(entries: list[InactiveVenue]) -> Table:
 
 def tables_xlsx(tables: list[Table], *, title: str) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
     book = Workbook()
     first = book.active
     assert first is not None
     book.remove(first)
     for table in tables:
-        sheet = book.create_sheet(table.title[:31])
-        sheet_append(sheet, [title])
-        sheet["A1"].font = Font(bold=True, size=13)
-        sheet_append(sheet, table.headers)
-        for cell in sheet[2]:
-            cell.font = Font(bold=True)
-        for row in table.rows:
-            sheet_append(sheet, row)
-        for index, header in enumerate(table.headers, start=1):
-            sample = [header, *(row[index - 1] for row in table.rows[:50])]
-            width = max(len(_cell(value)) for value in sample)
-            sheet.column_dimensions[get_column_letter(index)].width = min(max(10, width + 2), 50)
-        for cells in sheet.iter_rows(min_row=3):
-            for cell in cells:
-                if isinstance(cell.value, date):
-                    cell.number_format = "dd/mm/yyyy"
-        sheet.freeze_panes = "A3"
+        sheet_table(book.create_sheet(table.title[:31]), table.headers, table.rows,
+                    title=title)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -197,11 +186,16 @@ def table_csv(table: Table) -> bytes:
 
 
 def _cell(value: Any) -> str:
+    """A value as a PDF cell shows it (Vietnamese numbers, local times)."""
+    if isinstance(value, datetime):
+        return f"{value:%d/%m/%Y %H:%M}"
     if isinstance(value, date):
         return f"{value:%d/%m/%Y}"
     if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+        return formats.number(value, 1)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return formats.number(value)
+    return "" if value is None else str(value)
 
 
 def report_pdf(dashboard: Dashboard, tables: list[Table]) -> bytes:
@@ -209,8 +203,7 @@ def report_pdf(dashboard: Dashboard, tables: list[Table]) -> bytes:
     per-day-and-unit tables are left to the spreadsheet)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
-    from reportlab.platypus import Image, KeepTogether, PageBreak, SimpleDocTemplate, Spacer
-    from reportlab.platypus import Table as PdfTable
+    from reportlab.platypus import CondPageBreak, Image, KeepTogether, SimpleDocTemplate, Spacer
 
     style = pdf.styles(size=8)
     title = _("Báo cáo tình hình quét mã QR tại địa điểm — %(scope)s") % {
@@ -224,20 +217,16 @@ def report_pdf(dashboard: Dashboard, tables: list[Table]) -> bytes:
 
     def grid(table: Table, limit: int | None = None) -> Any:
         rows = table.rows if limit is None else table.rows[:limit]
-        data = [[pdf.paragraph(h, style.bold) for h in table.headers]]
-        data += [[pdf.paragraph(_cell(c), style.text) for c in row] for row in rows]
-        if not rows:
-            data.append([pdf.paragraph(_("Không có dữ liệu."), style.text)]
-                        + [""] * (len(table.headers) - 1))
-        pdf_table = PdfTable(data, repeatRows=1, colWidths=[width / len(table.headers)]
-                             * len(table.headers))
-        pdf_table.setStyle(pdf.grid_style())
-        return pdf_table
+        return pdf.grid(table.headers, [[_cell(c) for c in row] for row in rows], width=width,
+                        empty=_("Không có dữ liệu."))
 
     def picture(content: bytes) -> Any:
+        # Both charts and the summary share the first page: each chart is
+        # at most a third of the page high, so the second one does not
+        # start a page of its own and leave the next almost blank.
         image = Image(io.BytesIO(content))
-        scale = width / image.imageWidth
-        image.drawWidth, image.drawHeight = width, image.imageHeight * scale
+        scale = min(width / image.imageWidth, CHART_HEIGHT / image.imageHeight)
+        image.drawWidth, image.drawHeight = image.imageWidth * scale, image.imageHeight * scale
         return image
 
     by_key = {table.key: table for table in tables}
@@ -254,10 +243,11 @@ def report_pdf(dashboard: Dashboard, tables: list[Table]) -> bytes:
         picture(charts.checkins_chart(dashboard, "png")),
         Spacer(1, 3 * mm),
         picture(charts.active_share_chart(dashboard, "png")),
-        PageBreak(),
     ]
     for key in ("units", "types", "days"):
-        story += [pdf.paragraph(by_key[key].title, style.subheading), grid(by_key[key])]
+        # A heading is never left alone at the foot of a page.
+        story += [CondPageBreak(40 * mm), pdf.paragraph(by_key[key].title, style.subheading),
+                  grid(by_key[key])]
     if "inactive" in by_key:
         inactive = by_key["inactive"]
         note = ""
@@ -274,7 +264,7 @@ def report_pdf(dashboard: Dashboard, tables: list[Table]) -> bytes:
                 "quét mã; lần xuất này đã được ghi nhật ký.") + (" " + note if note else "")
         )
         story += [
-            PageBreak(),
+            CondPageBreak(60 * mm),
             KeepTogether([pdf.paragraph(inactive.title, style.subheading),
                           pdf.paragraph(explanation, style.text)]),
             Spacer(1, 2 * mm),

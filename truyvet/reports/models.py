@@ -127,6 +127,24 @@ class VenueReminder(models.Model):
         return f"reminder {self.venue_id} {self.day}"
 
 
+class ReminderTemplate(models.Model):
+    """A province's own reminder to inactive venues: the SMS (with the
+    placeholders ``{name}``, ``{code}``, ``{count}`` and ``{unit}``) and,
+    optionally, the province's rule on venues that stay inactive, shown on
+    its reminder page. Without one, the generic text and no rule."""
+
+    province = models.OneToOneField("places.AdministrativeUnit", on_delete=models.CASCADE,
+                                    related_name="+")
+    body = models.CharField(max_length=480)
+    rule = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self) -> str:
+        return f"reminder template of {self.province_id}"
+
+
 class ReportKind(models.TextChoices):
     DAILY = "daily", _("Hằng ngày")
     WEEKLY = "weekly", _("Hằng tuần")

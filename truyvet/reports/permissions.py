@@ -44,6 +44,12 @@ def can_send_reminder(user: Viewer, venue: Venue) -> bool:
     return can_manage_unit(user, venue.commune)
 
 
+def can_edit_reminder_template(user: Viewer, province: AdministrativeUnit) -> bool:
+    """Sets the province's reminder SMS and its rule on inactive venues:
+    the province's own officers (and system admins)."""
+    return can_manage_unit(user, province)
+
+
 def can_manage_report_recipients(user: Viewer, unit: AdministrativeUnit | None) -> bool:
     """Adds and removes the e-mail addresses that get the unit's scheduled reports."""
     return can_view_dashboard(user, unit)

@@ -27,6 +27,11 @@ class RemindersIn(StrictIn):
                                    description="Codes of inactive venues to remind (≤ 200)")
 
 
+class RemindersMatchingIn(StrictIn):
+    commune: int | None = Field(None, description="A commune (unit id) of the scope")
+    venue_type: str = Field("", max_length=20, description="Only venues of this type")
+
+
 class ReportCreate(StrictIn):
     since: date | None = Field(None, description="First day (local); default 14 days back")
     until: date | None = Field(None, description="Last day (local), inclusive; default today")

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import (
     Count,
@@ -42,12 +43,12 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from truyvet.accounts import permissions as account_permissions
-from truyvet.accounts.models import User, Viewer
+from truyvet.accounts.models import Person, User, Viewer
 from truyvet.core.db_router import reporting_read
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
 from truyvet.core.models import AuditAction
@@ -402,6 +403,27 @@ def dashboard_for(
     return dashboard_build(scope=scope, since=since, until=until, now=now)
 
 
+def dashboard_cached(*, viewer: User, scope: Scope, since: date, until: date) -> Dashboard:
+    """``dashboard_for``, kept in the cache for REPORTS_DASHBOARD_CACHE_SECONDS
+    per scope, period and language: a province's dashboard at 10 M
+    check-ins takes longer to build than the page's budget, and officers
+    open the same one many times a minute. The page says how old its
+    figures are (``as_of``). The permission check runs on every call; the
+    files (exports, scheduled reports) and the API are always built fresh."""
+    if not permissions.can_view_dashboard(viewer, scope.unit):
+        raise NotAllowed(_("Bạn chỉ xem được báo cáo của địa bàn mình phụ trách."))
+    seconds = settings.REPORTS_DASHBOARD_CACHE_SECONDS
+    if not seconds:
+        return dashboard_build(scope=scope, since=since, until=until)
+    key = (f"reports:dashboard:{scope.slug}:{since.isoformat()}:{until.isoformat()}:"
+           f"{translation.get_language()}")
+    board = cache.get(key)
+    if not isinstance(board, Dashboard):
+        board = dashboard_build(scope=scope, since=since, until=until)
+        cache.set(key, board, seconds)
+    return board
+
+
 def dashboard_build(
     *, scope: Scope, since: date, until: date, now: datetime | None = None
 ) -> Dashboard:
@@ -508,6 +530,7 @@ class InactivePage:
     offset: int
     limit: int
     venues: list[InactiveVenue]
+    remindable: int = 0  # of ``total``, the active ones (a reminder can go to them)
 
 
 # Reminders sent after this count when a venue never had a scan.
@@ -525,15 +548,24 @@ def _reminders_since_last_scan() -> Subquery:
 
 
 def inactive_venues_qs(
-    scope: Scope, *, now: datetime | None = None, using: str = DEFAULT_DB_ALIAS
+    scope: Scope, *, now: datetime | None = None, using: str = DEFAULT_DB_ALIAS,
+    commune: int | None = None, venue_type: str = "",
 ) -> QuerySet[Venue]:
     """Venues of the scope (closed ones excepted) without a visit in the
     last 7 days, with ``last_scan_at``, ``reminders`` (since that scan) and
-    ``last_reminded_on``; ordered by commune and name."""
+    ``last_reminded_on``; ordered by commune and name. ``commune`` (a unit
+    of the scope, or below it) and ``venue_type`` narrow the list."""
     now = now or timezone.now()
     last_reminder = VenueReminder.objects.filter(venue=OuterRef("pk")).order_by("-day")
+    venues = _venues_in(scope)
+    if commune:
+        unit = (AdministrativeUnit.objects.filter(pk=commune).first()
+                if 0 < commune < 2**63 else None)
+        venues = venues.filter(commune__path__startswith=unit.path) if unit else venues.none()
+    if venue_type:
+        venues = venues.filter(venue_type=venue_type)
     return (
-        _venues_in(scope)
+        venues
         .filter(Q(report_activity__isnull=True)
                 | Q(report_activity__last_scan_at__lte=now - timedelta(days=7)))
         .select_related("commune", "commune__parent", "commune__parent__parent",
@@ -559,14 +591,31 @@ def _owners_of(venues: list[Venue], using: str) -> dict[int, list[Owner]]:
     return owners
 
 
+def _names_by_phone(owners: dict[int, list[Owner]], venues: list[Venue], using: str
+                    ) -> dict[str, str]:
+    """The registered person's name for each phone that has no name yet (an
+    invited owner without an account, the venue's contact number): the
+    officer calling needs to know whom to ask for."""
+    unnamed = {o.phone for listed in owners.values() for o in listed if not o.name}
+    unnamed |= {venue.contact_phone for venue in venues}
+    unnamed.discard("")
+    if not unnamed:
+        return {}
+    return dict(Person.objects.using(using).filter(phone__in=unnamed)
+                .exclude(full_name="").values_list("phone", "full_name"))
+
+
 def _inactive_entries(venues: list[Venue], using: str) -> list[InactiveVenue]:
     owners = _owners_of(venues, using)
+    names = _names_by_phone(owners, venues, using)
     entries = []
     for venue in venues:
         activity = getattr(venue, "report_activity", None)
-        listed = owners[venue.pk]
+        listed = [o if o.name else Owner(name=names.get(o.phone, ""), phone=o.phone)
+                  for o in owners[venue.pk]]
         if not any(owner.phone == venue.contact_phone for owner in listed):
-            listed = [*listed, Owner(name="", phone=venue.contact_phone)]
+            listed = [*listed, Owner(name=names.get(venue.contact_phone, ""),
+                                     phone=venue.contact_phone)]
         entries.append(InactiveVenue(
             venue=venue, last_scan_at=activity.last_scan_at if activity else None,
             reminders=getattr(venue, "reminders", 0) or 0,
@@ -580,9 +629,30 @@ def _require_contacts(viewer: User, scope: Scope) -> None:
         raise NotAllowed(_("Bạn chỉ xem được địa điểm của địa bàn mình phụ trách."))
 
 
+def province_path(unit: AdministrativeUnit) -> str:
+    """The path of the province ``unit`` lies in ("2021/04/")."""
+    return "/".join(unit.path.split("/")[:2]) + "/"
+
+
+def scope_province(scope: Scope) -> AdministrativeUnit | None:
+    """The province a scope lies in (none for the whole country)."""
+    if scope.unit is None:
+        return None
+    return AdministrativeUnit.objects.filter(path=province_path(scope.unit)).first()
+
+
+def inactive_communes(*, viewer: User, scope: Scope) -> list[tuple[int, str]]:
+    """The communes of the scope that have inactive venues, for the filter."""
+    _require_contacts(viewer, scope)
+    ids = inactive_venues_qs(scope).values("commune_id").order_by().distinct()
+    return [(unit.pk, unit.full_name) for unit in AdministrativeUnit.objects.filter(
+        pk__in=ids).select_related("parent", "parent__parent").order_by("path")]
+
+
 def inactive_venues_for(
     *, viewer: User, scope: Scope, offset: int = 0, limit: int = INACTIVE_PAGE_SIZE,
     request: HttpRequest | None = None, now: datetime | None = None,
+    commune: int | None = None, venue_type: str = "",
 ) -> InactivePage:
     """One page of the scope's inactive venues with their owners' names and
     phones (officers call them). Each view is audited: the contacts are
@@ -590,9 +660,10 @@ def inactive_venues_for(
     reminders are sent from it."""
     _require_contacts(viewer, scope)
     limit, offset = page_window(limit=limit, offset=offset, max_limit=500)
-    venues_qs = inactive_venues_qs(scope, now=now)
+    venues_qs = inactive_venues_qs(scope, now=now, commune=commune, venue_type=venue_type)
     with transaction.atomic():
         total = venues_qs.count()
+        remindable = venues_qs.filter(status=VenueStatus.ACTIVE).count()
         venues = list(venues_qs[offset:offset + limit])
         entries = _inactive_entries(venues, DEFAULT_DB_ALIAS)
         audit_record(
@@ -601,7 +672,8 @@ def inactive_venues_for(
             target=f"reports:inactive:{scope.slug}", unit=scope.unit,
             detail={"offset": offset, "shown": len(entries), "total": total},
         )
-    return InactivePage(scope=scope, total=total, offset=offset, limit=limit, venues=entries)
+    return InactivePage(scope=scope, total=total, offset=offset, limit=limit, venues=entries,
+                        remindable=remindable)
 
 
 def inactive_venues_all(scope: Scope, *, now: datetime | None = None) -> list[InactiveVenue]:

@@ -8,6 +8,7 @@ from the check-in services.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,23 +29,28 @@ from django.utils.translation import gettext_lazy
 
 from truyvet.accounts.models import User
 from truyvet.core.errors import ErrorCollector, NotAllowed, NotFound
-from truyvet.core.models import OutboxChannel
+from truyvet.core.models import AuditAction, OutboxChannel
 from truyvet.core.outbox import Message, outbox_enqueue
+from truyvet.core.services import audit_record
+from truyvet.core.text import clean_line
 from truyvet.places.models import AdministrativeUnit, Level
 from truyvet.reports import permissions
 from truyvet.reports.exports import build_report, filename_for
 from truyvet.reports.models import (
     GeneratedReport,
+    ReminderTemplate,
     ReportFormat,
     ReportKind,
     ReportRecipient,
     VenueReminder,
 )
 from truyvet.reports.selectors import (
+    INACTIVE_EXPORT_MAX,
     Scope,
     dashboard_build,
     inactive_venues_qs,
     period_clean,
+    province_path,
 )
 from truyvet.venues.models import StaffRole, Venue, VenueStaff, VenueStatus
 
@@ -73,15 +79,67 @@ _SKIPPED: dict[str, Promise] = {
 }
 
 
-def _reminder_text(venue: Venue, count: int) -> str:
-    """The SMS, in Vietnamese whatever the officer's language: owners read it."""
+REMINDER_PLACEHOLDERS = ("name", "code", "count", "unit")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def default_reminder_body() -> str:
+    """The reminder of a province that has not written its own."""
+    return _(
+        "truyvet: Địa điểm {name} (mã {code}) chưa có lượt quét mã QR nào trong 7 "
+        "ngày qua. Đề nghị treo mã QR ở lối vào và nhắc mọi người quét khi đến. Nhắc lần "
+        "{count} - {unit}."
+    )
+
+
+def _reminder_text(venue: Venue, count: int, template: ReminderTemplate | None) -> str:
+    """The SMS, in Vietnamese whatever the officer's language (owners read
+    it): the province's own text when it has one, else the generic one."""
     with translation.override("vi"):
-        return _(
-            "truyvet: Địa điểm %(name)s (mã %(code)s) chưa có lượt quét mã QR nào trong 7 "
-            "ngày qua. Đề nghị treo mã QR ở lối vào và nhắc mọi người quét khi đến. Nhắc lần "
-            "%(count)s - %(unit)s."
-        ) % {"name": venue.name, "code": venue.code, "count": count,
-             "unit": venue.commune.name}
+        body = template.body if template is not None else default_reminder_body()
+    values = {"name": venue.name, "code": venue.code, "count": str(count),
+              "unit": venue.commune.name}
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), body)
+
+
+def reminder_template_for(unit: AdministrativeUnit) -> ReminderTemplate | None:
+    """The reminder template of the province ``unit`` lies in, if it has one."""
+    return ReminderTemplate.objects.filter(province__path=province_path(unit)).first()
+
+
+def reminder_template_save(
+    *, actor: User, province: AdministrativeUnit, body: str, rule: str = "",
+    request: HttpRequest | None = None,
+) -> ReminderTemplate:
+    """Sets a province's reminder SMS and its rule on inactive venues
+    (province officers of that province). The text may use only the
+    placeholders ``{name}``, ``{code}``, ``{count}`` and ``{unit}``."""
+    if province.level != Level.PROVINCE or not permissions.can_edit_reminder_template(
+            actor, province):
+        raise NotAllowed(gettext_lazy("Chỉ cán bộ cấp tỉnh sửa được mẫu tin nhắc của tỉnh."))
+    errors = ErrorCollector()
+    text = clean_line(body, errors, "body")
+    rule_text = clean_line(rule, errors, "rule")
+    if not text:
+        errors.add("body", gettext_lazy("Hãy nhập nội dung tin nhắn."), "required")
+    elif len(text) > 480:
+        errors.add("body", gettext_lazy("Tin nhắn dài quá 480 ký tự."), "too_long")
+    unknown = [m for m in _PLACEHOLDER.findall(text) if m not in REMINDER_PLACEHOLDERS]
+    if unknown:
+        errors.add("body", gettext_lazy(
+            "Chỉ dùng được {name}, {code}, {count} và {unit} trong nội dung."), "placeholder")
+    if len(rule_text) > 300:
+        errors.add("rule", gettext_lazy("Quy định dài quá 300 ký tự."), "too_long")
+    errors.raise_if_any(INVALID_INPUT)
+    with transaction.atomic():
+        template, _created = ReminderTemplate.objects.update_or_create(
+            province=province, defaults={"body": text, "rule": rule_text,
+                                         "updated_at": timezone.now(), "updated_by": actor})
+        audit_record(actor=actor, action=AuditAction.STATUS_CHANGE, request=request,
+                     purpose=_("Sửa mẫu tin nhắc địa điểm của tỉnh"),
+                     target=f"reports:reminder-template:{province.pk}", unit=province,
+                     detail={"kind": "reports.reminder_template"})
+    return template
 
 
 def venue_reminders_send(
@@ -90,7 +148,8 @@ def venue_reminders_send(
 ) -> list[ReminderOutcome]:
     """Reminds the owners of the given inactive venues by SMS, through the
     outbox: one message per owner phone (and the venue's contact phone),
-    at most one reminder per venue and day.
+    at most one reminder per venue and day, in the text of the venue's
+    province (``ReminderTemplate``).
 
     Every venue must exist and be in the actor's scope (otherwise nothing is
     sent); venues that are not active, had a visit in the last 7 days or
@@ -103,7 +162,31 @@ def venue_reminders_send(
     elif len(codes) > MAX_REMINDERS_AT_ONCE:
         errors.add("venue_codes", gettext_lazy("Mỗi lần nhắc tối đa 200 địa điểm."), "too_many")
     errors.raise_if_any(INVALID_INPUT)
+    return _reminders_send(actor=actor, codes=codes, now=now or timezone.now())
+
+
+def venue_reminders_send_matching(
+    *, actor: User, scope: Scope, commune: int | None = None, venue_type: str = "",
+    request: HttpRequest | None = None, now: datetime | None = None,
+) -> list[ReminderOutcome]:
+    """Reminds every inactive venue of the scope that the filters find (all
+    pages of the list, at most ``INACTIVE_EXPORT_MAX``), as
+    ``venue_reminders_send`` does for chosen ones."""
+    if not permissions.can_view_venue_contacts(actor, scope.unit):
+        raise NotAllowed(gettext_lazy("Bạn chỉ nhắc được địa điểm của địa bàn mình phụ trách."))
     now = now or timezone.now()
+    codes = list(
+        inactive_venues_qs(scope, now=now, commune=commune, venue_type=venue_type)
+        .filter(status=VenueStatus.ACTIVE).values_list("code", flat=True)[:INACTIVE_EXPORT_MAX]
+    )
+    if not codes:
+        errors = ErrorCollector()
+        errors.add("venue_codes", gettext_lazy("Không có địa điểm nào để nhắc."), "required")
+        errors.raise_if_any(INVALID_INPUT)
+    return _reminders_send(actor=actor, codes=codes, now=now)
+
+
+def _reminders_send(*, actor: User, codes: list[str], now: datetime) -> list[ReminderOutcome]:
     today = timezone.localdate(now)
     venues = {v.code: v for v in Venue.objects.select_related("commune").filter(code__in=codes)}
     refused = [c for c in codes if c not in venues
@@ -111,6 +194,9 @@ def venue_reminders_send(
     if refused:
         raise NotFound(_("Không tìm thấy địa điểm: %(codes)s.") % {"codes": ", ".join(refused)})
     ordered = [venues[code] for code in codes]
+    provinces = {province_path(v.commune) for v in ordered}
+    templates = {t.province.path: t for t in ReminderTemplate.objects.filter(
+        province__path__in=provinces).select_related("province")}
     outcomes: list[ReminderOutcome] = []
     with transaction.atomic():
         candidates: Any = inactive_venues_qs(Scope(unit=None), now=now)
@@ -149,7 +235,8 @@ def venue_reminders_send(
                     code=venue.code, name=venue.name, sent=False, reason="already_today",
                     message=_SKIPPED["already_today"]))
                 continue
-            body = _reminder_text(venue, count)
+            body = _reminder_text(venue, count,
+                                  templates.get(province_path(venue.commune)))
             messages += [
                 Message(channel=OutboxChannel.SMS, phone=phone, body=body,
                         kind="reports.reminder",

@@ -28,7 +28,13 @@ from truyvet.core.errors import NotAllowed, NotFound, ServiceError
 from truyvet.core.pagination import page_number
 from truyvet.reports import charts, exports, permissions, selectors, services
 from truyvet.reports.api import file_response
-from truyvet.reports.forms import PeriodForm, RecipientForm, ReportCreateForm
+from truyvet.reports.forms import (
+    InactiveFilterForm,
+    PeriodForm,
+    RecipientForm,
+    ReminderTemplateForm,
+    ReportCreateForm,
+)
 from truyvet.reports.models import ReportKind
 
 
@@ -78,8 +84,8 @@ def index_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 def dashboard_view(request: AuthenticatedHttpRequest, scope: str) -> HttpResponse:
     where = _scope(request, scope)
     form, since, until = _period(request)
-    dashboard = selectors.dashboard_for(viewer=request.user, scope=where, since=since,
-                                        until=until)
+    dashboard = selectors.dashboard_cached(viewer=request.user, scope=where, since=since,
+                                           until=until)
     query = _query(since, until)
     return render(request, "reports/dashboard.html", {
         "dashboard": dashboard,
@@ -89,6 +95,8 @@ def dashboard_view(request: AuthenticatedHttpRequest, scope: str) -> HttpRespons
         "csv_tables": _csv_tables(),
         "can_drill": not where.is_commune,
         "can_contact": permissions.can_view_venue_contacts(request.user, where.unit),
+        "day_bars": charts.day_bars(dashboard),
+        "share_bars": [] if where.is_commune else charts.share_bars(dashboard),
     })
 
 
@@ -116,16 +124,48 @@ def chart_view(request: AuthenticatedHttpRequest, scope: str, name: str) -> Http
 
 @login_required
 def inactive_view(request: AuthenticatedHttpRequest, scope: str) -> HttpResponse:
-    """The inactive venues with their owners' phones (audited), and the form
-    that sends them reminders."""
+    """The inactive venues with their owners' phones (audited), filtered by
+    commune and type, and the form that sends them reminders: the ticked
+    ones, or every venue the filters find on all pages. A province's
+    officers also set the province's reminder text here."""
     where = _scope(request, scope)
     if not permissions.can_view_venue_contacts(request.user, where.unit):
         raise PermissionDenied
     number = page_number(request.GET.get("page"))
-    if request.method == "POST":
+    form = InactiveFilterForm(request.GET or None, communes=selectors.inactive_communes(
+        viewer=request.user, scope=where))
+    filters = form.filters()
+    here = reverse("reports:inactive", args=[where.slug]) + f"?{form.querystring()}"
+    province = selectors.scope_province(where)
+    template = services.reminder_template_for(province) if province else None
+    can_edit = province is not None and permissions.can_edit_reminder_template(
+        request.user, province)
+    template_form = ReminderTemplateForm(
+        request.POST if request.POST.get("action") == "template" else None,
+        initial={"body": template.body if template else services.default_reminder_body(),
+                 "rule": template.rule if template else ""})
+    if request.method == "POST" and request.POST.get("action") == "template":
+        if province is None or not can_edit:
+            raise PermissionDenied
+        if template_form.is_valid():
+            try:
+                services.reminder_template_save(
+                    actor=request.user, province=province, request=request,
+                    **template_form.cleaned_data)
+            except ServiceError as exc:
+                template_form.add_service_error(exc)
+            else:
+                messages.success(request, _("Đã lưu mẫu tin nhắn nhắc của tỉnh."))
+                return redirect(here)
+    elif request.method == "POST":
         try:
-            outcomes = services.venue_reminders_send(
-                actor=request.user, venue_codes=request.POST.getlist("venue"), request=request)
+            if request.POST.get("matching"):
+                outcomes = services.venue_reminders_send_matching(
+                    actor=request.user, scope=where, request=request, **filters)
+            else:
+                outcomes = services.venue_reminders_send(
+                    actor=request.user, venue_codes=request.POST.getlist("venue"),
+                    request=request)
         except ServiceError as exc:
             messages.error(request, str(exc.errors[0].message if exc.errors else exc.message))
         else:
@@ -134,14 +174,19 @@ def inactive_view(request: AuthenticatedHttpRequest, scope: str) -> HttpResponse
                 messages.success(request, ngettext(
                     "Đã gửi tin nhắn nhắc %(count)s địa điểm.",
                     "Đã gửi tin nhắn nhắc %(count)s địa điểm.", len(sent)) % {"count": len(sent)})
-            for outcome in outcomes:
-                if not outcome.sent:
-                    messages.warning(request, f"{outcome.name}: {outcome.message}")
-        return redirect(reverse("reports:inactive", args=[where.slug]) + f"?page={number}")
+            skipped = [o for o in outcomes if not o.sent]
+            for outcome in skipped[:10]:
+                messages.warning(request, f"{outcome.name}: {outcome.message}")
+            if len(skipped) > 10:
+                messages.warning(request, ngettext(
+                    "và %(count)s địa điểm khác không được nhắc.",
+                    "và %(count)s địa điểm khác không được nhắc.", len(skipped) - 10,
+                ) % {"count": len(skipped) - 10})
+        return redirect(f"{here}&page={number}")
     size = selectors.INACTIVE_PAGE_SIZE
     page = selectors.inactive_venues_for(
         viewer=request.user, scope=where, offset=(number - 1) * size, limit=size,
-        request=request,
+        request=request, **filters,
     )
     pages = max(1, -(-page.total // size))
     return render(request, "reports/inactive.html", {
@@ -150,6 +195,9 @@ def inactive_view(request: AuthenticatedHttpRequest, scope: str) -> HttpResponse
         "next": number + 1 if number < pages else None,
         "threshold": settings.REPORTS_REMINDERS_BEFORE_SUSPENSION,
         "breadcrumbs": selectors.breadcrumbs_for(request.user, where),
+        "form": form, "querystring": form.querystring(), "here": here,
+        "template": template, "template_form": template_form if can_edit else None,
+        "province": province,
     })
 
 

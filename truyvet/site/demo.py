@@ -28,10 +28,15 @@ from truyvet.accounts.services import (
     role_grant,
     system_admin_bootstrap,
 )
+from truyvet.certificates import status_demo as certificate_status_demo
+from truyvet.certificates.issuing import demo as issuing_demo
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.services import checkin_record
 from truyvet.checkins.synth import demo as checkin_demo
-from truyvet.places.models import AdministrativeUnit
+from truyvet.declarations import demo as declarations_demo
+from truyvet.places.levels import commune_levels_set
+from truyvet.places.models import AdministrativeUnit, CommuneLevel, Level, Population
+from truyvet.places.population import population_import
 from truyvet.places.services import divisions_load
 from truyvet.reports import demo as report_demo
 from truyvet.tracing import services as tracing
@@ -322,6 +327,20 @@ def demo_checkins(say: Callable[[str], None]) -> None:
 DEMO_STEPS.append(demo_checkins)
 
 
+# --- Declarations and checkpoints (issue 14) ----------------------------------------------
+
+
+def demo_declarations(say: Callable[[str], None]) -> None:
+    """The demo controller at the checkpoint at Thanh Nhật's entrance, and
+    four days of movement declarations scanned there
+    (``truyvet.declarations.demo``)."""
+    declarations_demo.demo_declarations(say, officer_phone="+84901000003",
+                                        controller_phone="+84" + _DEMO_CONTROLLER[1:])
+
+
+# Appended last (below): the passes record the levels of the communes, set by demo_levels.
+
+
 # --- Tracing (issue 5) ------------------------------------------------------------------
 
 _DEMO_HEALTH_WORKER = "+84901000006"  # Đàm Thị Thu, "Cán bộ y tế huyện Hạ Lang"
@@ -424,3 +443,88 @@ def demo_vaccination(say: Callable[[str], None]) -> None:
 
 
 DEMO_STEPS.append(demo_vaccination)
+
+
+# --- Epidemic levels (issue 14 item 4) ------------------------------------------------
+
+CAO_BANG_LEVEL_1 = date(2021, 10, 20)  # Cao Bằng declared level 1 (vietnamnet.vn, 2021)
+RAISED_COMMUNE = (*HA_LANG, "Xã An Lạc")
+RAISED_FROM, RAISED_UNTIL = date(2021, 11, 8), date(2021, 11, 15)
+
+
+def _demo_population(province: AdministrativeUnit) -> None:
+    """Plausible figures for the communes that have none yet (the vaccination
+    step counted Hạ Lang's demo residents): Cao Bằng has about 530,000
+    people in 161 communes, two thirds of them adults. Seeded, so every run
+    gives the same numbers; the file name says they are estimates."""
+    missing = (AdministrativeUnit.objects.filter(path__startswith=province.path,
+                                                 level=Level.COMMUNE)
+               .exclude(pk__in=Population.objects.values("commune_id")).order_by("code"))
+    if not missing.exists():
+        return
+    draw = random.Random(20211020)  # noqa: S311 - demo figures, not security
+    lines = ["Mã xã,Dân số,Dân số từ 18 tuổi"]
+    for commune in missing:
+        total = draw.randint(1_800, 9_000)
+        lines.append(f"{commune.code},{total},{int(total * draw.uniform(0.62, 0.72))}")
+    population_import(actor=None, file=io.BytesIO("\n".join(lines).encode()),
+                      filename="dan-so-cao-bang-uoc-tinh-demo.csv")
+
+
+def demo_levels(say: Callable[[str], None]) -> None:
+    """Cao Bằng's real declaration of level 1 for every commune on 20 Oct 2021,
+    and Xã An Lạc (Hạ Lang) raised to level 2 for the week from 8 Nov 2021,
+    so its history has something to show; set by the province officer
+    through the same service as the page. Plausible populations for the
+    communes without one, for the calculator."""
+    province = _unit_by_names(("Tỉnh Cao Bằng",))
+    raised = _unit_by_names(RAISED_COMMUNE)
+    if province is None or raised is None:
+        return
+    _demo_population(province)
+    if CommuneLevel.objects.filter(commune__path__startswith=province.path).exists():
+        return
+    officer = User.objects.filter(phone="+84901000002").first()
+    for district in AdministrativeUnit.objects.filter(parent=province,
+                                                      level=Level.DISTRICT).order_by("code"):
+        commune_levels_set(actor=officer, unit=district, level=1,
+                           effective_from=CAO_BANG_LEVEL_1,
+                           reason="UBND tỉnh Cao Bằng công bố cấp độ 1 (Nghị quyết 128/NQ-CP)")
+    commune_levels_set(actor=officer, unit=raised, level=2, effective_from=RAISED_FROM,
+                       reason="3 ca F0 trong cộng đồng trong 7 ngày")
+    commune_levels_set(actor=officer, unit=raised, level=1, effective_from=RAISED_UNTIL,
+                       reason="7 ngày không có ca mới trong cộng đồng")
+    say(f"Epidemic levels: Cao Bằng at level 1 from {CAO_BANG_LEVEL_1:%d/%m/%Y}, "
+        f"{raised.name} at level 2 from {RAISED_FROM:%d/%m} to {RAISED_UNTIL:%d/%m/%Y}")
+
+
+DEMO_STEPS.append(demo_levels)
+
+
+# --- Test results, recoveries and the card colour (issue 16) ----------------------------
+
+
+def demo_card_colours(say: Callable[[str], None]) -> None:
+    """Hạ Lang's testing site, a few test results and a recovery, and Cao
+    Bằng's own dated colour rule: every resident has a colour
+    (``truyvet.certificates.status_demo``)."""
+    certificate_status_demo.demo_card_colours(say)
+
+
+DEMO_STEPS.append(demo_card_colours)
+
+
+# --- Certificates we issue (issue 16) -----------------------------------------------
+
+
+def demo_certificates(say: Callable[[str], None]) -> None:
+    """Cao Bằng's demo DSC (in the demo trust list), vaccination certificates
+    for a few Hạ Lang residents, one revoked and re-issued after a
+    corrected dose."""
+    issuing_demo.demo_certificates(say)
+
+
+DEMO_STEPS.append(demo_certificates)
+
+
+DEMO_STEPS.append(demo_declarations)

@@ -23,6 +23,7 @@ from truyvet.core.pagination import page_window
 from truyvet.tracing import exports, selectors, services
 from truyvet.tracing.models import Case, ContactTask
 from truyvet.tracing.schemas import (
+    AlertPlanRead,
     AlertsIn,
     AlertsRead,
     CaseCreate,
@@ -34,6 +35,8 @@ from truyvet.tracing.schemas import (
     IsolationIn,
     MyExposureRead,
     ReclassifyIn,
+    TaskBulkIn,
+    TaskBulkRead,
     TaskListRead,
     TaskRead,
     TaskUpdate,
@@ -168,13 +171,30 @@ def case_expand(request: HttpRequest, case_id: int, payload: ExpandIn) -> Any:
 @router.get("/cases/{case_id}/contacts", response=list[ContactRead], auth=logged_in,
             summary="Contacts, ranked by overlap; masked outside your scope")
 def case_contacts(
-    request: HttpRequest, case_id: int, limit: int = selectors.CONTACTS_PAGE, offset: int = 0
+    request: HttpRequest, case_id: int, q: str = "", commune: int | None = None,
+    status: str = "", degree: int | None = None, closeness: str = "", sort: str = "closest",
+    limit: int = selectors.CONTACTS_PAGE, offset: int = 0,
 ) -> list[selectors.ContactRow]:
     """A page of at most 1000 (`limit`, `offset`); each unmasked contact
-    returned is audited."""
+    returned is audited. The same search, filters and orders as the task
+    list (`q` matches only contacts you may see unmasked)."""
+    query = selectors.ContactQuery(q=q[:120], commune=commune, status=status, degree=degree,
+                                   closeness=closeness, sort=sort)
     return selectors.case_contacts_for(
         viewer=_caller(request), case=_case(request, case_id), request=request,
-        limit=limit, offset=offset,
+        limit=limit, offset=offset, query=query,
+    )
+
+
+@router.get("/cases/{case_id}/alerts/plan", response=AlertPlanRead, auth=logged_in,
+            summary="Who an alert would reach, to confirm before sending")
+def case_alerts_plan(
+    request: HttpRequest, case_id: int, notify_contacts: bool = True,
+    notify_venues: bool = True, publish_sites: bool = False,
+) -> Any:
+    return services.exposure_notify_plan(
+        actor=_caller(request), case=_case(request, case_id), notify_contacts=notify_contacts,
+        notify_venues=notify_venues, publish_sites=publish_sites,
     )
 
 
@@ -187,6 +207,7 @@ def case_alerts(request: HttpRequest, case_id: int, payload: AlertsIn) -> Any:
         actor=_caller(request), case=_case(request, case_id),
         notify_contacts=payload.notify_contacts, notify_venues=payload.notify_venues,
         publish_sites=payload.publish_sites, request=request,
+        expected=services.AlertPlan(**payload.expected.dict()) if payload.expected else None,
     )
 
 
@@ -196,11 +217,30 @@ def case_alerts(request: HttpRequest, case_id: int, payload: AlertsIn) -> Any:
 @router.get("/tasks", response=list[TaskListRead], auth=logged_in,
             summary="Contacts living in your scope, to follow up")
 def tasks_list(
-    request: HttpRequest, status: str = "", limit: int = 50, offset: int = 0
+    request: HttpRequest, status: str = "", q: str = "", commune: int | None = None,
+    case: int | None = None, degree: int | None = None, closeness: str = "",
+    sort: str = "closest", limit: int = 50, offset: int = 0,
 ) -> list[ContactTask]:
+    """Searched by name or phone (`q`, audited), filtered by commune, case,
+    degree, status and closeness (`shared`, `apart`), ordered by `sort`
+    (`closest`, the default, `minutes`, `gap`, `first`, `recent`, `status`)."""
     limit, offset = page_window(limit=limit, offset=offset, max_limit=MAX_PAGE)
-    tasks = selectors.contact_tasks_for(_caller(request), status=status)
-    return list(tasks[offset:offset + limit])
+    viewer = _caller(request)
+    query = selectors.ContactQuery(q=q[:120], commune=commune, status=status, case=case,
+                                   degree=degree, closeness=closeness, sort=sort)
+    tasks = list(selectors.contact_tasks_for(viewer, query=query)[offset:offset + limit])
+    selectors.contact_tasks_searched(viewer=viewer, tasks=tasks, query=query, request=request)
+    return tasks
+
+
+@router.post("/tasks/bulk", response=TaskBulkRead, auth=logged_in,
+             summary="Record one follow-up status for several tasks")
+def tasks_bulk_update(request: HttpRequest, payload: TaskBulkIn) -> dict[str, int]:
+    changed = services.contact_tasks_update_many(
+        actor=_caller(request), tasks=selectors.contact_tasks_chosen(payload.task_ids),
+        status=payload.status, request=request,
+    )
+    return {"changed": changed}
 
 
 @router.get("/tasks/{task_id}", response=TaskRead, auth=logged_in,

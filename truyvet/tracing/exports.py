@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from truyvet.accounts.models import User
-from truyvet.core import pdf
-from truyvet.core.sheets import sheet_append
+from truyvet.core import formats, pdf
+from truyvet.core.sheets import sheet_table
 from truyvet.tracing.models import Case
 from truyvet.tracing.selectors import TimelineEntry, case_timeline
 
@@ -43,7 +43,7 @@ def _headers() -> list[str]:
 def _row(number: int, entry: TimelineEntry) -> list[str]:
     return [
         str(number), entry.venue_name, entry.venue_code, entry.address, entry.commune,
-        entry.venue_phone, _when(entry.arrived_at), _when(entry.departed_at),
+        formats.phone(entry.venue_phone), _when(entry.arrived_at), _when(entry.departed_at),
         _("thực tế") if entry.departure_real else _("ước tính"),
     ]
 
@@ -61,7 +61,7 @@ def _window_line(case: Case) -> str:
 def timeline_pdf(case: Case, entries: list[TimelineEntry]) -> bytes:
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import mm
-    from reportlab.platypus import SimpleDocTemplate, Spacer, Table
+    from reportlab.platypus import SimpleDocTemplate, Spacer
 
     style = pdf.styles(size=9)
     buffer = io.BytesIO()
@@ -87,49 +87,27 @@ def timeline_pdf(case: Case, entries: list[TimelineEntry]) -> bytes:
         ),
         Spacer(1, 4 * mm),
     ]
-    rows = [[pdf.paragraph(h, style.bold) for h in _headers()]]
-    rows += [[pdf.paragraph(cell, style.text) for cell in _row(i, e)]
-             for i, e in enumerate(entries, 1)]
-    if not entries:
-        rows.append([pdf.paragraph(_("Không có lượt đến nào trong giai đoạn lây nhiễm."),
-                                   style.text)] + [""] * (len(_headers()) - 1))
-    widths = [10, 48, 20, 35, 60, 25, 27, 27, 20]
-    table = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1)
-    table.setStyle(pdf.grid_style())
-    story.append(table)
+    story.append(pdf.grid(
+        _headers(), [_row(i, e) for i, e in enumerate(entries, 1)],
+        width=landscape(A4)[0] - 24 * mm, size=9,
+        empty=_("Không có lượt đến nào trong giai đoạn lây nhiễm.")))
     document.build(story)
     return buffer.getvalue()
 
 
 def timeline_xlsx(case: Case, entries: list[TimelineEntry]) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     book = Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = _("Mốc dịch tễ")[:31]
-    sheet_append(sheet, [_title(case)])
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet_append(sheet, [_window_line(case)])
-    sheet_append(sheet, [])
-    sheet_append(sheet, _headers())
-    for cell in sheet[4]:
-        cell.font = Font(bold=True)
+    rows = []
     for number, entry in enumerate(entries, 1):
-        row = _row(number, entry)
-        # Times as real spreadsheet dates (local, without zone: Excel has none).
-        row_values: list[Any] = row[:6] + [
-            timezone.localtime(entry.arrived_at).replace(tzinfo=None),
-            timezone.localtime(entry.departed_at).replace(tzinfo=None),
-            row[8],
-        ]
-        sheet_append(sheet, row_values)
-        for column in (7, 8):
-            sheet.cell(row=sheet.max_row, column=column).number_format = "hh:mm dd/mm/yyyy"
-    for letter, width in zip("ABCDEFGHI", (6, 36, 12, 28, 48, 14, 18, 18, 12), strict=True):
-        sheet.column_dimensions[letter].width = width
-    sheet.freeze_panes = "A5"
+        row: list[Any] = _row(number, entry)
+        # Times as real spreadsheet dates (core.sheets writes them local).
+        rows.append([number, *row[1:6], entry.arrived_at, entry.departed_at, row[8]])
+    sheet_table(sheet, _headers(), rows, title=_title(case), notes=[_window_line(case)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -63,16 +63,48 @@ class ExpandIn(StrictIn):
     depth: int = Field(2, description="2 for F2, 3 for F3 (bounded by the server)")
 
 
+class AlertPlanRead(Schema):
+    """Who an alert reaches, before it is sent: `already + by_sms +
+    inapp_only + unreachable == contacts`."""
+
+    contacts: int = Field(0, ge=0, description="F1 contacts")
+    already: int = Field(0, ge=0, description="Alerted before: nothing is sent again")
+    by_sms: int = Field(0, ge=0, description="By SMS (account holders also in the app)")
+    inapp_only: int = Field(0, ge=0, description="In the app only: an account, no phone")
+    unreachable: int = Field(0, ge=0, description="No phone and no account")
+    venues: int = Field(0, ge=0, description="Venues whose owners are alerted")
+    venues_unreachable: int = Field(0, ge=0, description="Of those, with no owner or phone")
+    sites: int = Field(0, ge=0, description="Exposure sites that become public")
+
+
+class AlertPlanIn(StrictIn, AlertPlanRead):
+    pass
+
+
 class AlertsIn(StrictIn):
     notify_contacts: bool = True
     notify_venues: bool = True
     publish_sites: bool = False
+    expected: AlertPlanIn | None = Field(
+        None, description="The plan you confirmed (from `alerts/plan`); when what would be "
+        "sent now differs, nothing is sent and the answer is 409 `alert_plan_changed`")
 
 
 class TaskUpdate(StrictIn):
     status: str = Field(max_length=12,
                         description="`open`, `reached`, `unreachable` or `dismissed`")
     note: str = Field("", max_length=1000)
+
+
+class TaskBulkIn(StrictIn):
+    task_ids: list[int] = Field(min_length=1, max_length=5000,
+                                description="Tasks to change; each must be one you work")
+    status: str = Field(max_length=12,
+                        description="`open`, `reached`, `unreachable` or `dismissed`")
+
+
+class TaskBulkRead(Schema):
+    changed: int = Field(description="How many tasks changed status")
 
 
 # --- Outputs ----------------------------------------------------------------------------
@@ -129,6 +161,30 @@ class VisitRead(Schema):
     gap_minutes: int = Field(description="Rounded once from the exact length")
 
 
+class StayMetRead(Schema):
+    """A visit of the source that a stay of the contact met."""
+
+    source_start: datetime
+    source_end: datetime
+    overlap_minutes: int
+    gap_minutes: int
+    closeness: str
+
+
+class StayRead(Schema):
+    """One stay of the contact (venue and presence), with the source's
+    visits it met; its shared time is the union of the overlaps."""
+
+    venue_id: int
+    venue_name: str = ""
+    venue_code: str = ""
+    contact_start: datetime
+    contact_end: datetime
+    overlap_minutes: int = Field(description="The union of the overlaps, rounded once")
+    closeness: str
+    met: list[StayMetRead]
+
+
 class MetRead(Schema):
     """A contact of the degree before whom an F2 (or deeper) contact met."""
 
@@ -161,7 +217,9 @@ class ContactRead(Schema):
     notified_at: datetime | None = Field(alias="contact.notified_at")
     task_id: int | None
     task_status: str
-    visits: list[VisitRead]
+    visits: list[VisitRead] = Field(description="One entry per visit of the source")
+    stays: list[StayRead] = Field(
+        description="One entry per stay of the contact, the source's visits it met inside")
     met: list[MetRead] = Field(
         description="F2 and beyond: the contacts of the degree before whom they met, the "
                     "closest first (masked like contacts); empty for F1")

@@ -16,7 +16,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case as Case_
+from django.db.models import Count, Q, QuerySet, Value, When
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -28,11 +29,13 @@ from truyvet.accounts.phones import PhoneError, normalize_phone
 from truyvet.checkins.models import CheckIn, DepartureKind
 from truyvet.core.errors import NotAllowed, NotFound
 from truyvet.core.masking import mask_name, mask_phone
-from truyvet.core.models import AuditAction, AuditEvent
+from truyvet.core.models import AuditAction, AuditEvent, OutboxChannel, OutboxMessage
 from truyvet.core.outbox import inbox_unread_count
 from truyvet.core.pagination import page_window
 from truyvet.core.requests import client_ip
 from truyvet.core.services import audit_record, audit_record_found
+from truyvet.core.text import fold
+from truyvet.places.models import AdministrativeUnit
 from truyvet.tracing import permissions
 from truyvet.tracing.models import (
     Case,
@@ -245,7 +248,8 @@ class ContactRow:
     task_status_label: str
     task_id: int | None
     can_open_task: bool
-    visits: list[dict[str, Any]] = field(default_factory=list)
+    visits: list[dict[str, Any]] = field(default_factory=list)  # per visit of the source
+    stays: list[dict[str, Any]] = field(default_factory=list)  # per stay: visits_for_display
     met: list[MetRow] = field(default_factory=list)
 
     @property
@@ -267,9 +271,9 @@ def _closeness_of(entry: dict[str, Any]) -> str:
                           gap_minutes=entry["gap_minutes"])
 
 
-def visits_for_display(visits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A contact's stored visit breakdown with real datetimes, and how close
-    they came at each (``closeness``: "25 phút", "cách 30 phút")."""
+def _visits_parsed(visits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored breakdown (one entry per visit of the source) with real
+    datetimes and each entry's closeness, as the API gives it."""
     shown = []
     for visit in visits:
         item = dict(visit)
@@ -278,6 +282,73 @@ def visits_for_display(visits: list[dict[str, Any]]) -> list[dict[str, Any]]:
         item["closeness"] = _closeness_of(visit)
         shown.append(item)
     return shown
+
+
+def visits_for_display(visits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A contact's stored visit breakdown, one row per stay of the contact
+    (venue and presence), with real datetimes and how close they came in
+    that stay (``closeness``: "25 phút", "cách 30 phút"); the source's
+    visits that stay met are listed inside (``met``), each with its own
+    closeness.
+
+    The search stores one entry per visit of the source, so a stay that met
+    two of them (the case went back within the hour) came twice, with the
+    same place and time and different minutes. The stay's shared time is
+    the union of its overlaps with each of them, rounded once."""
+    stays: dict[tuple[Any, str, str], dict[str, Any]] = {}
+    for visit in visits:
+        key = (visit["venue_id"], visit["contact_start"], visit["contact_end"])
+        met = dict(visit)
+        for name in ("source_start", "source_end", "contact_start", "contact_end"):
+            met[name] = datetime.fromisoformat(visit[name])
+        met["closeness"] = _closeness_of(visit)
+        stay = stays.get(key)
+        if stay is None:
+            stay = stays[key] = {
+                "venue_id": visit["venue_id"], "venue_name": visit.get("venue_name", ""),
+                "venue_code": visit.get("venue_code", ""),
+                "contact_start": met["contact_start"], "contact_end": met["contact_end"],
+                "met": [],
+            }
+        stay["met"].append(met)
+    shown = []
+    for stay in stays.values():
+        stay["met"].sort(key=lambda m: m["source_start"])
+        micros = _union_overlap(stay["contact_start"], stay["contact_end"], stay["met"])
+        gap_seconds = min(m["gap_seconds"] for m in stay["met"])
+        gap_minutes = min(m["gap_minutes"] for m in stay["met"])
+        stay["overlap_minutes"] = _round_half_even(micros, 60_000_000)
+        stay["closeness"] = closeness_text(
+            overlap_seconds=1 if micros > 0 else 0, overlap_minutes=stay["overlap_minutes"],
+            gap_minutes=gap_minutes)
+        stay["gap_seconds"] = gap_seconds
+        shown.append(stay)
+    shown.sort(key=lambda stay: (stay["contact_start"], stay["venue_id"]))
+    return shown
+
+
+def _round_half_even(micros: int, unit: int) -> int:
+    whole, rest = divmod(micros, unit)
+    return whole + (2 * rest > unit or (2 * rest == unit and whole % 2 == 1))
+
+
+def _union_overlap(start: datetime, end: datetime, met: list[dict[str, Any]]) -> int:
+    """Microseconds of [start, end] shared with any of the met visits
+    (counted once where they overlap each other)."""
+    spans = sorted(
+        (max(start, m["source_start"]), min(end, m["source_end"])) for m in met
+        if m["overlap_seconds"] > 0
+    )
+    total, reach = 0, None
+    for lo, hi in spans:
+        if hi <= lo:
+            continue
+        if reach is not None and lo < reach:
+            lo = reach
+        if hi > lo:
+            total += (hi - lo) // timedelta(microseconds=1)
+            reach = hi
+    return total
 
 
 def _sources_met(
@@ -332,12 +403,39 @@ CONTACTS_PAGE = 100
 CONTACTS_MAX_PAGE = 1000
 
 
+def _case_contacts(viewer: User, case: Case, query: ContactQuery) -> QuerySet[Contact]:
+    """A case's contacts searched, filtered and ordered by ``query``. A
+    search by name or phone only matches contacts whose identity the viewer
+    may see: it must not tell which masked contact bears a name."""
+    contacts = Contact.objects.filter(case=case)
+    if query.q:
+        contacts = contacts.filter(permissions.tracing_scope_q(viewer, "unit__path"))
+    if query.status:
+        contacts = contacts.filter(task__status=query.status)
+    return _contact_filtered(contacts, query, "").order_by(*_contact_order(query, ""))
+
+
+def case_contacts_count(*, viewer: User, case: Case, query: ContactQuery | None = None) -> int:
+    """How many of the case's contacts ``query`` finds."""
+    if not permissions.can_view_case(viewer, case):
+        raise NotFound(CASE_NOT_FOUND)
+    return _case_contacts(viewer, case, query or ContactQuery()).count()
+
+
+def case_contact_communes(*, viewer: User, case: Case) -> list[tuple[int, str]]:
+    """The communes the case's contacts live in, for the filter."""
+    if not permissions.can_view_case(viewer, case):
+        raise NotFound(CASE_NOT_FOUND)
+    return _commune_choices(Contact.objects.filter(case=case).values("unit_id").distinct())
+
+
 def case_contacts_for(
     *, viewer: User, case: Case, request: HttpRequest | None = None,
-    limit: int = CONTACTS_PAGE, offset: int = 0,
+    limit: int = CONTACTS_PAGE, offset: int = 0, query: ContactQuery | None = None,
 ) -> list[ContactRow]:
-    """The case's contacts, ranked (F1 before F2, longest overlap first), a
-    page of ``limit`` from ``offset`` (a market F0 can have thousands).
+    """The case's contacts, ranked (F1 before F2, longest overlap first,
+    or as ``query`` asks, which also searches and filters them), a page of
+    ``limit`` from ``offset`` (a market F0 can have thousands).
 
     Contacts living outside the viewer's scope are masked (abbreviated name,
     partial phone): their own commune's officials follow them up through a
@@ -349,11 +447,8 @@ def case_contacts_for(
         raise NotFound(CASE_NOT_FOUND)
     limit, offset = page_window(limit=limit, offset=offset, max_limit=CONTACTS_MAX_PAGE)
     contacts = list(
-        Contact.objects.filter(case=case)
-        .select_related("person", "task", "task__unit", *_UNIT_CHAIN)
-        .order_by("degree", "-overlap_seconds", "gap_seconds", "person_id")[
-            offset:offset + limit
-        ]
+        _case_contacts(viewer, case, query or ContactQuery())
+        .select_related("person", "task", "task__unit", *_UNIT_CHAIN)[offset:offset + limit]
     )
     rows = []
     met, shown = _sources_met(viewer, case, contacts)
@@ -374,7 +469,8 @@ def case_contacts_for(
                 task_status_label=task.get_status_display() if task else "",
                 task_id=task.pk if task else None,
                 can_open_task=bool(task and permissions.can_work_contact_task(viewer, task)),
-                visits=visits_for_display(contact.visits),
+                visits=_visits_parsed(contact.visits),
+                stays=visits_for_display(contact.visits),
                 met=met.get(contact.pk, []),
             )
         )
@@ -389,22 +485,189 @@ def case_contacts_for(
     return rows
 
 
+@dataclass
+class Delivery:
+    """The alerts of a case in the outbox, by who they were for and how far
+    they got."""
+
+    rows: list[dict[str, Any]]
+
+    @property
+    def total(self) -> int:
+        return sum(row["total"] for row in self.rows)
+
+
+def alert_delivery_for(*, viewer: User, case: Case) -> Delivery:
+    """How the case's alerts are doing, counted from the outbox: per
+    recipient kind (contacts, venues) and channel, how many are waiting,
+    sent and failed. No personal data. One query."""
+    if not permissions.can_view_case(viewer, case):
+        raise NotFound(CASE_NOT_FOUND)
+    counts = (
+        OutboxMessage.objects.filter(
+            Q(dedupe_key__startswith=f"exposure:{case.pk}:")
+            | Q(dedupe_key__startswith=f"exposure-venue:{case.pk}:")
+        )
+        .values("kind", "channel", "status")
+        .annotate(n=Count("id"))
+    )
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in counts:
+        row = rows.setdefault((item["kind"], item["channel"]), {
+            "who": _("Người tiếp xúc") if item["kind"] == "exposure.contact"
+            else _("Chủ địa điểm"),
+            "channel": OutboxChannel(item["channel"]).label,
+            "pending": 0, "sent": 0, "failed": 0, "total": 0,
+        })
+        row[item["status"]] = row.get(item["status"], 0) + item["n"]
+        row["total"] += item["n"]
+    return Delivery(rows=[rows[key] for key in sorted(rows)])
+
+
 # --- Contact tasks -------------------------------------------------------------------
 
 
-def contact_tasks_for(viewer: User, *, status: str = "") -> QuerySet[ContactTask]:
+@dataclass(frozen=True)
+class ContactQuery:
+    """What an official asks of a list of contacts (a case's, or the tasks
+    of their communes): a search by name or phone, filters, and an order.
+
+    ``closeness`` is ``shared`` (they shared time with the source) or
+    ``apart`` (caught by the buffer only); ``sort`` one of ``CONTACT_SORTS``.
+    The default order puts the closest contacts first."""
+
+    q: str = ""
+    commune: int | None = None
+    status: str = ""
+    case: int | None = None
+    degree: int | None = None
+    closeness: str = ""
+    sort: str = "closest"
+
+
+# Each order names the contact's fields; a task list prefixes them with
+# ``contact__``. Ties end on the person, so pages never overlap.
+CONTACT_SORTS: dict[str, tuple[str, ...]] = {
+    "closest": ("degree", "-overlap_seconds", "gap_seconds", "person_id"),
+    "minutes": ("-overlap_seconds", "gap_seconds", "degree", "person_id"),
+    "gap": ("gap_seconds", "-overlap_seconds", "degree", "person_id"),
+    "first": ("first_exposure_at", "degree", "person_id"),
+    "recent": ("-first_exposure_at", "degree", "person_id"),
+}
+TASK_SORTS = (*CONTACT_SORTS, "status")
+# The follow-up order: who still needs a call first.
+_STATUS_ORDER = ("open", "unreachable", "reached", "dismissed")
+
+
+def _contact_search_q(text: str, prefix: str) -> Q:
+    """Name (any accents, any part) or phone (the whole number in any
+    format, or at least four of its digits)."""
+    text = (text or "").strip()
+    if not text:
+        return Q()
+    if "\x00" in text:  # no name holds one (and PostgreSQL refuses it)
+        return Q(pk__in=[])
+    condition = Q(**{f"{prefix}person__name_folded__contains": fold(text)})
+    try:
+        condition |= Q(**{f"{prefix}person__phone": normalize_phone(text)})
+    except PhoneError:
+        digits = re.sub(r"\D", "", text)
+        if len(digits) >= 4 and len(digits) == len(re.sub(r"[\s.+-]", "", text)):
+            condition |= Q(**{f"{prefix}person__phone__contains": digits.lstrip("0")})
+    return condition
+
+
+def _an_id(value: int | None) -> bool:
+    """Whether ``value`` can be a row id (a number past 64 bits finds nothing
+    rather than failing in the database)."""
+    return value is not None and 0 < value < 2**63
+
+
+def _contact_filtered(rows: QuerySet[Any], query: ContactQuery, prefix: str) -> QuerySet[Any]:
+    for value in (query.commune, query.case, query.degree):
+        if value is not None and not _an_id(value):
+            return rows.none()
+    if query.q:
+        rows = rows.filter(_contact_search_q(query.q, prefix))
+    if query.commune:
+        rows = rows.filter(**{f"{prefix}unit_id": query.commune})
+    if query.case:
+        rows = rows.filter(**{f"{prefix}case_id": query.case})
+    if query.degree:
+        rows = rows.filter(**{f"{prefix}degree": query.degree})
+    if query.closeness == "shared":
+        rows = rows.filter(**{f"{prefix}overlap_seconds__gt": 0})
+    elif query.closeness == "apart":
+        rows = rows.filter(**{f"{prefix}overlap_seconds": 0})
+    return rows
+
+
+def _contact_order(query: ContactQuery, prefix: str) -> list[Any]:
+    fields = CONTACT_SORTS.get(query.sort, CONTACT_SORTS["closest"])
+    return [f"-{prefix}{f[1:]}" if f.startswith("-") else f"{prefix}{f}" for f in fields]
+
+
+def contact_tasks_for(
+    viewer: User, *, status: str = "", query: ContactQuery | None = None
+) -> QuerySet[ContactTask]:
     """The follow-up tasks of contacts living in the viewer's scope, whatever
-    unit the case belongs to."""
+    unit the case belongs to, searched, filtered and ordered by ``query``
+    (the closest contacts first by default)."""
     _require_tracing(viewer)
+    query = query or ContactQuery(status=status)
     tasks = ContactTask.objects.filter(
         permissions.tracing_scope_q(viewer, "unit__path")
     ).select_related(
         "contact", "contact__person", "contact__case", "contact__case__unit",
         "contact__case__unit__parent", *_UNIT_CHAIN,
     )
+    status = query.status or status
     if status:
         tasks = tasks.filter(status=status)
-    return tasks
+    tasks = _contact_filtered(tasks, query, "contact__")
+    if query.sort == "status":
+        rank = Case_(*(When(status=value, then=Value(i)) for i, value in enumerate(_STATUS_ORDER)),
+                     default=Value(len(_STATUS_ORDER)))
+        return tasks.order_by(rank, *_contact_order(ContactQuery(), "contact__"), "pk")
+    return tasks.order_by(*_contact_order(query, "contact__"), "pk")
+
+
+def contact_tasks_chosen(task_ids: list[int]) -> QuerySet[ContactTask]:
+    """Tasks picked by id, for a bulk change (the service checks that the
+    official works each of them)."""
+    return ContactTask.objects.filter(pk__in=[pk for pk in task_ids if _an_id(pk)])
+
+
+def contact_task_communes(viewer: User) -> list[tuple[int, str]]:
+    """The communes that have tasks in the viewer's scope, for the filter."""
+    _require_tracing(viewer)
+    ids = (ContactTask.objects.filter(permissions.tracing_scope_q(viewer, "unit__path"))
+           .values("unit_id").distinct())
+    return _commune_choices(ids)
+
+
+def _commune_choices(ids: Any) -> list[tuple[int, str]]:
+    return [(unit.pk, unit.full_name) for unit in AdministrativeUnit.objects.filter(
+        pk__in=ids).select_related("parent", "parent__parent").order_by("name")]
+
+
+def contact_tasks_searched(
+    *, viewer: User, tasks: list[ContactTask], query: ContactQuery,
+    request: HttpRequest | None = None,
+) -> None:
+    """Audits a search of the task list by name or phone: the search, and
+    one row under each person it showed."""
+    if not query.q:
+        return
+    people = list({t.contact.person_id: t.contact.person for t in tasks}.values())
+    purpose = _("Tìm người tiếp xúc cần theo dõi")
+    with transaction.atomic():
+        audit_record(
+            actor=viewer, action=AuditAction.PERSON_SEARCH, request=request, purpose=purpose,
+            detail={"kind": "contact_task.search", "results": [p.pk for p in people]},
+        )
+        audit_record_found(actor=viewer, people=people, purpose=purpose, request=request,
+                           detail={"kind": "contact_task.search"})
 
 
 def contact_task_for(

@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -31,10 +32,11 @@ from truyvet.core.bulk import rows_insert, rows_update
 from truyvet.core.errors import ErrorCollector, NotFound, ServiceError
 from truyvet.core.models import AuditAction, OutboxChannel
 from truyvet.core.outbox import Message, outbox_enqueue
-from truyvet.core.services import audit_record
+from truyvet.core.requests import client_ip
+from truyvet.core.services import audit_event, audit_record, audit_record_all
 from truyvet.core.text import clean_line
 from truyvet.core.time import day_start
-from truyvet.tracing import exposure, permissions
+from truyvet.tracing import exposure, hooks, permissions
 from truyvet.tracing.models import (
     Case,
     CaseOutcome,
@@ -356,6 +358,8 @@ def case_close(
         _audit(actor=actor, case=locked, kind="case.close", request=request,
                purpose=_("Đóng ca bệnh #%(id)s") % {"id": locked.pk},
                detail={"outcome": outcome, "sites_withdrawn": withdrawn})
+        # Certificates records a recovery (truyvet/tracing/hooks.py).
+        hooks.case_closed(case=locked)
     return locked
 
 
@@ -601,8 +605,11 @@ def format_span(start: datetime, end: datetime) -> str:
     """"08:15–09:40 ngày 12/11/2021", or both dates when it crosses midnight."""
     a, b = _local(start), _local(end)
     if a.date() == b.date():
-        return f"{a:%H:%M}–{b:%H:%M} ngày {a:%d/%m/%Y}"
-    return f"{a:%H:%M} ngày {a:%d/%m/%Y} – {b:%H:%M} ngày {b:%d/%m/%Y}"
+        return _("%(start)s–%(end)s ngày %(day)s") % {
+            "start": f"{a:%H:%M}", "end": f"{b:%H:%M}", "day": f"{a:%d/%m/%Y}"}
+    return _("%(start)s ngày %(day)s – %(end)s ngày %(end_day)s") % {
+        "start": f"{a:%H:%M}", "day": f"{a:%d/%m/%Y}", "end": f"{b:%H:%M}",
+        "end_day": f"{b:%d/%m/%Y}"}
 
 
 def _case_kind_text(case: Case) -> str:
@@ -665,6 +672,37 @@ class NotifyResult:
     sites: int = 0
 
 
+@dataclass(frozen=True)
+class AlertPlan:
+    """Who an alert reaches, counted before it is sent. Of the case's F1
+    contacts, ``already`` were alerted before (nothing goes to them again);
+    each of the others is counted once: ``by_sms`` (a phone is known; an
+    account holder also gets it in the app), ``inapp_only`` (an account, no
+    phone) or ``unreachable`` (neither: their commune must find them), so
+    ``already + by_sms + inapp_only + unreachable == contacts``. ``venues``
+    venues' owners are alerted (``venues_unreachable`` of them have no owner
+    or phone to reach) and ``sites`` sites become public."""
+
+    contacts: int = 0
+    already: int = 0
+    by_sms: int = 0
+    inapp_only: int = 0
+    unreachable: int = 0
+    venues: int = 0
+    venues_unreachable: int = 0
+    sites: int = 0
+
+    @property
+    def adds_up(self) -> bool:
+        return self.already + self.by_sms + self.inapp_only + self.unreachable == self.contacts
+
+
+def _contact_reach(contact: Contact) -> tuple[Any, str]:
+    person = contact.person
+    user = getattr(person, "user", None)
+    return user, person.phone or (user.phone if user is not None else "")
+
+
 def _contact_messages(case: Case, contacts: Sequence[Contact]) -> list[Message]:
     venue_ids = {v["venue_id"] for c in contacts for v in c.visits}
     venues = Venue.objects.in_bulk(list(venue_ids))
@@ -672,21 +710,30 @@ def _contact_messages(case: Case, contacts: Sequence[Contact]) -> list[Message]:
     messages = []
     for contact in contacts:
         person = contact.person
-        user = getattr(person, "user", None)
-        phone = person.phone or (user.phone if user is not None else "")
+        user, phone = _contact_reach(contact)
         key = f"exposure:{case.pk}:{person.pk}"
-        if user is not None:
-            messages.append(Message(
-                channel=OutboxChannel.INAPP, dedupe_key=f"{key}:inapp", kind="exposure.contact",
-                person=person, user=user, subject=_("Cảnh báo tiếp xúc COVID-19"),
-                body=_contact_body(case, contact, venues, short=False), link=link,
-            ))
-        if phone:
-            messages.append(Message(
-                channel=OutboxChannel.SMS, dedupe_key=f"{key}:sms", kind="exposure.contact",
-                person=person, phone=phone, body=_contact_body(case, contact, venues, short=True),
-            ))
+        with translation.override(_language_of(person)):
+            if user is not None:
+                messages.append(Message(
+                    channel=OutboxChannel.INAPP, dedupe_key=f"{key}:inapp",
+                    kind="exposure.contact", person=person, user=user,
+                    subject=_("Cảnh báo tiếp xúc COVID-19"),
+                    body=_contact_body(case, contact, venues, short=False), link=link,
+                ))
+            if phone:
+                messages.append(Message(
+                    channel=OutboxChannel.SMS, dedupe_key=f"{key}:sms", kind="exposure.contact",
+                    person=person, phone=phone,
+                    body=_contact_body(case, contact, venues, short=True),
+                ))
     return messages
+
+
+def _language_of(person: Person | None) -> str:
+    """The language a message to ``person`` is written in: theirs, else
+    Vietnamese (the language of the country's SMS)."""
+    language = person.language if person is not None else ""
+    return language if language in dict(settings.LANGUAGES) else "vi"
 
 
 def _venue_messages(
@@ -704,34 +751,35 @@ def _venue_messages(
     messages = []
     for venue_id, venue_spans in spans.items():
         venue = venues[venue_id]
-        body = _venue_body(case, venue, venue_spans)
         key = f"exposure-venue:{case.pk}:{venue_id}"
-        phones = set()
+        phones: dict[str, str] = {}  # phone -> the language of its holder
         for staff in owners.get(venue_id, []):
+            language = _language_of(staff.user.person if staff.user is not None else None)
             if staff.user is not None:
-                messages.append(Message(
-                    channel=OutboxChannel.INAPP, dedupe_key=f"{key}:inapp:{staff.user_id}",
-                    kind="exposure.venue", user=staff.user, person=staff.user.person,
-                    subject=_("Cảnh báo COVID-19 tại địa điểm của bạn"), body=body,
-                ))
-            phones.add(staff.phone)
+                with translation.override(language):
+                    messages.append(Message(
+                        channel=OutboxChannel.INAPP, dedupe_key=f"{key}:inapp:{staff.user_id}",
+                        kind="exposure.venue", user=staff.user, person=staff.user.person,
+                        subject=_("Cảnh báo COVID-19 tại địa điểm của bạn"),
+                        body=_venue_body(case, venue, venue_spans),
+                    ))
+            phones.setdefault(staff.phone, language)
         if not phones and venue.contact_phone:
-            phones.add(venue.contact_phone)
+            phones[venue.contact_phone] = "vi"
         for phone in sorted(phones):
-            messages.append(Message(
-                channel=OutboxChannel.SMS, dedupe_key=f"{key}:sms:{phone}",
-                kind="exposure.venue", phone=phone, body=body,
-            ))
+            with translation.override(phones[phone]):
+                messages.append(Message(
+                    channel=OutboxChannel.SMS, dedupe_key=f"{key}:sms:{phone}",
+                    kind="exposure.venue", phone=phone, body=_venue_body(case, venue, venue_spans),
+                ))
     return len(spans), messages
 
 
-def _publish(case: Case, actor: User, presences: Sequence[exposure.Presence]) -> int:
-    """Makes the case's current sites public: one per venue and widened
+def _sites_wanted(presences: Sequence[exposure.Presence]) -> dict[tuple[int, datetime], datetime]:
+    """The public sites of the presences: one per venue and widened
     presence (the same windows the search uses), in whole minutes rounded
-    outwards. Sites from an earlier window that no longer apply are
-    withdrawn. Returns how many sites became live."""
+    outwards; (venue, start) -> end."""
     rules = exposure.SearchRules.from_settings()
-    now = _now()
     wanted: dict[tuple[int, datetime], datetime] = {}
     for venue_id, lo, hi in exposure.candidate_ranges(presences, rules):
         start = lo.replace(second=0, microsecond=0)
@@ -739,6 +787,25 @@ def _publish(case: Case, actor: User, presences: Sequence[exposure.Presence]) ->
             hi.replace(second=0, microsecond=0) + timedelta(minutes=1)
         )
         wanted[(venue_id, start)] = end
+    return wanted
+
+
+def _sites_to_publish(case: Case, presences: Sequence[exposure.Presence]) -> int:
+    """How many sites ``_publish`` would make live now."""
+    wanted = _sites_wanted(presences)
+    for site in ExposureSite.objects.filter(case=case):
+        end = wanted.get((site.venue_id, site.starts_at))
+        if end is not None and site.withdrawn_at is None and site.ends_at == end:
+            del wanted[(site.venue_id, site.starts_at)]
+    return len(wanted)
+
+
+def _publish(case: Case, actor: User, presences: Sequence[exposure.Presence]) -> int:
+    """Makes the case's current sites public (``_sites_wanted``). Sites
+    from an earlier window that no longer apply are withdrawn. Returns how
+    many sites became live."""
+    now = _now()
+    wanted = _sites_wanted(presences)
     live = 0
     for site in ExposureSite.objects.filter(case=case):
         key = (site.venue_id, site.starts_at)
@@ -759,55 +826,126 @@ def _publish(case: Case, actor: User, presences: Sequence[exposure.Presence]) ->
     return live + len(wanted)
 
 
+def _notify_choices_check(notify_contacts: bool, notify_venues: bool, publish_sites: bool) -> None:
+    if not (notify_contacts or notify_venues or publish_sites):
+        errors = ErrorCollector()
+        errors.add("notify_contacts", gettext_lazy("Hãy chọn ít nhất một việc cần làm."),
+                   "required")
+        errors.raise_if_any(INVALID_INPUT)
+
+
+@dataclass
+class _AlertWork:
+    plan: AlertPlan
+    contacts: list[Contact]
+    presences: list[exposure.Presence]
+    venue_messages: list[Message]
+
+
+def _alert_work(
+    case: Case, *, notify_contacts: bool, notify_venues: bool, publish_sites: bool,
+    now: datetime,
+) -> _AlertWork:
+    """What an alert would do now, counted (the one computation behind both
+    the confirmation and the sending, so the two cannot disagree)."""
+    if notify_contacts and case.traced_at is None:
+        raise ServiceError(gettext_lazy("Hãy chạy truy vết trước khi gửi cảnh báo."),
+                           code="not_traced", status=409)
+    counts: dict[str, int] = {"already": 0, "by_sms": 0, "inapp_only": 0, "unreachable": 0}
+    contacts: list[Contact] = []
+    if notify_contacts:
+        contacts = list(
+            Contact.objects.filter(case=case, degree=1).select_related("person__user")
+        )
+        for contact in contacts:
+            user, phone = _contact_reach(contact)
+            if contact.notified_at is not None:
+                counts["already"] += 1
+            elif phone:
+                counts["by_sms"] += 1
+            elif user is not None:
+                counts["inapp_only"] += 1
+            else:
+                counts["unreachable"] += 1
+    presences: list[exposure.Presence] = []
+    if notify_venues or publish_sites:
+        presences = exposure.presences_of(
+            {case.person_id: (case.window_start, case.window_end_at(now))}
+        )
+    venues, unreached = 0, 0
+    venue_messages: list[Message] = []
+    if notify_venues:
+        venues, venue_messages = _venue_messages(case, presences)
+        reached = {m.dedupe_key.split(":")[2] for m in venue_messages}
+        unreached = venues - len(reached)
+    sites = _sites_to_publish(case, presences) if publish_sites else 0
+    plan = AlertPlan(contacts=len(contacts), venues=venues, venues_unreachable=unreached,
+                     sites=sites, **counts)
+    return _AlertWork(plan=plan, contacts=contacts, presences=presences,
+                      venue_messages=venue_messages)
+
+
+def exposure_notify_plan(
+    *, actor: User, case: Case, notify_contacts: bool = True, notify_venues: bool = True,
+    publish_sites: bool = False,
+) -> AlertPlan:
+    """What ``exposure_notify`` with the same choices would do now, for the
+    official to confirm: how many contacts by SMS, in the app only and
+    unreachable, how many venues' owners and how many sites. Writes nothing."""
+    _in_scope(actor, case, permissions.can_trace)
+    _notify_choices_check(notify_contacts, notify_venues, publish_sites)
+    if not case.is_open:
+        raise ServiceError(CASE_CLOSED, code="case_closed", status=409)
+    with translation.override("vi"):
+        return _alert_work(case, notify_contacts=notify_contacts, notify_venues=notify_venues,
+                           publish_sites=publish_sites, now=_now()).plan
+
+
 def exposure_notify(
     *, actor: User, case: Case, notify_contacts: bool = True, notify_venues: bool = True,
-    publish_sites: bool = False, request: HttpRequest | None = None,
+    publish_sites: bool = False, expected: AlertPlan | None = None,
+    request: HttpRequest | None = None,
 ) -> NotifyResult:
     """One action: alerts the case's F1 contacts (in-app when they have an
     account, SMS when a phone is known), alerts the owners of the venues the
     case visited in the window, and optionally publishes those venues and
     times as public exposure sites (no personal data).
 
+    ``expected`` is the plan the official confirmed (``exposure_notify_plan``):
+    when what would be sent now differs (a trace ran in between), nothing is
+    sent and the error ``alert_plan_changed`` asks them to look again.
+
     Messages go through the outbox in this transaction, keyed by case and
-    recipient, so repeating the action sends nothing twice. All messages are
-    in Vietnamese, whatever the official's language.
+    recipient, so repeating the action sends nothing twice. Each message is
+    in its recipient's language (``Person.language``, Vietnamese when
+    unknown), whatever the official's.
     """
     _in_scope(actor, case, permissions.can_trace)
-    if not (notify_contacts or notify_venues or publish_sites):
-        errors = ErrorCollector()
-        errors.add("notify_contacts", gettext_lazy("Hãy chọn ít nhất một việc cần làm."),
-                   "required")
-        errors.raise_if_any(INVALID_INPUT)
+    _notify_choices_check(notify_contacts, notify_venues, publish_sites)
     result = NotifyResult()
     with transaction.atomic(), translation.override("vi"):
         locked = _locked_open(case)
-        if notify_contacts and locked.traced_at is None:
-            raise ServiceError(gettext_lazy("Hãy chạy truy vết trước khi gửi cảnh báo."),
-                               code="not_traced", status=409)
         now = _now()
-        messages: list[Message] = []
-        contacts: list[Contact] = []
-        if notify_contacts:
-            contacts = list(
-                Contact.objects.filter(case=locked, degree=1).select_related("person__user")
-            )
-            messages += _contact_messages(locked, contacts)
-            result.contacts = len(contacts)
-        presences: list[exposure.Presence] = []
-        if notify_venues or publish_sites:
-            presences = exposure.presences_of(
-                {locked.person_id: (locked.window_start, locked.window_end_at(now))}
-            )
+        work = _alert_work(locked, notify_contacts=notify_contacts,
+                           notify_venues=notify_venues, publish_sites=publish_sites, now=now)
+        if expected is not None and expected != work.plan:
+            raise ServiceError(
+                gettext_lazy("Danh sách người nhận đã thay đổi từ lúc bạn xem. "
+                             "Hãy xem lại số người nhận rồi xác nhận lần nữa."),
+                code="alert_plan_changed", status=409)
+        contacts = work.contacts
+        messages: list[Message] = _contact_messages(locked, contacts) if contacts else []
+        result.contacts = len(contacts)
         if notify_venues:
-            result.venues, venue_messages = _venue_messages(locked, presences)
-            messages += venue_messages
+            result.venues = work.plan.venues
+            messages += work.venue_messages
         result.messages = len(outbox_enqueue(messages=messages))
         if contacts:
             Contact.objects.filter(
                 pk__in=[c.pk for c in contacts], notified_at__isnull=True
             ).update(notified_at=now)
         if publish_sites:
-            result.sites = _publish(locked, actor, presences)
+            result.sites = _publish(locked, actor, work.presences)
         _audit(
             actor=actor, case=locked, kind="exposure.notify", request=request,
             purpose=_("Gửi cảnh báo tiếp xúc ca bệnh #%(id)s") % {"id": locked.pk},
@@ -860,3 +998,39 @@ def contact_task_update(
             detail={"kind": "contact_task.update", "status": status},
         )
     return task
+
+
+def contact_tasks_update_many(
+    *, actor: User, tasks: QuerySet[ContactTask], status: str,
+    request: HttpRequest | None = None,
+) -> int:
+    """Records one follow-up status for several tasks at once (the ones an
+    official ticked, or every task their filters found). Every task must be
+    one the actor works; each change is audited under its contact. Returns
+    how many tasks changed."""
+    errors = ErrorCollector()
+    if status not in TaskStatus.values:
+        errors.add("status", gettext_lazy("Trạng thái không hợp lệ."))
+    errors.raise_if_any(INVALID_INPUT)
+    with transaction.atomic():
+        chosen = list(
+            tasks.select_related("contact__person", "unit").select_for_update(of=("self",)))
+        if not chosen or any(not permissions.can_work_contact_task(actor, t) for t in chosen):
+            raise NotFound(TASK_NOT_FOUND)
+        changed = [task for task in chosen if task.status != status]
+        now = _now()
+        for task in changed:
+            task.status, task.updated_at, task.updated_by = status, now, actor
+        ContactTask.objects.bulk_update(changed, ["status", "updated_at", "updated_by"])
+        ip = client_ip(request)
+        audit_record_all([
+            audit_event(
+                actor=actor, action=AuditAction.STATUS_CHANGE, ip_address=ip,
+                purpose=_("Cập nhật theo dõi người tiếp xúc (hàng loạt)"),
+                subject_person=task.contact.person, target=f"contact-task:{task.pk}",
+                unit=task.unit, detail={"kind": "contact_task.update", "status": status,
+                                        "bulk": len(changed)},
+            )
+            for task in changed
+        ])
+    return len(changed)

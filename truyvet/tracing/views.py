@@ -22,12 +22,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from truyvet.accounts.models import User
 from truyvet.core.errors import NotFound, ServiceError
 from truyvet.tracing import exports, permissions, selectors, services
 from truyvet.tracing.forms import (
+    AlertsConfirmForm,
     AlertsForm,
     CaseCreateForm,
     CaseFilterForm,
@@ -36,11 +38,12 @@ from truyvet.tracing.forms import (
     IsolationForm,
     PersonLookupForm,
     ReclassifyForm,
+    TaskBulkForm,
     TaskFilterForm,
     TaskForm,
     WindowForm,
 )
-from truyvet.tracing.models import Case, Classification, ExposureSite
+from truyvet.tracing.models import Case, Classification, ExposureSite, TaskStatus
 
 PAGE_SIZE = 50
 
@@ -185,12 +188,13 @@ def _run_action(
             depth=form.cleaned_data["depth"], request=request,
         )
         done = _("Đã mở rộng truy vết.")
-    elif action == "alerts":
-        form = forms["alerts_form"] = AlertsForm(post)
+    elif action == "alerts_send":
+        form = forms["alerts_form"] = AlertsConfirmForm(post)
         call = lambda: services.exposure_notify(  # noqa: E731 - deferred past the form check
             actor=viewer, case=case, notify_contacts=form.cleaned_data["notify_contacts"],
             notify_venues=form.cleaned_data["notify_venues"],
-            publish_sites=form.cleaned_data["publish_sites"], request=request,
+            publish_sites=form.cleaned_data["publish_sites"], expected=form.plan(),
+            request=request,
         )
         done = ""
     elif action == "withdraw":
@@ -216,7 +220,7 @@ def _run_action(
             messages.error(request, str(exc.message))
             return "", None
         return None
-    if action == "alerts":
+    if action == "alerts_send":
         done = _(
             "Đã xếp %(messages)s tin vào hàng gửi: %(contacts)s người tiếp xúc, "
             "%(venues)s địa điểm, %(sites)s địa điểm công bố mới."
@@ -231,7 +235,19 @@ def case_view(request: HttpRequest, case_id: int) -> HttpResponse:
     contact_ids = list(case.contacts.values_list("pk", flat=True))
     forms = _case_forms(case, contact_ids)
     forms["contact_ids"] = contact_ids
-    if request.method == "POST":
+    alert_plan = None
+    if request.method == "POST" and request.POST.get("action") == "alerts":
+        # Before anything is sent, show who gets what and ask to confirm.
+        alerts_form = forms["alerts_form"] = AlertsForm(request.POST)
+        if alerts_form.is_valid():
+            choices = dict(alerts_form.cleaned_data)
+            try:
+                alert_plan = services.exposure_notify_plan(actor=viewer, case=case, **choices)
+            except ServiceError as exc:
+                alerts_form.add_service_error(exc)
+            else:
+                forms["alerts_confirm"] = AlertsConfirmForm.for_plan(choices, alert_plan)
+    elif request.method == "POST":
         outcome = _run_action(request, viewer, case, forms)
         if outcome is not None:
             message, _result = outcome
@@ -239,12 +255,32 @@ def case_view(request: HttpRequest, case_id: int) -> HttpResponse:
                 messages.success(request, message)
             return redirect("tracing:case", case_id=case.pk)
         case = _case_or_404(viewer, case_id)
+        sent = forms["alerts_form"]
+        if isinstance(sent, AlertsConfirmForm):
+            # Not sent (the recipients changed since they were counted): the
+            # reason, and the numbers as they are now, to confirm again.
+            for error in sent.non_field_errors():
+                messages.error(request, str(error))
+            choices = {name: bool(sent.cleaned_data.get(name)) for name in
+                       ("notify_contacts", "notify_venues", "publish_sites")}
+            forms["alerts_form"] = AlertsForm(initial=choices)
+            try:
+                alert_plan = services.exposure_notify_plan(actor=viewer, case=case, **choices)
+            except ServiceError as exc:
+                messages.error(request, str(exc.message))
+            else:
+                forms["alerts_confirm"] = AlertsConfirmForm.for_plan(choices, alert_plan)
     timeline = selectors.case_timeline(viewer=viewer, case=case, request=request)
-    total = len(contact_ids)
+    contact_form = TaskFilterForm(
+        request.GET if set(request.GET) - {"page"} else None, for_case=True,
+        communes=selectors.case_contact_communes(viewer=viewer, case=case),
+    )
+    query = contact_form.query()
+    total = selectors.case_contacts_count(viewer=viewer, case=case, query=query)
     page = Paginator(range(total), selectors.CONTACTS_PAGE).get_page(request.GET.get("page"))
     contacts = selectors.case_contacts_for(
         viewer=viewer, case=case, request=request, limit=selectors.CONTACTS_PAGE,
-        offset=(page.number - 1) * selectors.CONTACTS_PAGE,
+        offset=(page.number - 1) * selectors.CONTACTS_PAGE, query=query,
     )
     return render(request, "tracing/case.html", {
         "case": case,
@@ -252,12 +288,17 @@ def case_view(request: HttpRequest, case_id: int) -> HttpResponse:
         "contacts": contacts,
         "contacts_page": page,
         "contacts_total": total,
+        "contacts_all": len(contact_ids),
+        "contact_form": contact_form,
+        "contact_querystring": contact_form.querystring(),
         "f1_count": case.contacts.filter(degree=1).count(),
         "runs": list(case.trace_runs.all()[:5]),
         "edits": list(case.window_edits.select_related("edited_by__person")[:10]),
         "sites": list(case.exposure_sites.select_related("venue")),
         "is_suspected": case.classification == Classification.SUSPECTED,
         "buffer_minutes": settings.TRACING_BUFFER_MINUTES,
+        "alert_plan": alert_plan,
+        "delivery": selectors.alert_delivery_for(viewer=viewer, case=case),
         **forms,
     })
 
@@ -277,10 +318,37 @@ def timeline_file_view(request: HttpRequest, case_id: int, file_format: str) -> 
 
 @login_required
 def tasks_view(request: HttpRequest) -> HttpResponse:
+    """The contacts to follow up: search by name or phone, filters, an
+    order (the closest first), and one status for many at once."""
     viewer = _tracing_official(request)
-    return _status_list(request, TaskFilterForm,
-                        lambda status: selectors.contact_tasks_for(viewer, status=status),
-                        "tracing/tasks.html")
+    form = TaskFilterForm(request.GET or None, communes=selectors.contact_task_communes(viewer))
+    query = form.query()
+    tasks = selectors.contact_tasks_for(viewer, query=query)
+    bulk = TaskBulkForm(request.POST or None)
+    here = f"{reverse('tracing:tasks')}?{form.querystring()}"
+    if request.method == "POST" and bulk.is_valid():
+        data = bulk.cleaned_data
+        chosen = tasks if data["matching"] else selectors.contact_tasks_chosen(data["task_ids"])
+        try:
+            changed = services.contact_tasks_update_many(
+                actor=viewer, tasks=chosen, status=data["status"], request=request)
+        except NotFound as exc:
+            raise Http404(str(exc.message)) from exc
+        except ServiceError as exc:
+            bulk.add_service_error(exc)
+        else:
+            messages.success(request, ngettext(
+                "Đã chuyển %(n)s người sang “%(status)s”.",
+                "Đã chuyển %(n)s người sang “%(status)s”.", changed,
+            ) % {"n": changed, "status": TaskStatus(data["status"]).label})
+            return redirect(here)
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    selectors.contact_tasks_searched(viewer=viewer, tasks=list(page), query=query,
+                                     request=request)
+    return render(request, "tracing/tasks.html", {
+        "form": form, "page": page, "bulk_form": bulk, "total": page.paginator.count,
+        "querystring": form.querystring(), "here": here,
+    })
 
 
 @login_required

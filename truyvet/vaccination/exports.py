@@ -1,7 +1,6 @@
 """The coverage workbook (.xlsx): the scope's totals with percentages of
 the population, the breakdown by child unit and by age group, and the
-daily trend. Counts only, no personal data. Written with openpyxl's
-write-only mode."""
+daily trend. Counts only, no personal data."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from truyvet.core.sheets import sheet_append
+from truyvet.core.sheets import sheet_table
 from truyvet.core.spreadsheets import XLSX_TYPE, workbook_bytes
 from truyvet.vaccination.models import Measure
 
@@ -40,37 +39,39 @@ def _row_headers() -> list[str]:
 
 
 def coverage_xlsx(coverage: Coverage) -> bytes:
+    """Laid out by ``core.sheets.sheet_table``: frozen, filtered headers,
+    real dates, sized columns."""
     from openpyxl import Workbook
 
-    book = Workbook(write_only=True)
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    book.remove(first)
     scope = coverage.scope
-    summary = book.create_sheet(_("Tổng hợp"))
-    sheet_append(summary, [_("Độ bao phủ tiêm chủng COVID-19 — %(scope)s")
-                           % {"scope": scope.full_name}])
-    sheet_append(summary, [_("Số liệu đến ngày %(day)s") % {"day": f"{coverage.until:%d/%m/%Y}"}])
-    sheet_append(summary, [])
-    sheet_append(summary, [_("Đơn vị"), *_row_headers()])
-    sheet_append(summary, [scope.name, *_row_cells(coverage.totals)])
-
-    units = book.create_sheet(_("Theo đơn vị"))
-    sheet_append(units, [coverage.child_label, _("Mã"), *_row_headers()])
+    sheet_table(
+        book.create_sheet(_("Tổng hợp")), [_("Đơn vị"), *_row_headers()],
+        [[scope.name, *_row_cells(coverage.totals)]],
+        title=_("Độ bao phủ tiêm chủng COVID-19 — %(scope)s") % {"scope": scope.full_name},
+        notes=[_("Số liệu đến ngày %(day)s") % {"day": f"{coverage.until:%d/%m/%Y}"}],
+    )
+    units = []
     for row in coverage.children:
         assert row.unit is not None
-        sheet_append(units, [row.unit.name, row.unit.code, *_row_cells(row)])
-
-    ages = book.create_sheet(_("Theo nhóm tuổi"))
-    sheet_append(ages, [_("Nhóm tuổi"), *[str(label) for _v, label in Measure.choices]])
-    for age in coverage.ages:
-        sheet_append(ages, [age.label, *[age.counts[int(value)] for value, _l in Measure.choices]])
-
-    trend = book.create_sheet(_("Theo ngày"))
-    sheet_append(trend, [_("Ngày"), *[_("%(measure)s — trong ngày") % {"measure": label}
-                               for _v, label in Measure.choices],
-                  *[_("%(measure)s — cộng dồn") % {"measure": label}
-                    for _v, label in Measure.choices]])
-    for day in coverage.trend:
-        sheet_append(trend, [day.day, *[day.new[int(v)] for v, _l in Measure.choices],
-                      *[day.total[int(v)] for v, _l in Measure.choices]])
+        units.append([row.unit.name, row.unit.code, *_row_cells(row)])
+    sheet_table(book.create_sheet(_("Theo đơn vị")),
+                [coverage.child_label, _("Mã"), *_row_headers()], units)
+    sheet_table(book.create_sheet(_("Theo nhóm tuổi")),
+                [_("Nhóm tuổi"), *[str(label) for _v, label in Measure.choices]],
+                [[age.label, *[age.counts[int(value)] for value, _l in Measure.choices]]
+                 for age in coverage.ages])
+    sheet_table(
+        book.create_sheet(_("Theo ngày")),
+        [_("Ngày"), *[_("%(measure)s — trong ngày") % {"measure": label}
+                      for _v, label in Measure.choices],
+         *[_("%(measure)s — cộng dồn") % {"measure": label} for _v, label in Measure.choices]],
+        [[day.day, *[day.new[int(v)] for v, _l in Measure.choices],
+          *[day.total[int(v)] for v, _l in Measure.choices]] for day in coverage.trend],
+    )
     return workbook_bytes(book)
 
 

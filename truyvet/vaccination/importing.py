@@ -56,7 +56,7 @@ from truyvet.accounts.models import Person
 from truyvet.core import spreadsheets
 from truyvet.core.errors import NotAllowed, ServiceError
 from truyvet.core.sheets import sheet_append, sheet_cells
-from truyvet.core.text import fold
+from truyvet.core.text import fold, unsafe_characters
 from truyvet.vaccination import parsing
 from truyvet.vaccination.models import (
     Dose,
@@ -127,7 +127,7 @@ FIELD_COLUMN = {
     "full_name": "full_name", "birth_date": "birth", "sex": "sex", "phone": "phone",
     "id_number": "id_number", "vaccine": "vaccine", "given_on": "given_on",
     "dose_number": "dose", "kind": "dose", "province": "province", "district": "district",
-    "commune": "commune", "lot_number": "lot", "reason": "reason",
+    "commune": "commune", "lot_number": "lot", "reason": "reason", "address": "address",
 }
 IMPORT_TASK = "truyvet.vaccination.tasks.dose_import_task"
 CHUNK = 2000  # rows per staging write
@@ -331,6 +331,12 @@ def _stage(batch: DoseImport, number: int, cells: list[Any], context: _Context
     reason = text.get("reason", "")
     if len(reason) > 300:
         findings.append(Finding("reason_too_long", "reason"))
+    # The text a row stores is held to the rule for typed text (core.text):
+    # a control or bidi character would reach exports, PDFs and screens.
+    for field, stored in (("full_name", name), ("address", street), ("lot_number", lot),
+                          ("reason", reason)):
+        if stored and not stored.isprintable() and unsafe_characters(stored, allow=""):
+            findings.append(Finding("control_character", field))
     day = connection.ops.adapt_datefield_value
     return (
         batch.pk, number, json.dumps([_jsonable(c) for c in cells]),

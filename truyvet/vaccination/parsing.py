@@ -39,6 +39,8 @@ MESSAGES.update({
     "bad_id": _("“%(value)s”: %(reason)s"),
     "no_identity": _("Cần số CMND/CCCD hoặc số điện thoại để nhận ra người được tiêm."),
     "name_too_long": _("Họ và tên dài quá 120 ký tự."),
+    "control_character": _("Có ký tự điều khiển hoặc ký tự đảo chiều văn bản không hiển thị "
+                           "được; hãy gõ lại ô này."),
     "bad_dose": _("Không đọc được mũi tiêm “%(value)s”: ghi số mũi (1, 2, 3), “Nhắc lại” hoặc "
                   "“Bổ sung”."),
     "lot_too_long": _("Số lô dài quá 40 ký tự."),

@@ -33,6 +33,7 @@ from truyvet.core.services import audit_record
 from truyvet.core.text import clean_line, refuse_unsafe
 from truyvet.places.models import AdministrativeUnit, Level
 from truyvet.vaccination import evidence as evidence_files
+from truyvet.vaccination.hooks import dose_corrected
 from truyvet.vaccination.models import (
     ChangeAction,
     CorrectionEvidence,
@@ -707,12 +708,16 @@ def correction_review(
         else:
             _lock_person(locked.person)
             _carry_out(locked, changes or DoseChanges(), text, actor, catalogue)
+            corrected_dose_id = locked.dose_id
             if locked.dose_id and not Dose.objects.filter(pk=locked.dose_id).exists():
                 locked.dose = None  # deleted as not the person's; the label stays
             locked.status = CorrectionStatus.APPROVED
             locked.reviewed_by, locked.reviewed_at, locked.decision = actor, now, text
             note = NoteKind.APPROVED
             coverage_refresh(person_ids=[locked.person_id])
+            dose_corrected(person=locked.person, dose_id=corrected_dose_id, actor=actor,
+                           reason=text or str(_("Điều chỉnh theo yêu cầu số %(id)s")
+                                              % {"id": locked.pk}))
         locked.updated_at = now
         locked.save()
         story = CorrectionNote.objects.create(request=locked, kind=note, text=text, by=actor,

@@ -25,7 +25,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from truyvet.core.errors import ServiceError
-from truyvet.core.sheets import csv_content, sheet_append
+from truyvet.core.sheets import csv_content, sheet_append, sheet_table
 from truyvet.core.text import fold
 from truyvet.places.models import AdministrativeUnit
 from truyvet.venues.models import VenueType
@@ -400,14 +400,15 @@ def issues_as_rows(errors: list[ImportIssue]) -> list[list[Any]]:
 
 
 def table_xlsx(*, title: str, headers: list[str], rows: Iterable[list[Any]]) -> bytes:
-    """A one-sheet workbook (exports such as the visitor log)."""
+    """A one-sheet workbook (exports such as the visitor log), laid out by
+    ``core.sheets.sheet_table``."""
     from openpyxl import Workbook
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    sheet_append(sheet, headers)
-    for row in rows:
-        sheet_append(sheet, row)
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = title[:31]
+    sheet_table(sheet, headers, rows)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -25,6 +25,8 @@ class VenueType(models.TextChoices):
     # A vaccination site (issue 15): its staff record doses and review
     # corrections through the same staff roles as any venue.
     VACCINATION = "vaccination", _("Điểm tiêm chủng")
+    # A testing site (issue 16): its staff enter PCR and rapid test results.
+    TESTING = "testing", _("Điểm xét nghiệm")
     OTHER = "other", _("Khác")
 
 
@@ -43,6 +45,7 @@ DEFAULT_DWELL_MINUTES: dict[str, int] = {
     VenueType.RELIGIOUS: 90,
     VenueType.CHECKPOINT: 10,
     VenueType.VACCINATION: 60,  # a wait, the shot and 30 minutes of observation
+    VenueType.TESTING: 30,  # a queue and a swab
     VenueType.OTHER: 60,
 }
 

@@ -44,6 +44,8 @@ from truyvet.checkins.services.door import (
     StaffScanResult,
     checkin_manual,
     checkin_staff_scan,
+    claimed_display,
+    door_scan_claimed,
 )
 from truyvet.checkins.services.identity import (
     MISMATCHES_PER_RECORD_PER_HOUR,
@@ -87,6 +89,8 @@ __all__ = [
     "checkin_manual",
     "checkin_record",
     "checkin_staff_scan",
+    "claimed_display",
+    "door_scan_claimed",
     "checkin_throttle",
     "checkins_adopt_guest",
     "checkins_after_bulk_load",

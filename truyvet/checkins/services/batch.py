@@ -25,7 +25,9 @@ from django.utils.translation import gettext_lazy as _
 
 from truyvet.accounts.models import Person, User, Viewer
 from truyvet.checkins import hooks
+from truyvet.checkins.hooks import CardStatus
 from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind, ScanOutcome, ScanReceipt
+from truyvet.checkins.personal_qr import card_statuses_for
 from truyvet.checkins.services.batch_lookups import BatchItem, BatchKind, _BatchLookups
 from truyvet.checkins.services.door import (
     ScanDisplay,
@@ -34,6 +36,8 @@ from truyvet.checkins.services.door import (
     _door_floor,
     _manual,
     _staff_scan,
+    claimed_display,
+    door_scan_claimed,
 )
 from truyvet.checkins.services.identity import IdentityMismatch, _refuse_mismatch
 from truyvet.checkins.services.recording import (
@@ -73,11 +77,18 @@ def _rejected(item: BatchItem, exc: ServiceError) -> ItemResult:
     return ItemResult(id=item.id, ok=False, code=exc.code, message=exc.message, errors=exc.errors)
 
 
-def _accepted(item: BatchItem, result: CheckInResult, person: Person | None) -> ItemResult:
+def _accepted(item: BatchItem, result: CheckInResult, person: Person | None,
+              colours: dict[int, CardStatus] | None = None) -> ItemResult:
+    display = None
+    if person is not None:
+        if colours is None:
+            display = _display(result, person)
+        else:
+            status = colours.get(person.pk)
+            display = _display(result, person, status.colour if status else None)
     return ItemResult(
         id=item.id, ok=True, outcome=result.outcome, duplicate=result.duplicate,
-        checkin_id=result.checkin.pk,
-        display=_display(result, person) if person is not None else None,
+        checkin_id=result.checkin.pk, display=display,
     )
 
 
@@ -113,7 +124,8 @@ def _batch_one(actor: User, item: BatchItem, lookups: _BatchLookups) -> ItemResu
         else:
             staff = _manual(
                 controller=actor, venue=venue, full_name=item.full_name, phone=item.phone,
-                id_number=item.id_number, birth_date=item.birth_date, separate=item.separate,
+                id_number=item.id_number, id_kind=item.id_kind, street=item.street,
+                birth_date=item.birth_date, separate=item.separate,
                 person_id=item.person_id, scanned_at=item.scanned_at, checkin_id=item.id,
                 staff_since=staff_since, request=lookups.request,
             )
@@ -140,6 +152,13 @@ def _batch_prepare(
         venue = lookups.venue(item)
         if item.kind == BatchKind.CITIZEN_SCAN:
             return _Ready(index, item, venue, actor.person_id, None, CheckInMethod.CITIZEN_SCAN)
+        claimed = door_scan_claimed(controller=actor, venue=venue, payload=item.payload,
+                                    scanned_at=item.scanned_at, scan_id=item.id,
+                                    request=lookups.request)
+        if claimed is not None:
+            return ItemResult(id=item.id, ok=True, outcome=claimed.outcome,
+                              duplicate=claimed.duplicate, checkin_id=claimed.record_id,
+                              display=claimed_display(claimed))
         found = lookups.person(item)
     except IdentityMismatch as exc:
         return _rejected(item, _refuse_mismatch(
@@ -190,9 +209,11 @@ def _batch_record(
     receipts: list[ScanReceipt] = []
     audits: list[AuditEvent] = []
     results: list[ItemResult] = []
+    # The door screen's card colours, of every scanned person at once.
+    colours = card_statuses_for([r.person for r in ready if r.person is not None], now)
 
     def accepted(r: _Ready, result: CheckInResult) -> None:
-        results.append(_accepted(r.item, result, r.person))
+        results.append(_accepted(r.item, result, r.person, colours))
         if r.person is not None:  # a door scan: audited like one sent on its own
             audits.append(_door_audit(controller=actor, venue=r.venue, person=r.person,
                                       result=result, method=r.method, at=r.item.scanned_at,

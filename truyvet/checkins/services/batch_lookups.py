@@ -52,6 +52,8 @@ class BatchItem:
     full_name: str = ""
     phone: str = ""
     id_number: str = ""
+    id_kind: str = ""
+    street: str = ""
     birth_date: date | None = None
     separate: bool = False
     person_id: int | None = None

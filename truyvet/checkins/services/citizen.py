@@ -34,6 +34,7 @@ from truyvet.checkins.models import (
 )
 from truyvet.checkins.selectors import guest_visits_offered
 from truyvet.checkins.services.people import (
+    CITIZEN_ID_KINDS,
     _clean_person_fields,
     _create_person,
     _PersonFields,
@@ -132,7 +133,8 @@ def checkin_guest(
     visit as theirs, or say it is not (``checkins_adopt_guest``)."""
     checkin_throttle(scope="guest", request=request)
     fields = _clean_person_fields(
-        full_name=full_name, phone=phone, id_number=id_number, phone_required=True
+        full_name=full_name, phone=phone, id_number=id_number, phone_required=True,
+        id_kinds=CITIZEN_ID_KINDS,
     )
     with transaction.atomic():
         person = _guest_person(fields)

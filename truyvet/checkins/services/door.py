@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from truyvet.accounts.models import Person, User
 from truyvet.accounts.phones import PhoneError, normalize_phone
+from truyvet.checkins import hooks
 from truyvet.checkins.models import CheckIn, CheckInMethod, ScanOutcome
 from truyvet.checkins.parsers import PayloadKind, classify_payload
 from truyvet.checkins.personal_qr import card_colour_for, personal_qr_verify
@@ -64,6 +65,8 @@ class ScanDisplay:
     method_label: str
     outcome: str
     outcome_label: str
+    # Further lines, for codes claimed by an app above (``door_scan_claimed``).
+    lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,18 +110,47 @@ def _require_staff(controller: User, venue: Venue) -> datetime:
     return since
 
 
-def _display(result: CheckInResult, person: Person) -> ScanDisplay:
+_UNKNOWN = object()
+
+
+def _display(result: CheckInResult, person: Person,
+             card_colour: str | None | object = _UNKNOWN) -> ScanDisplay:
+    """``card_colour`` when the caller read it already (a batch reads all
+    its people's at once), else read here."""
     method = CheckInMethod(result.checkin.method)
     outcome = ScanOutcome(result.outcome)
     return ScanDisplay(
         name=mask_name(person.full_name),
         birth_year=person.birth_year,
-        card_colour=card_colour_for(person),
+        card_colour=(card_colour_for(person) if card_colour is _UNKNOWN
+                     else card_colour if isinstance(card_colour, str) else None),
         method=method.value,
         method_label=str(method.label),
         outcome=outcome.value,
         outcome_label=str(outcome.label),
     )
+
+
+def door_scan_claimed(
+    *, controller: User, venue: Venue, payload: str, scanned_at: datetime | None = None,
+    scan_id: uuid.UUID | None = None, request: HttpRequest | None = None,
+) -> hooks.ClaimedScan | None:
+    """What an app above recorded for ``payload`` when it is one of its
+    codes (``hooks.door_scan_claim``, e.g. a declaration QR at a checkpoint),
+    or None: then it is read as a check-in by ``checkin_staff_scan``."""
+    claims: list[hooks.ClaimedScan] = []
+    hooks.door_scan_claim(controller=controller, venue=venue, payload=payload,
+                          scanned_at=scanned_at, scan_id=scan_id, request=request,
+                          claims=claims)
+    return claims[0] if claims else None
+
+
+def claimed_display(claim: hooks.ClaimedScan) -> ScanDisplay:
+    """The door screen of a claimed scan."""
+    return ScanDisplay(name=claim.name, birth_year=claim.birth_year,
+                       card_colour=claim.card_colour, method=claim.method,
+                       method_label=claim.method_label, outcome=claim.outcome,
+                       outcome_label=claim.outcome_label, lines=claim.lines)
 
 
 def _door_audit(
@@ -268,12 +300,12 @@ def _manual_person(
             return record
         return _create_person(
             full_name=fields.full_name, phone=fields.phone, id_number=fields.id_number,
-            id_kind=fields.id_kind, birth_date=birth_date,
+            id_kind=fields.id_kind, birth_date=birth_date, street=fields.street,
         )
     existing = _unverified_record(full_name=fields.full_name, phone=fields.phone)
     if existing is not None:
         return existing
-    return _create_person(full_name=fields.full_name, phone=fields.phone)
+    return _create_person(full_name=fields.full_name, phone=fields.phone, street=fields.street)
 
 
 def checkin_manual(
@@ -283,6 +315,8 @@ def checkin_manual(
     full_name: str,
     phone: str = "",
     id_number: str = "",
+    id_kind: str = "",
+    street: str = "",
     birth_date: date | None = None,
     separate: bool = False,
     person_id: int | None = None,
@@ -293,6 +327,10 @@ def checkin_manual(
     """A controller types in a visitor with nothing to scan: name and phone
     or document number, or a person picked from ``people_lookup``.
 
+    ``id_kind`` is the document type the controller chose (CCCD, CMND,
+    passport): the number is checked against it (guessed from the number
+    when empty, for older offline clients). A phone or an address
+    (``street``) is required, so that tracers can reach the visitor.
     A document number, or a pick of a record someone has proved, needs the
     birth date, which must agree with the record (``birth_date_required``,
     ``identity_mismatch``); ``separate`` records the visitor apart instead,
@@ -301,7 +339,8 @@ def checkin_manual(
     staff_since = _require_staff(controller, venue)
     checkin_throttle(scope="staff", request=request, user=controller)
     return _manual(controller=controller, venue=venue, full_name=full_name, phone=phone,
-                   id_number=id_number, birth_date=birth_date, separate=separate,
+                   id_number=id_number, id_kind=id_kind, street=street,
+                   birth_date=birth_date, separate=separate,
                    person_id=person_id, scanned_at=scanned_at, checkin_id=checkin_id,
                    staff_since=staff_since, request=request)
 
@@ -309,6 +348,7 @@ def checkin_manual(
 def _manual(
     *, controller: User, venue: Venue, full_name: str, phone: str, id_number: str,
     birth_date: date | None, separate: bool, person_id: int | None,
+    id_kind: str = "", street: str = "",
     scanned_at: datetime | None, checkin_id: uuid.UUID | None, staff_since: datetime,
     request: HttpRequest | None,
 ) -> StaffScanResult:
@@ -320,7 +360,8 @@ def _manual(
         )
     else:
         fields = _clean_person_fields(
-            full_name=full_name, phone=phone, id_number=id_number, phone_required=False
+            full_name=full_name, phone=phone, id_number=id_number, phone_required=False,
+            id_kind=id_kind, street=street,
         )
     at = scanned_at or timezone.now()
     try:

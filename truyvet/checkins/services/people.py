@@ -11,8 +11,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from truyvet.accounts.fields import full_name_clean, id_number_clean, phone_clean
-from truyvet.accounts.models import Person
+from truyvet.accounts.fields import full_name_clean, id_number_clean, phone_clean, street_clean
+from truyvet.accounts.models import IdKind, Person
 from truyvet.accounts.services import PersonInput, person_create
 from truyvet.core.errors import ErrorCollector, ServiceError
 from truyvet.core.text import fold
@@ -26,20 +26,39 @@ class _PersonFields:
     phone: str
     id_number: str
     id_kind: str
+    street: str = ""
+
+
+# The guest form asks for a CCCD or CMND only: a number with letters is
+# neither (it must not be taken, or refused, as a passport).
+CITIZEN_ID_KINDS = (IdKind.CCCD, IdKind.CMND)
 
 
 def _clean_person_fields(
-    *, full_name: str, phone: str, id_number: str, phone_required: bool,
+    *, full_name: str, phone: str, id_number: str, phone_required: bool, id_kind: str = "",
+    street: str = "", id_kinds: tuple[str, ...] = (),
 ) -> _PersonFields:
+    """The typed fields of a visitor, checked. ``id_kind`` is the document
+    type the user chose (the number is checked against it); without one it
+    is guessed from the number, among ``id_kinds`` when given. Unless a
+    phone is required, a phone or an address is, so that tracers can reach
+    the person (a document number alone does not)."""
     errors = ErrorCollector()
     name = full_name_clean(full_name, errors)
     normalized_phone = phone_clean(phone, errors, required=phone_required)
-    number, kind = id_number_clean(id_number, errors)
-    if not phone_required and not (phone or "").strip() and not number:
-        errors.add("phone", _("Cần số điện thoại hoặc số giấy tờ để liên hệ khi truy vết."),
+    address = street_clean(street, errors)
+    typed = "".join(str(id_number or "").split()).upper()
+    if typed and not id_kind and id_kinds == CITIZEN_ID_KINDS and not typed.isdigit():
+        errors.add("id_number", _("Số CCCD gồm 12 chữ số, số CMND gồm 9 chữ số."), "invalid")
+        number, kind = typed, ""
+    else:
+        number, kind = id_number_clean(id_number, errors, kind=id_kind)
+    if not phone_required and not (phone or "").strip() and not address:
+        errors.add("phone", _("Cần số điện thoại hoặc địa chỉ để liên hệ khi truy vết."),
                    "required")
     errors.raise_if_any(INVALID_INPUT)
-    return _PersonFields(full_name=name, phone=normalized_phone, id_number=number, id_kind=kind)
+    return _PersonFields(full_name=name, phone=normalized_phone, id_number=number, id_kind=kind,
+                         street=address)
 
 
 def _unverified_record(*, full_name: str, phone: str) -> Person | None:

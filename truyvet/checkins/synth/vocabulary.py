@@ -87,7 +87,7 @@ TYPE_ACTIVITY: dict[str, tuple[float, float]] = {
     T.TRANSPORT: (3.0, 3.0), T.GOVERNMENT: (2.5, 2.0), T.SCHOOL: (2.0, 2.0),
     T.BUSINESS: (1.5, 1.5), T.LODGING: (1.0, 0.8), T.RESTAURANT: (0.8, 1.2),
     T.SHOP: (0.6, 1.0), T.RELIGIOUS: (0.5, 0.8), T.OTHER: (0.5, 1.0),
-    T.VACCINATION: (4.0, 3.0),
+    T.VACCINATION: (4.0, 3.0), T.TESTING: (4.0, 3.0),
 }
 
 # Venue names. Placeholders: {sign} a name on a shop sign ("Hồng Nhung"),
@@ -145,6 +145,10 @@ NAME_TEMPLATES: dict[str, tuple[tuple[str, int], ...]] = {
     # the type mix; names for any that synth should make all the same.
     T.VACCINATION: (
         ("Điểm tiêm chủng Trạm Y tế {commune_full}", 3), ("Điểm tiêm lưu động xóm {hamlet}", 1),
+    ),
+    # Testing sites (issue 16), likewise registered by health officials.
+    T.TESTING: (
+        ("Điểm xét nghiệm Trạm Y tế {commune_full}", 3), ("Điểm lấy mẫu lưu động xóm {hamlet}", 1),
     ),
 }
 
@@ -209,6 +213,7 @@ HOURLY: dict[str, tuple[float, ...]] = {
     # Vaccination sessions (issue 15): mornings and early afternoons.
     T.VACCINATION: (0, 0, 0, 0, 0, 0.2, 3, 8, 8, 6, 4, 1, 0.5, 5, 5, 3, 1, 0.2, 0, 0, 0, 0,
                     0, 0),
+    T.TESTING: (0, 0, 0, 0, 0, 0.5, 4, 8, 8, 6, 4, 2, 1, 4, 5, 4, 3, 1, 0.2, 0, 0, 0, 0, 0),
 }
 
 # Relative visits by weekday, Monday first: offices and schools close at the
@@ -232,7 +237,7 @@ _DOOR = ((M.CITIZEN_SCAN, 35), (M.GUEST_FORM, 5), (M.PERSONAL_QR, 15), (M.CCCD_Q
          (M.NATIONAL_QR, 15), (M.MANUAL, 10))
 METHODS: dict[str, tuple[tuple[str, int], ...]] = {
     T.GOVERNMENT: _DOOR, T.HEALTH: _DOOR, T.SCHOOL: _DOOR, T.BUSINESS: _DOOR,
-    T.VACCINATION: _DOOR,
+    T.VACCINATION: _DOOR, T.TESTING: _DOOR,
     T.CHECKPOINT: ((M.CITIZEN_SCAN, 10), (M.PERSONAL_QR, 20), (M.CCCD_QR, 30),
                    (M.NATIONAL_QR, 30), (M.MANUAL, 10)),
     T.TRANSPORT: ((M.CITIZEN_SCAN, 55), (M.GUEST_FORM, 10), (M.PERSONAL_QR, 10),

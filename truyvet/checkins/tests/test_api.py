@@ -122,11 +122,11 @@ class TestControllerEndpoints:
         assert response.status_code == 201
         data = response.json()
         assert data["display"] == {
-            "name": "H. T. Lan", "birth_year": 2001, "card_colour": None,
+            "name": "H. T. Lan", "birth_year": 2001, "card_colour": "red",
             "method": "cccd_qr", "method_label": "Quét mã QR trên CCCD",
-            "outcome": "created", "outcome_label": "Đã ghi nhận lượt đến",
+            "outcome": "created", "outcome_label": "Đã ghi nhận lượt đến", "lines": [],
         }
-        assert data["checkin_id"] == scan_id
+        assert data["kind"] == "checkin" and data["checkin_id"] == scan_id
         retry = post_json(client, "/api/v1/checkins/staff-scan", body)
         assert retry.status_code == 200 and retry.json()["duplicate"] is True
         assert CheckIn.objects.count() == 1

@@ -34,7 +34,10 @@ CCCD = "004301234567||Hoàng Thị Lan|09092001|Nữ|Xã An Lạc, Hạ Lang, Ca
 # new visits, a fixed handful of set-based statements per queue (issue 6);
 # plus the door scans' audit rows (issue 12), one insert per chunk of rows
 # (``audit_inserts``).
-MAX_QUERIES = 16 + 4
+# + 5: the door screen's card colours of every person in the batch, read at
+# once (certificates.status_selectors.person_colours: doses, tests,
+# recoveries, communes, the province's rules), whatever the batch's size.
+MAX_QUERIES = 16 + 4 + 5
 
 
 def audit_inserts(rows: int) -> int:

@@ -53,13 +53,13 @@ class TestCardScans:
         assert first.result.checkin.person_id == second.result.checkin.person_id == person.pk
         assert first.result.checkin.method == CheckInMethod.CCCD_QR
 
-    def test_the_door_screen_shows_the_short_name_birth_year_and_no_colour(
+    def test_the_door_screen_shows_the_short_name_birth_year_and_the_colour(
         self, personas: Any, restaurant: Any
     ) -> None:
         display = staff_scan(personas, restaurant, CCCD).display
         assert display.name == "H. T. Lan"
         assert display.birth_year == 2001
-        assert display.card_colour is None
+        assert display.card_colour == "red"  # no records: red (issue 16)
         assert display.outcome == ScanOutcome.CREATED
 
     def test_a_cccd_finds_a_registered_citizen_by_number(

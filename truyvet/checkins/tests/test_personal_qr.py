@@ -129,7 +129,8 @@ class TestPersonalQrApiAndPages:
         client.force_login(personas.citizen)
         body = client.get("/api/v1/checkins/personal-qr").json()
         assert personal_qr_verify(body["token"]) == personas.citizen.person
-        assert body["card_colour"] is None
+        # No dose, test or recovery: red under the default rules (issue 16).
+        assert body["card_colour"] == "red"
         assert body["qr_version"] <= 5
 
     def test_rotating_through_the_api_revokes_the_old_token(
@@ -142,14 +143,14 @@ class TestPersonalQrApiAndPages:
         with pytest.raises(ServiceError):
             personal_qr_verify(old)
 
-    def test_the_page_shows_the_qr_the_short_name_and_no_vaccination_data(
+    def test_the_page_shows_the_qr_the_short_name_and_the_colour(
         self, client: Client, personas: Any
     ) -> None:
         client.force_login(personas.citizen)
         page = client.get("/checkins/qr/").content.decode()
         assert "<svg" in page
         assert "N. T. Hoa" in page
-        assert "Chưa có dữ liệu tiêm chủng" in page
+        assert "Thẻ đỏ" in page
         assert personas.citizen.person.id_number not in page
 
     def test_a_citizen_prints_their_own_card_as_a_pdf(

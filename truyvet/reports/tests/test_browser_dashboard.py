@@ -39,7 +39,6 @@ def test_the_district_dashboard_shows_the_recounted_numbers(
     page = browser_page(user=personas.district_officer, **DESKTOP)
     page.goto(f"/reports/{ha_lang.pk}/")
     page.wait_for_selector('[data-figure="active_7d"]')
-    page.wait_for_load_state("networkidle")  # the charts are in too
     shown = {name: _number(page.locator(f'.figures [data-figure="{name}"]').inner_text())
              for name in ("registered", "active_1d", "active_7d", "inactive_7d", "scans")}
     rows = {}
@@ -47,7 +46,8 @@ def test_the_district_dashboard_shows_the_recounted_numbers(
         cells = {name: _number(row.locator(f'[data-figure="{name}"]').inner_text())
                  for name in ("registered", "active_7d", "scans")}
         rows[row.get_attribute("data-unit")] = cells
-    chart = page.locator("img.chart").first.evaluate("img => img.naturalWidth")
+    bars = {row.get_attribute("data-day"): row.locator(".bar-value").inner_text()
+            for row in page.locator("#chart-days li[data-day]").all()}
     path = save_screenshot(page, "reports-district-dashboard.png")
 
     in_ha_lang = Venue.objects.filter(commune__path__startswith=ha_lang.path)
@@ -70,4 +70,35 @@ def test_the_district_dashboard_shows_the_recounted_numbers(
     for code, cells in rows.items():
         assert cells["registered"] == per_commune.get(code, 0)
         assert cells["scans"] == in_period.filter(venue__commune__code=code).count()
-    assert chart > 0 and path.exists() and path.stat().st_size > 10_000
+    today = [c for c in recent if timezone.localtime(c.arrived_at).date() == timezone.localdate()]
+    expected = f"{len(today)} · {len({c.person_id for c in today})}"  # scans · people
+    assert len(bars) == 14 and bars[f"{timezone.localdate():%Y-%m-%d}"] == expected
+    assert path.exists() and path.stat().st_size > 10_000
+
+
+@pytest.mark.browser
+def test_the_district_dashboard_reads_on_a_phone(
+    live_server: Any, browser_page: Any, personas: Any, places: Place
+) -> None:
+    """Issue 19: the page is no wider than a 360 px phone, each commune is a
+    card with all its figures (none hidden off to the side), and the
+    charts' labels are page text at the page's own size."""
+    now = timezone.now()
+    for hours, name, person in ((1, "market", 0), (2, "market", 1), (5, "shop", 1)):
+        visit(places[name], places.people[person], now - timedelta(hours=hours))
+    page = browser_page(user=personas.district_officer,
+                        viewport={"width": 360, "height": 740})
+    page.goto(f"/reports/{personas.units.ha_lang.pk}/")
+    page.wait_for_selector("#chart-days")
+    width = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+    row = page.locator("#by-unit tbody tr[data-unit]").first
+    cells = row.locator("td")
+    visible = [cells.nth(i).is_visible() and cells.nth(i).bounding_box()["x"] + 5 < 360
+               for i in range(cells.count())]
+    label = page.locator("#chart-days .bar-label").first.evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)")
+    path = save_screenshot(page, "reports-district-dashboard-phone.png")
+    assert width[0] <= 360 and width[1] == 360
+    assert cells.count() == 8 and all(visible)
+    assert label >= 13  # CSS px: readable without zooming
+    assert path.exists()

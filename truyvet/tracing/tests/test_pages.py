@@ -3,6 +3,7 @@ alert, expand and follow up a contact, with errors shown on the forms."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -42,9 +43,14 @@ def test_a_health_worker_registers_traces_and_alerts_from_the_pages(
     assert "Hoàng Thị Lan" in page and "L. V. Đức" in page  # Đức lives outside Hạ Lang
     assert "Lương Văn Đức" not in page
 
-    alerted = client.post(f"/tracing/cases/{case.pk}/", {
+    shown = client.post(f"/tracing/cases/{case.pk}/", {
         "action": "alerts", "notify_contacts": "on", "notify_venues": "on",
         "publish_sites": "on",
+    }).content.decode()
+    confirm = shown[shown.index('value="alerts_send"'):]
+    confirm = confirm[:confirm.index("</form>")]
+    alerted = client.post(f"/tracing/cases/{case.pk}/", {
+        "action": "alerts_send", **dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', confirm)),
     }, follow=True)
     assert "tin vào hàng gửi" in alerted.content.decode()
     assert OutboxMessage.objects.filter(kind="exposure.contact").exists()

@@ -292,3 +292,33 @@ def test_the_installed_command_exits_2_without_its_arguments() -> None:
     done = subprocess.run([str(truyvet), "vaccination", "import"], capture_output=True,  # noqa: S603
                           text=True, timeout=120, check=False)
     assert done.returncode == 2 and "--site" in done.stderr
+
+
+def test_control_and_bidi_characters_in_a_list_are_bad_cells_and_nothing_is_imported(
+        personas: Any, sites: Any) -> None:
+    """A name that reverses the text after it (U+202E) or a lot number with a
+    bell character would be stored and shown as is: each is a bad cell."""
+    rows = three_people()
+    rows[0][1] = "Nông Văn \u202eThắng"  # row 4: a bidi override in the name
+    rows[2][11] = "NT\u009b0021"  # row 6: a C1 control (CSI) in the lot number
+    batch = run(personas, sites.centre, workbook(rows))
+    assert batch.status == ImportStatus.REJECTED
+    assert (batch.imported, batch.rejected) == (0, 2)
+    assert not Dose.objects.exists()
+    report = load_workbook(error_file_path(batch), read_only=True)
+    sheet = list(report.worksheets[0].iter_rows(values_only=True))
+    column = sheet[2].index("Lỗi")
+    errors = {number: values[column] for number, values in enumerate(sheet, start=1)
+              if number > 3 and len(values) > column and values[column]}
+    assert set(errors) == {4, 6}, errors
+    assert errors[4].startswith("Họ và tên (cột B)") and "ký tự điều khiển" in errors[4]
+    assert errors[6].startswith("Số lô (cột L)") and "ký tự điều khiển" in errors[6]
+
+
+def test_a_csv_list_with_a_control_character_in_a_name_is_refused(
+        personas: Any, sites: Any) -> None:
+    text = "Họ và tên;Ngày sinh;Số điện thoại;Tên vắc xin;Ngày tiêm;Mũi tiêm\n" \
+           "Hà Thị\x07 Vân;1988;0912600010;Pfizer;01/10/2021;1\n"
+    batch = run(personas, sites.centre, text.encode("utf-8"), "danh-sach.csv")
+    assert batch.status == ImportStatus.REJECTED and batch.rejected == 1
+    assert not Person.objects.filter(phone="+84912600010").exists()

@@ -157,6 +157,17 @@
     const note = field("note");
     note.textContent = opts.note || "";
     note.hidden = !opts.note;
+    // Further lines of a code claimed by another app (a declaration QR at a checkpoint).
+    const lines = field("lines");
+    if (lines) {
+      lines.replaceChildren();
+      (opts.lines || []).forEach((text) => {
+        const item = document.createElement("li");
+        item.textContent = text;
+        lines.appendChild(item);
+      });
+      lines.hidden = !(opts.lines && opts.lines.length);
+    }
     shownId = opts.id || null;
   }
 
@@ -166,6 +177,7 @@
       title: display.name + (display.birth_year ? " · " + display.birth_year : ""),
       detail: display.outcome_label + " · " + display.method_label,
       colour: display.card_colour || null,
+      lines: display.lines || [],
     });
   }
 
@@ -183,7 +195,10 @@
   // --- What the device can tell by itself (offline) -----------------------------------
 
   const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  const PERSONAL_QR = /^TV1\.([A-Z2-7]{12})\.([1-9][0-9]{0,4})\.([A-Z2-7]{103})$/;
+  // Optionally followed by a signed colour claim (issue 16):
+  // .<G|Y|R><expires, Unix seconds>.<signature over TV1C.<ref>.<version>.<G|Y|R><expires>>
+  const PERSONAL_QR = /^TV1\.([A-Z2-7]{12})\.([1-9][0-9]{0,4})\.([A-Z2-7]{103})(?:\.([GYR])([0-9]{10})\.([A-Z2-7]{103}))?$/;
+  const CLAIM_COLOURS = { G: "green", Y: "yellow", R: "red" };
 
   // RFC 4648 base32 without padding; null unless canonical (unused bits 0).
   function base32Decode(text) {
@@ -235,7 +250,32 @@
     if (!signature || signature.length !== 64) return false;
     const signed = new TextEncoder().encode("TV1." + match[1] + "." + match[2]);
     try {
-      return await crypto.subtle.verify({ name: "Ed25519" }, verifyKey, signature, signed);
+      const ok = await crypto.subtle.verify({ name: "Ed25519" }, verifyKey, signature, signed);
+      // A colour claim that is not ours makes the whole code a forgery,
+      // as the server holds it (an expired one is still ours, just stale).
+      return ok && (!match[4] || (await claimSignatureOk(match)));
+    } catch (error) {
+      return null;
+    }
+  }
+
+  async function claimSignatureOk(match) {
+    const signature = base32Decode(match[6]);
+    if (!signature || signature.length !== 64) return false;
+    const signed = new TextEncoder().encode(
+      "TV1C." + match[1] + "." + match[2] + "." + match[4] + match[5]);
+    return crypto.subtle.verify({ name: "Ed25519" }, verifyKey, signature, signed);
+  }
+
+  // The colour a personal QR's signed claim states, while it has not
+  // expired; null without a claim, or one that is expired or not ours.
+  async function personalQrClaim(token) {
+    const match = PERSONAL_QR.exec(token);
+    if (!match || !match[4] || !verifyKey) return null;
+    const expires = parseInt(match[5], 10);
+    if (!(expires * 1000 > Date.now())) return null;
+    try {
+      return (await claimSignatureOk(match)) ? CLAIM_COLOURS[match[4]] : null;
     } catch (error) {
       return null;
     }
@@ -267,7 +307,12 @@
           reject: PERSONAL_QR.test(payload) ? msg("personalQrForged") : msg("personalQrMalformed"),
         };
       }
-      return { title: msg("personalQr"), detail: ok ? msg("personalQrValid") : msg("checkLater") };
+      const claimed = ok ? await personalQrClaim(payload) : null;
+      return {
+        title: msg("personalQr"),
+        detail: ok ? msg("personalQrValid") : msg("checkLater"),
+        colour: claimed || undefined,
+      };
     }
     if (kind === "cccd") {
       const year = /^\d{8}$/.test(fields[3] || "") ? " · " + fields[3].slice(4) : "";
@@ -276,6 +321,14 @@
     if (kind === "national_qr") {
       const year = /^\d{4}/.test(fields[2] || "") ? " · " + fields[2].slice(0, 4) : "";
       return { title: maskName(titleCase(fields[1])) + year, detail: "PC-Covid / VNEID" };
+    }
+    if (/^TVD1\./i.test(payload)) {
+      // A declaration QR carries its expiry (Unix seconds, signed; the server checks the signature).
+      const expires = parseInt(payload.split(".")[2] || "0", 10) * 1000;
+      if (expires && expires < Date.now()) {
+        return { title: msg("declarationQr"), reject: msg("declarationQrExpired") };
+      }
+      return { title: msg("declarationQr"), detail: msg("checkLater") };
     }
     return { title: msg("unknownCode"), detail: msg("checkLater") };
   }
@@ -339,8 +392,8 @@
   // The body the API takes: the queue item without what is only for display.
   function wireItem(item) {
     const body = { id: item.id, kind: item.kind, venue: item.venue, scanned_at: item.scanned_at };
-    ["payload", "full_name", "phone", "id_number", "birth_date", "separate",
-     "person_id"].forEach((name) => {
+    ["payload", "full_name", "phone", "id_number", "id_kind", "street", "birth_date",
+     "separate", "person_id"].forEach((name) => {
       if (item[name] !== undefined && item[name] !== null && item[name] !== "") body[name] = item[name];
     });
     return body;
@@ -508,8 +561,10 @@
       id: item.id,
       title: local.title,
       detail: local.detail,
-      colour: null,
-      colourText: msg("colourLater"),
+      // A signed colour claim on the personal QR shows offline (issue 16).
+      colour: local.colour || null,
+      colourText: local.colour ? colourLabel(local.colour) + " " + msg("colourFromClaim")
+        : msg("colourLater"),
       note: msg("queued"),
     });
     cue(true);
@@ -635,8 +690,16 @@
       const f = manualForm.elements;
       const body = {
         full_name: f.full_name.value.trim(), phone: f.phone.value.trim(),
-        id_number: f.id_number.value.trim(),
+        id_number: f.id_number.value.trim(), id_kind: f.id_kind.value,
+        street: f.street.value.trim(),
       };
+      // The document type is an explicit choice: ask for it before sending.
+      if (body.id_number && !body.id_kind && !f.person_id.value) {
+        f.id_kind.setCustomValidity(f.id_kind.dataset.required || "");
+        f.id_kind.reportValidity();
+        f.id_kind.setCustomValidity("");
+        return;
+      }
       // Checked against the record of the number or of the person picked.
       if (f.birth_date.value) body.birth_date = f.birth_date.value;
       if (f.separate.checked) body.separate = true;

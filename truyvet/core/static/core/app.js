@@ -49,3 +49,13 @@ window.addEventListener("pageshow", (event) => {
     }
   }
 });
+
+// <input type="checkbox" data-check-all="name">: ticks or unticks every
+// checkbox called "name" in its form (the rows of the page shown).
+document.addEventListener("change", (event) => {
+  const box = event.target.closest("[data-check-all]");
+  if (!box || !box.form) return;
+  for (const item of box.form.querySelectorAll(`input[type=checkbox][name="${box.dataset.checkAll}"]`)) {
+    item.checked = box.checked;
+  }
+});

@@ -49,8 +49,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+import traceback
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +78,9 @@ from bench.serving import (
 )
 
 BUSY_PATTERN = "pytest|python -m bench|truyvet synth"
+# The batch endpoint's target (issue 18): the seed makes people for both load
+# phases at this rate, so no client runs out of distinct scans.
+TARGET_RATE = 50_000
 
 
 # --- gunicorn hook for (d) ------------------------------------------------------------------------
@@ -411,6 +417,31 @@ def _finish(outcome: Outcome) -> None:
             else "FAIL"
 
 
+@contextmanager
+def _phase(outcome: Outcome) -> Iterator[None]:
+    """Runs one fault; an error in it fails that fault, with the error in its
+    details, and the suite goes on to the others and prints every result."""
+    try:
+        yield
+    except Exception as error:  # reported, not raised: the other phases still run
+        outcome.details.append(f"FAIL the phase raised {type(error).__name__}: {error}")
+        outcome.details += [f"     {line}" for line in
+                            traceback.format_exc(limit=4).rstrip().splitlines()[-6:]]
+        outcome.status = "FAIL"
+        return
+    finally:
+        if outcome.status != "SKIPPED":
+            _finish(outcome)
+
+
+def capacity_for(options: argparse.Namespace) -> int:
+    """Check-ins the seeded people must allow for: ``--capacity``, or the two
+    load phases at the batch endpoint's target rate (issue 18: 50,000/s)."""
+    if options.capacity:
+        return int(options.capacity)
+    return int(2 * options.phase_seconds * TARGET_RATE)
+
+
 def run(options: argparse.Namespace) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
@@ -426,7 +457,7 @@ def run(options: argparse.Namespace) -> int:
     client_cpu = 0.0
     try:
         print(f"faulttest: database {name}; seeding ...", flush=True)
-        data = seed_database(url, clients=options.clients, checkins=options.capacity,
+        data = seed_database(url, clients=options.clients, checkins=capacity_for(options),
                              env=server_env(url), out=RESULTS / f"faulttest-seed-{name}.json")
         log = RESULTS / "faulttest-server.log"
         log.unlink(missing_ok=True)
@@ -437,26 +468,26 @@ def run(options: argparse.Namespace) -> int:
         wanted = set(options.only)
         if "a" in wanted:
             print("faulttest: (a) kill -9 of an instance during load", flush=True)
-            asyncio.run(fault_kill(load, servers, options, outcomes["a"]))
-            _verified(url, data, load, outcomes["a"])
-            _finish(outcomes["a"])
+            with _phase(outcomes["a"]):
+                asyncio.run(fault_kill(load, servers, options, outcomes["a"]))
+                _verified(url, data, load, outcomes["a"])
         if "c" in wanted:
             print("faulttest: (c) read-only database", flush=True)
-            fault_read_only(data, load, servers, name, url, options, outcomes["c"])
-            _finish(outcomes["c"])
+            with _phase(outcomes["c"]):
+                fault_read_only(data, load, servers, name, url, options, outcomes["c"])
         if "d" in wanted:
             print("faulttest: (d) full SQLite database", flush=True)
-            fault_full_sqlite(options, outcomes["d"])
-            _finish(outcomes["d"])
+            with _phase(outcomes["d"]):
+                fault_full_sqlite(options, outcomes["d"])
         if "b" in wanted:
             if options.skip_restart:
                 outcomes["b"].status = "SKIPPED"
                 outcomes["b"].details.append("     --skip-restart given")
             else:
                 print("faulttest: (b) PostgreSQL restart during load", flush=True)
-                if asyncio.run(fault_restart(load, servers, options, outcomes["b"])):
-                    _verified(url, data, load, outcomes["b"])
-                    _finish(outcomes["b"])
+                with _phase(outcomes["b"]):
+                    if asyncio.run(fault_restart(load, servers, options, outcomes["b"])):
+                        _verified(url, data, load, outcomes["b"])
         after = resource.getrusage(resource.RUSAGE_SELF)
         client_cpu = (after.ru_utime + after.ru_stime) - (cpu.ru_utime + cpu.ru_stime)
         for key in "abcd":
@@ -504,8 +535,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="each instance: sync:N or gthread:NxT (default gthread:2x4)")
     parser.add_argument("--phase-seconds", type=float, default=60.0,
                         help="seconds of load in each of (a) and (b) (60)")
-    parser.add_argument("--capacity", type=int, default=400_000,
-                        help="check-ins the seeded people must allow for (400,000)")
+    parser.add_argument("--capacity", type=int, default=0,
+                        help="check-ins the seeded people must allow for (default: both "
+                        f"load phases at {TARGET_RATE:,}/s; a client that runs out stops "
+                        "and the report says so)")
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="seconds before a client gives up on an answer and retries")
     parser.add_argument("--only", default="abcd", help="which faults, e.g. 'acd' (abcd)")

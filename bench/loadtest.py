@@ -77,12 +77,29 @@ from bench.serving import (
 )
 
 KINDS = ("batch", "staff-scan", "scan")
-# Scans of one person at one venue are this far apart (more than the longest
-# dwell time, lodging's 12 h, plus the merge window), so none merges into
-# another and each is a visit of its own: rows must equal acknowledged ids.
-SLOT = timedelta(hours=13)
-SLOTS = 36  # 36 × 13 h = 19.5 days, inside the 21-day retention
+# Scans of one person at one venue are one slot apart: more than the venue's
+# dwell time plus the merge window plus the jitter, so that none merges into
+# another or checks the person out, and each is a visit of its own: rows must
+# equal acknowledged ids. The seed gives the controllers' venues a dwell time
+# of VENUE_DWELL_MINUTES (a checkpoint's), so a person has SLOTS slots in the
+# window; the seed makes enough people for the run's check-ins from that.
+VENUE_DWELL_MINUTES = 60
+MERGE_MINUTES = 30  # settings.CHECKIN_MERGE_MINUTES's default; the seed reports the real one
 JITTER_MINUTES = 25
+WINDOW = timedelta(days=19, hours=12)  # inside the 21-day retention
+
+
+def slot_length(merge_minutes: int = MERGE_MINUTES) -> timedelta:
+    return timedelta(minutes=VENUE_DWELL_MINUTES + merge_minutes + JITTER_MINUTES + 5)
+
+
+def slot_count(merge_minutes: int = MERGE_MINUTES) -> int:
+    """Distinct times per person at one venue: 234 with the defaults."""
+    return int(WINDOW / slot_length(merge_minutes))
+
+
+SLOT = slot_length()
+SLOTS = slot_count()
 
 
 # --- Seeding (child process) ---------------------------------------------------------
@@ -98,12 +115,18 @@ def seed(options: argparse.Namespace) -> dict[str, Any]:
         citizens=options.citizens, qrs=options.qrs, controllers=options.controllers,
         background=0,
     ))
+    from django.conf import settings
+
     from truyvet.checkins.models import CheckIn, ScanReceipt
     from truyvet.venues.models import Venue
     from truyvet.venues.qr import venue_qr_payload
 
     codes = [c["venue"] for c in data["controllers"]]
+    # A checkpoint's dwell time at every controller's venue, so that a person
+    # can be scanned there every ``slot_length()`` (see SLOTS).
+    Venue.objects.filter(code__in=codes).update(dwell_minutes=VENUE_DWELL_MINUTES)
     venues = {v.code: v for v in Venue.objects.filter(code__in=codes)}
+    data["merge_minutes"] = int(settings.CHECKIN_MERGE_MINUTES)
     for controller in data["controllers"]:
         controller["venue_qr"] = venue_qr_payload(venues[controller["venue"]])
     data["tables"] = {"checkin": CheckIn._meta.db_table, "receipt": ScanReceipt._meta.db_table}
@@ -113,7 +136,8 @@ def seed(options: argparse.Namespace) -> dict[str, Any]:
 def seed_database(database_url: str, *, clients: int, checkins: int, env: dict[str, str],
                   out: Path) -> dict[str, Any]:
     """Enough people with personal QRs that each client scans people of its
-    own (as each venue has its own visitors), within ``SLOTS`` scans each."""
+    own (as each venue has its own visitors), within ``SLOTS`` scans each,
+    with a quarter to spare for clients that get ahead of the others."""
     citizens = max(2 * clients, 50)
     qrs = max(3000, int(checkins / SLOTS * 1.25) + clients)
     people = citizens + qrs + 500
@@ -151,6 +175,7 @@ class Stats:
     scheduled: int = 0
     stale_reconnects: int = 0  # idle keep-alive connections found closed, resent at once
     unresolved: int = 0  # scans never answered within give_up_after (the client gave up)
+    exhausted: int = 0  # clients that stopped early, out of distinct (person, time) slots
 
     @property
     def five_xx(self) -> int:
@@ -171,22 +196,31 @@ class Client:
     next_qr: int = 0
     next_citizen: int = 0
     quota: int | None = None  # check-ins this client still has to send (None: no limit)
+    slot: timedelta = SLOT
+    slots: int = SLOTS
 
     def _time(self, slot: int) -> str:
-        at = self.start + slot * SLOT + timedelta(minutes=self.rng.uniform(0, JITTER_MINUTES))
+        at = self.start + slot * self.slot + timedelta(minutes=self.rng.uniform(0, JITTER_MINUTES))
         return at.isoformat()
+
+    @property
+    def staff_left(self) -> int:
+        """Distinct (person, time) scans this client can still make."""
+        return self.slots * len(self.qrs) - self.next_qr
 
     def staff_item(self) -> dict[str, Any]:
         slot, position = divmod(self.next_qr, len(self.qrs))
-        if slot >= SLOTS:
+        if slot >= self.slots:  # _next_call claims no more than staff_left
             raise RuntimeError("client ran out of distinct (person, time) slots")
         self.next_qr += 1
         return {"id": str(uuid.uuid4()), "venue": self.controller["venue"],
                 "payload": self.qrs[position], "scanned_at": self._time(slot)}
 
     def citizen_scan(self) -> tuple[dict[str, Any], str] | None:
+        if not self.citizens:
+            return None
         slot, position = divmod(self.next_citizen, len(self.citizens))
-        if slot >= SLOTS or not self.citizens:
+        if slot >= self.slots:
             return None
         self.next_citizen += 1
         return ({"id": str(uuid.uuid4()), "venue": self.controller["venue_qr"],
@@ -225,6 +259,8 @@ class Load:
         if clients > len(controllers):
             raise SystemExit(f"seeded {len(controllers)} controllers for {clients} clients")
         start = datetime.now(UTC) - timedelta(days=20)
+        merge = int(data.get("merge_minutes", MERGE_MINUTES))
+        slot, slots = slot_length(merge), slot_count(merge)
         citizens = data["citizens"]
         per_client = max(1, len(citizens) // clients)
         # People of its own per client when there are enough, so that the
@@ -232,7 +268,7 @@ class Load:
         everyone = data["personal_qrs"]
         need = total / clients * 1.1
         own_people = ([everyone[i::clients] for i in range(clients)]
-                      if len(everyone) // clients * SLOTS >= need else None)
+                      if len(everyone) // clients * slots >= need else None)
         self.clients = []
         for index in range(clients):
             rng = random.Random(master.getrandbits(32))  # noqa: S311 - load, not security
@@ -241,7 +277,7 @@ class Load:
             self.clients.append(Client(
                 index=index, controller=controllers[index], qrs=qrs,
                 citizens=citizens[index * per_client:(index + 1) * per_client],
-                start=start, rng=rng,
+                start=start, rng=rng, slot=slot, slots=slots,
             ))
         if total > 0:
             # Each client sends its share: taking work from a common pool, the
@@ -250,17 +286,26 @@ class Load:
             base, extra = divmod(total, clients)
             for client in self.clients:
                 client.quota = base + (1 if client.index < extra else 0)
-        capacity = SLOTS * min(len(c.qrs) for c in self.clients)
+        capacity = slots * min(len(c.qrs) for c in self.clients)
         if total / clients > capacity:
             raise SystemExit(f"{total:,} check-ins over {clients} clients needs more than "
                              f"{capacity:,} distinct scans per client; add clients")
 
     # -- requests --
 
-    def _claim(self, client: Client, wanted: int) -> int:
+    def _claim(self, client: Client, wanted: int, *, staff: bool = False) -> int:
         left = self.total - self.stats.scheduled
         if client.quota is not None:
             left = min(left, client.quota)
+        if staff:
+            if client.staff_left <= 0:
+                # A time-bound run (faulttest) outlasted the people seeded for
+                # it: this client stops; the report says so.
+                if client.quota != 0:
+                    self.stats.exhausted += 1
+                    client.quota = 0
+                return 0
+            left = min(left, client.staff_left)
         if left <= 0:
             return 0
         if self.stop_after is not None and time.monotonic() - self.started > self.stop_after:
@@ -280,13 +325,14 @@ class Load:
                 return Call("scan", http_request("POST", "/api/v1/checkins/scan", body, token),
                             [body["id"]])
         if roll < self.single_share:
-            if not self._claim(client, 1):
+            if not self._claim(client, 1, staff=True):
                 return None
             item = client.staff_item()
             return Call("staff-scan", http_request(
                 "POST", "/api/v1/checkins/staff-scan", item, client.controller["token"]),
                 [item["id"]])
-        size = self._claim(client, client.rng.randint(self.batch_min, self.batch_max))
+        size = self._claim(client, client.rng.randint(self.batch_min, self.batch_max),
+                           staff=True)
         if not size:
             return None
         items = [{**client.staff_item(), "kind": "staff_scan"} for _item in range(size)]
@@ -524,7 +570,9 @@ def report(load: Load, *, header: list[str], verdict: Verdict | None,
                  f"({stats.resend_mismatches} not answered entirely as duplicates), "
                  f"items answered as duplicates {stats.duplicates_answered:,}"
                  + (f"; NEVER ANSWERED (client gave up): {stats.unresolved:,} scans"
-                    if stats.unresolved else ""))
+                    if stats.unresolved else "")
+                 + (f"; {stats.exhausted} client(s) stopped early, out of distinct "
+                    f"(person, time) slots" if stats.exhausted else ""))
     lines.append("statuses: " + ", ".join(f"{s}: {n:,}" for s, n in sorted(stats.statuses.items()))
                  + (f"; transport errors: {dict(stats.transport_errors)}"
                     if stats.transport_errors else "")

@@ -485,9 +485,13 @@ RAW_SQL_MODULES = {
                                           "values",
     "truyvet/checkins/tasks.py": "retention purge's chunk: names from the model, %s values",
     "truyvet/checkins/synth/bulk.py": "bulk loader: COPY/INSERT of generated rows, PRAGMA ints",
+    "truyvet/core/bulk.py": "COPY of model rows: table and column names from the model, "
+                            "values as COPY rows",
     "truyvet/core/ratelimit.py": "advisory lock: fixed text, the key as a parameter",
     "truyvet/reports/rollups.py": "rollup upserts: table names from the model, %s values",
     "truyvet/tracing/exposure.py": "exposure search: column names from the model, %s values",
+    "truyvet/tracing/services.py": "contact tasks from the copied contacts: table names from "
+                                   "the model, %s values",
     "truyvet/vaccination/rollups.py": "coverage upserts: table names from the model, %s values",
     "truyvet/vaccination/importing.py": "staging-row updates: names from the model, %s values",
     "truyvet/vaccination/synth.py": "bulk loader of generated doses: COPY/INSERT, %s values",

@@ -126,17 +126,24 @@ def partitions_list(*, using: str = "default") -> list[Partition]:
         return _partitions(cursor)
 
 
-def _attach_day(cursor: CursorWrapper, day: date, *, default_exists: bool) -> int:
-    """Creates ``day``'s partition, moving into it the rows the DEFAULT
-    partition holds for that day; returns how many it moved."""
+def _create_bare(cursor: CursorWrapper, day: date) -> str:
+    """A plain table shaped like the check-in table, for ``day``'s partition."""
     ymd = _ymd(day)
-    lower, upper = day_bounds(day)
     # LIKE copies the columns in order, their defaults and CHECK constraints;
     # ATTACH adds the parent's indexes, primary key and foreign keys.
     cursor.execute(
         f"CREATE TABLE checkins_checkin_p{ymd:d} (LIKE checkins_checkin "
         "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)"
     )
+    return f"checkins_checkin_p{ymd:d}"
+
+
+def _attach_bare(cursor: CursorWrapper, day: date, *, default_exists: bool) -> int:
+    """Attaches the table ``_create_bare`` made for ``day``, moving into it
+    the rows the DEFAULT partition holds for that day; returns how many it
+    moved."""
+    ymd = _ymd(day)
+    lower, upper = day_bounds(day)
     moved = 0
     if default_exists:
         # Writers to the DEFAULT partition wait while its rows of the day move
@@ -155,6 +162,61 @@ def _attach_day(cursor: CursorWrapper, day: date, *, default_exists: bool) -> in
         [lower, upper],
     )
     return moved
+
+
+def _attach_day(cursor: CursorWrapper, day: date, *, default_exists: bool) -> int:
+    """Creates ``day``'s partition, moving into it the rows the DEFAULT
+    partition holds for that day; returns how many it moved."""
+    _create_bare(cursor, day)
+    return _attach_bare(cursor, day, default_exists=default_exists)
+
+
+def partitions_clear_empty(start: date, end: date, *, using: str = "default") -> list[date]:
+    """For a bulk load of local days ``start`` to ``end``: drops those days'
+    partitions that hold no row (one short transaction each), and returns
+    the days that now have no partition at all, which
+    ``partition_bulk_create`` / ``partition_bulk_attach`` can fill unindexed
+    and index once, far faster than row by row. Days with rows keep their
+    partition. Empty on SQLite."""
+    if end < start or not is_partitioned(using=using):
+        return []
+    connection = connections[using]
+    free: list[date] = []
+    for day in _days(start, end):
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+            seen = _partitions(cursor)
+            lower, upper = day_bounds(day)
+            mine = [p for p in seen if p.name == partition_name(day)
+                    and p.lower == lower and p.upper == upper]
+            if mine:
+                ymd = _ymd(day)
+                cursor.execute(f"SELECT EXISTS (SELECT 1 FROM checkins_checkin_p{ymd:d})")  # noqa: S608
+                if cursor.fetchone()[0]:
+                    continue
+                cursor.execute(f"DROP TABLE checkins_checkin_p{ymd:d}")
+            elif _covered(seen, day):
+                continue
+        free.append(day)
+    return free
+
+
+def partition_bulk_create(day: date, *, using: str = "default") -> str:
+    """Inside the caller's transaction: a bare table (no index, no key) for
+    ``day``'s partition, to fill with COPY; its name."""
+    with connections[using].cursor() as cursor:
+        return _create_bare(cursor, day)
+
+
+def partition_bulk_attach(day: date, *, using: str = "default") -> int:
+    """Inside the caller's transaction, after ``partition_bulk_create`` and
+    the COPY: attaches the table as ``day``'s partition, which builds its
+    indexes in one pass each and checks its foreign keys set-wise. A scan of
+    that day that arrived meanwhile went to DEFAULT and is moved in."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        seen = _partitions(cursor)
+        return _attach_bare(cursor, day, default_exists=any(p.is_default for p in seen))
 
 
 def _covered(partitions: list[Partition], day: date) -> bool:

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from truyvet.accounts.models import Person, User
+from truyvet.core.bulk import rows_insert, rows_update
 from truyvet.core.errors import ErrorCollector, NotFound, ServiceError
 from truyvet.core.models import AuditAction, OutboxChannel
 from truyvet.core.outbox import Message, outbox_enqueue
@@ -444,18 +445,37 @@ def _store_contacts(
             for name, value in fields.items():
                 setattr(known, name, value)
             updated.append(known)
-    Contact.objects.bulk_create(created)
-    if updated:
-        Contact.objects.bulk_update(updated, [
-            "degree", "source", "run", "overlap_seconds", "gap_seconds", "overlap_minutes",
-            "gap_minutes", "visit_count", "first_exposure_at", "last_exposure_at", "visits",
-            "met", "unit", "found_at",
-        ])
-    ContactTask.objects.bulk_create([
-        ContactTask(contact=contact, unit_id=contact.unit_id or case.unit_id, created_at=now,
-                    updated_at=now)
-        for contact in created
+    # Set-wise (decision 0014): COPY on PostgreSQL, bulk_create elsewhere.
+    rows_insert(Contact, created)
+    if created and connection.vendor == "postgresql":
+        # COPY gives no ids back: read them by (case, person), which is unique.
+        ids = dict(Contact.objects.filter(case=case, run=run).values_list("person_id", "pk"))
+        for contact in created:
+            contact.pk = ids[contact.person_id]
+            contact._state.adding = False
+            contact._state.db = "default"
+    rows_update(Contact, updated, [
+        "degree", "source", "run", "overlap_seconds", "gap_seconds", "overlap_minutes",
+        "gap_minutes", "visit_count", "first_exposure_at", "last_exposure_at", "visits",
+        "met", "unit", "found_at",
     ])
+    if created and connection.vendor == "postgresql":
+        # One statement from the rows just copied: no model instance per task.
+        tasks, contacts = ContactTask._meta.db_table, Contact._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {tasks} (contact_id, unit_id, status, note, created_at, "  # noqa: S608
+                f"updated_at) SELECT id, COALESCE(unit_id, %s), %s, '', %s, %s FROM {contacts} "
+                "WHERE case_id = %s AND run_id = %s AND id = ANY(%s)",
+                [case.unit_id, TaskStatus.OPEN.value, now, now, case.pk, run.pk,
+                 [c.pk for c in created]],
+            )
+    else:
+        ContactTask.objects.bulk_create([
+            ContactTask(contact=contact, unit_id=contact.unit_id or case.unit_id,
+                        created_at=now, updated_at=now)
+            for contact in created
+        ])
     return created + updated
 
 
@@ -480,9 +500,11 @@ def trace_run(*, actor: User, case: Case, request: HttpRequest | None = None) ->
             window_end=end, buffer_minutes=round(rules.buffer.total_seconds() / 60),
             visit_count=len(presences), contact_count=len(found), duration_ms=elapsed,
         )
-        kept = _store_contacts(case=locked, run=run, degree=1, found=found, sources={}, now=now)
+        _store_contacts(case=locked, run=run, degree=1, found=found, sources={}, now=now)
+        # Every contact found now carries this run; the F1s of earlier runs
+        # not found again go, unless already alerted.
         Contact.objects.filter(case=locked, degree=1, notified_at__isnull=True).exclude(
-            pk__in=[c.pk for c in kept]
+            run=run
         ).delete()
         locked.traced_at = now
         locked.save(update_fields=["traced_at"])

@@ -38,7 +38,10 @@ such as Hạ Lang "048"; the 2021 administrative map is loaded when missing):
   arrival + the venue's dwell time, except 12% of poster visits that tap
   "leaving" (earlier or later) and 25% of card visits that end with an exit
   scan (later than the merge window, before the dwell time), as
-  ``checkins.services`` would record them; a departure after ``until`` has
+  ``checkins.services`` would record them, and except that a person cannot
+  be in two places: an estimated end is cut to the person's next arrival at
+  another venue when that comes first (real check-outs stand); a departure
+  after ``until`` has
   not happened yet and stays estimated. ``received_at`` is a
   few seconds after arrival, or minutes to 12 hours for 3% (offline syncs),
   never after ``until``. ``recorded_by`` is empty (no controller accounts).
@@ -70,13 +73,18 @@ Guarantees:
   round(active_share x venues) venues (at least one) have a scan in the last
   7 days (rolling, or as the 7 calendar days ending today) and lapsed ones
   only before the calendar day of ``until - 7 days``.
-- **Bounded memory and bulk writes**: rows are made and written one batch
-  (``batch``, default 50,000) at a time, each in its own transaction, day by
-  day in time order (sorted within each batch): PostgreSQL ``COPY FROM
-  STDIN``, SQLite ``executemany`` with ``synchronous=OFF`` and a 256 MB page
-  cache during the load (both put back afterwards). A thread makes the next
-  batches while the last one is written. Memory grows with venues and people
-  (a few numbers each), never with check-ins. A failure half-way keeps the
+- **Bounded memory and bulk writes**: rows are drawn as numpy columns a
+  batch (``batch``, default 50,000) at a time, day by day in time order
+  (sorted by arrival within each day); a day is held until the days within
+  the longest dwell time after it are drawn (for the cut of estimated ends),
+  so memory grows with the check-ins of two days, venues and people, never
+  with the whole load. PostgreSQL: binary ``COPY``; a day whose partition is
+  missing or empty is loaded into a bare table in one transaction and then
+  attached as the partition, which builds its indexes once (decision 0014);
+  other days take one transaction per batch. SQLite: ``executemany`` with
+  ``synchronous=OFF`` and a 256 MB page cache during the load (both put
+  back afterwards). A thread makes the next batches while the last one is
+  written. A failure half-way keeps the days (PostgreSQL, fresh days) or
   batches already committed.
 - **Post-load hook**: afterwards (also after a failure, when rows were
   written) ``truyvet.checkins.services.checkins_after_bulk_load(since=,
@@ -84,6 +92,9 @@ Guarantees:
   datetimes (half-open, ``since <= arrived_at < until``), so that whoever
   keeps derived data (the reports' daily rollups per venue) rebuilds it for
   that period: bulk loading bypasses ``checkin_record`` and its bookkeeping.
+  On PostgreSQL outside a transaction it is called once per day instead, as
+  soon as the day is committed, from a thread with its own connection, so
+  the database derives one day while the next loads.
 
 ``synth_generate(plan=SynthPlan(...))`` is the entry point; ``demo_checkins``
 is the demo step (``truyvet.site.demo.DEMO_STEPS``).

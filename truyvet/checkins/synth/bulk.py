@@ -1,12 +1,11 @@
 """Bulk loading of check-in rows and a small progress bar.
 
-Rows are plain tuples ``(arrived, venue_id, person_id, received, ends,
-departure_kind, method)`` with times as whole UTC epoch seconds, so that
-millions of them never become model instances. Each batch is written in its
-own transaction:
+Rows come as columns (``columns.Columns``: numpy arrays, times as whole UTC
+epoch seconds), so that millions of them never become model instances. Each
+batch is written in its own transaction:
 
-- PostgreSQL: one ``COPY ... FROM STDIN`` per batch, with the text lines
-  built here (UUIDs as 32 hex digits, times as ``YYYY-MM-DD HH:MM:SS+00``);
+- PostgreSQL: one ``COPY ... FROM STDIN (FORMAT BINARY)`` per batch, the
+  payload built by numpy (``columns.copy_binary``);
 - SQLite: one ``executemany`` INSERT per batch, with times stored the way
   Django stores them (naive UTC text, so its lookups compare them correctly),
   and ``PRAGMA synchronous=OFF`` with a larger page cache for the duration
@@ -24,23 +23,25 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from queue import Full, Queue
 from typing import TextIO, TypeVar
 
 from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
 
 from truyvet.checkins.models import CheckIn
+from truyvet.checkins.synth.columns import COPY_COLUMNS, Columns, copy_binary, uuid4s
 
 # (arrived, venue_id, person_id, received, ends, departure_kind, method)
 Row = tuple[int, int, int, int, int, str, str]
-# COPY text (PostgreSQL) or INSERT parameters (SQLite) for one batch.
-Payload = str | list[tuple[str, int, int, str, str, str, str, str]]
+# Binary COPY (PostgreSQL) or INSERT parameters (SQLite) for one batch.
+Payload = bytes | list[tuple[str, int, int, str, str, str, str, str]]
 T = TypeVar("T")
 
 SQLITE_LOAD_CACHE_KIB = 256 * 1024
-_COLUMNS = ("id", "venue", "person", "arrived_at", "received_at", "ends_at",
-            "departure_kind", "method")
+_COLUMNS = COPY_COLUMNS
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 _HMS: list[str] = []
 
@@ -83,10 +84,14 @@ class CheckInWriter:
 
     def __init__(self) -> None:
         self.vendor = connection.vendor
+        # Another table to COPY into (a bare day table before it becomes a
+        # partition: ``partitions.partition_bulk_create``), or None.
+        self.table: str | None = None
         table = connection.ops.quote_name(CheckIn._meta.db_table)
         columns = ", ".join(_columns())
+        self.columns = columns
         if self.vendor == "postgresql":
-            self.sql = f"COPY {table} ({columns}) FROM STDIN"
+            self.sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
         elif self.vendor == "sqlite":
             marks = ", ".join(["%s"] * len(_COLUMNS))
             self.sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
@@ -94,26 +99,20 @@ class CheckInWriter:
             raise NotImplementedError(f"no bulk loader for {self.vendor}")
         self.days = _DayPrefixes()
 
-    def prepare(self, rows: Sequence[Row]) -> Payload:
-        """The batch as the database takes it: COPY text, or parameter rows.
-        Pure Python, so it can run in another thread than ``write``."""
+    def prepare(self, rows: Columns) -> Payload:
+        """The batch as the database takes it: binary COPY, or parameter
+        rows. Pure computation, so it can run in another thread than
+        ``write``."""
+        if self.vendor == "postgresql":
+            return copy_binary(rows, uuid4s(len(rows)))
         days, clock = self.days, _clock()
         ids = _uuid_hexes(len(rows))
-        if self.vendor == "postgresql":
-            return "".join(
-                f"{uid}\t{venue}\t{person}\t"
-                f"{days[arrived // 86400]}{clock[arrived % 86400]}+00\t"
-                f"{days[received // 86400]}{clock[received % 86400]}+00\t"
-                f"{days[ends // 86400]}{clock[ends % 86400]}+00\t{kind}\t{method}\n"
-                for uid, (arrived, venue, person, received, ends, kind, method)
-                in zip(ids, rows, strict=True)
-            )
         return [
             (uid, venue, person, days[arrived // 86400] + clock[arrived % 86400],
              days[received // 86400] + clock[received % 86400],
              days[ends // 86400] + clock[ends % 86400], kind, method)
             for uid, (arrived, venue, person, received, ends, kind, method)
-            in zip(ids, rows, strict=True)
+            in zip(ids, rows.rows(), strict=True)
         ]
 
     def write(self, payload: Payload) -> None:
@@ -121,8 +120,12 @@ class CheckInWriter:
         if not payload:
             return
         with transaction.atomic(), connection.cursor() as cursor:
-            if isinstance(payload, str):
-                with cursor.copy(self.sql) as copy:
+            if isinstance(payload, bytes):
+                sql = self.sql if self.table is None else (
+                    f"COPY {connection.ops.quote_name(self.table)} ({self.columns}) "
+                    "FROM STDIN (FORMAT BINARY)"
+                )
+                with cursor.copy(sql) as copy:
                     copy.write(payload)
             else:
                 cursor.executemany(self.sql, payload)
@@ -153,6 +156,45 @@ class CheckInWriter:
             with connection.cursor() as cursor:
                 cursor.execute(f"PRAGMA synchronous={synchronous:d}")
                 cursor.execute(f"PRAGMA cache_size={cache_size:d}")
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: object) -> str:
+    """One value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value).translate(_ESCAPES)
+
+
+def instances_write(model: type[Model], objects: Sequence[Model]) -> None:
+    """Inserts new model instances (their primary keys left to the
+    database) in one transaction: one text ``COPY`` on PostgreSQL, where
+    ``bulk_create`` spent most of its time preparing values field by field;
+    ``bulk_create`` elsewhere. ``auto_now`` fields get the current time."""
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            model.objects.bulk_create(objects, batch_size=1000)  # type: ignore[attr-defined]
+        return
+    now = timezone.now()
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    stamped = {f.attname for f in fields if getattr(f, "auto_now", False)}
+    names = [f.attname for f in fields]
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    lines = "".join(
+        "\t".join(_copy_text(now if name in stamped else getattr(obj, name))
+                  for name in names) + "\n"
+        for obj in objects
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            copy.write(lines)
 
 
 class _Failed:

@@ -7,28 +7,53 @@ writer in ``bulk.py``.
 
 from __future__ import annotations
 
+import hashlib
+import sys
+import threading
 import time as clock
 from array import array
 from bisect import bisect
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from itertools import accumulate
+from queue import Queue
 from random import Random
 from typing import Any, TextIO
 
+import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from truyvet.accounts.identity import cccd_century_digit
 from truyvet.accounts.models import IdKind, Person, Sex
 from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind
-from truyvet.checkins.partitions import partitions_ensure
+from truyvet.checkins.partitions import (
+    partition_bulk_attach,
+    partition_bulk_create,
+    partitions_clear_empty,
+    partitions_ensure,
+)
 from truyvet.checkins.services import recording
 from truyvet.checkins.synth import vocabulary as vocab
-from truyvet.checkins.synth.bulk import CheckInWriter, ProgressBar, Row, in_background
+from truyvet.checkins.synth.bulk import (
+    CheckInWriter,
+    Payload,
+    ProgressBar,
+    in_background,
+    instances_write,
+)
+from truyvet.checkins.synth.columns import (
+    KINDS,
+    METHODS,
+    Columns,
+    Ints,
+    Tables,
+    cut_estimated_ends,
+)
 from truyvet.core.errors import ServiceError
 from truyvet.core.text import fold
 from truyvet.core.time import day_bounds, local_day
@@ -483,18 +508,28 @@ def _people_ensure(*, area: AdministrativeUnit, communes: Sequence[Administrativ
     reference_year = timezone.localtime(since).year
     bar = ProgressBar(label="people  ", total=missing, stream=stream, enabled=show)
     created = 0
-    while created < missing:
-        count = min(5000, missing - created)
-        people = [
-            _person(rng, rng.choices(communes, cum_weights=weights)[0], reference_year, since)
-            for _index in range(count)
-        ]
+
+    def made() -> Iterator[list[Person]]:
+        done = 0
+        while done < missing:
+            count = min(10_000, missing - done)
+            yield [
+                _person(rng, rng.choices(communes, cum_weights=weights)[0], reference_year,
+                        since)
+                for _index in range(count)
+            ]
+            done += count
+
+    # A thread makes the next people while this one checks and writes.
+    chunk = 10_000 if connection.vendor == "postgresql" else 900
+    for people in in_background(made()):
+        count = len(people)
         numbers = [person.id_number for person in people if person.id_number]
         used: set[str] = set()
-        for start in range(0, len(numbers), 900):
+        for start in range(0, len(numbers), chunk):
             used.update(
                 number for number in Person.objects.filter(
-                    id_number__in=numbers[start : start + 900]
+                    id_number__in=numbers[start : start + chunk]
                 ).values_list("id_number", flat=True) if number
             )
         seen: set[str] = set()
@@ -503,8 +538,7 @@ def _people_ensure(*, area: AdministrativeUnit, communes: Sequence[Administrativ
                 person.id_number, person.id_kind = None, ""
             elif person.id_number:
                 seen.add(person.id_number)
-        with transaction.atomic():
-            Person.objects.bulk_create(people, batch_size=1000)
+        instances_write(Person, people)
         created += count
         bar.advance(count)
     bar.finish()
@@ -641,73 +675,123 @@ def _allocate(total: int, weights: Sequence[float]) -> list[int]:
     return parts
 
 
-class _RowMaker:
-    """Turns drawn venues into check-in rows for one day."""
+def _numpy_seeded(label: str) -> np.random.Generator:
+    """``_seeded``'s counterpart for the vectorised draws: a numpy generator
+    seeded from a SHA-256 of the label, the same on every machine."""
+    digest = hashlib.sha256(f"truyvet-synth:{label}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:16], "big"))
 
-    def __init__(self, rng: Random, pools: _Pools, until: int) -> None:
-        self.rng = rng
-        self.area_pool = pools.area
+
+class _RowMaker:
+    """Turns drawn venues into check-in rows for one day, as columns: every
+    draw for a batch is one numpy call over all its rows."""
+
+    def __init__(self, random: np.random.Generator, pools: _Pools, sims: Sequence[_Sim],
+                 until: int) -> None:
+        self.random = random
         self.until = until
         self.merge = int(getattr(settings, "CHECKIN_MERGE_MINUTES", 30)) * 60
-
-    def rows(self, sims: Sequence[_Sim], drawn: Sequence[int], day: _Day,
-             lo: int | None = None) -> list[Row]:
-        rand = self.rng.random
-        area_pool = self.area_pool
-        until = self.until
-        merge = self.merge
-        day_lo, day_hi, start = lo if lo is not None else day.lo, day.hi, day.start
-        estimated, citizen, exit_scan = (
-            DepartureKind.ESTIMATED.value, DepartureKind.CITIZEN.value,
-            DepartureKind.EXIT_SCAN.value,
+        types = sorted(vocab.HOURLY)
+        type_of = {vtype: index for index, vtype in enumerate(types)}
+        self.hours = Tables([_HOURLY_CUM[vtype] for vtype in types])
+        self.methods = Tables([_METHODS_CUM[vtype][1] for vtype in types])
+        self.method_code = np.array(
+            [METHODS.index(name) for vtype in types for name in _METHODS_CUM[vtype][0]],
+            dtype=np.int8,
         )
-        posters, cards = _POSTER_METHODS, _CARD_METHODS
-        rows: list[Row] = []
-        append = rows.append
-        for index in drawn:
-            sim = sims[index]
-            hours = _HOURLY_CUM[sim.vtype]
-            top = hours[-1]
-            for _attempt in range(40):
-                arrived = start + bisect(hours, rand() * top) * 3600 + int(rand() * 3600)
-                if day_lo <= arrived < day_hi:
-                    break
-            else:  # the type hardly opens in this sliver of a day
-                arrived = day_lo + int(rand() * (day_hi - day_lo))
-            roll = rand()
-            if roll < sim.commune_cut:
-                pool = sim.commune_pool
-            elif roll < sim.district_cut:
-                pool = sim.district_pool
-            else:
-                pool = area_pool
-            person = pool.ids[bisect(pool.cumulative, rand() * pool.total)]
-            names, weights = _METHODS_CUM[sim.vtype]
-            method = names[bisect(weights, rand() * weights[-1])]
-            dwell = sim.dwell
-            kind, ends = estimated, arrived + dwell
-            if method in posters and rand() < vocab.CITIZEN_CHECKOUT_SHARE:
-                left = arrived + max(60, int(dwell * (0.25 + 1.5 * rand())))
-                if left <= until:
-                    kind, ends = citizen, left
-            elif method in cards and dwell > merge + 60 and rand() < vocab.EXIT_SCAN_SHARE:
-                left = arrived + merge + 60 + int(rand() * (dwell - merge - 60))
-                if left <= until:
-                    kind, ends = exit_scan, left
-            if rand() < vocab.LATE_SYNC_SHARE:
-                received = arrived + 300 + int(rand() * rand() * 43_200)
-            else:
-                received = arrived + 1 + int(rand() * rand() * 15)
-            append((arrived, sim.venue_id, person, min(received, until), ends, kind, method))
-        rows.sort()
-        return rows
+        self.poster = np.isin(np.arange(len(METHODS)),
+                              [METHODS.index(m.value) for m in _POSTER_METHODS])
+        self.card = np.isin(np.arange(len(METHODS)),
+                            [METHODS.index(m.value) for m in _CARD_METHODS])
+        # Every pool of people laid end to end, the area's first.
+        everyone = [pools.area, *pools.districts.values(), *pools.communes.values()]
+        pool_of = {id(pool): index for index, pool in enumerate(everyone)}
+        self.people = Tables([np.frombuffer(pool.cumulative, dtype=np.float64)
+                              for pool in everyone])
+        self.pool_last = self.people.starts + np.array([len(p.ids) for p in everyone]) - 1
+        self.person_ids = np.concatenate([np.frombuffer(pool.ids, dtype=np.int64)
+                                          for pool in everyone])
+        self.sim_type = np.array([type_of[sim.vtype] for sim in sims], dtype=np.int64)
+        self.sim_dwell = np.array([sim.dwell for sim in sims], dtype=np.int64)
+        self.sim_venue = np.array([sim.venue_id for sim in sims], dtype=np.int64)
+        self.sim_commune = np.array([pool_of[id(sim.commune_pool)] for sim in sims],
+                                    dtype=np.int64)
+        self.sim_district = np.array([pool_of[id(sim.district_pool)] for sim in sims],
+                                     dtype=np.int64)
+        self.commune_cut = np.array([sim.commune_cut for sim in sims])
+        self.district_cut = np.array([sim.district_cut for sim in sims])
+
+    def _arrivals(self, vtype: Ints, day: _Day, lo: int) -> Ints:
+        """Arrival times by each type's hourly rhythm, inside [lo, day.hi):
+        drawn again (up to 40 times) where they fell outside."""
+        random = self.random
+        arrived = np.empty(len(vtype), dtype=np.int64)
+        pending = np.arange(len(vtype))
+        for _attempt in range(40):
+            if not len(pending):
+                return arrived
+            hour = self.hours.draw(vtype[pending], random.random(len(pending)))
+            moment = (day.start + hour * 3600
+                      + (random.random(len(pending)) * 3600).astype(np.int64))
+            inside = (moment >= lo) & (moment < day.hi)
+            arrived[pending[inside]] = moment[inside]
+            pending = pending[~inside]
+        # the type hardly opens in this sliver of a day
+        arrived[pending] = lo + (random.random(len(pending)) * (day.hi - lo)).astype(np.int64)
+        return arrived
+
+    def rows(self, drawn: Ints, day: _Day, lo: int | None = None) -> Columns:
+        count = len(drawn)
+        if not count:
+            return Columns.empty()
+        random, until, merge = self.random, self.until, self.merge
+        vtype = self.sim_type[drawn]
+        arrived = self._arrivals(vtype, day, day.lo if lo is None else lo)
+        roll = random.random(count)
+        pool = np.where(roll < self.commune_cut[drawn], self.sim_commune[drawn],
+                        np.where(roll < self.district_cut[drawn], self.sim_district[drawn], 0))
+        found = self.people.draw(pool, random.random(count)) + self.people.starts[pool]
+        person = self.person_ids[np.minimum(found, self.pool_last[pool])]
+        local = self.methods.draw(vtype, random.random(count))
+        method = self.method_code[np.minimum(local + self.methods.starts[vtype],
+                                             len(self.method_code) - 1)]
+        dwell = self.sim_dwell[drawn]
+        kind = np.full(count, KINDS.index(DepartureKind.ESTIMATED.value), dtype=np.int8)
+        ends = arrived + dwell
+        chance = random.random(count)
+        tapped = arrived + np.maximum(60, (dwell * (0.25 + 1.5 * random.random(count)))
+                                      .astype(np.int64))
+        leaves = self.poster[method] & (chance < vocab.CITIZEN_CHECKOUT_SHARE) & (tapped <= until)
+        kind[leaves] = KINDS.index(DepartureKind.CITIZEN.value)
+        ends[leaves] = tapped[leaves]
+        span = np.maximum(dwell - merge - 60, 0)
+        scanned = arrived + merge + 60 + (random.random(count) * span).astype(np.int64)
+        exits = (self.card[method] & (dwell > merge + 60) & (chance < vocab.EXIT_SCAN_SHARE)
+                 & (scanned <= until))
+        kind[exits] = KINDS.index(DepartureKind.EXIT_SCAN.value)
+        ends[exits] = scanned[exits]
+        late = random.random(count) < vocab.LATE_SYNC_SHARE
+        spread = random.random(count) * random.random(count)
+        received = np.where(late, arrived + 300 + (spread * 43_200).astype(np.int64),
+                            arrived + 1 + (spread * 15).astype(np.int64))
+        return Columns(arrived=arrived, venue=self.sim_venue[drawn], person=person,
+                       received=np.minimum(received, until), ends=ends, kind=kind,
+                       method=method)
+
+
+def _by_arrival(rows: Columns) -> Columns:
+    return rows.take(np.argsort(rows.arrived, kind="stable"))
 
 
 def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, until: int,
-                   result: SynthResult, show: bool, stream: TextIO | None) -> None:
+                   result: SynthResult, show: bool, stream: TextIO | None,
+                   on_day: Callable[[int, int], None] | None = None) -> None:
+    """Generates and writes the check-ins; ``on_day(lo, hi)`` is called as
+    each day's rows are all written."""
     # Counting what is there makes a second run with the same seed add new
     # visits instead of copies of the first run's.
-    rng = _seeded(f"{plan.seed}:checkins:{area.path}:{CheckIn.objects.count()}")
+    existing = CheckIn.objects.count()
+    rng = _seeded(f"{plan.seed}:checkins:{area.path}:{existing}")
     communes = {c.pk: c.parent_id for c in _communes(area)}
     district_of = {pk: parent for pk, parent in communes.items() if parent is not None}
     pools = _pools(area, district_of, rng)
@@ -813,22 +897,22 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
     ]
     counts = _allocate(budget, day_weights)
 
-    maker = _RowMaker(rng, pools, until)
+    maker = _RowMaker(_numpy_seeded(f"{plan.seed}:checkins:{area.path}:{existing}"),
+                      pools, sims, until)
+    random = maker.random
     cut = until - int(ACTIVE_WINDOW.total_seconds())
 
-    def batches() -> Iterator[list[Row]]:
-        """The rows, day by day, in batches of at most ``plan.batch``."""
-        for day_index, day in enumerate(days):
-            pinned = forced.get(day_index, [])
-            for group_start in range(0, len(pinned), plan.batch):
-                group = pinned[group_start : group_start + plan.batch]
-                # An active venue's pinned visit is inside the last 7 days.
-                rows = maker.rows(sims, [i for i in group if i < len(active)], day,
-                                  lo=max(day.lo, cut))
-                yield rows + maker.rows(sims, [i for i in group if i >= len(active)], day)
-            remaining = counts[day_index]
-            if remaining == 0:
-                continue
+    def day_rows(day_index: int, day: _Day) -> Columns:
+        """The day's visits: the pinned ones, then the rest by popularity."""
+        parts: list[Columns] = []
+        pinned = forced.get(day_index, [])
+        # An active venue's pinned visit is inside the last 7 days.
+        parts.append(maker.rows(np.array([i for i in pinned if i < len(active)],
+                                         dtype=np.int64), day, lo=max(day.lo, cut)))
+        parts.append(maker.rows(np.array([i for i in pinned if i >= len(active)],
+                                         dtype=np.int64), day))
+        remaining = counts[day_index]
+        if remaining:
             pinned_today = set(pinned)
             population = [i for i in eligible(day)
                           if i in pinned_today or rng.random() < regularity[i]]
@@ -840,26 +924,94 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
                 cumulative = list(accumulate(
                     popularity[i] * _day_weight(sims[i].vtype, day) for i in population
                 ))
+            venues_drawn = np.array(population, dtype=np.int64)
+            weights = np.array(cumulative)
             while remaining > 0:
                 count = min(plan.batch, remaining)
-                yield maker.rows(sims, rng.choices(population, cum_weights=cumulative, k=count),
-                                 day)
+                picked = np.searchsorted(weights, random.random(count) * weights[-1],
+                                         side="right")
+                parts.append(maker.rows(venues_drawn[np.minimum(picked, len(weights) - 1)],
+                                        day))
                 remaining -= count
+        return Columns.concat(parts)
 
-    # PostgreSQL: every day of the period gets its partition before the
-    # COPY, so the rows go straight to their day and not through DEFAULT.
-    if days:
-        partitions_ensure(local_day(datetime.fromtimestamp(days[0].lo, UTC)),
-                          local_day(datetime.fromtimestamp(days[-1].lo, UTC)))
+    # A visit's estimated end may be cut by the person's next arrival
+    # elsewhere up to the longest dwell time later: a day is written once
+    # the days that far ahead are made.
+    ahead = max(1, -(-max(sim.dwell for sim in sims) // 86400))
+
+    def batches() -> Iterator[tuple[str, _Day, int, Payload | None]]:
+        """("begin", day, 0, None), then ("rows", day, count, payload) in
+        batches of at most ``plan.batch``, then ("end", day, 0, None): day
+        by day in time order."""
+        window = Columns.empty()
+        sizes: list[int] = []
+        made: list[_Day] = []
+
+        def flush(upto: int) -> Iterator[tuple[str, _Day, int, Payload | None]]:
+            nonlocal window
+            cut_estimated_ends(window)
+            for _n in range(upto):
+                size, day = sizes.pop(0), made.pop(0)
+                rows, window = _by_arrival(window.take(slice(0, size))), window.take(
+                    slice(size, None))
+                yield "begin", day, 0, None
+                for start in range(0, size, plan.batch):
+                    part = rows.take(slice(start, start + plan.batch))
+                    yield "rows", day, len(part), writer.prepare(part)
+                yield "end", day, 0, None
+
+        for day_index, day in enumerate(days):
+            rows = day_rows(day_index, day)
+            window = Columns.concat([window, rows])
+            sizes.append(len(rows))
+            made.append(day)
+            if len(sizes) > ahead:
+                yield from flush(1)
+        yield from flush(len(sizes))
+
+    def date_of(day: _Day) -> date:
+        return local_day(datetime.fromtimestamp(day.lo, UTC))
+
+    # PostgreSQL: a day whose partition is missing or empty is loaded into a
+    # bare table, indexed once and attached as the partition, all in one
+    # transaction (partitions.partition_bulk_*): maintaining five indexes row
+    # by row made COPY five to ten times slower. Other days (with rows
+    # already) take COPY into the partitioned table, one batch per
+    # transaction.
+    free = set(partitions_clear_empty(date_of(days[0]), date_of(days[-1]))) if days else set()
     writer = CheckInWriter()
     bar = ProgressBar(label="checkins", total=plan.checkins, stream=stream, enabled=show)
     started = clock.monotonic()
-    prepared = ((len(rows), writer.prepare(rows)) for rows in batches())
-    with writer.loading():
-        for count, payload in in_background(prepared):
-            writer.write(payload)
-            bar.advance(count)
-            result.checkins_created += count
+    open_day: ExitStack | None = None
+    try:
+        with writer.loading():
+            for event, day, count, payload in in_background(batches()):
+                if event == "begin" and date_of(day) in free:
+                    open_day = ExitStack()
+                    open_day.enter_context(transaction.atomic())
+                    writer.table = partition_bulk_create(date_of(day))
+                elif event == "rows" and payload is not None:
+                    writer.write(payload)
+                    bar.advance(count)
+                    result.checkins_created += count
+                elif event == "end":
+                    if open_day is not None:
+                        partition_bulk_attach(date_of(day))
+                        writer.table = None
+                        closing, open_day = open_day, None
+                        closing.close()
+                    if on_day is not None:
+                        on_day(day.lo, day.hi)
+    except BaseException:
+        if open_day is not None:
+            open_day.__exit__(*sys.exc_info())
+            writer.table = None
+        raise
+    finally:
+        # Days the load did not reach get their (empty) partitions back.
+        if days:
+            partitions_ensure(date_of(days[0]), date_of(days[-1]))
     bar.finish()
     result.load_seconds = clock.monotonic() - started
 
@@ -894,6 +1046,39 @@ def checkins_after_load_hook() -> Callable[..., object] | None:
     return hook if callable(hook) else None
 
 
+class _DayRebuilder:
+    """Calls the post-load hook for each day, as soon as the day is written,
+    in a thread of its own (with its own database connection), so that the
+    database derives one day while the next ones load."""
+
+    def __init__(self, hook: Callable[..., object]) -> None:
+        self.hook = hook
+        self.days: Queue[tuple[int, int] | None] = Queue()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="synth-rollups", daemon=True)
+        self.thread.start()
+
+    def add(self, lo: int, hi: int) -> None:
+        self.days.put((lo, hi))
+
+    def _run(self) -> None:
+        try:
+            while (day := self.days.get()) is not None:
+                if self.error is None:
+                    self.hook(since=datetime.fromtimestamp(day[0], UTC),
+                              until=datetime.fromtimestamp(day[1], UTC))
+        except BaseException as error:  # handed to finish()
+            self.error = error
+        finally:
+            connection.close()
+
+    def finish(self) -> None:
+        self.days.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 def synth_generate(*, plan: SynthPlan, progress: bool = False,
                    stream: TextIO | None = None) -> SynthResult:
     """Generates ``plan`` into the default database and returns what was
@@ -926,14 +1111,26 @@ def synth_generate(*, plan: SynthPlan, progress: bool = False,
     )
     result.timings["people"] = clock.monotonic() - started
     if plan.checkins:
+        hook = checkins_after_load_hook()
+        # On PostgreSQL outside a transaction each day's rollups are rebuilt
+        # on a second connection while the next days load; otherwise (SQLite,
+        # tests) once for the whole period at the end.
+        rebuilder = (_DayRebuilder(hook) if hook is not None and connection.vendor == "postgresql"
+                     and not connection.in_atomic_block else None)
+        loaded = False
         try:
             _checkins_load(area=area, plan=plan, since=since, until=until, result=result,
-                           show=progress, stream=stream)
+                           show=progress, stream=stream,
+                           on_day=rebuilder.add if rebuilder is not None else None)
+            loaded = True
         finally:
             # Also after a failure half-way: the batches committed so far
             # are in the table and rollups must count them.
-            hook = checkins_after_load_hook()
-            if hook is not None and result.checkins_created:
+            started = clock.monotonic()
+            if rebuilder is not None:
+                rebuilder.finish()
+            if hook is not None and result.checkins_created and (rebuilder is None or not loaded):
                 hook(since=result.since, until=result.until)
-                result.hook_called = True
+            result.hook_called = hook is not None and bool(result.checkins_created)
+            result.timings["rebuild_wait"] = clock.monotonic() - started
     return result

@@ -63,8 +63,9 @@ def test_a_card_scan_and_a_manual_entry_are_audited_too(personas: Any) -> None:
 
     checkin_staff_scan(controller=personas.controller, venue=venue,
                        payload=cccd_text(number=HOA_ID, name="Nguyễn Thị Hoa", birth="17051990"))
+    # A typed visitor needs a way to be reached (issue 19 item 10): her street.
     checkin_manual(controller=personas.controller, venue=venue, full_name="Nguyễn Thị Hoa",
-                   id_number=HOA_ID, birth_date=date(1990, 5, 17))
+                   id_number=HOA_ID, birth_date=date(1990, 5, 17), street="Tổ 3, Thanh Nhật")
 
     methods = sorted(about(personas.citizen).filter(action="checkin.staff")
                      .values_list("detail__method", flat=True))

@@ -380,10 +380,9 @@ def _rows_for_scan(
     if checkin_id is None and timezone.is_naive(at):
         return None, [], []  # refused by _check_time
     if not timezone.is_naive(at):
-        rows = list(CheckIn.objects.raw(*_rows_sql(
-            person_id=person_id, checkin_id=checkin_id, since=at - MAX_DWELL,
-            until=at + max(window, dwell),
-        )))
+        sql, parameters = _rows_sql(person_id=person_id, checkin_id=checkin_id,
+                                    since=at - MAX_DWELL, until=at + max(window, dwell))
+        rows = list(CheckIn.objects.raw(sql, parameters))
         return _rows_sorted(rows, venue=venue, person_id=person_id, at=at,
                             checkin_id=checkin_id, window=window, dwell=dwell)
     # A naive time (refused by _check_time once a retry is ruled out): only

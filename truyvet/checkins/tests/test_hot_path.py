@@ -293,8 +293,10 @@ class TestStatementCounts:
         assert response.status_code == 201, response.content
         pinned = [q["sql"][:90] for q in captured.captured_queries]
         # Being staff there and the personal QR's key, then the citizen
-        # scan's statements and the door scan's audit row.
-        assert len(pinned) == 13 + _lock() + _receipt(), pinned
+        # scan's statements and the door scan's audit row; then the card
+        # colour the door is shown (issue 16, checkins.hooks.card_status): the
+        # person's doses, tests and recoveries, their province and its rule.
+        assert len(pinned) == 13 + 5 + _lock() + _receipt(), "\n".join(pinned)
 
 
 def _receipt() -> int:

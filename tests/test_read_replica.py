@@ -256,6 +256,10 @@ def _replica_in_service(replica_alias: str, standby: Standby, settings: Any) -> 
     """The router installed, the standby running and replaying, and the
     replica taken as answering, at the start of each test."""
     settings.DATABASE_ROUTERS = [ROUTER]
+    # These tests follow each dashboard read to the database that serves it;
+    # the page's short cache of figures (decision 0020) would answer without
+    # reading, and has its own tests (reports/tests/test_dashboard_cache.py).
+    settings.REPORTS_DASHBOARD_CACHE_SECONDS = 0
     if not standby.running():
         standby.start()
     standby.resume_replay()

@@ -271,6 +271,12 @@ def doses_synth(*, area: AdministrativeUnit, doses: int, seed: int = 2021,
     if stream is not None:
         stream.write("rebuilding the coverage rollups ...\n")
         stream.flush()
+    if connection.vendor == "postgresql":
+        # Statistics from before the load make the planner scan the whole
+        # dose table for each chunk of people the rebuild reads: measured at
+        # 8.7 M doses, about 1,000 people/s instead of a minute or two.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE vaccination_dose")
     coverage_rebuild()
     result.seconds = time.perf_counter() - started
     return result

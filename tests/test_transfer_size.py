@@ -129,3 +129,16 @@ def test_whitenoise_can_write_brotli_copies() -> None:
     from whitenoise.compress import Compressor
 
     assert Compressor(quiet=True).use_brotli
+
+
+@pytest.mark.django_db
+def test_pages_are_gzipped_but_api_json_goes_out_as_sent() -> None:
+    """HTML is what a slow phone waits for; the API's small JSON is read as
+    sent by door devices, the offline queue and API clients (decision 0020)."""
+    client = Client(HTTP_ACCEPT_ENCODING="gzip")
+    page = client.get(reverse("levels:overview"))
+    assert page.status_code == 200 and page["Content-Encoding"] == "gzip"
+    assert gzip.decompress(page.content).lstrip().startswith(b"<!doctype html>")
+    api = client.get("/api/v1/levels/")
+    assert api.status_code == 200 and "Content-Encoding" not in api
+    assert api.json() is not None

@@ -86,7 +86,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # HTML compressed (static files come compressed from WhiteNoise above,
     # which answers before this). BREACH: see decision 0020.
-    "django.middleware.gzip.GZipMiddleware",
+    "truyvet.core.middleware.HtmlGZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "truyvet.core.middleware.RequestSizeLimitMiddleware",

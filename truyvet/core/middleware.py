@@ -34,6 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.gzip import GZipMiddleware
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 from django.utils.html import escape
@@ -238,3 +239,16 @@ class DatabaseFaultMiddleware:
             return None  # a bug: Django's 500 as before
         log_fault(fault, exc, request)
         return database_fault_response(request, fault)
+
+
+class HtmlGZipMiddleware(GZipMiddleware):
+    """Django's GZipMiddleware for pages only (decision 0020): HTML is what a
+    phone on a slow network waits for; static files come compressed from
+    WhiteNoise, and API answers are small JSON that clients (the offline
+    queue, the door devices, API fuzzing) read as sent."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return response
+        return super().process_response(request, response)
+

@@ -33,7 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.signals import got_request_exception
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.gzip import GZipMiddleware
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject
@@ -247,7 +247,8 @@ class HtmlGZipMiddleware(GZipMiddleware):
     WhiteNoise, and API answers are small JSON that clients (the offline
     queue, the door devices, API fuzzing) read as sent."""
 
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(self, request: HttpRequest, response: HttpResponseBase
+                         ) -> HttpResponseBase:
         if not response.get("Content-Type", "").startswith("text/html"):
             return response
         return super().process_response(request, response)

@@ -477,6 +477,7 @@ def _column(model: Any, name: str) -> str:
 
 def _contacts_write(
     *, case: Case, run: TraceRun, degree: int, rows: _ContactRows, now: datetime,
+    refresh: bool,
 ) -> None:
     """Stores ``rows`` as contacts of ``case`` found by ``run`` at ``degree``,
     each living where their person lives, set-wise (decision 0014): a person
@@ -487,7 +488,10 @@ def _contacts_write(
     statements whatever the number of contacts: on PostgreSQL one
     ``INSERT ... SELECT FROM unnest(...)`` of the columns as binary arrays,
     on SQLite one ``executemany``; then the tasks in one ``INSERT ...
-    SELECT``."""
+    SELECT``. Without ``refresh`` (none of ``rows`` is a contact of the case
+    yet, as under the case's lock the caller knows) the contacts are plain
+    inserts: ``ON CONFLICT``'s speculative insertion costs about a tenth
+    more per row."""
     if not len(rows):
         return
     table = connection.ops.quote_name(Contact._meta.db_table)
@@ -504,7 +508,7 @@ def _contacts_write(
         f"ON CONFLICT ({columns[0]}, {columns[1]}) DO UPDATE SET "
         + ", ".join(f"{name} = excluded.{name}" for name in refreshed)
         + f" WHERE {table}.{degree_column} >= excluded.{degree_column}"
-    )
+    ) if refresh else ""
     if connection.vendor == "postgresql":
         with bulk.column_cursor() as cursor:
             cursor.execute(
@@ -584,7 +588,8 @@ def trace_run(*, actor: User, case: Case, request: HttpRequest | None = None) ->
         )
         venues = _venue_labels({presence.venue_id for presence in presences})
         _contacts_write(case=locked, run=run, degree=1,
-                        rows=_ContactRows.of_columns(found, venues), now=now)
+                        rows=_ContactRows.of_columns(found, venues), now=now,
+                        refresh=Contact.objects.filter(case=locked).exists())
         # Every contact found now carries this run; the F1s of earlier runs
         # not found again go, unless already alerted.
         Contact.objects.filter(case=locked, degree=1, notified_at__isnull=True).exclude(
@@ -657,8 +662,10 @@ def trace_expand(
             )
             runs.append(run)
             venues = _venue_labels({presence.venue_id for presence in presences})
+            # Everyone found is new to the case: the known were left out.
             _contacts_write(case=locked, run=run, degree=degree,
-                            rows=_ContactRows.of_exposures(found, sources, venues), now=now)
+                            rows=_ContactRows.of_exposures(found, sources, venues), now=now,
+                            refresh=False)
             stored = list(Contact.objects.filter(case=locked, run=run))
             total_visits += len(presences)
             added += len(found)

@@ -1,4 +1,4 @@
-"""Writing many model rows set-wise (decision 0014).
+"""Writing many model rows set-wise (decisions 0014 and 0021).
 
 Django's ``bulk_create`` on PostgreSQL sends its rows as one statement whose
 parameters psycopg quotes in Python, value by value (arrays of JSON text are
@@ -7,7 +7,7 @@ inserts use ``COPY`` instead, its rows formatted by psycopg's C code:
 
 - ``rows_insert(model, objects)``: new rows in one ``COPY``; the primary
   keys the database gave them are *not* read back (ask for them by a key of
-  your own, as ``tracing.services`` does by case and person);
+  your own);
 - ``rows_update(model, objects, fields)``: rows already stored get ``fields``
   from the objects (``bulk_update`` in batches of 1,000 for now).
 
@@ -17,9 +17,10 @@ transaction; nothing here commits.
 Columns of numbers go to and from PostgreSQL as binary arrays through
 ``column_cursor``: one statement can then read or write tens of thousands
 of rows (``unnest`` of bound arrays, ``array_agg`` of results) with no
-Python object per value. ``Int64Array``, ``TimestampArray`` and
-``TextArray`` are such parameters; bigint[] and timestamptz[] results
-come back as numpy arrays.
+Python object per value (the exposure search reads its candidates that
+way, and ``tracing.services`` stores a trace's contacts). ``Int64Array``,
+``TimestampArray`` and ``TextArray`` are such parameters; bigint[] and
+timestamptz[] results come back as numpy arrays.
 """
 
 from __future__ import annotations

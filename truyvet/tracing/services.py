@@ -587,14 +587,16 @@ def trace_run(*, actor: User, case: Case, request: HttpRequest | None = None) ->
             visit_count=len(presences), contact_count=len(found), duration_ms=elapsed,
         )
         venues = _venue_labels({presence.venue_id for presence in presences})
+        traced_before = Contact.objects.filter(case=locked).exists()
         _contacts_write(case=locked, run=run, degree=1,
                         rows=_ContactRows.of_columns(found, venues), now=now,
-                        refresh=Contact.objects.filter(case=locked).exists())
-        # Every contact found now carries this run; the F1s of earlier runs
-        # not found again go, unless already alerted.
-        Contact.objects.filter(case=locked, degree=1, notified_at__isnull=True).exclude(
-            run=run
-        ).delete()
+                        refresh=traced_before)
+        if traced_before:
+            # Every contact found now carries this run; the F1s of earlier
+            # runs not found again go, unless already alerted.
+            Contact.objects.filter(case=locked, degree=1, notified_at__isnull=True).exclude(
+                run=run
+            ).delete()
         locked.traced_at = now
         locked.save(update_fields=["traced_at"])
         _audit(

@@ -119,6 +119,7 @@ def _length(span: timedelta) -> int:
 
 
 def moment(micros: int) -> datetime:
+    """Microseconds since 1970 as an aware UTC moment, exactly."""
     return _EPOCH + timedelta(microseconds=micros)
 
 

@@ -4,14 +4,24 @@ tabs, newlines, backslashes and Vietnamese, JSON, times, NULLs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from truyvet.core.bulk import rows_insert, rows_update
+from truyvet.core.bulk import (
+    POSTGRES_EPOCH_MICROSECONDS,
+    Int64Array,
+    TextArray,
+    TimestampArray,
+    column_cursor,
+    rows_insert,
+    rows_update,
+)
 from truyvet.core.models import AuditAction, AuditEvent, OutboxChannel, OutboxMessage
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TRICKY = "Chợ Thanh Nhật\tquầy 3\ndòng 2 \\N \\\\ \"trích\" 'dẫn'"
 
 
@@ -64,3 +74,24 @@ def test_nothing_to_write_is_fine() -> None:
     rows_insert(OutboxMessage, [])
     rows_update(OutboxMessage, [], ["body"])
     assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="binary array parameters are PostgreSQL's wire format")
+def test_array_parameters_reach_postgresql_as_written() -> None:
+    moments = [timezone.now().replace(microsecond=us) for us in (0, 1, 500_000, 999_999)]
+    micros = [(moment - EPOCH) // timedelta(microseconds=1) for moment in moments]
+    texts = [TRICKY, "", '[{"venue_name": "Ch\\u1ee3"}]', "ừ"]
+    with column_cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::bigint[], %s::timestamptz[], %s::text[], %s::bigint[], "
+            "%s::text[], cardinality(%s::bigint[])",
+            [Int64Array.of([1, -2, 2**62 + 1]), TimestampArray.of(micros), TextArray.of(texts),
+             Int64Array.of([]), TextArray.of([]), Int64Array.of([])],
+        )
+        numbers, times, stored_texts, no_numbers, no_texts, count = cursor.fetchone()
+    assert numbers.tolist() == [1, -2, 2**62 + 1]
+    assert (times + POSTGRES_EPOCH_MICROSECONDS).tolist() == micros
+    assert stored_texts == texts
+    assert no_numbers.tolist() == [] and no_texts == [] and count == 0

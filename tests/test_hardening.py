@@ -492,8 +492,8 @@ RAW_SQL_MODULES = {
     "truyvet/core/ratelimit.py": "advisory lock: fixed text, the key as a parameter",
     "truyvet/reports/rollups.py": "rollup upserts: table names from the model, %s values",
     "truyvet/tracing/exposure.py": "exposure search: column names from the model, %s values",
-    "truyvet/tracing/services.py": "contact tasks from the copied contacts: table names from "
-                                   "the model, %s values",
+    "truyvet/tracing/services.py": "contacts from bound column arrays, then their tasks: "
+                                   "names from the models, %s values",
     "truyvet/vaccination/rollups.py": "coverage upserts: table names from the model, %s values",
     "truyvet/vaccination/importing.py": "staging-row updates: names from the model, %s values",
     "truyvet/vaccination/synth.py": "bulk loader of generated doses: COPY/INSERT, %s values",

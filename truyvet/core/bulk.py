@@ -1,4 +1,4 @@
-"""Writing many model rows set-wise (decision 0014).
+"""Writing many model rows set-wise (decisions 0014 and 0021).
 
 Django's ``bulk_create`` on PostgreSQL sends its rows as one statement whose
 parameters psycopg quotes in Python, value by value (arrays of JSON text are
@@ -7,23 +7,37 @@ inserts use ``COPY`` instead, its rows formatted by psycopg's C code:
 
 - ``rows_insert(model, objects)``: new rows in one ``COPY``; the primary
   keys the database gave them are *not* read back (ask for them by a key of
-  your own, as ``tracing.services`` does by case and person);
+  your own);
 - ``rows_update(model, objects, fields)``: rows already stored get ``fields``
   from the objects (``bulk_update`` in batches of 1,000 for now).
 
 On SQLite ``rows_insert`` is ``bulk_create``. Both run inside the caller's
 transaction; nothing here commits.
+
+Columns of numbers go to and from PostgreSQL as binary arrays through
+``column_cursor``: one statement can then read or write tens of thousands
+of rows (``unnest`` of bound arrays, ``array_agg`` of results) with no
+Python object per value (the exposure search reads its candidates that
+way, and ``tracing.services`` stores a trace's contacts). ``Int64Array``,
+``TimestampArray`` and ``TextArray`` are such parameters; bigint[] and
+timestamptz[] results come back as numpy arrays.
 """
 
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Callable, Sequence
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
-from django.db import connection
+import numpy as np
+import numpy.typing as npt
+import psycopg
+import psycopg.adapt
+from django.db import connection, connections
 from django.db.models import Field, JSONField, Model
+from psycopg.postgres import types as postgres_types
 
 
 def _reader(field: Field[Any, Any], *, add: bool) -> Callable[[Model], Any]:
@@ -74,3 +88,133 @@ def rows_update(model: type[Model], objects: Sequence[Model], names: Sequence[st
     read for it); updates are the rarer path (a trace run again)."""
     if objects:
         model._default_manager.bulk_update(objects, list(names), batch_size=1000)
+
+
+# PostgreSQL counts timestamps in microseconds from 2000-01-01 UTC.
+POSTGRES_EPOCH_MICROSECONDS = 946_684_800 * 1_000_000
+
+
+class _BinaryArray:
+    """A one-dimensional array parameter without NULLs, already in
+    PostgreSQL's binary array format (``array_send``: dimensions, a NULL
+    flag and the element type, a size and lower bound per dimension, then
+    each element as its length and its bytes, big-endian)."""
+
+    element = "int8"  # the element type's name
+    __slots__ = ("binary", "length")
+
+    def __init__(self, binary: bytes, length: int) -> None:
+        self.binary, self.length = binary, length
+
+    @classmethod
+    def _header(cls, length: int) -> bytes:
+        oid = postgres_types[cls.element].oid
+        if not length:
+            return struct.pack(">iii", 0, 0, oid)
+        return struct.pack(">iiiii", 1, 0, oid, length, 1)
+
+    @classmethod
+    def _fixed(cls, values: npt.NDArray[np.int64]) -> bytes:
+        elements = np.empty(len(values), dtype=[("length", ">i4"), ("value", ">i8")])
+        elements["length"] = 8
+        elements["value"] = values
+        return cls._header(len(values)) + elements.tobytes()
+
+
+class Int64Array(_BinaryArray):
+    """A bigint[] parameter from integers."""
+
+    @classmethod
+    def of(cls, values: npt.ArrayLike) -> Int64Array:
+        column = np.asarray(values, dtype=np.int64)
+        return cls(cls._fixed(column), len(column))
+
+
+class TimestampArray(_BinaryArray):
+    """A timestamptz[] parameter from microseconds since 1970 (UTC)."""
+
+    element = "timestamptz"
+
+    @classmethod
+    def of(cls, micros: npt.ArrayLike) -> TimestampArray:
+        column = np.asarray(micros, dtype=np.int64) - POSTGRES_EPOCH_MICROSECONDS
+        return cls(cls._fixed(column), len(column))
+
+
+class TextArray(_BinaryArray):
+    """A text[] parameter from strings."""
+
+    element = "text"
+
+    @classmethod
+    def of(cls, values: Sequence[str]) -> TextArray:
+        encoded = [value.encode() for value in values]
+        size = struct.Struct(">i").pack
+        parts = [cls._header(len(encoded))]
+        for item in encoded:
+            parts += (size(len(item)), item)
+        return cls(b"".join(parts), len(encoded))
+
+
+class _ArrayDumper(psycopg.adapt.Dumper):
+    format = psycopg.pq.Format.BINARY
+
+    def __init__(self, cls: type, context: Any = None) -> None:
+        super().__init__(cls, context)
+        self.oid = postgres_types[cast(Any, cls).element].array_oid
+
+    def dump(self, obj: Any) -> bytes:
+        return cast(bytes, obj.binary)
+
+
+class _Int64ArrayLoader(psycopg.adapt.Loader):
+    """A one-dimensional array of 8-byte integers with no NULLs, in binary
+    (bigint[]; timestamptz[], which is microseconds since 2000), as a numpy
+    int64 array: the elements are read in place, none becomes a Python
+    object. The format is PostgreSQL's ``array_send``: dimensions, a NULL
+    flag and the element type, a size and lower bound per dimension, then
+    each element as its length and its bytes, big-endian."""
+
+    format = psycopg.pq.Format.BINARY
+
+    def load(self, data: Any) -> npt.NDArray[np.int64]:
+        dimensions, has_nulls = struct.unpack_from(">ii", data)
+        if dimensions == 0:
+            return np.empty(0, dtype=np.int64)
+        if dimensions != 1 or has_nulls:
+            raise psycopg.DataError("expected a one-dimensional array without NULLs")
+        elements = np.frombuffer(data, dtype=[("length", ">i4"), ("value", ">i8")], offset=20)
+        if (elements["length"] != 8).any():
+            raise psycopg.DataError("expected 8-byte array elements")
+        return elements["value"].astype(np.int64)
+
+
+class _ColumnCursor(psycopg.Cursor[Any]):
+    """Binds parameters on the server, reads results in binary, loads
+    bigint[] and timestamptz[] as numpy arrays (``_Int64ArrayLoader``),
+    dumps the array parameters below, and never prepares a statement:
+    behind PgBouncer in transaction mode a prepared statement is not there
+    on the next transaction's connection."""
+
+    def __init__(self, connection: Any) -> None:
+        super().__init__(connection)
+        for name in ("int8", "timestamptz"):
+            self.adapters.register_loader(postgres_types[name].array_oid, _Int64ArrayLoader)
+        for array in (Int64Array, TimestampArray, TextArray):
+            self.adapters.register_dumper(array, _ArrayDumper)
+
+    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None,
+                binary: bool | None = None) -> Any:
+        return super().execute(query, params, prepare=False, binary=True)
+
+
+def column_cursor(using: str = "default") -> Any:
+    """A Django cursor (query logging, error wrapping, execute wrappers) over
+    a ``_ColumnCursor``."""
+    connection = connections[using]
+    connection.ensure_connection()
+    # django-stubs type these as taking Django's wrapper; they take the driver's cursor.
+    cursor = cast(Any, _ColumnCursor(connection.connection))
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)

@@ -30,12 +30,14 @@ PostgreSQL the ranges go as arrays joined to the table (one short plan, the
 day partitions pruned as it runs) and the rows come back as one array per
 column, in binary.
 
-A search from one source (an F1 search) works out each contact's totals
-only, on whole columns at once (numpy), with no object per visit; the
-per-visit breakdown is worked out row by row from the same rows when first
-asked for. Adding the visits up in SQL instead (islands by window
-functions, a join with the presences bound as arrays) was tried: on
-PostgreSQL it took four to eight times as long as fetching the rows.
+A search from one source (an F1 search) works on whole columns at once
+(numpy, ``ContactColumns``): each contact's totals and every presence of
+the source they met, with no Python object per contact or visit;
+``trace_run`` stores the contacts from those columns, their breakdowns
+written as JSON text a column at a time. Adding the visits up in SQL
+instead (islands by window functions, a join with the presences bound as
+arrays) was tried: on PostgreSQL it took four to eight times as long as
+fetching the rows.
 
 Times are counted in whole microseconds since 1970 (Python integers and
 numpy int64), the resolution both databases store: every comparison, sum
@@ -48,8 +50,9 @@ from __future__ import annotations
 
 import gc
 import heapq
+import itertools
+import json
 import operator
-import struct
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -61,14 +64,12 @@ from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-import psycopg
-import psycopg.adapt
 from django.conf import settings
 from django.db import connections
 from django.db.models import Field, Q, QuerySet
-from psycopg.postgres import types as postgres_types
 
 from truyvet.checkins.models import CheckIn
+from truyvet.core.bulk import POSTGRES_EPOCH_MICROSECONDS, column_cursor
 
 # A contact's breakdown keeps this many visits (the longest overlaps); the
 # totals and ``visit_count`` always cover every visit.
@@ -117,7 +118,8 @@ def _length(span: timedelta) -> int:
     return span // _MICROSECOND
 
 
-def _moment(micros: int) -> datetime:
+def moment(micros: int) -> datetime:
+    """Microseconds since 1970 as an aware UTC moment, exactly."""
     return _EPOCH + timedelta(microseconds=micros)
 
 
@@ -221,9 +223,9 @@ class Exposure:
     # totals above.
     sources_met: Sequence[SourceMet] = ()
     _visits: list[VisitOverlap] | None = field(default=None, repr=False, compare=False)
-    # Set when the search worked out the totals only (``contacts_of`` from
-    # one source): ``hits`` are then worked out on first use of ``visits``,
-    # for every contact of that search at once, from the rows it read.
+    # Set when the search worked on columns (``contacts_of`` from one
+    # source): ``hits`` are then made from those columns on first use of
+    # ``visits``, for every contact of that search at once.
     deferred: _DeferredHits | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -232,11 +234,11 @@ class Exposure:
 
     @property
     def first_at(self) -> datetime:
-        return _moment(self.first_ts)
+        return moment(self.first_ts)
 
     @property
     def last_at(self) -> datetime:
-        return _moment(self.last_ts)
+        return moment(self.last_ts)
 
     @property
     def visits(self) -> list[VisitOverlap]:
@@ -247,23 +249,23 @@ class Exposure:
     def _breakdown(self) -> list[VisitOverlap]:
         if self.deferred is not None:
             self.deferred.fill()
+        # ``hits`` come in listing order (``_presence_order``); when there
+        # are too many, those with the longest overlap (then the nearest,
+        # then the first listed) are kept, still in listing order.
         kept = self.hits
         if len(kept) > MAX_VISITS_PER_CONTACT:
-            kept = heapq.nsmallest(
-                MAX_VISITS_PER_CONTACT, kept,
-                key=lambda v: (-v[0], v[1], v[2].start, v[2].venue_id),
-            )
+            chosen = heapq.nsmallest(MAX_VISITS_PER_CONTACT, range(len(kept)),
+                                     key=lambda i: (-kept[i][0], kept[i][1], i))
+            kept = [kept[i] for i in sorted(chosen)]
         return [
             VisitOverlap(
                 venue_id=presence.venue_id, source_start=presence.start,
-                source_end=presence.end, contact_start=_moment(start),
-                contact_end=_moment(end), overlap_seconds=_rounded(shared, SECOND),
+                source_end=presence.end, contact_start=moment(start),
+                contact_end=moment(end), overlap_seconds=_rounded(shared, SECOND),
                 gap_seconds=_rounded(gap, SECOND), overlap_minutes=_rounded(shared, MINUTE),
                 gap_minutes=_rounded(gap, MINUTE),
             )
-            for shared, gap, presence, start, end in sorted(
-                kept, key=lambda v: (v[2].start, v[2].venue_id)
-            )
+            for shared, gap, presence, start, end in kept
         ]
 
 
@@ -390,8 +392,8 @@ MAX_RANGES_PER_QUERY = 150
 # strftime must not see the fraction: SQLite rounds a time to milliseconds
 # before '%s' takes its whole seconds, so 15:00:00.9996 would read as
 # 15:00:01 and, with the fraction added, a second late.
-# (PostgreSQL sends timestamps as integers, which ``_Int64ArrayLoader``
-# reads; see ``fetch_candidates``.)
+# (PostgreSQL sends timestamps as integers, which ``core.bulk.column_cursor``
+# reads as arrays; see ``fetch_candidates``.)
 _EPOCH_SQLITE = (
     "(CAST(strftime('%%s', substr({0}, 1, 19)) AS INTEGER) * 1000000"
     " + CAST(substr({0} || '000000', 21, 6) AS INTEGER))"
@@ -531,7 +533,7 @@ def fetch_candidates(
     """The rows of ``candidates_sql``, read as columns.
 
     On PostgreSQL the server gathers each column into an array, sent in
-    binary and read straight into numpy (``_Int64ArrayLoader``): no Python
+    binary and read straight into numpy (``core.bulk.column_cursor``): no Python
     object per value, and no conversion of times on the server (date_part
     on 28,000 values took 5 ms). At 14,000 rows the fetch went from 26 ms
     (rows as text) to about 10 ms. That needs
@@ -554,7 +556,7 @@ def fetch_candidates(
         "SELECT array_agg(person), array_agg(venue), array_agg(arrived), array_agg(ends) "  # noqa: S608 - wraps candidates_sql
         f"FROM ({sql}) AS candidate(person, venue, arrived, ends)"
     )
-    with _column_cursor(using) as cursor:
+    with column_cursor(using) as cursor:
         cursor.execute(gathered, params)
         person, venue, arrived, ends = cursor.fetchone()
     if person is None:  # no rows: array_agg of nothing is NULL
@@ -563,61 +565,8 @@ def fetch_candidates(
     # The ids are bigint (arrays the loader reads); asarray costs nothing then,
     # and would take an integer column's ids, which psycopg reads as a list.
     return Candidates(np.asarray(person, dtype=np.int64), np.asarray(venue, dtype=np.int64),
-                      arrived + _POSTGRES_EPOCH_MICROSECONDS,
-                      ends + _POSTGRES_EPOCH_MICROSECONDS)
-
-
-# PostgreSQL counts timestamps in microseconds from 2000-01-01 UTC.
-_POSTGRES_EPOCH_MICROSECONDS = 946_684_800 * 1_000_000
-
-
-class _Int64ArrayLoader(psycopg.adapt.Loader):
-    """A one-dimensional array of 8-byte integers with no NULLs, in binary
-    (bigint[]; timestamptz[], which is microseconds since 2000), as a numpy
-    int64 array: the elements are read in place, none becomes a Python
-    object. The format is PostgreSQL's ``array_send``: dimensions, a NULL
-    flag and the element type, a size and lower bound per dimension, then
-    each element as its length and its bytes, big-endian."""
-
-    format = psycopg.pq.Format.BINARY
-
-    def load(self, data: Any) -> npt.NDArray[np.int64]:
-        dimensions, has_nulls = struct.unpack_from(">ii", data)
-        if dimensions == 0:
-            return np.empty(0, dtype=np.int64)
-        if dimensions != 1 or has_nulls:
-            raise psycopg.DataError("expected a one-dimensional array without NULLs")
-        elements = np.frombuffer(data, dtype=[("length", ">i4"), ("value", ">i8")], offset=20)
-        if (elements["length"] != 8).any():
-            raise psycopg.DataError("expected 8-byte array elements")
-        return elements["value"].astype(np.int64)
-
-
-class _ColumnCursor(psycopg.Cursor[Any]):
-    """Binds parameters on the server, reads results in binary, loads
-    bigint[] and timestamptz[] as numpy arrays (``_Int64ArrayLoader``), and
-    never prepares a statement (see ``fetch_candidates``)."""
-
-    def __init__(self, connection: Any) -> None:
-        super().__init__(connection)
-        for name in ("int8", "timestamptz"):
-            self.adapters.register_loader(postgres_types[name].array_oid, _Int64ArrayLoader)
-
-    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None,
-                binary: bool | None = None) -> Any:
-        return super().execute(query, params, prepare=False, binary=True)
-
-
-def _column_cursor(using: str) -> Any:
-    """A Django cursor (query logging, error wrapping, execute wrappers) over
-    a ``_ColumnCursor``."""
-    connection = connections[using]
-    connection.ensure_connection()
-    # django-stubs type these as taking Django's wrapper; they take the driver's cursor.
-    cursor = cast(Any, _ColumnCursor(connection.connection))
-    if connection.queries_logged:
-        return connection.make_debug_cursor(cursor)
-    return connection.make_cursor(cursor)
+                      arrived + POSTGRES_EPOCH_MICROSECONDS,
+                      ends + POSTGRES_EPOCH_MICROSECONDS)
 
 
 @dataclass
@@ -697,12 +646,13 @@ def contacts_of(
     ``exclude_person_ids`` are left out in the query (the sources themselves
     at least). One query; the matching costs O(rows × log(presences)).
 
-    From one source (an F1 search) only the totals are worked out here, and
-    each contact's per-visit breakdown (``Exposure.visits``) from the same
-    rows the first time one is asked for (``_DeferredHits``): ranking a crowd
-    of thousands needs only the totals. ``eager_visits`` works out the
-    breakdowns now, as a search from several sources always does; the
-    numbers are the same either way (the tests compare both).
+    From one source (an F1 search) the search works on columns
+    (``contact_columns``) and each contact's per-visit breakdown
+    (``Exposure.visits``) is made from them the first time one is asked
+    for (``_DeferredHits``): ranking a crowd of thousands needs only the
+    totals. ``eager_visits`` matches row by row instead (``_matched``), as a
+    search from several sources always does; the numbers are the same
+    either way (the tests compare both).
     """
     if not presences:
         return []
@@ -710,8 +660,28 @@ def contacts_of(
     with _gc_paused():
         candidates = fetch_candidates(presences, rules, set(exclude_person_ids), using=using)
         if not eager_visits and len({p.person_id for p in presences}) == 1:
-            return _totals_from_one_source(presences, candidates, rules)
+            return _columns_from_one_source(presences, candidates, rules).exposures()
         return _matched(presences, candidates.rows(), rules)
+
+
+def contact_columns(
+    presences: Sequence[Presence],
+    *,
+    rules: SearchRules | None = None,
+    exclude_person_ids: Collection[int] = (),
+    using: str = "default",
+) -> ContactColumns:
+    """``contacts_of`` for presences of one person (an F1 search), as
+    columns: the same contacts, numbers and breakdowns, with no Python
+    object per contact (``trace_run`` stores them from these)."""
+    if len({p.person_id for p in presences}) > 1:
+        raise ValueError("contact_columns searches from one person's presences")
+    if not presences:
+        return ContactColumns(None, presences)
+    rules = rules or SearchRules.from_settings()
+    with _gc_paused():
+        candidates = fetch_candidates(presences, rules, set(exclude_person_ids), using=using)
+        return _columns_from_one_source(presences, candidates, rules)
 
 
 @contextmanager
@@ -735,57 +705,212 @@ def _gc_paused() -> Iterator[None]:
 
 
 class _DeferredHits:
-    """The per-visit breakdowns of a search from one source: worked out for
-    all its contacts, from the rows it already read, the first time one of
-    them is asked for (``_store_contacts`` asks for those of every contact
-    it keeps, in one go)."""
+    """The per-visit hits of a search from one source, made Python tuples
+    for every contact at once, from the columns the search worked out
+    (``ContactColumns``), the first time one of them is asked for its
+    ``visits``."""
 
-    __slots__ = ("presences", "candidates", "rules", "exposures")
+    __slots__ = ("columns", "exposures")
 
-    def __init__(self, presences: Sequence[Presence], candidates: Candidates,
-                 rules: SearchRules) -> None:
-        self.presences, self.candidates, self.rules = presences, candidates, rules
+    def __init__(self, columns: ContactColumns) -> None:
+        self.columns = columns
         self.exposures: list[Exposure] = []
 
     def fill(self) -> None:
+        columns = self.columns
+        presences = columns.presences
         with _gc_paused():
-            exact = {found.person_id: found.hits
-                     for found in _matched(self.presences, self.candidates.rows(),
-                                           self.rules)}
-            for found in self.exposures:
-                found.hits = exact[found.person_id]
+            hits: list[_Hit] = [
+                (overlap, gap, presences[at], start, end)
+                for overlap, gap, at, start, end in zip(
+                    columns.hit_overlap.tolist(), columns.hit_gap.tolist(),
+                    columns.hit_presence.tolist(), columns.hit_start.tolist(),
+                    columns.hit_end.tolist(), strict=True,
+                )
+            ]
+            bounds = columns.hit_bounds().tolist()
+            for index, found in enumerate(self.exposures):
+                found.hits = hits[bounds[index]:bounds[index + 1]]
                 found.deferred = None
-        self.candidates, self.exposures = Candidates.of([], [], [], []), []
+        self.exposures = []
 
 
-def _totals_from_one_source(
+def _presence_order(presences: Sequence[Presence]) -> npt.NDArray[np.int64]:
+    """Each presence's place in the order a contact's visits are listed in:
+    by start, venue and end (then as given, for presences alike in all
+    three, whose visits are alike too)."""
+    order = sorted(range(len(presences)), key=lambda k: (
+        _micros(presences[k].start), presences[k].venue_id, _micros(presences[k].end), k))
+    place = np.empty(len(presences), dtype=np.int64)
+    place[order] = np.arange(len(presences), dtype=np.int64)
+    return place
+
+
+def _iso_utc(micros: npt.NDArray[np.int64]) -> list[str]:
+    """Each moment (microseconds since 1970) as ``datetime.isoformat()``
+    writes it in UTC, a column at a time: the microseconds only when there
+    are some."""
+    moments = micros.astype("datetime64[us]")
+    text = np.where(micros % SECOND == 0, np.datetime_as_string(moments, unit="s"),
+                    np.datetime_as_string(moments, unit="us"))
+    return cast(list[str], np.strings.add(text, "+00:00").tolist())
+
+
+_Column = npt.NDArray[np.int64]
+
+
+def _no_integers() -> _Column:
+    return np.empty(0, dtype=np.int64)
+
+
+
+
+@dataclass(frozen=True)
+class ContactColumns:
+    """The contacts of a search from one source, ranked (as ``_rank``), a
+    column each, and every presence of the source that each of them met
+    (their hits), a column each: grouped by contact in rank order and,
+    within a contact, in ``_presence_order``. Times and lengths are
+    microseconds. Nothing here is a Python object per contact: a market F0
+    meets tens of thousands of people, and ``trace_run`` stores them from
+    these columns (``visits_json``)."""
+
+    source_person_id: int | None
+    presences: Sequence[Presence]  # the source's, as searched
+    person_id: _Column = field(default_factory=_no_integers)
+    overlap: _Column = field(default_factory=_no_integers)  # with the source's union, exact
+    gap: _Column = field(default_factory=_no_integers)  # the nearest they came
+    # The first and last moment near the source.
+    first: _Column = field(default_factory=_no_integers)
+    last: _Column = field(default_factory=_no_integers)
+    visit_count: _Column = field(default_factory=_no_integers)  # presences met
+    hit_contact: _Column = field(default_factory=_no_integers)  # a position in the above
+    hit_presence: _Column = field(default_factory=_no_integers)  # a position in presences
+    hit_overlap: _Column = field(default_factory=_no_integers)  # with that presence alone
+    hit_gap: _Column = field(default_factory=_no_integers)
+    # Their stays around that presence (the extent of the stays that met it).
+    hit_start: _Column = field(default_factory=_no_integers)
+    hit_end: _Column = field(default_factory=_no_integers)
+
+    def __len__(self) -> int:
+        return len(self.person_id)
+
+    @property
+    def overlap_seconds(self) -> npt.NDArray[np.int64]:
+        return _rounded_array(self.overlap, SECOND)
+
+    @property
+    def gap_seconds(self) -> npt.NDArray[np.int64]:
+        return _rounded_array(self.gap, SECOND)
+
+    @property
+    def overlap_minutes(self) -> npt.NDArray[np.int64]:
+        return _rounded_array(self.overlap, MINUTE)
+
+    @property
+    def gap_minutes(self) -> npt.NDArray[np.int64]:
+        return _rounded_array(self.gap, MINUTE)
+
+    def hit_bounds(self) -> npt.NDArray[np.intp]:
+        """Where each contact's hits begin, and where the last one's end."""
+        return np.searchsorted(self.hit_contact, np.arange(len(self) + 1), side="left")
+
+    def kept_hits(self) -> npt.NDArray[np.intp]:
+        """The hits each contact's stored breakdown keeps, in order: all of
+        them, or the MAX_VISITS_PER_CONTACT with the longest overlap (then the
+        nearest, then the first listed), as ``Exposure.visits`` keeps them."""
+        count = len(self.hit_contact)
+        bounds = self.hit_bounds()
+        listed = np.arange(count) - bounds[self.hit_contact]  # place within the contact
+        if not count or listed.max() < MAX_VISITS_PER_CONTACT:
+            return np.arange(count)
+        order = np.lexsort((listed, self.hit_gap, -self.hit_overlap, self.hit_contact))
+        rank = np.empty(count, dtype=np.int64)
+        rank[order] = np.arange(count) - bounds[self.hit_contact[order]]
+        return np.flatnonzero(rank < MAX_VISITS_PER_CONTACT)
+
+    def visits_json(self, venues: Mapping[int, tuple[str, str]]) -> list[str]:
+        """Each contact's breakdown as the text ``Contact.visits`` stores:
+        ``json.dumps`` of ``[visit.as_json() | {"venue_name": ...,
+        "venue_code": ...}, ...]`` for the visits ``Exposure.visits`` lists,
+        to the character (the tests compare them), with ``venues`` giving
+        ``(name, code)`` by id. Written a column at a time: one string per
+        contact and per visit, no dict, no datetime."""
+        heads, tails = [], []  # per presence of the source
+        for presence in self.presences:
+            name, code = venues.get(presence.venue_id, ("", ""))
+            heads.append(
+                f'{{"venue_id": {int(presence.venue_id)}, '
+                f'"source_start": "{presence.start.isoformat()}", '
+                f'"source_end": "{presence.end.isoformat()}", '
+            )
+            tails.append(f', "venue_name": {json.dumps(name)}, "venue_code": {json.dumps(code)}}}')
+        kept = self.kept_hits()
+        presence = self.hit_presence[kept].tolist()
+        overlap, gap = self.hit_overlap[kept], self.hit_gap[kept]
+        visits = [
+            f'{heads[at]}"contact_start": "{start}", "contact_end": "{end}", '
+            f'"overlap_seconds": {overlap_seconds}, "gap_seconds": {gap_seconds}, '
+            f'"overlap_minutes": {overlap_minutes}, "gap_minutes": {gap_minutes}{tails[at]}'
+            for at, start, end, overlap_seconds, gap_seconds, overlap_minutes, gap_minutes
+            in zip(presence, _iso_utc(self.hit_start[kept]), _iso_utc(self.hit_end[kept]),
+                   _rounded_array(overlap, SECOND).tolist(),
+                   _rounded_array(gap, SECOND).tolist(),
+                   _rounded_array(overlap, MINUTE).tolist(),
+                   _rounded_array(gap, MINUTE).tolist(), strict=True)
+        ]
+        bounds = np.searchsorted(self.hit_contact[kept], np.arange(len(self) + 1)).tolist()
+        return ["[" + ", ".join(visits[a:b]) + "]" for a, b in itertools.pairwise(bounds)]
+
+    def exposures(self) -> list[Exposure]:
+        """One ``Exposure`` per contact, the same numbers, their ``visits``
+        made from these columns on first use (``_DeferredHits``)."""
+        assert self.source_person_id is not None or not len(self)
+        deferred = _DeferredHits(self)
+        exposures = [
+            Exposure(person, cast(int, self.source_person_id), overlap, near, overlap_minutes,
+                     gap_minutes, first_ts, last_ts, count, deferred=deferred)
+            for person, overlap, near, overlap_minutes, gap_minutes, first_ts, last_ts, count
+            in zip(
+                self.person_id.tolist(), self.overlap_seconds.tolist(),
+                self.gap_seconds.tolist(), self.overlap_minutes.tolist(),
+                self.gap_minutes.tolist(), self.first.tolist(), self.last.tolist(),
+                self.visit_count.tolist(), strict=True,
+            )
+        ]
+        deferred.exposures = exposures
+        return exposures
+
+
+def _columns_from_one_source(
     presences: Sequence[Presence], candidates: Candidates, rules: SearchRules
-) -> list[Exposure]:
-    """``_matched`` for one source without the per-visit breakdown, worked
-    out a column at a time (numpy) instead of a row at a time: a busy
-    market's 14,000 candidate rows took 55 ms row by row, 11 ms here, a
-    quarter of it building one ``Exposure`` per contact.
+) -> ContactColumns:
+    """``_matched`` for one source, worked out a column at a time (numpy)
+    instead of a row at a time: a busy market's 14,000 candidate rows took
+    55 ms row by row, 11 ms here for the totals.
 
-    The numbers are ``_matched``'s exactly (the tests compare them): the
-    same comparisons of the same integers (microseconds), and sums and
-    differences of integers do not depend on their order, so the shared
-    time as the difference of two running totals is the same number.
+    The numbers are ``_matched``'s exactly (the tests compare them, visit by
+    visit): the same comparisons of the same integers (microseconds), and
+    sums and differences of integers do not depend on their order, so the
+    shared time as the difference of two running totals is the same number.
     """
     buffer = _length(rules.buffer)
     cap = _length(rules.cap)
     source_id = presences[0].person_id
+    empty = ContactColumns(source_id, presences)
     if not len(candidates):
-        return []
+        return empty
     stays = _merged_stays(candidates, cap)
     by_venue: dict[int, list[Presence]] = defaultdict(list)
     for presence in presences:
         by_venue[presence.venue_id].append(presence)
+    position = {id(presence): at for at, presence in enumerate(presences)}
 
     # Each stay's time shared with the source, and each (stay, presence)
     # pair that meets within the buffer, venue by venue.
     shared = np.zeros(len(stays.start), dtype=np.int64)
     met_stay, met_presence, met_gap, met_first, met_last = [], [], [], [], []
-    numbered = 0  # presences of the venues done: numbers each presence apart
+    met_overlap, met_start, met_end = [], [], []
     for venue_id, venue_presences in by_venue.items():
         source = _Source.of(venue_presences)
         here = np.flatnonzero(stays.venue == venue_id)
@@ -794,54 +919,66 @@ def _totals_from_one_source(
         starts = np.array(source.starts, dtype=np.int64)
         ends = np.array(source.ends, dtype=np.int64)
         reach = np.array(source.reach, dtype=np.int64)
+        positions = np.array([position[id(p)] for p in source.presences], dtype=np.int64)
         stay, index = _pairs_in_reach(reach, starts, start, end, buffer)
         s, e, p_start, p_end = start[stay], end[stay], starts[index], ends[index]
         meets = ~((s > p_end + buffer) | (e < p_start - buffer))
         s, e, p_start, p_end = s[meets], e[meets], p_start[meets], p_end[meets]
         met_stay.append(here[stay[meets]])
-        met_presence.append(index[meets] + numbered)
+        met_presence.append(positions[index[meets]])
         met_gap.append(np.where(s > p_end, s - p_end, np.where(p_start > e, p_start - e, 0)))
         met_first.append(np.where(s > p_start - buffer, s, p_start - buffer))
         met_last.append(np.where(e < p_end + buffer, e, p_end + buffer))
-        numbered += len(venue_presences)
+        met_overlap.append(np.maximum(np.minimum(e, p_end) - np.maximum(s, p_start), 0))
+        met_start.append(s)
+        met_end.append(e)
     pair_person = stays.person_index[np.concatenate(met_stay)]
     if not len(pair_person):
-        return []
+        return empty
+    listed = _presence_order(presences)
     pair_presence = np.concatenate(met_presence)
 
-    # Per contact: the presences met (each once, though two of their stays
-    # at a venue may meet the same one), the nearest gap, the first and last
-    # moment near the source; and their shared time over all their stays.
-    order = np.lexsort((pair_presence, pair_person))
+    # Per contact and presence met (a hit; two of their stays at a venue may
+    # meet the same presence): the time shared with it, the nearest gap and
+    # their stays' extent. Per contact: the presences met, the nearest gap,
+    # the first and last moment near the source, and their time shared with
+    # the source's union over all their stays.
+    order = np.lexsort((listed[pair_presence], pair_person))
     pair_person, pair_presence = pair_person[order], pair_presence[order]
-    contact_at = np.flatnonzero(np.r_[True, pair_person[1:] != pair_person[:-1]])
-    repeated = np.r_[False, (pair_person[1:] == pair_person[:-1])
-                     & (pair_presence[1:] == pair_presence[:-1])]
-    visit_count = np.add.reduceat((~repeated).astype(np.int64), contact_at)
-    gap = np.minimum.reduceat(np.concatenate(met_gap)[order], contact_at)
+    new_contact = np.r_[True, pair_person[1:] != pair_person[:-1]]
+    contact_at = np.flatnonzero(new_contact)
+    new_hit = new_contact | np.r_[False, pair_presence[1:] != pair_presence[:-1]]
+    hit_at = np.flatnonzero(new_hit)
+    pair_gap = np.concatenate(met_gap)[order]
+    visit_count = np.add.reduceat(new_hit.astype(np.int64), contact_at)
+    gap = np.minimum.reduceat(pair_gap, contact_at)
     first = np.minimum.reduceat(np.concatenate(met_first)[order], contact_at)
     last = np.maximum.reduceat(np.concatenate(met_last)[order], contact_at)
     contact = pair_person[contact_at]
     total = np.add.reduceat(shared, stays.person_at)[contact]
     person_id = stays.person_ids[contact]
 
-    overlap_seconds = _rounded_array(total, SECOND)
-    gap_seconds = _rounded_array(gap, SECOND)
-    ranked = np.lexsort((person_id, gap_seconds, -overlap_seconds))  # as _rank
-    deferred = _DeferredHits(presences, candidates, rules)
-    exposures = [
-        Exposure(person, source_id, overlap, near, overlap_minutes, gap_minutes, first_ts,
-                 last_ts, count, deferred=deferred)
-        for person, overlap, near, overlap_minutes, gap_minutes, first_ts, last_ts, count
-        in zip(
-            person_id[ranked].tolist(), overlap_seconds[ranked].tolist(),
-            gap_seconds[ranked].tolist(), _rounded_array(total[ranked], MINUTE).tolist(),
-            _rounded_array(gap[ranked], MINUTE).tolist(), first[ranked].tolist(),
-            last[ranked].tolist(), visit_count[ranked].tolist(), strict=True,
-        )
-    ]
-    deferred.exposures = exposures
-    return exposures
+    ranked = np.lexsort((person_id, _rounded_array(gap, SECOND),
+                         -_rounded_array(total, SECOND)))  # as _rank
+    place = np.empty(len(ranked), dtype=np.int64)
+    place[ranked] = np.arange(len(ranked))
+    # The hits are in listing order within each contact already; the
+    # contacts' runs of hits move to the contacts' ranks.
+    hit_contact = place[(np.cumsum(new_contact) - 1)[hit_at]]
+    by_rank = np.argsort(hit_contact, kind="stable")
+
+    def per_hit(values: list[npt.NDArray[np.int64]], reduce: np.ufunc) -> npt.NDArray[np.int64]:
+        return cast(npt.NDArray[np.int64],
+                    reduce.reduceat(np.concatenate(values)[order], hit_at)[by_rank])
+
+    return ContactColumns(
+        source_person_id=source_id, presences=presences,
+        person_id=person_id[ranked], overlap=total[ranked], gap=gap[ranked],
+        first=first[ranked], last=last[ranked], visit_count=visit_count[ranked],
+        hit_contact=hit_contact[by_rank], hit_presence=pair_presence[hit_at][by_rank],
+        hit_overlap=per_hit(met_overlap, np.add), hit_gap=per_hit(met_gap, np.minimum),
+        hit_start=per_hit(met_start, np.minimum), hit_end=per_hit(met_end, np.maximum),
+    )
 
 
 @dataclass(frozen=True)
@@ -1021,6 +1158,12 @@ def _matched(
                 )
             shared_with_any[person_id] += union.shared(theirs)
 
+    # Each contact's hits in listing order (``_presence_order``).
+    listed = dict(zip(map(id, presences), _presence_order(presences).tolist(), strict=True))
+
+    def in_order(hits: list[_Hit]) -> list[_Hit]:
+        return sorted(hits, key=lambda hit: listed[id(hit[2])])
+
     exposures = []
     for person_id, by_source in found.items():
         overlap = shared_with_any[person_id]
@@ -1028,7 +1171,8 @@ def _matched(
             for source_id, (alone, gap, first, last, count, hits) in by_source.items():
                 exposures.append(Exposure(
                     person_id, source_id, _rounded(overlap, SECOND), _rounded(gap, SECOND),
-                    _rounded(overlap, MINUTE), _rounded(gap, MINUTE), first, last, count, hits,
+                    _rounded(overlap, MINUTE), _rounded(gap, MINUTE), first, last, count,
+                    in_order(hits),
                     sources_met=(SourceMet(source_id, alone, gap),) if several else (),
                 ))
             continue
@@ -1049,7 +1193,7 @@ def _matched(
                 first_ts=min(entry[2] for entry in entries),
                 last_ts=max(entry[3] for entry in entries),
                 visit_count=sum(entry[4] for entry in entries),
-                hits=[hit for entry in entries for hit in entry[5]],
+                hits=in_order([hit for entry in entries for hit in entry[5]]),
                 sources_met=met_sources,
             )
         )

@@ -168,12 +168,18 @@ class Contact(models.Model):
     "overlap_minutes", "gap_minutes"}`` for that source alone.
     """
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="contacts")
+    # Indexed by the unique (case, person) index: a second index on case
+    # alone would be one more entry to write per contact (a market F0 has
+    # tens of thousands; decision 0021).
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="contacts",
+                             db_index=False)
     person = models.ForeignKey("accounts.Person", on_delete=models.CASCADE, related_name="+")
     degree = models.PositiveSmallIntegerField()  # 1 = F1, 2 = F2 ...
     # For F2 and beyond: the contact through whom this person was found.
+    # Empty for every F1: indexed only where set (``contact_source``).
     source = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
     )
     run = models.ForeignKey(TraceRun, on_delete=models.SET_NULL, null=True, related_name="+")
     overlap_seconds = models.PositiveIntegerField()
@@ -195,6 +201,10 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["degree", "-overlap_seconds", "gap_seconds", "person_id"]
+        indexes = [
+            models.Index(fields=["source"], condition=Q(source__isnull=False),
+                         name="contact_source"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["case", "person"], name="contact_once_per_case"),
         ]
@@ -246,8 +256,10 @@ class ContactTask(models.Model):
     who may be in another district or province than the case."""
 
     contact = models.OneToOneField(Contact, on_delete=models.CASCADE, related_name="task")
+    # Indexed by (unit, status), ``contact_task_unit_status``.
     unit = models.ForeignKey(
-        "places.AdministrativeUnit", on_delete=models.PROTECT, related_name="+"
+        "places.AdministrativeUnit", on_delete=models.PROTECT, related_name="+",
+        db_index=False,
     )
     status = models.CharField(max_length=12, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     note = models.CharField(max_length=500, blank=True)

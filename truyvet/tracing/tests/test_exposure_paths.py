@@ -14,6 +14,7 @@ shared time is not the sum of the overlaps with each presence).
 from __future__ import annotations
 
 import gc
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -113,6 +114,28 @@ def _visits(found: list[exposure.Exposure]) -> list[list[dict[str, Any]]]:
     return [[visit.as_json() for visit in f.visits] for f in found]
 
 
+def _as_stored(found: list[exposure.Exposure], venues: dict[int, tuple[str, str]]) -> list[str]:
+    """What ``Contact.visits`` held before the columns wrote it: the JSON of
+    each visit's ``as_json()`` with the venue's name and code."""
+    return [json.dumps([visit.as_json() | dict(zip(("venue_name", "venue_code"),
+                                                   venues[visit.venue_id], strict=True))
+                        for visit in f.visits]) for f in found]
+
+
+def _columns_totals(columns: exposure.ContactColumns) -> list[tuple[Any, ...]]:
+    return list(zip(columns.person_id.tolist(), [columns.source_person_id] * len(columns),
+                    columns.overlap_seconds.tolist(), columns.gap_seconds.tolist(),
+                    columns.overlap_minutes.tolist(), columns.gap_minutes.tolist(),
+                    columns.first.tolist(), columns.last.tolist(),
+                    columns.visit_count.tolist(), strict=True))
+
+
+def _labels(world: dict[str, Any]) -> dict[int, tuple[str, str]]:
+    # A name JSON must escape, and one with Vietnamese letters.
+    return {venue.pk: (f'Quán "số" {i}\\ Chợ Thanh Nhật', venue.code)
+            for i, venue in enumerate(world["venues"])}
+
+
 def _both_ways(world: dict[str, Any], scenario: dict[str, Any]) -> tuple[Any, Any]:
     people, venues = world["people"], world["venues"]
     CheckIn.objects.bulk_create([
@@ -177,6 +200,36 @@ def test_the_totals_only_search_agrees_with_the_full_one_to_the_bit(
         assert _totals(totals_only) == _totals(eager)
         assert _visits(totals_only) == _visits(eager)
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@HYPOTHESIS
+@given(scenario=scenarios(), kept=st.sampled_from([20, 1, 2]))
+@example(scenario=OVERLAPPING_CASE, kept=1)
+@example(scenario=NESTED_STAYS, kept=20)
+def test_the_columns_trace_run_stores_agree_with_the_full_search_to_the_character(
+    world: dict[str, Any], scenario: dict[str, Any], kept: int
+) -> None:
+    """The totals and the stored breakdown text that ``trace_run`` writes
+    from the columns are the row-by-row search's, also when a contact met
+    more presences than a breakdown keeps (``kept`` stands for
+    MAX_VISITS_PER_CONTACT)."""
+    was = exposure.MAX_VISITS_PER_CONTACT
+    exposure.MAX_VISITS_PER_CONTACT = kept
+    try:
+        with transaction.atomic():
+            _totals_only, eager = _both_ways(world, scenario)
+            rules = exposure.SearchRules(buffer=scenario["buffer"], cap=scenario["cap"])
+            case = world["people"][0].pk
+            presences = exposure.presences_of({case: scenario["window"]}, rules)
+            columns = exposure.contact_columns(presences, rules=rules,
+                                               exclude_person_ids={case})
+            assert _columns_totals(columns) == _totals(eager)
+            labels = _labels(world)
+            assert columns.visits_json(labels) == _as_stored(eager, labels)
+            transaction.set_rollback(True)
+    finally:
+        exposure.MAX_VISITS_PER_CONTACT = was
 
 
 @pytest.mark.django_db

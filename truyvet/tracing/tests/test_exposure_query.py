@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.db import DataError, connection
 
+from truyvet.core import bulk
 from truyvet.tracing import exposure
 
 ORIGIN = datetime.fromisoformat("2021-11-20T08:00:00+07:00")
@@ -148,14 +149,14 @@ def test_the_bounds_come_from_the_presences_and_the_rule() -> None:
                     reason="the binary array loader reads PostgreSQL's wire format")
 def test_postgresql_arrays_are_read_as_numbers_exact_to_the_microsecond() -> None:
     moments = [ORIGIN + timedelta(microseconds=us) for us in (0, 1, 499_999, 500_000, 999_999)]
-    with exposure._column_cursor("default") as cursor:
+    with bulk.column_cursor("default") as cursor:
         cursor.execute("SELECT %s::bigint[], %s::timestamptz[], '{}'::bigint[]",
                        [[1, -2, 2**62 + 1], moments])
         numbers, times, empty = cursor.fetchone()
     assert numbers.dtype == "int64" and numbers.tolist() == [1, -2, 2**62 + 1]
     assert empty.tolist() == []
     # As the search converts them: microseconds since 1970, exactly.
-    micros = times + exposure._POSTGRES_EPOCH_MICROSECONDS
+    micros = times + bulk.POSTGRES_EPOCH_MICROSECONDS
     assert micros.tolist() == [exposure._micros(moment) for moment in moments]
 
 
@@ -164,7 +165,7 @@ def test_postgresql_arrays_are_read_as_numbers_exact_to_the_microsecond() -> Non
                     reason="the binary array loader reads PostgreSQL's wire format")
 @pytest.mark.parametrize("array", ["ARRAY[1, NULL]::bigint[]", "ARRAY[[1], [2]]::bigint[]"])
 def test_postgresql_arrays_the_loader_cannot_read_are_refused(array: str) -> None:
-    with exposure._column_cursor("default") as cursor:
+    with bulk.column_cursor("default") as cursor:
         cursor.execute(f"SELECT {array}")  # noqa: S608 - constants of this test
         with pytest.raises(DataError):
             cursor.fetchone()

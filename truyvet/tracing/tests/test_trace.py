@@ -260,6 +260,35 @@ class TestExpandingToF2:
         assert AuditEvent.objects.filter(action=AuditAction.TRACE_RUN,
                                          detail__kind="trace.expand").count() == 1
 
+    def test_a_rerun_moves_an_f2_who_met_the_case_up_to_f1_and_keeps_their_task(
+        self, personas: Any, places: Any, story: dict[str, Any]
+    ) -> None:
+        hung = new_person("Nông Văn Hùng", personas.units.quang_hoa_commune)
+        at_shop = story["at_market"] + timedelta(hours=5)
+        visit(story["duc"], places.neighbour_shop, at_shop)
+        visit(hung, places.neighbour_shop, at_shop + timedelta(minutes=10))
+        case = f0(personas)
+        services.trace_run(actor=personas.health_worker, case=case)
+        duc = Contact.objects.get(case=case, person=story["duc"])
+        services.trace_expand(actor=personas.health_worker, case=case, contact_ids=[duc.pk],
+                              depth=2)
+        f2 = Contact.objects.get(case=case, person=hung)
+        assert (f2.degree, f2.source) == (2, duc)
+        task = ContactTask.objects.get(contact=f2)
+
+        # The case turns out to have been at the shop with Hùng too.
+        visit(story["hoa"], places.neighbour_shop, at_shop + timedelta(minutes=10))
+        run = services.trace_run(actor=personas.health_worker, case=case)
+
+        moved = Contact.objects.get(case=case, person=hung)
+        assert (moved.pk, moved.degree, moved.source, moved.run) == (f2.pk, 1, None, run)
+        assert moved.visits and moved.visits[0]["venue_id"] == places.neighbour_shop.pk
+        assert ContactTask.objects.get(contact=moved) == task  # the same follow-up
+        assert ContactTask.objects.filter(contact__case=case).count() == Contact.objects.filter(
+            case=case).count()
+        # Mai, an F2 through Đức and not met by the case, stays an F2.
+        assert Contact.objects.get(case=case, person=story["mai"]).degree == 2
+
     def test_known_contacts_are_not_found_again_as_f2(
         self, personas: Any, story: dict[str, Any]
     ) -> None:

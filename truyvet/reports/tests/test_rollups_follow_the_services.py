@@ -257,3 +257,13 @@ def test_a_fold_counts_each_noted_write_once(places: Place) -> None:
     again = rollups_fold()
     assert (first.added, again.added) == (1, 0)
     assert _agree()
+
+
+def test_the_worker_task_folds_what_the_scans_noted(places: Place) -> None:
+    from truyvet.reports.tasks import reports_fold_rollups
+
+    checkin_record(venue=places["market"], person=places.people[0],
+                   arrived_at=_local(1, 9), method="manual")
+    # seconds=0: one fold and back (the scheduled run folds for a while).
+    assert reports_fold_rollups(seconds=0) == {"folds": 1, "added": 1, "changed": 0}
+    assert rolled_up() == recount()

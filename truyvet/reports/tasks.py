@@ -18,6 +18,7 @@ The daily and weekly jobs queue one task per unit, so that a country's
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -99,7 +100,26 @@ def reports_fold_rollups(seconds: float = FOLD_RUN_SECONDS) -> dict[str, Any]:
         time.sleep(settings.REPORTS_ROLLUPS_FOLD_SECONDS)
         if cache.get(FOLD_RUN_KEY) != me:
             break  # a newer run folds from here
+        if _cluster_stopping():
+            break  # the worker is shutting down and waits for this task
     return {"folds": folds, "added": added, "changed": changed}
+
+
+def _cluster_stopping() -> bool:
+    """Whether the django-q2 cluster running this task is stopping: it waits
+    for its workers' tasks to end, so a fold run must not keep it waiting.
+    Read from the cluster's published status (its sentinel is this
+    process's parent); never true outside a worker."""
+    try:
+        from django_q.conf import Conf
+        from django_q.status import Stat
+
+        parent = os.getppid()
+        return any(stat.sentinel == parent and stat.status == Conf.STOPPING
+                   for stat in Stat.get_all())
+    except Exception:  # a status that cannot be read: keep folding
+        logger.debug("could not read the worker's status", exc_info=True)
+        return False
 
 
 def _next_local(hour: int, minute: int, *, weekday: int | None = None) -> datetime:

@@ -29,8 +29,8 @@ from truyvet.checkins.views import venue_visits_section
 from truyvet.core.hooks import hook
 from truyvet.declarations.checkpoints import claim_door_scan
 from truyvet.declarations.services import declarations_follow_merged_person
-from truyvet.reports.models import AreaDay
-from truyvet.reports.rollups import rollups_rebuild, rollups_record, rollups_refresh
+from truyvet.reports.models import AreaDay, RollupChange
+from truyvet.reports.rollups import rollups_note_added, rollups_note_changed, rollups_reload
 from truyvet.tracing import hooks as tracing_hooks
 from truyvet.vaccination import hooks as vaccination_hooks
 from truyvet.venues import hooks as venue_hooks
@@ -45,9 +45,10 @@ def test_each_hook_has_what_the_apps_above_registered() -> None:
     assert account_hooks.person_merged.receivers == (
         checkins_follow_merged_person, status_follow_merged_person,
         declarations_follow_merged_person)
-    assert checkin_hooks.checkins_added.receivers == (rollups_record,)
-    assert checkin_hooks.checkins_changed.receivers == (rollups_refresh,)
-    assert checkin_hooks.checkins_reloaded.receivers == (rollups_rebuild,)
+    # Scans note what they wrote; the worker folds the notes (decision 0021).
+    assert checkin_hooks.checkins_added.receivers == (rollups_note_added,)
+    assert checkin_hooks.checkins_changed.receivers == (rollups_note_changed,)
+    assert checkin_hooks.checkins_reloaded.receivers == (rollups_reload,)
     assert venue_hooks.venue_page_sections.receivers == (venue_visits_section,)
     # A corrected dose revokes its certificates and re-issues them (decisions/0012).
     assert vaccination_hooks.dose_corrected.receivers == (certificates_follow_corrected_dose,)
@@ -83,16 +84,18 @@ def test_a_hook_calls_each_receiver_once_in_order_and_lets_its_errors_through() 
 def test_a_visit_whose_figures_cannot_be_updated_is_not_stored(
     personas: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The rollups run inside the check-in's transaction: both or neither."""
+    """The rollups' note is written inside the check-in's transaction: both
+    or neither."""
     venue = make_venue(personas, name="Chợ Thanh Nhật", venue_type=VenueType.MARKET)
 
     def figures_fail(*, rows: Any) -> None:
         raise RuntimeError("the rollups could not be written")
 
-    receivers: list[Any] = [rollups_record, figures_fail]
+    receivers: list[Any] = [rollups_note_added, figures_fail]
     monkeypatch.setattr(checkin_hooks.checkins_added, "_receivers", receivers)
     with pytest.raises(RuntimeError):
         checkin_record(venue=venue, person=personas.citizen.person,
                        arrived_at=timezone.now() - timedelta(minutes=5), method="manual")
     assert not CheckIn.objects.exists()
+    assert not RollupChange.objects.exists()
     assert not AreaDay.objects.exists()

@@ -1,7 +1,8 @@
 """The ``truyvet`` command.
 
     truyvet serve [--host H] [--port P]   migrate, then serve with gunicorn
-    truyvet demo  [--host H] [--port P]   the same, after loading the Hạ Lang demo
+    truyvet demo  [--host H] [--port P]   the same, after loading the Hạ Lang demo, with
+                                          the worker beside it (its dashboards follow the scans)
     truyvet load-divisions                load Vietnam's administrative units
     truyvet worker                        run background jobs (django-q2 qcluster)
     truyvet purge-checkins                delete check-ins past the retention period now
@@ -61,6 +62,17 @@ def _serve(host: str, port: int, banner: list[str]) -> None:
     )
 
 
+def _worker_beside() -> str:
+    """Starts ``truyvet worker`` as a child of the demo: the dashboards count
+    new scans only when the worker folds them (decisions/0021), and SMS go
+    out through it. It shares the terminal, so Ctrl+C stops it with the
+    server. A real installation runs it as its own service (docs/deploy.md)."""
+    import subprocess
+
+    worker = subprocess.Popen([sys.executable, "-m", "truyvet.cli", "worker"])  # noqa: S603
+    return f"Background worker (truyvet worker) running beside it, pid {worker.pid}"
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Before anything reads the environment (HOST, PORT, PUBLIC_BASE_URL below).
@@ -82,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
             from truyvet.site.demo import demo_load
 
             banner = demo_load(progress=True)
+            banner.append(_worker_beside())
         _serve(options.host, options.port, banner)
         return
     if command in {"help", "-h", "--help"}:

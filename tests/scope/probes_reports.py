@@ -45,7 +45,7 @@ PROBE_FILE = "reports/scope-probe.pdf"
 
 def _world(world: World) -> None:
     from truyvet.checkins.services import checkin_record
-    from truyvet.reports.rollups import rollups_record
+    from truyvet.reports.rollups import rollups_fold
     from truyvet.venues.services import venue_register
 
     personas, units = world.personas, world.personas.units
@@ -56,9 +56,9 @@ def _world(world: World) -> None:
     market = venue_register(actor=quang_hoa, name=MARKET, venue_type="market",
                             commune=units.quang_hoa_commune, street="Khu chợ",
                             contact_phone="0912999445")
-    visit = checkin_record(venue=market, person=world.secret_person, arrived_at=timezone.now(),
-                           method="citizen_scan").checkin
-    rollups_record(rows=[(visit.venue_id, visit.person_id, visit.arrived_at)])
+    checkin_record(venue=market, person=world.secret_person, arrived_at=timezone.now(),
+                   method="citizen_scan")
+    rollups_fold()  # the worker's: the market counts as active (decision 0021)
     house = venue_register(actor=personas.district_officer, name=CULTURAL_HOUSE,
                            venue_type="other", commune=units.an_lac, street="Xóm Nà Lẹng",
                            contact_phone="0912999446")

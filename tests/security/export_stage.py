@@ -92,6 +92,9 @@ def build_stage(personas: Any, *, venue_name: str = "Quán Cơm Bình Dân",
                        test_type="pcr"),
     )
     trace_run(actor=personas.district_officer, case=case)
+    from truyvet.reports.rollups import rollups_fold
+
+    rollups_fold()  # the worker's: reports count the visits (decision 0021)
     return Stage(personas=personas, idle=idle, visited=visited, patient=patient, guest=guest,
                  case=case)
 

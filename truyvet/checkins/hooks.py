@@ -5,14 +5,18 @@ from them right.** The reports' daily rollups (``truyvet.reports.rollups``)
 count visits so that dashboards never read the check-in table, and checkins
 cannot import reports. So every code path in checkins that inserts, moves or
 bulk-loads check-in rows calls one of these hooks, synchronously and inside
-the transaction that wrote the rows, and reports registers its rollup
-updates from ``ReportsConfig.ready``: a visit and the figures that count it
-commit or roll back together. The retention purge calls none of them
-(purged days are history; see ``rollups.py``).
+the transaction that wrote the rows, and reports registers its receivers
+from ``ReportsConfig.ready``. They note the write in the same transaction
+(one insert: a visit and its note commit or roll back together), and the
+worker folds the notes into the rollups every few seconds, each exactly
+once (``rollups.rollups_fold``, decision 0021); a bulk load is folded at
+once. The retention purge calls none of them (purged days are history; see
+``rollups.py``).
 
 Rows are ``(venue id, person id, arrival time)``, as the table has them.
 Tests that drive each writing path and compare the rollups with a recount:
-``truyvet/reports/tests/test_rollups_agree.py``.
+``truyvet/reports/tests/test_rollups_follow_the_services.py`` and
+``test_rollups_agree.py``.
 """
 
 from __future__ import annotations

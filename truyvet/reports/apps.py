@@ -29,11 +29,18 @@ class ReportsConfig(AppConfig):
         # Imported here, not at the top: rollups import models, which are
         # loaded only once every app's config is (Django calls ready() then).
         from truyvet.checkins import hooks as checkin_hooks
-        from truyvet.reports.rollups import rollups_rebuild, rollups_record, rollups_refresh
+        from truyvet.reports.rollups import (
+            rollups_note_added,
+            rollups_note_changed,
+            rollups_reload,
+        )
 
         # Whoever writes check-in rows keeps the rollups right: the check-in
         # services call these inside the transaction that writes the rows
-        # (truyvet/checkins/hooks.py).
-        checkin_hooks.checkins_added.register(rollups_record)
-        checkin_hooks.checkins_changed.register(rollups_refresh)
-        checkin_hooks.checkins_reloaded.register(rollups_rebuild)
+        # (truyvet/checkins/hooks.py). A scan or a batch only notes what it
+        # wrote (one insert); the worker folds the notes into the rollups
+        # every few seconds (rollups.rollups_fold, decision 0021). A bulk
+        # load is folded at once.
+        checkin_hooks.checkins_added.register(rollups_note_added)
+        checkin_hooks.checkins_changed.register(rollups_note_changed)
+        checkin_hooks.checkins_reloaded.register(rollups_reload)

@@ -105,6 +105,32 @@ class AreaDay(models.Model):
         return f"{self.unit_key}/{self.venue_type or '*'} {self.day}: {self.scans}, {self.people}"
 
 
+class RollupChange(models.Model):
+    """A check-in write the rollups have not counted yet: noted by the
+    check-in hooks in the writer's own transaction (one insert), folded in
+    and deleted by the worker's ``rollups.rollups_fold`` in one transaction
+    (docs/decisions/0021-rollups-folded-by-the-worker.md).
+
+    ``kind`` says what happened: ``a`` a row was added, ``c`` a row's
+    venue, person or arrival changed (one note for the old values, one for
+    the new), ``r`` the check-ins from ``arrived_at`` to ``until`` were
+    loaded in bulk. No foreign keys: a scan pays no lookup for its note,
+    and a note outliving its venue is skipped by the fold."""
+
+    ADDED, CHANGED, RELOADED = "a", "c", "r"
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=1)
+    venue_id = models.BigIntegerField(null=True)
+    person_id = models.BigIntegerField(null=True)
+    arrived_at = models.DateTimeField()  # a reload: the start of its period
+    until = models.DateTimeField(null=True)  # a reload: the end of its period
+    noted_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.venue_id} {self.person_id} {self.arrived_at:%Y-%m-%d %H:%M}"
+
+
 class VenueReminder(models.Model):
     """An SMS reminder sent to an inactive venue's owners, at most one per
     venue and local day (a second click the same day sends nothing)."""

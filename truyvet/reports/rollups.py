@@ -1,5 +1,6 @@
-"""Daily rollups of check-ins, kept up to date as visits are recorded, so that
-dashboards never read the check-in table (docs/decisions/0004-report-rollups.md).
+"""Daily rollups of check-ins, so that dashboards never read the check-in
+table (docs/decisions/0004-report-rollups.md), folded in by the worker from
+the writes the check-in services note (decision 0021).
 
 What is kept (``truyvet.reports.models``):
 
@@ -16,17 +17,29 @@ A visit counts on the local day (TIME_ZONE) of its arrival, whenever it was
 received, so an offline queue synced days later lands on the day the scans
 happened.
 
-The three entry points, for whoever writes check-ins:
+How writes reach them (the one owner of "rollups equal a recount"):
+
+- the check-in hooks call ``rollups_note_added`` / ``rollups_note_changed``
+  in the writer's transaction: one insert into ``RollupChange`` each;
+- ``rollups_fold()`` (the worker, every REPORTS_ROLLUPS_FOLD_SECONDS;
+  tests call it directly) counts the notes and deletes them in one
+  transaction at one snapshot: added rows through ``rollups_record``, then
+  changed rows through ``rollups_refresh``, then reloaded periods through
+  ``rollups_rebuild``;
+- ``rollups_reload(since=, until=)`` (bulk loads, repairs, the demo): notes
+  a period and folds at once.
+
+The three ways of counting, which the fold runs (and tests call directly):
 
 - ``rollups_record(rows=...)``: rows just inserted; incremental, about seven
-  statements per call whatever the number of rows. Call it once per
-  transaction, after that transaction's check-in writes.
+  statements per call whatever the number of rows.
 - ``rollups_refresh(rows=...)``: rows whose venue, person or arrival day
   changed, or that were deleted (other than by the retention purge); pass
   the old and the new values, after the change. It recounts exactly those
   venue-days and person-days from the check-in table.
 - ``rollups_rebuild(since=, until=)``: recompute whole days from the
-  check-in table, after a bulk load that bypassed the services.
+  check-in table. Outside the fold it would count the notes still waiting
+  a second time: use ``rollups_reload`` wherever check-ins may be written.
 
 Retention: the purge of check-ins does not touch the figures. Days that the
 purge has reached are history: their counts stay as they were when the
@@ -36,14 +49,15 @@ check-ins were there, their person-day rows (personal data) are deleted with
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Count, Exists, Max, OuterRef
 from django.utils import timezone
 
@@ -55,6 +69,7 @@ from truyvet.reports.models import (
     NATION,
     AreaDay,
     PersonDay,
+    RollupChange,
     VenueActivity,
     VenueDay,
 )
@@ -327,7 +342,10 @@ def rollups_record(*, rows: Iterable[Row]) -> None:
     batch = [(int(venue), int(person), at) for venue, person, at in rows]
     if not batch:
         return
-    areas = venue_areas(venue for venue, _person, _at in batch)
+    _record(batch, venue_areas(venue for venue, _person, _at in batch))
+
+
+def _record(batch: list[Row], areas: dict[int, VenueAreas]) -> None:
     keys = {venue: where.keys() for venue, where in areas.items()}
     venue_scans: Counter[tuple[int, date]] = Counter()
     latest: dict[int, datetime] = {}
@@ -660,3 +678,160 @@ def rollups_purge_expired(*, now: datetime | None = None) -> int:
             cursor.execute(f"DELETE FROM {table} WHERE day = %s",  # noqa: S608
                            [_date_param(oldest)])
             total += max(cursor.rowcount, 0)
+
+
+# --- Noted changes, folded in by the worker ----------------------------------------------------
+#
+# The check-in hooks note each write in ``RollupChange`` (one insert, in the
+# writer's transaction); ``rollups_fold`` counts the notes and deletes them
+# in one transaction, at one snapshot. Decision 0021 says why this is exact.
+
+# The key of the PostgreSQL advisory lock that only folds take.
+FOLD_LOCK = 0x5452_5956_4554  # "TRYVET"
+FOLD_CHUNK = 5000  # notes deleted and applied per statement
+
+
+def _note(kind: str, notes: Sequence[tuple[int | None, int | None, datetime, datetime | None]],
+          ) -> None:
+    """Writes notes in one statement per ``_MAX_PARAMS`` (a scan: one)."""
+    if not notes:
+        return
+    table = _table(RollupChange)
+    adapt = connection.ops.adapt_datetimefield_value
+    noted_at = adapt(timezone.now())
+    with connection.cursor() as cursor:
+        for chunk in _chunks(notes, _rows_per_statement(6)):
+            cursor.execute(
+                f"INSERT INTO {table} (kind, venue_id, person_id, arrived_at, until, noted_at)"  # noqa: S608
+                " VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk)),
+                [value for venue, person, at, until in chunk
+                 for value in (kind, venue, person, adapt(at), adapt(until), noted_at)],
+            )
+
+
+def rollups_note_added(*, rows: Sequence[Row]) -> None:
+    """``checkins.hooks.checkins_added``: rows were inserted. One statement
+    in the writer's transaction; the worker counts them."""
+    _note(RollupChange.ADDED, [(int(v), int(p), at, None) for v, p, at in rows])
+
+
+def rollups_note_changed(*, rows: Sequence[Row]) -> None:
+    """``checkins.hooks.checkins_changed``: rows moved (old and new values)
+    or were deleted. One statement; the worker recounts what they touch."""
+    _note(RollupChange.CHANGED, [(int(v), int(p), at, None) for v, p, at in rows])
+
+
+def rollups_reload(*, since: datetime | date, until: datetime | date) -> FoldReport:
+    """``checkins.hooks.checkins_reloaded`` and repairs: recompute the days
+    of [since, until) (times) or since..until (dates) from the check-in
+    table, now (waiting for a running fold), together with every note
+    waiting, so that no note is counted on top of the recount. Use this,
+    not ``rollups_rebuild``, wherever check-ins may be written meanwhile.
+    Returns what the fold did (a fold running meanwhile may have done it)."""
+    days = _days(since, until)
+    if not days:
+        return FoldReport()
+    start, end = period_bounds(days[0], days[-1])
+    _note(RollupChange.RELOADED, [(None, None, start, end)])
+    return rollups_fold(wait=True)
+
+
+@dataclass
+class FoldReport:
+    """What one fold did; ``busy``: another fold held the lock, nothing done."""
+
+    added: int = 0
+    changed: int = 0
+    reloaded_days: int = 0
+    reloaded_checkins: int = 0
+    busy: bool = False
+
+
+def _aware(value: Any) -> datetime:
+    """A time as a raw cursor returns it: aware on PostgreSQL, naive UTC
+    text on SQLite."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
+
+
+def _serialization_failure(error: BaseException) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) in {"40001", "40P01"}
+
+
+def rollups_fold(*, wait: bool = False) -> FoldReport:
+    """Counts every noted check-in write into the rollups and deletes the
+    notes, in one transaction: each note is counted exactly once, and
+    recounts (changed rows, reloads) see the check-in table in the same
+    snapshot as the notes (decision 0021). Returns what it did.
+
+    Only one fold runs at a time; another finds the lock taken and returns
+    ``busy`` at once, or with ``wait`` tries again until it gets it. The
+    worker calls this every few seconds (``tasks.reports_fold_rollups``);
+    tests call it before reading rollups.
+    """
+    while True:
+        try:
+            report = _fold_once()
+        except OperationalError as error:
+            # At REPEATABLE READ: a fold that committed between this one's
+            # snapshot and its lock. Nothing was written; the next try sees it.
+            if not _serialization_failure(error):
+                raise
+            report = FoldReport(busy=True)
+        if not (report.busy and wait):
+            return report
+        time.sleep(0.05)
+
+
+def _fold_once() -> FoldReport:
+    outermost = not connection.in_atomic_block
+    report = FoldReport()
+    # SQLite: transaction_mode IMMEDIATE takes the one write lock at BEGIN,
+    # so nothing else commits while this transaction reads and writes.
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            if outermost:  # in a caller's transaction its isolation stands
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [FOLD_LOCK])
+            if not cursor.fetchone()[0]:
+                report.busy = True
+                return report
+        table = _table(RollupChange)
+        changed: list[Row] = []
+        reloads: list[tuple[datetime, datetime]] = []
+        last = 0
+        while True:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE id > %s"  # noqa: S608
+                " ORDER BY id LIMIT %s) RETURNING id, kind, venue_id, person_id, arrived_at, until",
+                [last, FOLD_CHUNK],
+            )
+            notes = cursor.fetchall()
+            if not notes:
+                break
+            last = max(int(note[0]) for note in notes)
+            added: list[Row] = []
+            for _id, kind, venue, person, at, until in notes:
+                if kind == RollupChange.ADDED:
+                    added.append((int(venue), int(person), _aware(at)))
+                elif kind == RollupChange.CHANGED:
+                    changed.append((int(venue), int(person), _aware(at)))
+                else:
+                    reloads.append((_aware(at), _aware(until)))
+            if added:
+                areas = venue_areas(venue for venue, _person, _at in added)
+                # A venue deleted since (its check-ins went with it) counts nothing.
+                _record([row for row in added if row[0] in areas], areas)
+                report.added += len(added)
+            if len(notes) < FOLD_CHUNK:
+                break
+        # After every added row: a recount must find them all counted.
+        if changed:
+            rollups_refresh(rows=changed)
+            report.changed = len(changed)
+        for since, until in reloads:
+            rebuilt = rollups_rebuild(since=since, until=until)
+            report.reloaded_days += len(rebuilt.days)
+            report.reloaded_checkins += rebuilt.checkins
+    return report

@@ -102,6 +102,9 @@ class DashboardRead(Schema):
     until: date
     as_of: datetime = Field(description="Activity windows end here: now, or the period's end")
     live: bool
+    counted_until: datetime | None = Field(
+        description="Scans written before this are counted; later ones are still being "
+                    "added (a few seconds). Null: every scan written is counted")
     totals: FiguresRead
     units: list[UnitRowRead] = Field(description="The scope's communes, districts or provinces")
     types: list[TypeRowRead]

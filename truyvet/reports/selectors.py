@@ -2,7 +2,7 @@
 
 A *scope* is a unit (commune, district, province) or the whole country. The
 dashboard of a scope is read from the rollups (``truyvet.reports.rollups``)
-and the venue table, never from check-ins, in five queries whatever the
+and the venue table, never from check-ins, in six queries whatever the
 number of check-ins, venues or days:
 
 1. the scope's child units (its communes, districts or provinces);
@@ -10,7 +10,10 @@ number of check-ins, venues or days:
 3. venues registered, by commune and venue type (the venue table alone);
 4. venues active in the last 1 and 7 days, from the venues' last scans;
 5. scans and distinct people per day, for the scope by venue type and for
-   each child unit.
+   each child unit;
+6. the oldest check-in write the worker has not folded into the rollups
+   yet, if any: the figures count every write before it
+   (``Dashboard.counted_until``, decision 0021).
 
 "Active in the last 1 / 7 days" is measured back from ``as_of``: now, when
 the period ends today (from each venue's last scan); otherwise the end of
@@ -63,6 +66,7 @@ from truyvet.reports.models import (
     AreaDay,
     GeneratedReport,
     ReportRecipient,
+    RollupChange,
     VenueActivity,
     VenueDay,
     VenueReminder,
@@ -282,6 +286,9 @@ class Dashboard:
     until: date
     as_of: datetime
     live: bool  # the period ends today: activity as of now
+    # Every check-in written before this is counted; later ones wait for the
+    # worker's next fold. None: every check-in written is counted.
+    counted_until: datetime | None
     totals: Figures
     units: list[UnitRow]
     types: list[TypeRow]
@@ -428,7 +435,7 @@ def dashboard_build(
     *, scope: Scope, since: date, until: date, now: datetime | None = None
 ) -> Dashboard:
     """The dashboard without a permission check, for the worker's scheduled
-    reports: five queries whatever the number of check-ins, venues or days,
+    reports: six queries whatever the number of check-ins, venues or days,
     on the read replica when there is one."""
     moment = now or timezone.now()
     return reporting_read(
@@ -492,9 +499,18 @@ def _dashboard(*, scope: Scope, since: date, until: date, now: datetime, using: 
     ]
     return Dashboard(
         scope=scope, since=since, until=until, as_of=activity.as_of, live=activity.live,
-        totals=totals,
+        counted_until=rollups_counted_until(using=using), totals=totals,
         units=units, types=types, days=series((scope.key, ALL_TYPES), totals),
     )
+
+
+def rollups_counted_until(*, using: str = DEFAULT_DB_ALIAS) -> datetime | None:
+    """When the oldest check-in write the rollups do not count yet was
+    noted (every earlier one is counted), or None when none is waiting.
+    One read of the notes' primary key, on the database the rollups are
+    read from, so that it describes the figures beside it."""
+    return (RollupChange.objects.using(using).order_by("id")
+            .values_list("noted_at", flat=True).first())
 
 
 # --- Inactive venues and their owners --------------------------------------------------------

@@ -269,10 +269,10 @@ class TestStatementCounts:
         # The transaction (a savepoint under the test's own, two statements),
         # the person's lock (PostgreSQL), one read of the receipt and the
         # person's visits, the insert of the visit and its receipt (one
-        # statement on PostgreSQL), and the reports' rollups (checkins.hooks: the
-        # venue's areas, then venue-day, last scan, person-day (two) and
-        # area-day upserts). No token, venue or answer read: all in memory.
-        assert len(created.captured_queries) == 10 + _lock() + _receipt(), statements
+        # statement on PostgreSQL), and the reports' note of the new visit
+        # (checkins.hooks: one insert; the worker folds it into the rollups,
+        # decision 0021). No token, venue or answer read: all in memory.
+        assert len(created.captured_queries) == 5 + _lock() + _receipt(), statements
         # A merge: lock, read, receipt; no rollups, no venue read for the answer.
         assert len(merged.captured_queries) == 4 + _lock(), [
             q["sql"][:80] for q in merged.captured_queries]
@@ -293,10 +293,11 @@ class TestStatementCounts:
         assert response.status_code == 201, response.content
         pinned = [q["sql"][:90] for q in captured.captured_queries]
         # Being staff there and the personal QR's key, then the citizen
-        # scan's statements and the door scan's audit row; then the card
+        # scan's statements (the rollups' one note) and the door scan's
+        # audit row; then the card
         # colour the door is shown (issue 16, checkins.hooks.card_status): the
         # person's doses, tests and recoveries, their province and its rule.
-        assert len(pinned) == 13 + 5 + _lock() + _receipt(), "\n".join(pinned)
+        assert len(pinned) == 8 + 5 + _lock() + _receipt(), "\n".join(pinned)
 
 
 def _receipt() -> int:

@@ -149,7 +149,7 @@ def test_suspended_and_closed_venues(personas: Any, busy: Place) -> None:
     assert (board.totals.registered, board.totals.suspended) == (2, 1)
 
 
-def test_reading_a_dashboard_costs_five_queries_whatever_the_data(
+def test_reading_a_dashboard_costs_six_queries_whatever_the_data(
     personas: Any, places: Place
 ) -> None:
     since, until = _period(30)
@@ -168,7 +168,8 @@ def test_reading_a_dashboard_costs_five_queries_whatever_the_data(
               now - timedelta(days=n, hours=1))
     register(personas, name="Chợ Quảng Hòa", venue_type=VenueType.MARKET,
              commune=personas.units.quang_hoa_commune, phone="0912345009")
-    assert empty == queries() == 5
+    # Five for the figures, one for how far they count (decision 0021).
+    assert empty == queries() == 6
 
 
 def test_a_commune_officer_sees_their_commune_and_nothing_above_or_beside_it(
@@ -297,5 +298,46 @@ def test_the_dashboard_page_costs_the_same_queries_whatever_the_data(
     for n in range(5):
         register(personas, name=f"Quán ăn số {n}", venue_type=VenueType.RESTAURANT,
                  commune=personas.units.an_lac, phone=f"09123451{n:02d}")
-    # The session and the user, the officer's roles, the unit, the dashboard's five.
-    assert before == queries() == 9
+    # The session and the user, the officer's roles, the unit, the dashboard's six.
+    assert before == queries() == 10
+
+
+def test_while_scans_wait_for_the_fold_the_dashboard_says_how_far_its_figures_go(
+    client: Client, personas: Any, places: Place, settings: Any
+) -> None:
+    """Decision 0021: scans only note what they wrote; until the worker's
+    fold counts them, the page (in both languages) and the API say the time
+    up to which the figures count every scan."""
+    from truyvet.checkins.services import checkin_record
+    from truyvet.reports.models import RollupChange
+    from truyvet.reports.rollups import rollups_fold
+
+    settings.REPORTS_DASHBOARD_CACHE_SECONDS = 0  # the page as built (the cache has its tests)
+    client.force_login(personas.district_officer)
+    scope = personas.units.ha_lang.pk
+    url, api = f"/reports/{scope}/", f"/api/v1/reports/{scope}/dashboard"
+    rollups_fold()
+    page = client.get(url)
+    assert page.context["dashboard"].counted_until is None
+    assert "data-counted-until" not in page.content.decode()
+    assert client.get(api).json()["counted_until"] is None
+
+    checkin_record(venue=places["market"], person=places.people[0],
+                   arrived_at=timezone.now() - timedelta(minutes=5), method="manual")
+    noted = RollupChange.objects.get().noted_at
+    shown = timezone.localtime(noted).strftime("%H:%M:%S")
+    page = client.get(url)
+    board = page.context["dashboard"]
+    assert (board.counted_until, board.totals.scans) == (noted, 0)
+    assert (f"Số liệu lượt quét tính đến {shown}; các lượt quét sau đó đang được cộng vào."
+            in page.content.decode())
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert (f"Check-in figures as of {shown}; later scans are still being added."
+            in english.content.decode())
+    assert client.get(api).json()["counted_until"] is not None
+
+    rollups_fold()
+    page = client.get(url)
+    assert (page.context["dashboard"].counted_until, page.context["dashboard"].totals.scans) == (
+        None, 1)
+    assert "data-counted-until" not in page.content.decode()

@@ -176,8 +176,8 @@ def test_the_schedules_are_created_once(db: Any) -> None:
     schedule_reports()
     names = list(Schedule.objects.filter(name__startswith="reports:")
                  .values_list("name", flat=True))
-    assert sorted(names) == ["reports: daily reports", "reports: purge expired presence",
-                             "reports: weekly reports"]
+    assert sorted(names) == ["reports: daily reports", "reports: fold check-ins into rollups",
+                             "reports: purge expired presence", "reports: weekly reports"]
 
 
 def test_an_officer_makes_a_report_for_any_period_and_downloads_it_audited(

@@ -75,3 +75,95 @@ def test_concurrent_transactions_count_each_person_once(places: Place) -> None:
         thread.join()
     assert not failures
     assert rolled_up() == recount()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_folds_running_while_scans_commit_count_every_scan_once(places: Place) -> None:
+    """Decision 0021: the worker folds while scans commit (PostgreSQL: at
+    REPEATABLE READ, one fold at a time by an advisory lock; SQLite: one
+    writer), with merges that move arrivals back across midnight and a
+    rebuild among them: in the end every scan is counted once."""
+    from truyvet.checkins.services import checkin_record
+    from truyvet.reports.rollups import rollups_fold, rollups_reload
+    from truyvet.reports.tests.conftest import venue_days_recounted, venue_days_rolled_up
+
+    rng = random.Random(18)
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    plans: list[list[tuple[Any, Any, Any]]] = [[] for _ in range(3)]
+    for n, person in enumerate(places.people):
+        venue = places[("market", "shop", "clinic")[n % 3]]
+        plan = plans[n % 3]
+        # After midnight, then a late scan before it: merged, moved back a day.
+        plan += [(venue, person, midnight + timedelta(minutes=10)),
+                 (venue, person, midnight - timedelta(minutes=5))]
+        plan += [(places[rng.choice(("market", "shop", "clinic", "pharmacy"))], person,
+                  midnight - timedelta(hours=hours)) for hours in rng.sample(range(2, 40), 4)]
+    done = threading.Event()
+    failures: list[BaseException] = []
+
+    def scans(plan: list[tuple[Any, Any, Any]]) -> None:
+        try:
+            for venue, person, at in plan:
+                checkin_record(venue=venue, person=person, arrived_at=at, method="manual")
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    def folds() -> None:
+        try:
+            rounds = 0
+            while not done.is_set():
+                rollups_fold()
+                rounds += 1
+                if rounds == 3:
+                    rollups_reload(since=midnight - timedelta(days=2), until=midnight)
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    if connection.vendor != "postgresql":
+        # One writer at a time: the same steps one after another.
+        for plan in plans:
+            scans(plan)
+            rollups_fold()
+        rollups_reload(since=midnight - timedelta(days=2), until=midnight)
+    else:
+        writers = [threading.Thread(target=scans, args=(plan,)) for plan in plans]
+        folder = threading.Thread(target=folds)
+        folder.start()
+        for thread in writers:
+            thread.start()
+        for thread in writers:
+            thread.join()
+        done.set()
+        folder.join()
+    assert not failures
+    rollups_fold()
+    assert CheckIn.objects.count() == 5 * len(places.people)
+    assert rolled_up() == recount()
+    assert venue_days_rolled_up() == venue_days_recounted()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fold_finds_another_folding_and_leaves_the_notes_to_it(places: Place) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's one writer is the lock: a second fold waits for the first")
+    import psycopg
+
+    from truyvet.checkins.services import checkin_record
+    from truyvet.reports.models import RollupChange
+    from truyvet.reports.rollups import FOLD_LOCK, rollups_fold
+
+    checkin_record(venue=places["market"], person=places.people[0],
+                   arrived_at=timezone.now() - timedelta(minutes=5), method="manual")
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"}) as other:
+        other.execute("SELECT pg_advisory_xact_lock(%s)", [FOLD_LOCK])  # a fold is running
+        assert rollups_fold().busy
+        assert RollupChange.objects.count() == 1
+        other.rollback()
+    report = rollups_fold()
+    assert (report.busy, report.added, RollupChange.objects.count()) == (False, 1, 0)
+    assert rolled_up() == recount()

@@ -12,7 +12,7 @@ one venue (warm: tokens and the venue in memory), then each scans again (a
 merge). It prints the statements of one new visit and of one merge, and
 the process CPU time per scan (``time.process_time``: this process only;
 on PostgreSQL the server's own CPU is not in it, on SQLite it is). When the
-reports' rollups are folded by the worker (decision 0021), it also prints
+reports' rollups are folded by the worker (decision 0022), it also prints
 what the fold of those visits costs, so that the work moved off the
 request is shown, not hidden. Not part of ``make test`` (bench/ is not a
 test path); CPU figures on a busy machine are noisy, statement counts are
@@ -50,7 +50,7 @@ def _post(client: Client, body: dict[str, Any], token: str) -> Any:
 def _fold() -> Any:
     try:
         from truyvet.reports.rollups import rollups_fold  # type: ignore[attr-defined]
-    except ImportError:  # rollups written inline by the scan (before decision 0021)
+    except ImportError:  # rollups written inline by the scan (before decision 0022)
         return None
     return rollups_fold
 

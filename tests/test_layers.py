@@ -45,7 +45,7 @@ def test_each_hook_has_what_the_apps_above_registered() -> None:
     assert account_hooks.person_merged.receivers == (
         checkins_follow_merged_person, status_follow_merged_person,
         declarations_follow_merged_person)
-    # Scans note what they wrote; the worker folds the notes (decision 0021).
+    # Scans note what they wrote; the worker folds the notes (decision 0022).
     assert checkin_hooks.checkins_added.receivers == (rollups_note_added,)
     assert checkin_hooks.checkins_changed.receivers == (rollups_note_changed,)
     assert checkin_hooks.checkins_reloaded.receivers == (rollups_reload,)

@@ -292,7 +292,7 @@ def town(personas: Any, media: Path) -> Town:
     for person, hours in ((personas.citizen.person, 2), (personas.other_citizen.person, 1)):
         checkin_record(venue=market, person=person, arrived_at=now - timedelta(hours=hours),
                        method=CheckInMethod.MANUAL)
-    rollups_fold()  # the worker's fold, which counts the scans (decision 0021)
+    rollups_fold()  # the worker's fold, which counts the scans (decision 0022)
     return Town(market=market, shop=shop, officer=personas.district_officer,
                 scope=str(units.ha_lang.pk))
 

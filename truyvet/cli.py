@@ -64,7 +64,7 @@ def _serve(host: str, port: int, banner: list[str]) -> None:
 
 def _worker_beside() -> str:
     """Starts ``truyvet worker`` as a child of the demo: the dashboards count
-    new scans only when the worker folds them (decisions/0021), and SMS go
+    new scans only when the worker folds them (decisions/0022), and SMS go
     out through it. It shares the terminal, so Ctrl+C stops it with the
     server. A real installation runs it as its own service (docs/deploy.md)."""
     import subprocess

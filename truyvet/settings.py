@@ -375,7 +375,7 @@ REPORTS_EMAIL = env.bool("REPORTS_EMAIL", False)
 REPORTS_DASHBOARD_CACHE_SECONDS = env.int("REPORTS_DASHBOARD_CACHE_SECONDS", 60, minimum=0,
                                           maximum=3600)
 # Seconds between two folds of new check-ins into the report rollups by the worker
-# (decision 0021): how far dashboards may lag behind the scans.
+# (decision 0022): how far dashboards may lag behind the scans.
 REPORTS_ROLLUPS_FOLD_SECONDS = env.int("REPORTS_ROLLUPS_FOLD_SECONDS", 2, minimum=1,
                                        maximum=300)
 # Reminders without a scan since, after which the inactive list flags a venue for

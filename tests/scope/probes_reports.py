@@ -58,7 +58,7 @@ def _world(world: World) -> None:
                             contact_phone="0912999445")
     checkin_record(venue=market, person=world.secret_person, arrived_at=timezone.now(),
                    method="citizen_scan")
-    rollups_fold()  # the worker's: the market counts as active (decision 0021)
+    rollups_fold()  # the worker's: the market counts as active (decision 0022)
     house = venue_register(actor=personas.district_officer, name=CULTURAL_HOUSE,
                            venue_type="other", commune=units.an_lac, street="Xóm Nà Lẹng",
                            contact_phone="0912999446")

@@ -94,7 +94,7 @@ def build_stage(personas: Any, *, venue_name: str = "Quán Cơm Bình Dân",
     trace_run(actor=personas.district_officer, case=case)
     from truyvet.reports.rollups import rollups_fold
 
-    rollups_fold()  # the worker's: reports count the visits (decision 0021)
+    rollups_fold()  # the worker's: reports count the visits (decision 0022)
     return Stage(personas=personas, idle=idle, visited=visited, patient=patient, guest=guest,
                  case=case)
 

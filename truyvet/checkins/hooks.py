@@ -9,7 +9,7 @@ the transaction that wrote the rows, and reports registers its receivers
 from ``ReportsConfig.ready``. They note the write in the same transaction
 (one insert: a visit and its note commit or roll back together), and the
 worker folds the notes into the rollups every few seconds, each exactly
-once (``rollups.rollups_fold``, decision 0021); a bulk load is folded at
+once (``rollups.rollups_fold``, decision 0022); a bulk load is folded at
 once. The retention purge calls none of them (purged days are history; see
 ``rollups.py``).
 

@@ -39,7 +39,7 @@ class ReportsConfig(AppConfig):
         # services call these inside the transaction that writes the rows
         # (truyvet/checkins/hooks.py). A scan or a batch only notes what it
         # wrote (one insert); the worker folds the notes into the rollups
-        # every few seconds (rollups.rollups_fold, decision 0021). A bulk
+        # every few seconds (rollups.rollups_fold, decision 0022). A bulk
         # load is folded at once.
         checkin_hooks.checkins_added.register(rollups_note_added)
         checkin_hooks.checkins_changed.register(rollups_note_changed)

@@ -47,7 +47,7 @@ def demo_reports(say: Callable[[str], None]) -> None:
     now = timezone.now()
     say("Rebuilding the daily report figures from the check-ins")
     # Through the fold: the demo's scans made through the services are
-    # noted too, and must not be counted on top (decision 0021).
+    # noted too, and must not be counted on top (decision 0022).
     rollups_reload(since=first, until=now + timedelta(minutes=10))
     ha_lang = AdministrativeUnit.objects.filter(path=HA_LANG_PATH).first()
     if ha_lang is None:

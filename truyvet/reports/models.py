@@ -109,7 +109,7 @@ class RollupChange(models.Model):
     """A check-in write the rollups have not counted yet: noted by the
     check-in hooks in the writer's own transaction (one insert), folded in
     and deleted by the worker's ``rollups.rollups_fold`` in one transaction
-    (docs/decisions/0021-rollups-folded-by-the-worker.md).
+    (docs/decisions/0022-rollups-folded-by-the-worker.md).
 
     ``kind`` says what happened: ``a`` a row was added, ``c`` a row's
     venue, person or arrival changed (one note for the old values, one for

@@ -1,6 +1,6 @@
 """Daily rollups of check-ins, so that dashboards never read the check-in
 table (docs/decisions/0004-report-rollups.md), folded in by the worker from
-the writes the check-in services note (decision 0021).
+the writes the check-in services note (decision 0022).
 
 What is kept (``truyvet.reports.models``):
 
@@ -684,7 +684,7 @@ def rollups_purge_expired(*, now: datetime | None = None) -> int:
 #
 # The check-in hooks note each write in ``RollupChange`` (one insert, in the
 # writer's transaction); ``rollups_fold`` counts the notes and deletes them
-# in one transaction, at one snapshot. Decision 0021 says why this is exact.
+# in one transaction, at one snapshot. Decision 0022 says why this is exact.
 
 # The key of the PostgreSQL advisory lock that only folds take.
 FOLD_LOCK = 0x5452_5956_4554  # "TRYVET"
@@ -763,7 +763,7 @@ def rollups_fold(*, wait: bool = False) -> FoldReport:
     """Counts every noted check-in write into the rollups and deletes the
     notes, in one transaction: each note is counted exactly once, and
     recounts (changed rows, reloads) see the check-in table in the same
-    snapshot as the notes (decision 0021). Returns what it did.
+    snapshot as the notes (decision 0022). Returns what it did.
 
     Only one fold runs at a time; another finds the lock taken and returns
     ``busy`` at once, or with ``wait`` tries again until it gets it. The

@@ -13,7 +13,7 @@ number of check-ins, venues or days:
    each child unit;
 6. the oldest check-in write the worker has not folded into the rollups
    yet, if any: the figures count every write before it
-   (``Dashboard.counted_until``, decision 0021).
+   (``Dashboard.counted_until``, decision 0022).
 
 "Active in the last 1 / 7 days" is measured back from ``as_of``: now, when
 the period ends today (from each venue's last scan); otherwise the end of

@@ -5,7 +5,7 @@ operator's later changes to them in the admin are kept:
 
 - every minute, a run that folds the check-ins noted since the last fold
   into the rollups every REPORTS_ROLLUPS_FOLD_SECONDS until the next run
-  takes over (decision 0021);
+  takes over (decision 0022);
 - every day at 06:00 (Vietnam), the daily reports for yesterday;
 - every Monday at 06:30, the weekly reports for the week before;
 - every day at 02:45, after the check-in purge, the purge of person-day rows

@@ -271,7 +271,7 @@ class TestStatementCounts:
         # person's visits, the insert of the visit and its receipt (one
         # statement on PostgreSQL), and the reports' note of the new visit
         # (checkins.hooks: one insert; the worker folds it into the rollups,
-        # decision 0021). No token, venue or answer read: all in memory.
+        # decision 0022). No token, venue or answer read: all in memory.
         assert len(created.captured_queries) == 5 + _lock() + _receipt(), statements
         # A merge: lock, read, receipt; no rollups, no venue read for the answer.
         assert len(merged.captured_queries) == 4 + _lock(), [

@@ -168,7 +168,7 @@ def test_reading_a_dashboard_costs_six_queries_whatever_the_data(
               now - timedelta(days=n, hours=1))
     register(personas, name="Chợ Quảng Hòa", venue_type=VenueType.MARKET,
              commune=personas.units.quang_hoa_commune, phone="0912345009")
-    # Five for the figures, one for how far they count (decision 0021).
+    # Five for the figures, one for how far they count (decision 0022).
     assert empty == queries() == 6
 
 
@@ -305,7 +305,7 @@ def test_the_dashboard_page_costs_the_same_queries_whatever_the_data(
 def test_while_scans_wait_for_the_fold_the_dashboard_says_how_far_its_figures_go(
     client: Client, personas: Any, places: Place, settings: Any
 ) -> None:
-    """Decision 0021: scans only note what they wrote; until the worker's
+    """Decision 0022: scans only note what they wrote; until the worker's
     fold counts them, the page (in both languages) and the API say the time
     up to which the figures count every scan."""
     from truyvet.checkins.services import checkin_record

@@ -38,7 +38,7 @@ def test_a_scan_sent_in_utc_at_6_30_local_counts_on_the_local_day(places: Place)
 
     checkin_record(venue=places["market"], person=places.people[0], arrived_at=at,
                    method="manual")
-    rollups_fold()  # the worker's, which counts the noted scan (decision 0021)
+    rollups_fold()  # the worker's, which counts the noted scan (decision 0022)
 
     assert list(VenueDay.objects.values_list("day", flat=True)) == [local(2, 0).date()]
     assert list(PersonDay.objects.values_list("day", flat=True)) == [local(2, 0).date()]

@@ -79,7 +79,7 @@ def test_concurrent_transactions_count_each_person_once(places: Place) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_folds_running_while_scans_commit_count_every_scan_once(places: Place) -> None:
-    """Decision 0021: the worker folds while scans commit (PostgreSQL: at
+    """Decision 0022: the worker folds while scans commit (PostgreSQL: at
     REPEATABLE READ, one fold at a time by an advisory lock; SQLite: one
     writer), with merges that move arrivals back across midnight and a
     rebuild among them: in the end every scan is counted once."""

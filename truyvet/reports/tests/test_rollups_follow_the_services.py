@@ -2,7 +2,7 @@
 writes them, driven through the check-in and account services (which reach
 the rollups only through checkins.hooks and accounts.hooks), leaves every
 figure equal to a recount from the check-in table once the worker's fold
-has run (``rollups_fold``, decision 0021)."""
+has run (``rollups_fold``, decision 0022)."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ class Command(BaseCommand):
             self.stderr.write("Warning: the purge has reached some of these days; their "
                               "figures will drop to the check-ins that are left.")
         # With the check-ins noted and not yet folded, in one snapshot, so
-        # that none is counted twice (decision 0021).
+        # that none is counted twice (decision 0022).
         report = rollups_reload(since=since, until=until)
         self.stdout.write(f"Rebuilt {report.reloaded_days} day(s) from "
                           f"{report.reloaded_checkins:,} check-ins.")

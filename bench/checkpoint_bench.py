@@ -314,10 +314,17 @@ def write_doc(results: list[dict[str, Any]], options: argparse.Namespace) -> Non
         "machine with PostgreSQL.", "",
         f"Machine: {info['cpus']} CPUs; {info['cpu']}; {info['ram']} RAM; Python "
         f"{info['python']}. {options.duration:g} s per row after {options.warmup:g} s of "
-        f"warm-up; {options.checkpoints} checkpoints, {options.declarations:,} declarations, "
-        f"{options.background:,} past passes. 1-minute load average before: "
+        f"warm-up; {options.checkpoints} checkpoints, {options.declarations:,} declarations "
+        "(nine in ten by the traveller, so the scan reads their card colour; one in ten "
+        f"declared for someone else), {options.background:,} past passes. 1-minute load "
+        "average before: "
         + ", ".join(sorted({f"{r['database']} {r['load_before']:.2f}" for r in results})) + ".",
         "", HEADER, *[_row(r) for r in results], "", *verdicts(results), "",
+        "What a scan costs, and why it is 10 statements: decisions/0015 (\"What a scan "
+        "costs\"); the count is pinned by "
+        "`declarations/tests/test_checkpoints.py::test_a_checkpoint_scan_costs_a_fixed_set_of"
+        "_statements`. App CPU is the gunicorn workers' time per answered scan, DB CPU that "
+        "of the PostgreSQL backends serving the benchmark database.", "",
         "Reproduce: `make bench`, or `python -m bench checkpoints --help`.", ""]))
 
 

@@ -7,6 +7,7 @@ declarations' checkpoints call it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,11 +53,37 @@ def _province_of_path(path: str) -> tuple[str, str] | None:
 def rules_for(unit: AdministrativeUnit | None) -> list[rules.Rule]:
     """The rules that apply to people of ``unit``: the province's rows if it
     has any, else the national rows, else the built-in default; oldest
-    first. One query."""
+    first. At most one query (kept ``RULES_CACHE_SECONDS``)."""
     return _rules_for_province(province_of(unit))
 
 
+# The rules of each province, kept in the process for RULES_CACHE_SECONDS
+# (decision 0015): every card colour (a door or checkpoint scan, the
+# personal QR page) needs them, and they change a few times a year, never
+# for a day already begun. A rule written through this process is used here
+# at once (``colour_rules_cache_clear`` on save and delete); by another
+# process within the bound.
+RULES_CACHE_SECONDS = 5.0
+_RULES: dict[tuple[str, str] | None, tuple[float, list[rules.Rule]]] = {}
+
+
+def colour_rules_cache_clear(**_signal: Any) -> None:
+    """Forgets the rules kept (a receiver of ColourRule's post_save and post_delete)."""
+    _RULES.clear()
+
+
 def _rules_for_province(province: tuple[str, str] | None) -> list[rules.Rule]:
+    """``rules_for`` by (scheme, province code); the list is shared: read it only."""
+    now = time.monotonic()
+    kept = _RULES.get(province)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    found = _rules_read(province)
+    _RULES[province] = (now + RULES_CACHE_SECONDS, found)
+    return found
+
+
+def _rules_read(province: tuple[str, str] | None) -> list[rules.Rule]:
     # Sorted here: an ORDER BY costs the ORM more to compile than the sort
     # (a handful of rows) costs Python, on the scan path.
     rows = sorted(ColourRule.objects.filter(
@@ -132,7 +159,7 @@ class PersonColour:
 
 def person_colour(person: Person, at: datetime | None = None) -> PersonColour:
     """The person's card colour at ``at`` (now by default), why, and when it
-    will change. Five queries."""
+    will change. Three to five queries (see ``person_colours``)."""
     return person_colours([person], at)[person.pk]
 
 
@@ -142,7 +169,7 @@ def person_colours(people: Sequence[Person], at: datetime | None = None
     checkpoint's list) in a fixed number of queries: three for the
     records, one for the communes (none when every person's commune was
     loaded with them, as a checkpoint scan does), one per distinct province
-    for its rules."""
+    for its rules (none while they are kept: ``RULES_CACHE_SECONDS``)."""
     at = at or timezone.now()
     inputs = colour_inputs_of([p.pk for p in people])
     paths = _commune_paths(people)

@@ -31,13 +31,17 @@ def _fast_and_offline(settings: Any) -> Iterator[None]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SMS_BACKEND = "memory"
     sms.outbox.clear()
-    # In-process caches of the check-in hot path (decision 0013): a test's
+    # In-process caches of the scan hot paths (decisions 0013, 0015): a test's
     # rolled-back venues and tokens must not be found by the next one.
     from truyvet.accounts.backends import token_cache_forget
+    from truyvet.certificates.status_selectors import colour_rules_cache_clear
+    from truyvet.places.cache import units_cache_clear
     from truyvet.venues.qr import venue_qr_cache_clear
 
     token_cache_forget()
     venue_qr_cache_clear()
+    units_cache_clear()
+    colour_rules_cache_clear()
     # The test client leaves the last request's language active on the
     # thread; every test starts from the default, Vietnamese.
     translation.activate(settings.LANGUAGE_CODE)

@@ -39,7 +39,7 @@ for thousands of phones), and these are measured in turn:
 The 1-minute load average is recorded before every row, and each row says
 whether its target is met or by how much it is missed.
 
-The load generator is in this file: N concurrent asyncio clients with
+The load generator is ``bench.serving``'s: N concurrent asyncio clients with
 keep-alive HTTP/1.1 connections (reconnecting when a sync worker closes
 one), only to 127.0.0.1, each scenario bounded by ``--duration`` seconds and
 ``--max-requests`` requests after a short warm-up. It shares the machine's
@@ -58,17 +58,13 @@ import json
 import os
 import random
 import re
-import resource
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -80,14 +76,18 @@ from bench.serving import (
     ROOT,
     Server,
     ServerConfig,
+    Tally,
+    bench_parser,
+    comma_list,
     cpu_of,
+    databases_run,
     django_setup,
+    load_run,
     machine,
     percentile,
     performance_section_write,
     postgres_create,
     postgres_drop,
-    postgres_reachable,
     read_response,
     server_env,
 )
@@ -213,55 +213,13 @@ def seed(options: argparse.Namespace) -> dict[str, Any]:
 # --- Load generator -----------------------------------------------------------------------
 
 
-@dataclass
-class Tally:
-    latencies: list[float] = field(default_factory=list)
-    statuses: Counter[int] = field(default_factory=Counter)
-    checkins: int = 0
-    connections: int = 0
-    sample_error: str = ""
-
-
 _ACCEPTED = re.compile(rb'"accepted":\s*(\d+)')
 
 
-async def _client(port: int, make: Callable[[], tuple[bytes, int]], deadline: float,
-                  budget: list[int], tally: Tally, batch: bool) -> None:
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-    while time.monotonic() < deadline and budget[0] > 0:
-        budget[0] -= 1
-        request, items = make()
-        try:
-            if writer is None or reader is None:
-                reader, writer = await asyncio.open_connection(HOST, port)
-                tally.connections += 1
-            started = time.perf_counter()
-            writer.write(request)
-            response = await read_response(reader)
-            status, close, body = response.status, response.close, response.body
-            tally.latencies.append(time.perf_counter() - started)
-        except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
-            tally.statuses[-1] += 1
-            tally.sample_error = tally.sample_error or repr(exc)
-            if writer is not None:
-                writer.close()
-            reader = writer = None
-            continue
-        tally.statuses[status] += 1
-        if 200 <= status < 300:
-            if batch:
-                found = _ACCEPTED.search(body)
-                tally.checkins += int(found.group(1)) if found else 0
-            else:
-                tally.checkins += items
-        elif not tally.sample_error:
-            tally.sample_error = f"{status}: {body[:300].decode(errors='replace')}"
-        if close:
-            writer.close()
-            reader = writer = None
-    if writer is not None:
-        writer.close()
+def _accepted(body: bytes) -> int:
+    """The items a batch's answer says it accepted."""
+    found = _ACCEPTED.search(body)
+    return int(found.group(1)) if found else 0
 
 
 def request_maker(scenario: str, data: dict[str, Any], batch_size: int,
@@ -311,20 +269,8 @@ def load(port: int, make: Callable[[], tuple[bytes, int]], *, clients: int, seco
          max_requests: int, batch: bool) -> tuple[Tally, float, float]:
     """Runs ``clients`` connections for ``seconds``; returns the tally, the
     wall time and the CPU seconds this process used."""
-    tally = Tally()
-    budget = [max_requests]
-
-    async def run() -> None:
-        deadline = time.monotonic() + seconds
-        await asyncio.gather(*(_client(port, make, deadline, budget, tally, batch)
-                               for _index in range(clients)))
-
-    cpu = resource.getrusage(resource.RUSAGE_SELF)
-    started = time.monotonic()
-    asyncio.run(run())
-    wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    return tally, wall, (after.ru_utime + after.ru_stime) - (cpu.ru_utime + cpu.ru_stime)
+    return load_run(port, make, clients=clients, seconds=seconds, max_requests=max_requests,
+                    accepted=_accepted if batch else None)
 
 
 # --- Measuring ------------------------------------------------------------------------------
@@ -682,25 +628,16 @@ def write_doc(results: list[dict[str, Any]], options: argparse.Namespace) -> Non
 # --- Command line -----------------------------------------------------------------------------
 
 
-def _list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench checkins", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", default="all", choices=["all", "seed"])
-    parser.add_argument("--databases", type=_list, default=["sqlite", "postgresql"],
+    parser = bench_parser("python -m bench checkins", __doc__)
+    parser.add_argument("--databases", type=comma_list, default=["sqlite", "postgresql"],
                         help="sqlite, postgresql or both (default both)")
-    parser.add_argument("--postgres-url",
-                        default=os.environ.get("BENCH_POSTGRES_URL",
-                                               "postgres://postgres@127.0.0.1:5432"),
-                        help="PostgreSQL server URL without a database name")
-    parser.add_argument("--configs", type=lambda t: [ServerConfig.parse(c) for c in _list(t)],
+    parser.add_argument("--configs",
+                        type=lambda t: [ServerConfig.parse(c) for c in comma_list(t)],
                         default=[ServerConfig(2, 1), ServerConfig(4, 1), ServerConfig(3, 4)],
                         help="server configurations: sync:N, gthread:NxT (default "
                              "sync:2,sync:4,gthread:3x4)")
-    parser.add_argument("--scenarios", type=_list, default=list(SCENARIOS),
+    parser.add_argument("--scenarios", type=comma_list, default=list(SCENARIOS),
                         help=f"any of {', '.join(SCENARIOS)}")
     parser.add_argument("--duration", type=float, default=6.0, help="seconds per row")
     parser.add_argument("--warmup", type=float, default=1.5, help="seconds before each row")
@@ -718,15 +655,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--controllers", type=int, default=40)
     parser.add_argument("--background", type=int, default=100_000,
                         help="past check-ins loaded by synth before measuring")
-    parser.add_argument("--no-doc", action="store_true", help="do not write docs/performance.md")
     parser.add_argument("--lean", type=Path, default=LEAN_DEFAULT,
                         help="the lean reference (an anchor, run beside the project)")
     parser.add_argument("--db-prefix", default="truyvet_bench_checkins",
                         help="prefix of the PostgreSQL databases made (and dropped) by the run")
     parser.add_argument("--no-p99", dest="p99", action="store_false",
                         help="skip the latency rows at 70%% of the sustained rate")
-    parser.add_argument("--database-url", help="seed: the database to fill")
-    parser.add_argument("--out", help="seed: where to write what was made (JSON)")
     return parser
 
 
@@ -742,19 +676,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if shutil.which("free") is None:
         print("note: `free` is missing; memory total comes out unknown", file=sys.stderr)
-    # A stopped run still stops its server and drops its database (finally blocks).
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
-    results: list[dict[str, Any]] = []
     print(HEADER)
-    for vendor in options.databases:
-        if vendor == "postgresql" and not postgres_reachable(options.postgres_url):
-            print(f"checkins: PostgreSQL at {options.postgres_url} is not reachable; skipped",
-                  file=sys.stderr)
-            continue
-        results += run_database(vendor, options)
+    results = databases_run("checkins", options, run_database)
     if not results:
         return 1
-    (RESULTS / "checkins-last.json").write_text(json.dumps(results, indent=2))
     print("\nBest per database and endpoint:\n" + HEADER)
     for r in best(results):
         print(_row(r))

@@ -10,7 +10,9 @@ scanning at once on one 2-core machine with PostgreSQL.
 A fresh database is made and seeded in a child process: Cao Bằng's units,
 ``--checkpoints`` checkpoints (venues of type checkpoint) each with one
 controller holding a bearer token, ``--declarations`` current movement
-declarations into Hạ Lang with their QR codes, and ``--background`` past
+declarations into Hạ Lang with their QR codes (nine in ten by the traveller,
+whose record the scan reads for the card colour; one in ten declared for
+someone else), and ``--background`` past
 checkpoint passes. Then, per server configuration, these are measured in
 turn, each with ``--clients`` concurrent keep-alive connections (one per
 controller: 50 by default):
@@ -23,7 +25,7 @@ controller: 50 by default):
 - **checkpoint API**: ``POST /api/v1/declarations/checkpoint-scan``, the same
   through the declarations API.
 
-The load generator is ``bench.checkin_http``'s (asyncio, keep-alive
+The load generator is ``bench.serving``'s (asyncio, keep-alive
 HTTP/1.1, only to 127.0.0.1, bounded by ``--duration`` and
 ``--max-requests``); it shares the cores with the server and the database.
 """
@@ -31,14 +33,11 @@ HTTP/1.1, only to 127.0.0.1, bounded by ``--duration`` and
 from __future__ import annotations
 
 import argparse
-import asyncio
 import functools
 import json
 import os
 import random
-import resource
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -48,22 +47,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.checkin_http import Tally, postgres_cpu
+from bench.checkin_http import postgres_cpu
 from bench.serving import (
     DOC,
-    HOST,
     RESULTS,
     ROOT,
+    RequestMaker,
     Server,
     ServerConfig,
+    bench_parser,
+    comma_list,
+    databases_run,
     django_setup,
+    load_run,
     machine,
     percentile,
     performance_section_write,
     postgres_create,
     postgres_drop,
-    postgres_reachable,
-    read_response,
     server_env,
 )
 from bench.serving import http_request as _request
@@ -120,17 +121,27 @@ def seed(options: argparse.Namespace) -> dict[str, Any]:
                                       role=StaffRole.CONTROLLER, added_at=long_ago)
             out["controllers"].append(
                 {"token": token_issue(user=user, label="bench", days=2), "venue": venue.code})
+        # Most travellers declare for themselves (their record is known, so
+        # the scan shows their card colour); one in ten is declared for by
+        # someone else (khai hộ: no record, no colour).
+        homes_of = [rng.choice(homes) for _index in range(options.declarations)]
+        travellers = Person.objects.bulk_create([
+            Person(full_name=f"Người đi đường {index}", name_folded=f"nguoi di duong {index}",
+                   commune=home, street="Xóm 1", birth_year=rng.randint(1950, 2004))
+            for index, home in enumerate(homes_of)
+        ], batch_size=2000)
         declarations = [
             Declaration(
-                kind="movement", full_name=f"Người đi đường {index}",
-                birth_year=rng.randint(1950, 2004), sex=rng.choice(["male", "female"]),
-                commune=(home := rng.choice(homes)), street="Xóm 1",
+                kind="movement", full_name=traveller.full_name,
+                birth_year=traveller.birth_year, sex=rng.choice(["male", "female"]),
+                commune=home, street="Xóm 1",
                 phone=f"+84912{index:06d}", consent=True, vehicle="private",
                 origin=rng.choice(outside), destination=home,
                 plate=f"11A-{rng.randint(10000, 99999)}", departure_date=now.date(),
-                qr_ref=qr.new_ref(), created_at=now, on_behalf=True,
+                qr_ref=qr.new_ref(), created_at=now, on_behalf=index % 10 == 0,
+                person=None if index % 10 == 0 else traveller,
             )
-            for index in range(options.declarations)
+            for index, (traveller, home) in enumerate(zip(travellers, homes_of, strict=True))
         ]
         Declaration.objects.bulk_create(declarations, batch_size=2000)
         out["qrs"] = [declaration_qr(d)[0] for d in declarations]
@@ -154,8 +165,7 @@ def seed(options: argparse.Namespace) -> dict[str, Any]:
 # --- Measuring ------------------------------------------------------------------------------
 
 
-def request_maker(scenario: str, data: dict[str, Any],
-                  rng: random.Random) -> Callable[[], tuple[bytes, int]]:
+def request_maker(scenario: str, data: dict[str, Any], rng: random.Random) -> RequestMaker:
     controllers, qrs = data["controllers"], data["qrs"]
     if scenario == "noop":
         health = _request("GET", "/api/v1/health")
@@ -170,76 +180,16 @@ def request_maker(scenario: str, data: dict[str, Any],
     return scan
 
 
-async def _controller(port: int, make: Callable[[], tuple[bytes, int]], deadline: float,
-                      budget: list[int], tally: Tally, interval: float) -> None:
-    """One controller: a scan, its answer, then the next scan ``interval``
-    seconds after the previous one started (at once when 0: back to back)."""
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
-    if interval:
-        await asyncio.sleep(random.uniform(0, interval))  # noqa: S311 - spread the starts
-    while time.monotonic() < deadline and budget[0] > 0:
-        budget[0] -= 1
-        request, _items = make()
-        started = time.perf_counter()
-        try:
-            if writer is None or reader is None:
-                reader, writer = await asyncio.open_connection(HOST, port)
-                tally.connections += 1
-            writer.write(request)
-            response = await read_response(reader)
-            tally.latencies.append(time.perf_counter() - started)
-        except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
-            tally.statuses[-1] += 1
-            tally.sample_error = tally.sample_error or repr(exc)
-            if writer is not None:
-                writer.close()
-            reader = writer = None
-            continue
-        tally.statuses[response.status] += 1
-        if not 200 <= response.status < 300 and not tally.sample_error:
-            body = response.body[:300].decode(errors="replace")
-            tally.sample_error = f"{response.status}: {body}"
-        if response.close:
-            writer.close()
-            reader = writer = None
-        pause = interval - (time.perf_counter() - started)
-        if pause > 0:
-            await asyncio.sleep(pause)
-    if writer is not None:
-        writer.close()
-
-
-def load(port: int, make: Callable[[], tuple[bytes, int]], *, clients: int, seconds: float,
-         max_requests: int, interval: float) -> tuple[Tally, float, float]:
-    """``clients`` controllers for ``seconds``: the tally, the wall time and
-    this process's CPU seconds."""
-    tally = Tally()
-    budget = [max_requests]
-
-    async def run() -> None:
-        deadline = time.monotonic() + seconds
-        await asyncio.gather(*(_controller(port, make, deadline, budget, tally, interval)
-                               for _index in range(clients)))
-
-    cpu = resource.getrusage(resource.RUSAGE_SELF)
-    started = time.monotonic()
-    asyncio.run(run())
-    wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    return tally, wall, (after.ru_utime + after.ru_stime) - (cpu.ru_utime + cpu.ru_stime)
-
-
 def measure(server: Server, scenario: str, data: dict[str, Any], options: argparse.Namespace,
             db_cpu: Callable[[], float], interval: float) -> dict[str, Any]:
     rng = random.Random(secrets.randbits(32))  # noqa: S311 - load, not security
     make = request_maker(scenario, data, rng)
-    load(server.port, make, clients=options.clients, seconds=options.warmup,
-         max_requests=options.max_requests, interval=interval)
+    load_run(server.port, make, clients=options.clients, seconds=options.warmup,
+             max_requests=options.max_requests, interval=interval)
     cpu_before, db_before = server.cpu_seconds(), db_cpu()
-    tally, wall, client_cpu = load(server.port, make, clients=options.clients,
-                                   seconds=options.duration, max_requests=options.max_requests,
-                                   interval=interval)
+    tally, wall, client_cpu = load_run(server.port, make, clients=options.clients,
+                                       seconds=options.duration,
+                                       max_requests=options.max_requests, interval=interval)
     server_cpu, database_cpu = server.cpu_seconds() - cpu_before, db_cpu() - db_before
     requests = sum(n for status, n in tally.statuses.items() if 200 <= status < 300)
     return {
@@ -364,37 +314,36 @@ def write_doc(results: list[dict[str, Any]], options: argparse.Namespace) -> Non
         "machine with PostgreSQL.", "",
         f"Machine: {info['cpus']} CPUs; {info['cpu']}; {info['ram']} RAM; Python "
         f"{info['python']}. {options.duration:g} s per row after {options.warmup:g} s of "
-        f"warm-up; {options.checkpoints} checkpoints, {options.declarations:,} declarations, "
-        f"{options.background:,} past passes. 1-minute load average before: "
+        f"warm-up; {options.checkpoints} checkpoints, {options.declarations:,} declarations "
+        "(nine in ten by the traveller, so the scan reads their card colour; one in ten "
+        f"declared for someone else), {options.background:,} past passes. 1-minute load "
+        "average before: "
         + ", ".join(sorted({f"{r['database']} {r['load_before']:.2f}" for r in results})) + ".",
         "", HEADER, *[_row(r) for r in results], "", *verdicts(results), "",
+        "What a scan costs, and why it is 10 statements: decisions/0015 (\"What a scan "
+        "costs\"); the count is pinned by "
+        "`declarations/tests/test_checkpoints.py::test_a_checkpoint_scan_costs_a_fixed_set_of"
+        "_statements`. App CPU is the gunicorn workers' time per answered scan, DB CPU that "
+        "of the PostgreSQL backends serving the benchmark database.", "",
         "Reproduce: `make bench`, or `python -m bench checkpoints --help`.", ""]))
 
 
 # --- Command line -----------------------------------------------------------------------------
 
 
-def _list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench checkpoints", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", default="all", choices=["all", "seed"])
-    parser.add_argument("--databases", type=_list, default=["postgresql"],
+    parser = bench_parser("python -m bench checkpoints", __doc__)
+    parser.add_argument("--databases", type=comma_list, default=["postgresql"],
                         help="sqlite, postgresql or both (default postgresql)")
-    parser.add_argument("--postgres-url",
-                        default=os.environ.get("BENCH_POSTGRES_URL",
-                                               "postgres://postgres@127.0.0.1:5432"))
-    parser.add_argument("--configs", type=lambda t: [ServerConfig.parse(c) for c in _list(t)],
+    parser.add_argument("--configs",
+                        type=lambda t: [ServerConfig.parse(c) for c in comma_list(t)],
                         default=[ServerConfig(3, 4)],
                         help="server configurations: sync:N, gthread:NxT (default gthread:3x4, "
                              "`truyvet serve`'s)")
-    parser.add_argument("--scenarios", type=_list, default=list(SCENARIOS),
+    parser.add_argument("--scenarios", type=comma_list, default=list(SCENARIOS),
                         help=f"any of {', '.join(SCENARIOS)}")
     parser.add_argument("--clients", type=int, default=50, help="controllers scanning at once")
-    parser.add_argument("--intervals", type=lambda t: [float(x) for x in _list(t)],
+    parser.add_argument("--intervals", type=lambda t: [float(x) for x in comma_list(t)],
                         default=[0.0, 2.0],
                         help="seconds from one scan of a controller to its next: 0 is back to "
                              "back (the worst case), 2 a brisk controller (Hanoi's cameras "
@@ -405,9 +354,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoints", type=int, default=50)
     parser.add_argument("--declarations", type=int, default=20_000)
     parser.add_argument("--background", type=int, default=100_000)
-    parser.add_argument("--no-doc", action="store_true", help="do not write docs/performance.md")
-    parser.add_argument("--database-url", help="seed: the database to fill")
-    parser.add_argument("--out", help="seed: where to write what was made (JSON)")
     return parser
 
 
@@ -416,18 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     if options.command == "seed":
         Path(options.out).write_text(json.dumps(seed(options)))
         return 0
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
-    results: list[dict[str, Any]] = []
     print(HEADER)
-    for vendor in options.databases:
-        if vendor == "postgresql" and not postgres_reachable(options.postgres_url):
-            print(f"checkpoints: PostgreSQL at {options.postgres_url} is not reachable; skipped",
-                  file=sys.stderr)
-            continue
-        results += run_database(vendor, options)
+    results = databases_run("checkpoints", options, run_database)
     if not results:
         return 1
-    (RESULTS / "checkpoints-last.json").write_text(json.dumps(results, indent=2))
     for line in verdicts(results):
         print(line)
     if not options.no_doc:

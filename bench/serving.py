@@ -12,13 +12,17 @@ import argparse
 import asyncio
 import json
 import os
+import random
+import resource
 import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +131,98 @@ class Connection:
         if self.writer is not None:
             self.writer.close()
         self.reader = self.writer = None
+
+
+# --- Load -----------------------------------------------------------------------------------
+
+# The next request to send and how many items (check-ins, scans) it carries.
+RequestMaker = Callable[[], tuple[bytes, int]]
+
+
+@dataclass
+class Tally:
+    """What the clients of one run saw: latency per answered request,
+    answers per status (-1 for a transport failure), items accepted,
+    connections opened, and the first failure's text."""
+
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    checkins: int = 0
+    connections: int = 0
+    sample_error: str = ""
+
+
+async def keepalive_client(port: int, make: RequestMaker, deadline: float, budget: list[int],
+                           tally: Tally, *, interval: float = 0.0,
+                           accepted: Callable[[bytes], int] | None = None) -> None:
+    """One client on one keep-alive connection (reopened when the server
+    closes it) until ``deadline`` or until the shared ``budget`` of requests
+    is spent: a request, its answer, then the next one ``interval`` seconds
+    after the previous one started (at once when 0: back to back; the first
+    after a random part of it, so clients do not start in step).
+    ``accepted`` reads how many items a 2xx answer took (a batch's); by
+    default the items the request carried."""
+    reader: asyncio.StreamReader | None = None
+    writer: asyncio.StreamWriter | None = None
+    if interval:
+        await asyncio.sleep(random.uniform(0, interval))  # noqa: S311 - spread the starts
+    while time.monotonic() < deadline and budget[0] > 0:
+        budget[0] -= 1
+        request, items = make()
+        began = time.perf_counter()
+        try:
+            if writer is None or reader is None:
+                reader, writer = await asyncio.open_connection(HOST, port)
+                tally.connections += 1
+            started = time.perf_counter()
+            writer.write(request)
+            response = await read_response(reader)
+            tally.latencies.append(time.perf_counter() - started)
+        except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
+            tally.statuses[-1] += 1
+            tally.sample_error = tally.sample_error or repr(exc)
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+            continue
+        tally.statuses[response.status] += 1
+        if 200 <= response.status < 300:
+            tally.checkins += accepted(response.body) if accepted else items
+        elif not tally.sample_error:
+            tally.sample_error = (f"{response.status}: "
+                                  f"{response.body[:300].decode(errors='replace')}")
+        if response.close:
+            writer.close()
+            reader = writer = None
+        pause = interval - (time.perf_counter() - began)
+        if pause > 0:
+            await asyncio.sleep(pause)
+    if writer is not None:
+        writer.close()
+
+
+def load_run(port: int, make: RequestMaker, *, clients: int, seconds: float, max_requests: int,
+             interval: float = 0.0,
+             accepted: Callable[[bytes], int] | None = None) -> tuple[Tally, float, float]:
+    """``clients`` concurrent ``keepalive_client``s for ``seconds`` (at most
+    ``max_requests`` requests in all): the tally, the wall time and the CPU
+    seconds this process used."""
+    tally = Tally()
+    budget = [max_requests]
+
+    async def run() -> None:
+        deadline = time.monotonic() + seconds
+        await asyncio.gather(*(
+            keepalive_client(port, make, deadline, budget, tally, interval=interval,
+                             accepted=accepted)
+            for _index in range(clients)))
+
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.monotonic()
+    asyncio.run(run())
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return tally, wall, (after.ru_utime + after.ru_stime) - (cpu.ru_utime + cpu.ru_stime)
 
 
 # --- The server -------------------------------------------------------------------------------
@@ -375,6 +471,51 @@ def analyze() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+# --- Command line ------------------------------------------------------------------------------
+
+
+def comma_list(text: str) -> list[str]:
+    """``"a, b,"`` as ``["a", "b"]``, for list options."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def bench_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """The arguments every HTTP benchmark takes: the command (``all`` to
+    measure; ``seed`` for the child process that fills a database, with
+    ``--database-url`` and ``--out``), ``--postgres-url`` and ``--no-doc``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", nargs="?", default="all", choices=["all", "seed"])
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
+                        help="PostgreSQL server URL without a database name")
+    parser.add_argument("--no-doc", action="store_true", help="do not write docs/performance.md")
+    parser.add_argument("--database-url", help="seed: the database to fill")
+    parser.add_argument("--out", help="seed: where to write what was made (JSON)")
+    return parser
+
+
+def databases_run(
+    name: str, options: argparse.Namespace,
+    run_database: Callable[[str, argparse.Namespace], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """``run_database`` for each of ``options.databases`` (PostgreSQL is
+    skipped, and said so, when its server does not answer); the results are
+    also kept in ``var/bench/<name>-last.json``. A SIGTERM exits through the
+    benchmark's ``finally`` blocks, so a stopped run still stops its server
+    and drops its database."""
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
+    results: list[dict[str, Any]] = []
+    for vendor in options.databases:
+        if vendor == "postgresql" and not postgres_reachable(options.postgres_url):
+            print(f"{name}: PostgreSQL at {options.postgres_url} is not reachable; skipped",
+                  file=sys.stderr)
+            continue
+        results += run_database(vendor, options)
+    if results:
+        (RESULTS / f"{name}-last.json").write_text(json.dumps(results, indent=2))
+    return results
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------

@@ -25,6 +25,15 @@ class CertificatesConfig(AppConfig):
         from truyvet.tracing import hooks as tracing_hooks
 
         checkin_hooks.card_status.register(card_status)
+        # A rule saved or deleted through this process applies here at once.
+        from django.db.models.signals import post_delete, post_save
+
+        from truyvet.certificates.models import ColourRule
+        from truyvet.certificates.status_selectors import colour_rules_cache_clear
+
+        for signal in (post_save, post_delete):
+            signal.connect(colour_rules_cache_clear, sender=ColourRule,
+                           dispatch_uid=f"certificates.rules_cache.{signal is post_save}")
         tracing_hooks.case_closed.register(recovery_from_case)
         # A claimed record's tests and recoveries follow it, as its visits do.
         account_hooks.person_merged.register(status_follow_merged_person)

@@ -7,6 +7,7 @@ declarations' checkpoints call it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,15 +53,43 @@ def _province_of_path(path: str) -> tuple[str, str] | None:
 def rules_for(unit: AdministrativeUnit | None) -> list[rules.Rule]:
     """The rules that apply to people of ``unit``: the province's rows if it
     has any, else the national rows, else the built-in default; oldest
-    first. One query."""
+    first. At most one query (kept ``RULES_CACHE_SECONDS``)."""
     return _rules_for_province(province_of(unit))
 
 
+# The rules of each province, kept in the process for RULES_CACHE_SECONDS
+# (decision 0015): every card colour (a door or checkpoint scan, the
+# personal QR page) needs them, and they change a few times a year, never
+# for a day already begun. A rule written through this process is used here
+# at once (``colour_rules_cache_clear`` on save and delete); by another
+# process within the bound.
+RULES_CACHE_SECONDS = 5.0
+_RULES: dict[tuple[str, str] | None, tuple[float, list[rules.Rule]]] = {}
+
+
+def colour_rules_cache_clear(**_signal: Any) -> None:
+    """Forgets the rules kept (a receiver of ColourRule's post_save and post_delete)."""
+    _RULES.clear()
+
+
 def _rules_for_province(province: tuple[str, str] | None) -> list[rules.Rule]:
-    rows = list(ColourRule.objects.filter(
+    """``rules_for`` by (scheme, province code); the list is shared: read it only."""
+    now = time.monotonic()
+    kept = _RULES.get(province)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    found = _rules_read(province)
+    _RULES[province] = (now + RULES_CACHE_SECONDS, found)
+    return found
+
+
+def _rules_read(province: tuple[str, str] | None) -> list[rules.Rule]:
+    # Sorted here: an ORDER BY costs the ORM more to compile than the sort
+    # (a handful of rows) costs Python, on the scan path.
+    rows = sorted(ColourRule.objects.filter(
         Q(province__isnull=True) | (Q(province__scheme=province[0], province__code=province[1])
                                     if province else Q(pk__in=[]))
-    ).order_by("effective_from"))
+    ).order_by(), key=lambda r: (r.effective_from, r.pk))
     own = [r for r in rows if r.province_id is not None]
     chosen = own or [r for r in rows if r.province_id is None]
     return [rules.DEFAULT_RULE] + [_rule(r) for r in chosen]
@@ -88,10 +117,10 @@ def colour_inputs_of(person_ids: Sequence[int]) -> dict[int, rules.Inputs]:
     dose or a booster counts as complete too."""
     ids = list(person_ids)
     doses: dict[int, list[tuple[int, str, int, Any]]] = {pk: [] for pk in ids}
-    for person_id, number, kind, course, given_on in (
-            Dose.objects.filter(person_id__in=ids).order_by("person_id", "dose_number")
+    for person_id, number, kind, course, given_on in sorted(
+            Dose.objects.filter(person_id__in=ids).order_by()
             .values_list("person_id", "dose_number", "kind", "vaccine__primary_doses",
-                         "given_on")):
+                         "given_on"), key=lambda row: (row[0], row[1])):
         doses[person_id].append((number, kind, course, given_on))
     tests: dict[int, list[rules.TestIn]] = {pk: [] for pk in ids}
     for person_id, kind, result, sampled_at in TestResult.objects.filter(
@@ -130,7 +159,7 @@ class PersonColour:
 
 def person_colour(person: Person, at: datetime | None = None) -> PersonColour:
     """The person's card colour at ``at`` (now by default), why, and when it
-    will change. Five queries."""
+    will change. Three to five queries (see ``person_colours``)."""
     return person_colours([person], at)[person.pk]
 
 
@@ -138,11 +167,12 @@ def person_colours(people: Sequence[Person], at: datetime | None = None
                    ) -> dict[int, PersonColour]:
     """``person_colour`` of many people (a door's offline batch, a
     checkpoint's list) in a fixed number of queries: three for the
-    records, one for the communes, one per distinct province for its rules."""
+    records, one for the communes (none when every person's commune was
+    loaded with them, as a checkpoint scan does), one per distinct province
+    for its rules (none while they are kept: ``RULES_CACHE_SECONDS``)."""
     at = at or timezone.now()
     inputs = colour_inputs_of([p.pk for p in people])
-    paths = dict(AdministrativeUnit.objects.filter(
-        pk__in={p.commune_id for p in people if p.commune_id}).values_list("pk", "path"))
+    paths = _commune_paths(people)
     by_province: dict[tuple[str, str] | None, list[rules.Rule]] = {}
     found: dict[int, PersonColour] = {}
     for person in people:
@@ -152,6 +182,21 @@ def person_colours(people: Sequence[Person], at: datetime | None = None
             by_province[province] = _rules_for_province(province)
         found[person.pk] = _colour(inputs[person.pk], by_province[province], at)
     return found
+
+
+_COMMUNE = Person._meta.get_field("commune")
+
+
+def _commune_paths(people: Sequence[Person]) -> dict[int, str]:
+    """{commune id: path} of the people's communes: from the communes loaded
+    with them (``select_related``), the others in one query."""
+    loaded = {p.commune.pk: p.commune.path for p in people
+              if p.commune_id and _COMMUNE.is_cached(p) and p.commune is not None}
+    missing = {p.commune_id for p in people if p.commune_id and p.commune_id not in loaded}
+    if missing:
+        loaded.update(AdministrativeUnit.objects.filter(pk__in=missing).order_by()
+                      .values_list("pk", "path"))
+    return loaded
 
 
 def _colour(inputs: rules.Inputs, found: list[rules.Rule], at: datetime) -> PersonColour:

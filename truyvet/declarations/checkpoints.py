@@ -34,6 +34,7 @@ from truyvet.declarations import permissions, qr, zones
 from truyvet.declarations.models import CheckpointPass, Declaration, DeclarationKind, PassDirection
 from truyvet.declarations.plates import plate_display
 from truyvet.declarations.services import DeclarationInput, declaration_submit
+from truyvet.places.cache import units_by_id
 from truyvet.places.levels import LevelBadge
 from truyvet.places.models import AdministrativeUnit
 from truyvet.venues.models import Venue, VenueType
@@ -66,16 +67,26 @@ def declaration_from_qr(token: str, *, at: datetime) -> Declaration:
     of the scan. Raises DeclarationQrError: malformed, forged (bad signature,
     or a reference we never issued or already purged), expired, revoked."""
     parsed = qr.qr_check(token, now=at)
-    declaration = (
-        Declaration.objects.filter(qr_ref=parsed.ref, superseded_at__isnull=True)
-        .select_related("commune__parent__parent", "origin__parent__parent",
-                        "destination__parent__parent", "person__commune")
-        .first()
-    )
-    if declaration is None:
+    # A series has one current version (an update supersedes the previous
+    # one in its own transaction), so no ordering is asked for; the places
+    # come from memory (``places.cache``), not from joins: on the scan path
+    # the ORM spent more compiling those than the database running them.
+    found = list(Declaration.objects.filter(qr_ref=parsed.ref, superseded_at__isnull=True)
+                 .select_related("person")[:1])
+    if not found:
         raise qr.DeclarationQrError(
             gettext_lazy("Mã QR tờ khai không hợp lệ: không có trong hệ thống."),
             code="declaration_qr_forged")
+    declaration = found[0]
+    person = declaration.person
+    units = units_by_id([declaration.commune_id, declaration.origin_id,
+                         declaration.destination_id, person.commune_id if person else None])
+    declaration.commune = units[declaration.commune_id]
+    if declaration.origin_id is not None and declaration.destination_id is not None:
+        declaration.origin = units[declaration.origin_id]
+        declaration.destination = units[declaration.destination_id]
+    if person is not None and person.commune_id is not None:
+        person.commune = units[person.commune_id]
     if declaration.qr_revoked_at is not None and declaration.qr_revoked_at <= at:
         raise qr.DeclarationQrError(
             gettext_lazy("Mã QR tờ khai này đã bị thu hồi."), code="declaration_qr_revoked",

@@ -128,12 +128,14 @@ def commune_levels_at(
     if not ids:
         return {}
     found: dict[int, CommuneLevel] = {}
-    rows = (
-        CommuneLevel.objects.filter(commune_id__in=ids, effective_from__lte=_day(at))
-        .order_by("commune_id", "-effective_from", "-id")
-    )
-    for entry in rows:
-        found.setdefault(entry.commune_id, entry)
+    # The latest entry of each commune picked here rather than by ORDER BY:
+    # a commune has a few entries, and on a checkpoint scan the ORM's
+    # compiling of the ordering cost more than the query.
+    for entry in CommuneLevel.objects.filter(commune_id__in=ids,
+                                             effective_from__lte=_day(at)).order_by():
+        kept = found.get(entry.commune_id)
+        if kept is None or (entry.effective_from, entry.pk) > (kept.effective_from, kept.pk):
+            found[entry.commune_id] = entry
     return found
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from truyvet.core.errors import ServiceError
 from truyvet.core.text import fold
+from truyvet.places.cache import units_cache_clear
 from truyvet.places.models import AdministrativeUnit, Kind, Level, Scheme
 
 # Called as progress(done, total) with the number of units written so far.
@@ -210,6 +211,7 @@ def divisions_load(
                 scheme=scheme, tier=tier, parents=parents, result=result, advance=advance
             )
             result.counts[tier.level] = len(tier.rows)
+    units_cache_clear()  # names, kinds and parents may have changed
     return result
 
 

@@ -168,8 +168,9 @@ def venue_by_code_cached(code: str) -> Venue | None:
     code = code.upper()
     venue = _venue_by_code(code, version=0)
     if venue is None:
-        venue = (Venue.objects.select_related("commune__parent__parent")
-                 .filter(code=code).first())
+        # Codes are unique: no ordering to compile (``.first()`` would add one).
+        venue = next(iter(Venue.objects.select_related("commune__parent__parent")
+                          .filter(code=code)[:1]), None)
         if venue is not None and settings.VENUE_QR_CACHE_SECONDS:
             _CACHE[code] = (time.monotonic() + settings.VENUE_QR_CACHE_SECONDS, venue)
     return venue

@@ -259,6 +259,37 @@ def test_a_scan_at_the_door_costs_a_fixed_number_of_queries(
     assert response.status_code == 201
 
 
+@pytest.mark.parametrize("path", ["/api/v1/checkins/staff-scan",
+                                  "/api/v1/declarations/checkpoint-scan"])
+def test_a_checkpoint_scan_costs_a_fixed_set_of_statements(
+    personas: Any, checkpoint: Any, client: Any, path: str,
+) -> None:
+    """Pins the cost behind issue 14's p95 bar (decision 0015): a regression
+    that adds a round trip to a scan fails here. The controller's token, the
+    checkpoint, the places and the colour rules are in memory after the
+    first scan."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from truyvet.accounts.services import token_issue
+
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token_issue(user=personas.controller, label='door')}"}
+    body = {"venue": checkpoint.code, "payload": token_of(declared(personas))}
+    warm = post_json(client, path, {**body, "id": str(uuid.uuid4())}, **auth)
+    assert warm.status_code == 201, warm.content
+    with CaptureQueriesContext(connection) as captured:
+        response = post_json(client, path, {**body, "id": str(uuid.uuid4())}, **auth)
+    assert response.status_code == 201, response.content
+    assert response.json()["card_colour" if "declarations" in path else "display"]
+    statements = [q["sql"][:90] for q in captured.captured_queries]
+    # Being staff there; the declaration with its person (its places from
+    # memory); both ends' levels in one query; the pass and its audit row in
+    # one transaction (here a savepoint under the test's: four statements);
+    # the card colour (certificates.person_colours): the person's doses,
+    # tests and recoveries (the province's rules from memory).
+    assert len(statements) == 1 + 1 + 1 + 4 + 3, "\n".join(statements)
+
+
 def test_the_scan_shows_the_persons_card_colour(personas: Any, checkpoint: Any) -> None:
     from truyvet.certificates.status_selectors import person_colour
     from truyvet.declarations.checkpoints import claimed

@@ -133,18 +133,37 @@ def seed(options: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class SeedSizes:
+    """How many of each the seed makes for a run of ``checkins`` over
+    ``clients``: citizens (with bearer tokens), people with personal QRs,
+    and people in all."""
+
+    citizens: int
+    qrs: int
+    people: int
+
+
+def seed_sizes(*, clients: int, checkins: int, merge_minutes: int = MERGE_MINUTES) -> SeedSizes:
+    """Enough people with personal QRs that each client scans people of its
+    own (as each venue has its own visitors) and has ``checkins / clients``
+    distinct (person, time) scans, each person taking ``slot_count()``
+    scans, with a quarter to spare for clients that get ahead of the others."""
+    citizens = max(2 * clients, 50)
+    qrs = max(3000, int(checkins / slot_count(merge_minutes) * 1.25) + clients)
+    return SeedSizes(citizens=citizens, qrs=qrs, people=citizens + qrs + 500)
+
+
 def seed_database(database_url: str, *, clients: int, checkins: int, env: dict[str, str],
                   out: Path) -> dict[str, Any]:
-    """Enough people with personal QRs that each client scans people of its
-    own (as each venue has its own visitors), within ``SLOTS`` scans each,
-    with a quarter to spare for clients that get ahead of the others."""
-    citizens = max(2 * clients, 50)
-    qrs = max(3000, int(checkins / SLOTS * 1.25) + clients)
-    people = citizens + qrs + 500
+    """Migrates and seeds the database for ``checkins`` over ``clients``
+    (``seed_sizes``), in a child process; returns what the clients need."""
+    sizes = seed_sizes(clients=clients, checkins=checkins)
     subprocess.run(  # noqa: S603 - our own script
         [sys.executable, "-m", "bench.loadtest", "seed", "--database-url", database_url,
-         "--out", str(out), "--venues", str(max(300, clients + 50)), "--people", str(people),
-         "--citizens", str(citizens), "--qrs", str(qrs), "--controllers", str(clients)],
+         "--out", str(out), "--venues", str(max(300, clients + 50)),
+         "--people", str(sizes.people), "--citizens", str(sizes.citizens),
+         "--qrs", str(sizes.qrs), "--controllers", str(clients)],
         check=True, cwd=ROOT, env=env,
     )
     data: dict[str, Any] = json.loads(out.read_text())
@@ -290,6 +309,16 @@ class Load:
         if total / clients > capacity:
             raise SystemExit(f"{total:,} check-ins over {clients} clients needs more than "
                              f"{capacity:,} distinct scans per client; add clients")
+
+    def spare_client(self, scans: int) -> Client:
+        """The client with the most distinct (person, time) scans left, for
+        probes sent beside the load (faulttest's read-only phase); it must
+        have ``scans`` left, or this says so rather than reusing a slot."""
+        client = max(self.clients, key=lambda candidate: candidate.staff_left)
+        if client.staff_left < scans:
+            raise RuntimeError(f"no client has {scans} distinct (person, time) scans left "
+                               f"(at most {client.staff_left}); seed more people")
+        return client
 
     # -- requests --
 

@@ -21,15 +21,15 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+from itertools import repeat
 from queue import Full, Queue
 from typing import TextIO, TypeVar
 
 from django.db import connection, transaction
 from django.db.models import Model
-from django.utils import timezone
 
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.synth.columns import COPY_COLUMNS, Columns, copy_binary, uuid4s
@@ -158,43 +158,44 @@ class CheckInWriter:
                 cursor.execute(f"PRAGMA cache_size={cache_size:d}")
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: object) -> str:
-    """One value in COPY's text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value).translate(_ESCAPES)
-
-
-def instances_write(model: type[Model], objects: Sequence[Model]) -> None:
-    """Inserts new model instances (their primary keys left to the
-    database) in one transaction: one text ``COPY`` on PostgreSQL, where
-    ``bulk_create`` spent most of its time preparing values field by field;
-    ``bulk_create`` elsewhere. ``auto_now`` fields get the current time."""
-    if not objects:
+def columns_write(model: type[Model], columns: Mapping[str, Sequence[str | None] | str],
+                  count: int) -> None:
+    """Inserts ``count`` new rows of ``model`` (their primary keys left to
+    the database) in one transaction, given column by column as text: each
+    attribute name maps to a list of ``count`` texts (``None`` is NULL) or
+    to one text for every row. The texts are what both databases take:
+    PostgreSQL one text ``COPY`` (rows joined in C: no model instances, no
+    per-value adaptation), SQLite one ``executemany``. The caller's texts
+    hold no tab, newline or backslash (COPY would read them as separators
+    or escapes)."""
+    if not count:
         return
-    if connection.vendor != "postgresql":
-        with transaction.atomic():
-            model.objects.bulk_create(objects, batch_size=1000)  # type: ignore[attr-defined]
-        return
-    now = timezone.now()
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    stamped = {f.attname for f in fields if getattr(f, "auto_now", False)}
-    names = [f.attname for f in fields]
+    fields = {f.attname: f for f in model._meta.concrete_fields}
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    lines = "".join(
-        "\t".join(_copy_text(now if name in stamped else getattr(obj, name))
-                  for name in names) + "\n"
-        for obj in objects
-    )
+    names = list(columns)
+    quoted = ", ".join(connection.ops.quote_name(str(fields[name].column)) for name in names)
+    values: list[Iterable[str | None]] = [
+        repeat(value, count) if isinstance(value, str) else value for value in columns.values()
+    ]
     with transaction.atomic(), connection.cursor() as cursor:
-        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            copy.write(lines)
+        if connection.vendor == "postgresql":
+            texts = [column if isinstance(column, repeat) else _nulls_marked(column)
+                     for column in values]
+            with cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+                rows = map("\t".join, zip(*texts, strict=False))
+                copy.write("".join(line + "\n" for line in rows))
+        else:
+            marks = ", ".join(["%s"] * len(names))
+            cursor.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({marks})",  # noqa: S608
+                               list(zip(*values, strict=False)))
+
+
+def _nulls_marked(column: Iterable[str | None]) -> Iterable[str]:
+    """A column with NULL as COPY's text format writes it."""
+    listed = list(column)
+    if None not in listed:
+        return listed  # type: ignore[return-value]
+    return [r"\N" if value is None else value for value in listed]
 
 
 class _Failed:

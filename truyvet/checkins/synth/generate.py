@@ -28,8 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from truyvet.accounts.identity import cccd_century_digit
-from truyvet.accounts.models import IdKind, Person, Sex
+from truyvet.accounts.models import Person
 from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind
 from truyvet.checkins.partitions import (
     partition_bulk_attach,
@@ -43,8 +42,8 @@ from truyvet.checkins.synth.bulk import (
     CheckInWriter,
     Payload,
     ProgressBar,
+    columns_write,
     in_background,
-    instances_write,
 )
 from truyvet.checkins.synth.columns import (
     KINDS,
@@ -53,6 +52,13 @@ from truyvet.checkins.synth.columns import (
     Ints,
     Tables,
     cut_estimated_ends,
+)
+from truyvet.checkins.synth.people import (
+    REGISTERED_BEFORE_DAYS,
+    Commune,
+    PeopleColumns,
+    PeopleDrawer,
+    utc_texts,
 )
 from truyvet.core.errors import ServiceError
 from truyvet.core.text import fold
@@ -98,10 +104,9 @@ MAX_APPETITE = 8.0
 # Staff with accounts (the demo's owner) and citizens with accounts scan more.
 STAFFED_VENUE_ACTIVITY = 20.0
 ACCOUNT_HOLDER_WEIGHT = 2.0
-# Venues and people were registered in the months before the period.
-REGISTERED_BEFORE_DAYS = 120
+# People drawn and written at a time.
+PEOPLE_CHUNK = 50_000
 
-_VIETNAM_BORN = 1900  # CCCD century digits start at 1900
 _POSTER_METHODS = frozenset({CheckInMethod.CITIZEN_SCAN, CheckInMethod.GUEST_FORM})
 _CARD_METHODS = frozenset(
     {CheckInMethod.PERSONAL_QR, CheckInMethod.CCCD_QR, CheckInMethod.NATIONAL_QR}
@@ -286,9 +291,6 @@ def _cumulative(pairs: Sequence[tuple[str, float]]) -> tuple[list[str], list[flo
 
 _TEMPLATES = {vtype: _cumulative(pairs) for vtype, pairs in vocab.NAME_TEMPLATES.items()}
 _PREFIXES = _cumulative(vocab.MOBILE_PREFIXES)
-_SURNAMES = _cumulative(vocab.SURNAMES)
-_MIDDLE_MALE = _cumulative(vocab.MIDDLE_MALE)
-_MIDDLE_FEMALE = _cumulative(vocab.MIDDLE_FEMALE)
 _TYPES = _cumulative(vocab.TYPE_MIX)
 
 
@@ -456,91 +458,55 @@ def _venues_ensure(*, area: AdministrativeUnit, communes: Sequence[Administrativ
 # --- People -----------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
-def _folded(name: str) -> str:
-    return fold(name)
-
-
-def _person(rng: Random, commune: AdministrativeUnit, reference_year: int,
-            since: datetime) -> Person:
-    male = rng.random() < 0.5
-    surname = _pick(rng, _SURNAMES)
-    if male:
-        middle = _pick(rng, _MIDDLE_MALE)
-        given = rng.choice(vocab.GIVEN_MALE)
-    else:
-        middle = _pick(rng, _MIDDLE_FEMALE)
-        given = rng.choice(vocab.GIVEN_FEMALE)
-    full_name = f"{surname} {middle} {given}"
-    roll = rng.random()
-    age = rng.randint(6, 17) if roll < 0.12 else (
-        rng.randint(18, 59) if roll < 0.85 else rng.randint(60, 90)
-    )
-    year = reference_year - age
-    sex = Sex.MALE if male else Sex.FEMALE
-    person = Person(
-        full_name=full_name, name_folded=_folded(full_name), birth_year=year, sex=sex,
-        commune=commune, street=_address(rng, commune), created_at=_before(rng, since),
-        phone=_mobile(rng) if age >= 12 and rng.random() < 0.85 else "",
-    )
-    # Chip ID cards from 14, with the province where the birth was registered.
-    if age >= 14 and year >= _VIETNAM_BORN and rng.random() < 0.6:
-        province = commune.path.split("/")[1]
-        digit = cccd_century_digit(birth_year=year, sex=sex)
-        person.id_kind = IdKind.CCCD
-        person.id_number = f"0{province}{digit}{year % 100:02d}{rng.randrange(1_000_000):06d}"
-        person.birth_date = date(year, rng.randint(1, 12), rng.randint(1, 28))
-    return person
-
-
 def _people_ensure(*, area: AdministrativeUnit, communes: Sequence[AdministrativeUnit],
                    target: int, seed: int, since: datetime, show: bool,
                    stream: TextIO | None) -> tuple[int, int]:
     """Creates residents of the area until it has ``target``; returns
-    (created, total). An ID number already in use is dropped from the new
-    person rather than failing the load."""
+    (created, total). Drawn as columns, a chunk at a time, while the last
+    chunk is written (``people.PeopleDrawer``). An ID number already in use
+    (or drawn twice) is dropped from the new person rather than failing
+    the load."""
     existing = Person.objects.filter(commune__path__startswith=area.path).count()
     missing = target - existing
     if missing <= 0 or not communes:
         return 0, existing
-    rng = _seeded(f"{seed}:people:{area.path}:{existing}")
-    weights = list(accumulate(_commune_weight(commune) for commune in communes))
-    reference_year = timezone.localtime(since).year
+    postgres = connection.vendor == "postgresql"
+    drawer = PeopleDrawer(
+        _numpy_seeded(f"{seed}:people:{area.path}:{existing}"),
+        [Commune(pk=commune.pk, weight=_commune_weight(commune),
+                 town=commune.kind in (Kind.TOWNSHIP, Kind.WARD),
+                 province=int(commune.path.split("/")[1]), hamlets=_hamlets(commune.code))
+         for commune in communes],
+        reference_year=timezone.localtime(since).year, since=int(since.timestamp()),
+        time_suffix="+00:00" if postgres else "",
+    )
     bar = ProgressBar(label="people  ", total=missing, stream=stream, enabled=show)
-    created = 0
+    now = utc_texts(np.array([int(timezone.now().timestamp())], dtype=np.int64),
+                    "+00:00" if postgres else "")[0]
 
-    def made() -> Iterator[list[Person]]:
+    def chunks() -> Iterator[PeopleColumns]:
         done = 0
         while done < missing:
-            count = min(10_000, missing - done)
-            yield [
-                _person(rng, rng.choices(communes, cum_weights=weights)[0], reference_year,
-                        since)
-                for _index in range(count)
-            ]
+            count = min(PEOPLE_CHUNK, missing - done)
+            yield drawer.draw(count)
             done += count
 
-    # A thread makes the next people while this one checks and writes.
-    chunk = 10_000 if connection.vendor == "postgresql" else 900
-    for people in in_background(made()):
-        count = len(people)
-        numbers = [person.id_number for person in people if person.id_number]
+    # A thread draws the next chunk while this one checks and writes.
+    lookup = 10_000 if postgres else 900
+    created = 0
+    for people in in_background(chunks(), depth=1):
+        numbers = people.ids()
         used: set[str] = set()
-        for start in range(0, len(numbers), chunk):
+        for start in range(0, len(numbers), lookup):
             used.update(
                 number for number in Person.objects.filter(
-                    id_number__in=numbers[start : start + chunk]
+                    id_number__in=numbers[start : start + lookup]
                 ).values_list("id_number", flat=True) if number
             )
-        seen: set[str] = set()
-        for person in people:
-            if person.id_number and (person.id_number in used or person.id_number in seen):
-                person.id_number, person.id_kind = None, ""
-            elif person.id_number:
-                seen.add(person.id_number)
-        instances_write(Person, people)
-        created += count
-        bar.advance(count)
+        people.drop_ids(used)
+        columns_write(Person, people.as_text(now=now), len(people))
+        created += len(people)
+        bar.advance(len(people))
     bar.finish()
     return created, existing + created
 

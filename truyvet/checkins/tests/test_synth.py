@@ -22,6 +22,7 @@ from truyvet.checkins.services import recording
 from truyvet.checkins.synth import SynthError, SynthPlan, SynthResult, synth_generate
 from truyvet.checkins.synth import demo as synth_demo
 from truyvet.checkins.synth.bulk import ProgressBar, in_background
+from truyvet.core.text import fold
 from truyvet.places.models import AdministrativeUnit
 from truyvet.site.demo import DEMO_STEPS
 from truyvet.venues import qr
@@ -104,6 +105,8 @@ class TestWhatItMakes:
         people = list(Person.objects.filter(commune__path__startswith=ha_lang.path))
         assert {person.sex for person in people} == {"male", "female"}
         assert all(len(person.full_name.split()) >= 3 for person in people)
+        # Folded word by word when drawn: the same as folding the whole name.
+        assert all(person.name_folded == fold(person.full_name) for person in people)
         assert all(1925 <= (person.birth_year or 0) <= 2015 for person in people)
         with_phone = [person for person in people if person.phone]
         assert 0.6 < len(with_phone) / len(people) < 0.95

@@ -496,12 +496,6 @@ def _entry_sql() -> str:
     )
 
 
-# Room for a day's (venue, person) pairs and their sorts in memory (per
-# operation, for the rebuild's transaction only): at millions of check-ins
-# a day the default 4 MB made them spill to disk.
-_REBUILD_WORK_MEM = "256MB"
-
-
 def _rebuild_parts(checkin: str) -> dict[str, str]:
     """The pieces of a day's rebuild, as SQL, around one read of the day's
     check-ins (``pairs``: each person's visits per venue, the day's bounds
@@ -552,7 +546,9 @@ def _rebuild_parts(checkin: str) -> dict[str, str]:
         ),
         "venue_activity": (
             f"INSERT INTO {activity} (venue_id, last_scan_at)"  # noqa: S608
-            " SELECT venue_id, last_at FROM venues WHERE true"
+            # In venue order, so that two days rebuilt at once lock their
+            # venues' rows in the same order (no deadlock).
+            " SELECT venue_id, last_at FROM venues WHERE true ORDER BY venue_id"
             " ON CONFLICT (venue_id) DO UPDATE SET last_scan_at = excluded.last_scan_at"
             f" WHERE excluded.last_scan_at > {activity}.last_scan_at"
         ),
@@ -587,7 +583,10 @@ def _rebuild_day(cursor: Any, day: date) -> int:
     for table in (VenueDay, PersonDay, AreaDay):
         cursor.execute(f"DELETE FROM {_table(table)} WHERE day = %s", [the_day])  # noqa: S608
     if connection.vendor == "postgresql":
-        cursor.execute(f"SET LOCAL work_mem = '{_REBUILD_WORK_MEM}'")
+        # Room for the day's (venue, person) pairs and their sorts in memory,
+        # for this transaction only: at a million check-ins a day the
+        # default 4 MB spilled them to disk.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute(
             f"WITH pairs AS MATERIALIZED ({parts['pairs']}),"
             f" venues AS MATERIALIZED ({parts['venues']}),"
@@ -631,6 +630,7 @@ def _forget_vanished_last_scans(start: datetime, end: datetime) -> None:
     is still there, or drop the row. One index probe per venue finds them."""
     vanished = list(
         VenueActivity.objects.filter(last_scan_at__gte=start, last_scan_at__lt=end)
+        .order_by("venue_id")
         .exclude(Exists(CheckIn.objects.filter(venue_id=OuterRef("venue_id"),
                                                arrived_at=OuterRef("last_scan_at"))))
         .values_list("venue_id", flat=True)

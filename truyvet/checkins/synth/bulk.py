@@ -26,10 +26,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import repeat
 from queue import Full, Queue
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
+import numpy as np
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Model, QuerySet
+from numpy.typing import NDArray
 
 from truyvet.checkins.models import CheckIn
 from truyvet.checkins.synth.columns import COPY_COLUMNS, Columns, copy_binary, uuid4s
@@ -188,6 +190,41 @@ def columns_write(model: type[Model], columns: Mapping[str, Sequence[str | None]
             marks = ", ".join(["%s"] * len(names))
             cursor.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({marks})",  # noqa: S608
                                list(zip(*values, strict=False)))
+
+
+def int_rows(queryset: QuerySet[Any, Any], width: int) -> NDArray[np.int64]:
+    """The rows of a ``values_list`` queryset of ``width`` integer columns as
+    one array, read from the cursor 50,000 at a time: half a million people
+    through the ORM's row iterator took seconds."""
+    sql, params = queryset.query.sql_with_params()
+    chunks = [np.zeros((0, width), dtype=np.int64)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(50_000):
+            chunks.append(np.array(rows, dtype=np.int64).reshape(-1, width))
+    return np.concatenate(chunks)
+
+
+def values_taken(model: type[Model], attname: str, values: Sequence[str]) -> set[str]:
+    """Which of ``values`` the column ``attname`` of ``model`` already holds:
+    one ``= ANY(array)`` query on PostgreSQL (an IN list of tens of
+    thousands of parameters took seconds to plan), the ORM in chunks of
+    900 elsewhere (SQLite's parameter limit)."""
+    if not values:
+        return set()
+    if connection.vendor == "postgresql":
+        fields = {field.attname: field for field in model._meta.concrete_fields}
+        column = connection.ops.quote_name(str(fields[attname].column))
+        table = connection.ops.quote_name(model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {column} FROM {table} WHERE {column} = ANY(%s)",  # noqa: S608
+                           [list(values)])
+            return {row[0] for row in cursor.fetchall()}
+    taken: set[str] = set()
+    for start in range(0, len(values), 900):
+        taken.update(model._default_manager.filter(
+            **{f"{attname}__in": values[start : start + 900]}).values_list(attname, flat=True))
+    return taken
 
 
 def _nulls_marked(column: Iterable[str | None]) -> Iterable[str]:

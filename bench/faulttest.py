@@ -409,6 +409,9 @@ def _verified(url: str, data: dict[str, Any], load: Load, outcome: Outcome) -> N
     outcome.check(verdict.duplicate_visits == 0 and verdict.receipts == 0,
                   f"none twice: {verdict.duplicate_visits} duplicate visits, "
                   f"{verdict.receipts} merge receipts")
+    outcome.check(verdict.created_receipts == verdict.rows,
+                  f"each visit has its scan's receipt: {verdict.created_receipts:,} created "
+                  f"receipts for {verdict.rows:,} rows")
     outcome.check(load.stats.resend_mismatches == 0,
                   f"{load.stats.resends} deliberate re-sends all answered as duplicates")
 

@@ -8,12 +8,13 @@ distinct (person, time) slots" and printed nothing)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from bench import faulttest
-from bench.loadtest import Load, seed_sizes, slot_count
+from bench.loadtest import Load, Verdict, seed_sizes, slot_count
 
 # The batch endpoint's target (issue 18), which the fault suite's load
 # phases must be able to sustain without running out of people.
@@ -128,3 +129,13 @@ def test_a_suite_that_stopped_early_reports_failure() -> None:
         problem=["FAIL the suite stopped: CalledProcessError: seeding failed"])
     assert failed and lines[-1].startswith("RESULT: FAIL")
     assert "FAIL the suite stopped: CalledProcessError: seeding failed" in lines
+
+
+def test_the_verdict_counts_merges_not_the_receipts_every_visit_has() -> None:
+    """Since decision 0013 each visit's scan leaves a CREATED receipt: those
+    are expected, one per row; a merge or check-out receipt is not."""
+    clean = Verdict(rows=10, acked=10, missing=0, unacknowledged=0, duplicate_visits=0,
+                    receipts=0, rejected_stored=0, created_receipts=10)
+    assert clean.ok
+    assert not replace(clean, receipts=1).ok
+    assert not replace(clean, created_receipts=9).ok

@@ -1,4 +1,5 @@
-"""Bulk loading of check-in rows and a small progress bar.
+"""Bulk loading of check-in rows (and of other generated rows given as
+columns of text: ``columns_write``, the people), and a small progress bar.
 
 Rows come as columns (``columns.Columns``: numpy arrays, times as whole UTC
 epoch seconds), so that millions of them never become model instances. Each

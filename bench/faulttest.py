@@ -81,6 +81,7 @@ BUSY_PATTERN = "pytest|python -m bench|truyvet synth"
 # The batch endpoint's target (issue 18): the seed makes people for both load
 # phases at this rate, so no client runs out of distinct scans.
 TARGET_RATE = 50_000
+PROBE_ITEMS = 20  # scans per probe batch of (c)
 
 
 # --- gunicorn hook for (d) ------------------------------------------------------------------------
@@ -292,7 +293,8 @@ def fault_read_only(data: dict[str, Any], load: Load, servers: list[Server], nam
     import psycopg
 
     port = servers[-1].port
-    client = load.clients[0]
+    # Two refused batches (one per language) and one after the reset.
+    client = load.spare_client(3 * PROBE_ITEMS)
     token = client.controller["token"]
     admin = options.postgres_url.rstrip("/") + "/postgres"
     refused: list[str] = []
@@ -303,7 +305,7 @@ def fault_read_only(data: dict[str, Any], load: Load, servers: list[Server], nam
                                f"{_end_sessions(options.postgres_url, name)} app sessions ended")
         answers: dict[str, tuple[int, dict[str, str], Any]] = {}
         for language in ("vi", "en"):
-            items = [{**client.staff_item(), "kind": "staff_scan"} for _item in range(20)]
+            items = [{**client.staff_item(), "kind": "staff_scan"} for _item in range(PROBE_ITEMS)]
             refused += [i["id"] for i in items]
             for _attempt in range(10):
                 answer = _probe(port, "POST", "/api/v1/checkins/batch", {"items": items},
@@ -332,7 +334,7 @@ def fault_read_only(data: dict[str, Any], load: Load, servers: list[Server], nam
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
         _end_sessions(options.postgres_url, name)
-    items = [{**client.staff_item(), "kind": "staff_scan"} for _item in range(20)]
+    items = [{**client.staff_item(), "kind": "staff_scan"} for _item in range(PROBE_ITEMS)]
     deadline = time.monotonic() + 30
     status = 0
     while time.monotonic() < deadline:
@@ -407,6 +409,9 @@ def _verified(url: str, data: dict[str, Any], load: Load, outcome: Outcome) -> N
     outcome.check(verdict.duplicate_visits == 0 and verdict.receipts == 0,
                   f"none twice: {verdict.duplicate_visits} duplicate visits, "
                   f"{verdict.receipts} merge receipts")
+    outcome.check(verdict.created_receipts == verdict.rows,
+                  f"each visit has its scan's receipt: {verdict.created_receipts:,} created "
+                  f"receipts for {verdict.rows:,} rows")
     outcome.check(load.stats.resend_mismatches == 0,
                   f"{load.stats.resends} deliberate re-sends all answered as duplicates")
 
@@ -442,7 +447,31 @@ def capacity_for(options: argparse.Namespace) -> int:
     return int(2 * options.phase_seconds * TARGET_RATE)
 
 
+def _results(outcomes: dict[str, Outcome], *, load: Load | None, header: list[str],
+             client_cpu: float, problem: list[str]) -> tuple[list[str], bool]:
+    """The printed report: the load's figures (when it got that far), the
+    PASS/FAIL table, each fault's details; and whether anything failed."""
+    lines = (report(load, header=header, verdict=None, client_cpu=client_cpu)
+             if load is not None else [*header])
+    if problem:
+        lines += ["", *problem]
+    lines += ["", "| Fault | Result |", "|---|---|"]
+    lines += [f"| {o.name} | {o.status} |" for o in outcomes.values()]
+    for outcome in outcomes.values():
+        lines.append("")
+        lines.append(f"{outcome.name}: {outcome.status}")
+        lines += [f"  {d}" for d in outcome.details]
+    failed = bool(problem) or any(o.status == "FAIL" for o in outcomes.values())
+    lines.append("")
+    lines.append(f"RESULT: {'FAIL' if failed else 'PASS'}"
+                 + (" (some faults skipped: see above)"
+                    if any(o.status == "SKIPPED" for o in outcomes.values()) else ""))
+    return lines, failed
+
+
 def run(options: argparse.Namespace) -> int:
+    """Runs the faults asked for and prints every result, also when one of
+    them, or the set-up, fails (then the exit code is 1)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
     outcomes = {key: Outcome(title) for key, title in [
@@ -451,70 +480,55 @@ def run(options: argparse.Namespace) -> int:
         ("c", "(c) read-only database"),
         ("d", "(d) full database (SQLite)"),
     ]}
+    wanted = set(options.only)
+    for key in "abcd":
+        if key not in wanted:
+            outcomes[key].status = "SKIPPED"
+            outcomes[key].details.append("     not asked for (--only)")
     name, url = postgres_create(options.postgres_url, prefix="truyvet_faulttest")
     servers: list[Server] = []
     load: Load | None = None
     client_cpu = 0.0
+    problem: list[str] = []
     try:
-        print(f"faulttest: database {name}; seeding ...", flush=True)
-        data = seed_database(url, clients=options.clients, checkins=capacity_for(options),
-                             env=server_env(url), out=RESULTS / f"faulttest-seed-{name}.json")
-        log = RESULTS / "faulttest-server.log"
-        log.unlink(missing_ok=True)
-        servers = [Server(options.server, url, log, access_log=False) for _n in range(2)]
-        load = Load(data, [s.port for s in servers], total=0, clients=options.clients,
-                    timeout=options.timeout)
         cpu = resource.getrusage(resource.RUSAGE_SELF)
-        wanted = set(options.only)
-        if "a" in wanted:
-            print("faulttest: (a) kill -9 of an instance during load", flush=True)
-            with _phase(outcomes["a"]):
-                asyncio.run(fault_kill(load, servers, options, outcomes["a"]))
-                _verified(url, data, load, outcomes["a"])
-        if "c" in wanted:
-            print("faulttest: (c) read-only database", flush=True)
-            with _phase(outcomes["c"]):
-                fault_read_only(data, load, servers, name, url, options, outcomes["c"])
-        if "d" in wanted:
-            print("faulttest: (d) full SQLite database", flush=True)
-            with _phase(outcomes["d"]):
-                fault_full_sqlite(options, outcomes["d"])
-        if "b" in wanted:
-            if options.skip_restart:
-                outcomes["b"].status = "SKIPPED"
-                outcomes["b"].details.append("     --skip-restart given")
-            else:
-                print("faulttest: (b) PostgreSQL restart during load", flush=True)
-                with _phase(outcomes["b"]):
-                    if asyncio.run(fault_restart(load, servers, options, outcomes["b"])):
-                        _verified(url, data, load, outcomes["b"])
+        try:
+            print(f"faulttest: database {name}; seeding ...", flush=True)
+            data = seed_database(url, clients=options.clients, checkins=capacity_for(options),
+                                 env=server_env(url),
+                                 out=RESULTS / f"faulttest-seed-{name}.json")
+            log = RESULTS / "faulttest-server.log"
+            log.unlink(missing_ok=True)
+            servers = [Server(options.server, url, log, access_log=False) for _n in range(2)]
+            load = Load(data, [s.port for s in servers], total=0, clients=options.clients,
+                        timeout=options.timeout)
+            cpu = resource.getrusage(resource.RUSAGE_SELF)
+            _run_phases(wanted, data, load, servers, name, url, options, outcomes)
+        except Exception as error:  # reported below with every result
+            problem = [f"FAIL the suite stopped: {type(error).__name__}: {error}",
+                       *(f"     {line}" for line in
+                         traceback.format_exc(limit=4).rstrip().splitlines()[-6:])]
+            for outcome in outcomes.values():
+                if not outcome.details:
+                    outcome.details.append("FAIL not run: the suite stopped before it")
+                    outcome.status = "FAIL"
         after = resource.getrusage(resource.RUSAGE_SELF)
         client_cpu = (after.ru_utime + after.ru_stime) - (cpu.ru_utime + cpu.ru_stime)
-        for key in "abcd":
-            if key not in wanted:
-                outcomes[key].status = "SKIPPED"
-                outcomes[key].details.append("     not asked for (--only)")
         load_after = os.getloadavg()
+        try:
+            version = postgres_version(url)
+        except Exception as error:  # noqa: BLE001 - the report must still print
+            version = f"(version unknown: {type(error).__name__})"
         header = [
             "== Fault test",
             describe_machine(),
-            f"PostgreSQL {postgres_version(url)}; 2 gunicorn instances, {options.server.label} "
+            f"PostgreSQL {version}; 2 gunicorn instances, {options.server.label} "
             f"each; {options.clients} clients; {options.phase_seconds:.0f} s of load per "
             "load phase",
             f"load average (1 min) before: {load_before[0]:.2f}, after: {load_after[0]:.2f}",
         ]
-        lines = report(load, header=header, verdict=None, client_cpu=client_cpu)
-        lines += ["", "| Fault | Result |", "|---|---|"]
-        lines += [f"| {o.name} | {o.status} |" for o in outcomes.values()]
-        for outcome in outcomes.values():
-            lines.append("")
-            lines.append(f"{outcome.name}: {outcome.status}")
-            lines += [f"  {d}" for d in outcome.details]
-        failed = any(o.status == "FAIL" for o in outcomes.values())
-        lines.append("")
-        lines.append(f"RESULT: {'FAIL' if failed else 'PASS'}"
-                     + (" (some faults skipped: see above)"
-                        if any(o.status == "SKIPPED" for o in outcomes.values()) else ""))
+        lines, failed = _results(outcomes, load=load, header=header, client_cpu=client_cpu,
+                                 problem=problem)
         print("\n".join(lines), flush=True)
         (RESULTS / "faulttest-last.txt").write_text("\n".join(lines) + "\n")
         return 1 if failed else 0
@@ -525,6 +539,35 @@ def run(options: argparse.Namespace) -> int:
             print(f"faulttest: kept database {name} ({url})")
         else:
             postgres_drop(options.postgres_url, name)
+
+
+def _run_phases(wanted: set[str], data: dict[str, Any], load: Load, servers: list[Server],
+                name: str, url: str, options: argparse.Namespace,
+                outcomes: dict[str, Outcome]) -> None:
+    """Each fault asked for, in the order a, c, d, b (the restart last: it
+    waits for the machine to be quiet); an error in one fails that one."""
+    if "a" in wanted:
+        print("faulttest: (a) kill -9 of an instance during load", flush=True)
+        with _phase(outcomes["a"]):
+            asyncio.run(fault_kill(load, servers, options, outcomes["a"]))
+            _verified(url, data, load, outcomes["a"])
+    if "c" in wanted:
+        print("faulttest: (c) read-only database", flush=True)
+        with _phase(outcomes["c"]):
+            fault_read_only(data, load, servers, name, url, options, outcomes["c"])
+    if "d" in wanted:
+        print("faulttest: (d) full SQLite database", flush=True)
+        with _phase(outcomes["d"]):
+            fault_full_sqlite(options, outcomes["d"])
+    if "b" in wanted:
+        if options.skip_restart:
+            outcomes["b"].status = "SKIPPED"
+            outcomes["b"].details.append("     --skip-restart given")
+        else:
+            print("faulttest: (b) PostgreSQL restart during load", flush=True)
+            with _phase(outcomes["b"]):
+                if asyncio.run(fault_restart(load, servers, options, outcomes["b"])):
+                    _verified(url, data, load, outcomes["b"])
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -31,7 +31,8 @@ What it does:
    acknowledged ids (none missing, none that was never acknowledged), no
    visit is stored twice (every scan is of a person at a venue more than
    the longest dwell time away from their other scans there, so each is
-   a visit of its own), no merge receipts, and no 5xx answers at all;
+   a visit of its own), no merge receipts (each visit has its own
+   created receipt), and no 5xx answers at all;
 5. drops the database (``--keep-db`` keeps it).
 
 Every figure printed comes from this run: requests and check-ins acked,
@@ -133,18 +134,37 @@ def seed(options: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class SeedSizes:
+    """How many of each the seed makes for a run of ``checkins`` over
+    ``clients``: citizens (with bearer tokens), people with personal QRs,
+    and people in all."""
+
+    citizens: int
+    qrs: int
+    people: int
+
+
+def seed_sizes(*, clients: int, checkins: int, merge_minutes: int = MERGE_MINUTES) -> SeedSizes:
+    """Enough people with personal QRs that each client scans people of its
+    own (as each venue has its own visitors) and has ``checkins / clients``
+    distinct (person, time) scans, each person taking ``slot_count()``
+    scans, with a quarter to spare for clients that get ahead of the others."""
+    citizens = max(2 * clients, 50)
+    qrs = max(3000, int(checkins / slot_count(merge_minutes) * 1.25) + clients)
+    return SeedSizes(citizens=citizens, qrs=qrs, people=citizens + qrs + 500)
+
+
 def seed_database(database_url: str, *, clients: int, checkins: int, env: dict[str, str],
                   out: Path) -> dict[str, Any]:
-    """Enough people with personal QRs that each client scans people of its
-    own (as each venue has its own visitors), within ``SLOTS`` scans each,
-    with a quarter to spare for clients that get ahead of the others."""
-    citizens = max(2 * clients, 50)
-    qrs = max(3000, int(checkins / SLOTS * 1.25) + clients)
-    people = citizens + qrs + 500
+    """Migrates and seeds the database for ``checkins`` over ``clients``
+    (``seed_sizes``), in a child process; returns what the clients need."""
+    sizes = seed_sizes(clients=clients, checkins=checkins)
     subprocess.run(  # noqa: S603 - our own script
         [sys.executable, "-m", "bench.loadtest", "seed", "--database-url", database_url,
-         "--out", str(out), "--venues", str(max(300, clients + 50)), "--people", str(people),
-         "--citizens", str(citizens), "--qrs", str(qrs), "--controllers", str(clients)],
+         "--out", str(out), "--venues", str(max(300, clients + 50)),
+         "--people", str(sizes.people), "--citizens", str(sizes.citizens),
+         "--qrs", str(sizes.qrs), "--controllers", str(clients)],
         check=True, cwd=ROOT, env=env,
     )
     data: dict[str, Any] = json.loads(out.read_text())
@@ -290,6 +310,16 @@ class Load:
         if total / clients > capacity:
             raise SystemExit(f"{total:,} check-ins over {clients} clients needs more than "
                              f"{capacity:,} distinct scans per client; add clients")
+
+    def spare_client(self, scans: int) -> Client:
+        """The client with the most distinct (person, time) scans left, for
+        probes sent beside the load (faulttest's read-only phase); it must
+        have ``scans`` left, or this says so rather than reusing a slot."""
+        client = max(self.clients, key=lambda candidate: candidate.staff_left)
+        if client.staff_left < scans:
+            raise RuntimeError(f"no client has {scans} distinct (person, time) scans left "
+                               f"(at most {client.staff_left}); seed more people")
+        return client
 
     # -- requests --
 
@@ -504,14 +534,17 @@ class Verdict:
     missing: int  # acknowledged, not in the database
     unacknowledged: int  # in the database, never acknowledged
     duplicate_visits: int
-    receipts: int
+    receipts: int  # of merges or check-outs: none expected, every scan is a visit of its own
     rejected_stored: int
+    # Since decision 0013 every scan that made a visit leaves a CREATED
+    # receipt (the retry's key): one per stored visit.
+    created_receipts: int = 0
 
     @property
     def ok(self) -> bool:
         return (self.rows == self.acked and not self.missing and not self.unacknowledged
                 and not self.duplicate_visits and not self.receipts
-                and not self.rejected_stored)
+                and not self.rejected_stored and self.created_receipts == self.rows)
 
     def lines(self) -> list[str]:
         return [
@@ -521,6 +554,7 @@ class Verdict:
             f"stored, never acknowledged: {self.unacknowledged:,}",
             f"duplicate visits:           {self.duplicate_visits:,}",
             f"merge receipts:             {self.receipts:,}",
+            f"visits' created receipts:   {self.created_receipts:,}",
             f"rejected but stored:        {self.rejected_stored:,}",
         ]
 
@@ -540,11 +574,14 @@ def verify(database_url: str, tables: dict[str, str], stats: Stats) -> Verdict:
         duplicate_visits = _scalar(conn, sql.SQL(
             "SELECT count(*) - count(DISTINCT (person_id, venue_id, arrived_at)) FROM {}"
         ).format(checkin))
-        receipts = _scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(receipt))
+        receipts = _scalar(conn, sql.SQL(
+            "SELECT count(*) FILTER (WHERE outcome <> 'created'),"
+            " count(*) FILTER (WHERE outcome = 'created' AND checkin_id = id) FROM {}"
+        ).format(receipt), columns=2)
     return Verdict(
         rows=len(stored), acked=len(stats.acked), missing=len(stats.acked - stored),
         unacknowledged=len(stored - stats.acked), duplicate_visits=int(duplicate_visits),
-        receipts=int(receipts),
+        receipts=int(receipts[0]), created_receipts=int(receipts[1]),
         rejected_stored=sum(1 for key in stats.rejected if key in stored),
     )
 
@@ -598,12 +635,13 @@ def describe_machine() -> str:
             f"Python {info['python']}")
 
 
-def _scalar(conn: Any, query: Any) -> Any:
-    """The one value an aggregate query returns."""
+def _scalar(conn: Any, query: Any, columns: int = 1) -> Any:
+    """The one value an aggregate query returns (or the row of ``columns``
+    values)."""
     row = conn.execute(query).fetchone()
     if row is None:
         raise RuntimeError(f"no row from {query!r}")
-    return row[0]
+    return row[0] if columns == 1 else tuple(row)
 
 
 def postgres_version(database_url: str) -> str:

@@ -504,33 +504,6 @@ def _days(since: date | datetime, until: date | datetime) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def _joins(alias: str) -> str:
-    """A venue (``v``) joined to its commune (``u1``) and the commune's parent
-    (``u2``): the areas are v.commune_id, u1.parent_id and u2.parent_id."""
-    venue = _table(Venue)
-    unit = _table(AdministrativeUnit)
-    return (
-        f" JOIN {venue} v ON v.id = {alias}.venue_id"
-        f" JOIN {unit} u1 ON u1.id = v.commune_id"
-        f" LEFT JOIN {unit} u2 ON u2.id = u1.parent_id"
-    )
-
-
-def _expand(source: str, columns: str) -> str:
-    """Each row of ``source`` (with columns a1, a2, a3 and venue_type) once
-    per counter key it adds to: every area it lies in, by its venue type and
-    over all types; ``columns`` follow the key."""
-    branches = []
-    for area in ("a1", "a2", "a3", "0"):
-        where = f" WHERE {area} IS NOT NULL" if area != "0" else ""
-        for kind in ("''", "venue_type"):
-            branches.append(
-                f"SELECT {area} AS unit_key, {kind} AS venue_type, {columns} "  # noqa: S608
-                f"FROM {source}{where}"
-            )
-    return " UNION ALL ".join(branches)
-
-
 def _entry_sql() -> str:
     """``VenueAreas.entry`` in SQL: "commune/parent/grandparent:type"."""
     return (
@@ -541,70 +514,132 @@ def _entry_sql() -> str:
     )
 
 
+def _rebuild_parts(checkin: str) -> dict[str, str]:
+    """The pieces of a day's rebuild, as SQL, around one read of the day's
+    check-ins (``pairs``: each person's visits per venue, the day's bounds
+    as the two parameters). Every figure comes from ``pairs``:
+
+    - ``venues``: each venue's scans and latest arrival;
+    - ``people``: each person's entries (``VenueAreas.entry``), sorted and
+      joined by commas, as ``PersonDay.visits`` holds them;
+    - ``venue_day``, ``venue_activity``, ``person_day``: the rows to write
+      (the day as a parameter); ``counts``: the venues' scans by entry and
+      the people by their day's entries, from which the area counters are
+      worked out (``_keys_of``, as the recording path does).
+    """
+    venue, unit = _table(Venue), _table(AdministrativeUnit)
+    activity = _table(VenueActivity)
+    literal = _day_literal()
+    if connection.vendor == "postgresql":
+        joined = "string_agg(entry, ',' ORDER BY entry)"
+    else:  # rows come sorted from the subquery; SQLite keeps that order
+        joined = "group_concat(entry, ',')"
+    return {
+        "pairs": (
+            "SELECT venue_id, person_id, COUNT(*) AS scans, MAX(arrived_at) AS last_at"  # noqa: S608
+            f" FROM {checkin} WHERE arrived_at >= %s AND arrived_at < %s"
+            " GROUP BY venue_id, person_id"
+        ),
+        "venues": (
+            "SELECT venue_id, SUM(scans) AS scans, MAX(last_at) AS last_at"
+            " FROM pairs GROUP BY venue_id"
+        ),
+        # Entries of the venues of the day only: a few thousand strings,
+        # not one per check-in.
+        "entries": (
+            f"SELECT v.id AS venue_id, {_entry_sql()} AS entry FROM {venue} v"  # noqa: S608
+            f" JOIN {unit} u1 ON u1.id = v.commune_id"
+            f" LEFT JOIN {unit} u2 ON u2.id = u1.parent_id"
+            " WHERE v.id IN (SELECT venue_id FROM venues)"
+        ),
+        "people": (
+            f"SELECT person_id, {joined} AS visits FROM ("  # noqa: S608
+            " SELECT DISTINCT p.person_id AS person_id, e.entry AS entry"
+            " FROM pairs p JOIN entries e ON e.venue_id = p.venue_id"
+            " ORDER BY 1, 2) places GROUP BY person_id"
+        ),
+        "venue_day": (
+            f"INSERT INTO {_table(VenueDay)} (venue_id, day, scans)"  # noqa: S608
+            f" SELECT venue_id, {literal}, scans FROM venues"
+        ),
+        "venue_activity": (
+            f"INSERT INTO {activity} (venue_id, last_scan_at)"  # noqa: S608
+            # In venue order, so that two days rebuilt at once lock their
+            # venues' rows in the same order (no deadlock).
+            " SELECT venue_id, last_at FROM venues WHERE true ORDER BY venue_id"
+            " ON CONFLICT (venue_id) DO UPDATE SET last_scan_at = excluded.last_scan_at"
+            f" WHERE excluded.last_scan_at > {activity}.last_scan_at"
+        ),
+        "person_day": (
+            f"INSERT INTO {_table(PersonDay)} (day, person_id, visits)"  # noqa: S608
+            f" SELECT {literal}, person_id, visits FROM people"
+        ),
+        "counts": (
+            "SELECT 'scans' AS what, e.entry AS entry, SUM(v.scans) AS n"
+            " FROM venues v JOIN entries e ON e.venue_id = v.venue_id GROUP BY e.entry"
+            " UNION ALL SELECT 'people', visits, COUNT(*) FROM people GROUP BY visits"
+        ),
+    }
+
+
 def _rebuild_day(cursor: Any, day: date) -> int:
+    """Recomputes ``day``'s venue days, person days and area counters, and
+    raises its venues' last scans, from the check-in table; returns the
+    day's check-ins.
+
+    PostgreSQL reads the day's check-ins once: one statement whose ``WITH``
+    materialises them per (venue, person) and writes the three tables from
+    that. SQLite, which has no writing ``WITH``, runs the same pieces as
+    four statements. The area counters are added up here from the venues'
+    scans and the people's sets of entries, by the rule the recording path
+    uses (``_keys_of``), then written in one statement."""
     start, end = day_bounds(day)
     adapt = connection.ops.adapt_datetimefield_value
     bounds = [adapt(start), adapt(end)]
-    checkin = _table(CheckIn)
-    venue_day, person_day, area_day = _table(VenueDay), _table(PersonDay), _table(AreaDay)
     the_day = _date_param(day)
-    literal = _day_literal()
-    aggregate = ("string_agg(entry, ',' ORDER BY entry)" if connection.vendor == "postgresql"
-                 else "group_concat(entry, ',')")
-    for table in (venue_day, person_day, area_day):
-        cursor.execute(f"DELETE FROM {table} WHERE day = %s", [the_day])  # noqa: S608
-    cursor.execute(
-        f"INSERT INTO {venue_day} (venue_id, day, scans) "  # noqa: S608
-        f"SELECT venue_id, {literal}, COUNT(*) FROM {checkin} "
-        "WHERE arrived_at >= %s AND arrived_at < %s GROUP BY venue_id",
-        [the_day, *bounds],
-    )
-    cursor.execute(f"SELECT COALESCE(SUM(scans), 0) FROM {venue_day} WHERE day = %s",  # noqa: S608
-                   [the_day])
-    checkins = int(cursor.fetchone()[0])
-    if not checkins:
-        return 0
-    cursor.execute(
-        f"INSERT INTO {person_day} (day, person_id, visits)"  # noqa: S608
-        f" SELECT {literal}, person_id, {aggregate} FROM ("
-        f" SELECT DISTINCT c.person_id AS person_id, {_entry_sql()} AS entry"
-        f" FROM {checkin} c{_joins('c')}"
-        " WHERE c.arrived_at >= %s AND c.arrived_at < %s ORDER BY 1, 2) entries"
-        " GROUP BY person_id",
-        [the_day, *bounds],
-    )
-    cursor.execute(
-        "WITH visits AS MATERIALIZED ("  # noqa: S608
-        " SELECT DISTINCT c.person_id AS person_id, v.venue_type AS venue_type,"
-        " v.commune_id AS a1, u1.parent_id AS a2, u2.parent_id AS a3"
-        f" FROM {checkin} c{_joins('c')}"
-        " WHERE c.arrived_at >= %s AND c.arrived_at < %s),"
-        " counted AS MATERIALIZED ("
-        " SELECT d.scans AS scans, v.venue_type AS venue_type,"
-        " v.commune_id AS a1, u1.parent_id AS a2, u2.parent_id AS a3"
-        f" FROM {venue_day} d{_joins('d')} WHERE d.day = %s)"
-        f" INSERT INTO {area_day} (unit_key, day, venue_type, shard, scans, people)"
-        f" SELECT unit_key, {literal}, venue_type, 0, SUM(scans), SUM(people) FROM ("
-        f" {_expand('counted', 'scans, 0 AS people')}"
-        " UNION ALL SELECT unit_key, venue_type, 0, COUNT(DISTINCT person_id) FROM ("
-        f" {_expand('visits', 'person_id')}) keyed GROUP BY unit_key, venue_type"
-        ") counts GROUP BY unit_key, venue_type",
-        [*bounds, the_day, the_day],
-    )
+    parts = _rebuild_parts(_table(CheckIn))
+    for table in (VenueDay, PersonDay, AreaDay):
+        cursor.execute(f"DELETE FROM {_table(table)} WHERE day = %s", [the_day])  # noqa: S608
+    if connection.vendor == "postgresql":
+        # Room for the day's (venue, person) pairs and their sorts in memory,
+        # for this transaction only: at a million check-ins a day the
+        # default 4 MB spilled them to disk.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(
+            f"WITH pairs AS MATERIALIZED ({parts['pairs']}),"
+            f" venues AS MATERIALIZED ({parts['venues']}),"
+            f" entries AS MATERIALIZED ({parts['entries']}),"
+            f" people AS MATERIALIZED ({parts['people']}),"
+            f" new_venue_days AS ({parts['venue_day']}),"
+            f" new_last_scans AS ({parts['venue_activity']}),"
+            f" new_person_days AS ({parts['person_day']})"
+            f" {parts['counts']}",
+            [*bounds, the_day, the_day],
+        )
+        counts = cursor.fetchall()
+    else:
+        def using(*names: str) -> str:
+            return "WITH " + ", ".join(f"{name} AS ({parts[name]})" for name in names) + " "
+
+        for target, needs in (("venue_day", ("pairs", "venues")),
+                              ("venue_activity", ("pairs", "venues")),
+                              ("person_day", ("pairs", "venues", "entries", "people"))):
+            cursor.execute(using(*needs) + parts[target],
+                           [*bounds, the_day] if target != "venue_activity" else bounds)
+        cursor.execute(using("pairs", "venues", "entries", "people") + parts["counts"], bounds)
+        counts = cursor.fetchall()
+    scans: Counter[CounterKey] = Counter()
+    people: Counter[CounterKey] = Counter()
+    checkins = 0
+    for what, entries, number in counts:
+        keys = _keys_of(entries.split(","))
+        tally = scans if what == "scans" else people
+        for unit_key, venue_type, _hot in keys:
+            tally[(unit_key, day, venue_type, 0)] += int(number)
+        if what == "scans":
+            checkins += int(number)
+    _add_area_days(cursor, scans, people)
     return checkins
-
-
-def _rebuild_last_scans(cursor: Any, start: datetime, end: datetime) -> None:
-    adapt = connection.ops.adapt_datetimefield_value
-    activity, checkin = _table(VenueActivity), _table(CheckIn)
-    cursor.execute(
-        f"INSERT INTO {activity} (venue_id, last_scan_at)"  # noqa: S608
-        f" SELECT venue_id, MAX(arrived_at) FROM {checkin}"
-        " WHERE arrived_at >= %s AND arrived_at < %s GROUP BY venue_id"
-        " ON CONFLICT (venue_id) DO UPDATE SET last_scan_at = excluded.last_scan_at"
-        f" WHERE excluded.last_scan_at > {activity}.last_scan_at",
-        [adapt(start), adapt(end)],
-    )
 
 
 def _forget_vanished_last_scans(start: datetime, end: datetime) -> None:
@@ -613,6 +648,7 @@ def _forget_vanished_last_scans(start: datetime, end: datetime) -> None:
     is still there, or drop the row. One index probe per venue finds them."""
     vanished = list(
         VenueActivity.objects.filter(last_scan_at__gte=start, last_scan_at__lt=end)
+        .order_by("venue_id")
         .exclude(Exists(CheckIn.objects.filter(venue_id=OuterRef("venue_id"),
                                                arrived_at=OuterRef("last_scan_at"))))
         .values_list("venue_id", flat=True)
@@ -636,9 +672,10 @@ def _forget_vanished_last_scans(start: datetime, end: datetime) -> None:
 def rollups_rebuild(*, since: date | datetime, until: date | datetime) -> RebuildReport:
     """Recomputes every local day from ``since`` to ``until`` from the
     check-in table as it is now: times are a half-open period [since,
-    until) (what ``truyvet synth`` passes), dates are inclusive. Each day
-    is one transaction; venues' last scans are raised to the latest visit
-    in the period.
+    until) (what ``truyvet synth`` passes, a day at a time), dates are
+    inclusive. Each day is one transaction (``_rebuild_day``: one read of
+    the day's check-ins on PostgreSQL), which also raises its venues' last
+    scans to the day's latest visit.
 
     For bulk loads that bypassed the services, and to repair. Do not
     rebuild days the retention purge has reached: their figures would drop
@@ -651,8 +688,7 @@ def rollups_rebuild(*, since: date | datetime, until: date | datetime) -> Rebuil
             total += _rebuild_day(cursor, day)
     if days:
         start, end = period_bounds(days[0], days[-1])
-        with transaction.atomic(), connection.cursor() as cursor:
-            _rebuild_last_scans(cursor, start, end)
+        with transaction.atomic():
             _forget_vanished_last_scans(start, end)
     return RebuildReport(days=days, checkins=total)
 

@@ -81,7 +81,9 @@ Guarantees:
   with the whole load. PostgreSQL: binary ``COPY``; a day whose partition is
   missing or empty is loaded into a bare table in one transaction and then
   attached as the partition, which builds its indexes once (decision 0014);
-  other days take one transaction per batch. SQLite: ``executemany`` with
+  other days take one transaction per batch. People are drawn as columns
+  too, 50,000 at a time, and written by one text ``COPY`` each
+  (``people.py``). SQLite: ``executemany`` with
   ``synchronous=OFF`` and a 256 MB page cache during the load (both put
   back afterwards). A thread makes the next batches while the last one is
   written. A failure half-way keeps the days (PostgreSQL, fresh days) or
@@ -93,8 +95,8 @@ Guarantees:
   keeps derived data (the reports' daily rollups per venue) rebuilds it for
   that period: bulk loading bypasses ``checkin_record`` and its bookkeeping.
   On PostgreSQL outside a transaction it is called once per day instead, as
-  soon as the day is committed, from a thread with its own connection, so
-  the database derives one day while the next loads.
+  soon as the day is committed, from two threads with a connection each, so
+  the database derives days while the next ones load.
 
 ``synth_generate(plan=SynthPlan(...))`` is the entry point; ``demo_checkins``
 is the demo step (``truyvet.site.demo.DEMO_STEPS``).

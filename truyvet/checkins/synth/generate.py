@@ -11,7 +11,6 @@ import hashlib
 import sys
 import threading
 import time as clock
-from array import array
 from bisect import bisect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
@@ -27,9 +26,9 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from numpy.typing import NDArray
 
-from truyvet.accounts.identity import cccd_century_digit
-from truyvet.accounts.models import IdKind, Person, Sex
+from truyvet.accounts.models import Person
 from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind
 from truyvet.checkins.partitions import (
     partition_bulk_attach,
@@ -43,8 +42,10 @@ from truyvet.checkins.synth.bulk import (
     CheckInWriter,
     Payload,
     ProgressBar,
+    columns_write,
     in_background,
-    instances_write,
+    int_rows,
+    values_taken,
 )
 from truyvet.checkins.synth.columns import (
     KINDS,
@@ -53,6 +54,13 @@ from truyvet.checkins.synth.columns import (
     Ints,
     Tables,
     cut_estimated_ends,
+)
+from truyvet.checkins.synth.people import (
+    REGISTERED_BEFORE_DAYS,
+    Commune,
+    PeopleColumns,
+    PeopleDrawer,
+    utc_texts,
 )
 from truyvet.core.errors import ServiceError
 from truyvet.core.text import fold
@@ -98,10 +106,9 @@ MAX_APPETITE = 8.0
 # Staff with accounts (the demo's owner) and citizens with accounts scan more.
 STAFFED_VENUE_ACTIVITY = 20.0
 ACCOUNT_HOLDER_WEIGHT = 2.0
-# Venues and people were registered in the months before the period.
-REGISTERED_BEFORE_DAYS = 120
+# People drawn and written at a time.
+PEOPLE_CHUNK = 50_000
 
-_VIETNAM_BORN = 1900  # CCCD century digits start at 1900
 _POSTER_METHODS = frozenset({CheckInMethod.CITIZEN_SCAN, CheckInMethod.GUEST_FORM})
 _CARD_METHODS = frozenset(
     {CheckInMethod.PERSONAL_QR, CheckInMethod.CCCD_QR, CheckInMethod.NATIONAL_QR}
@@ -286,9 +293,6 @@ def _cumulative(pairs: Sequence[tuple[str, float]]) -> tuple[list[str], list[flo
 
 _TEMPLATES = {vtype: _cumulative(pairs) for vtype, pairs in vocab.NAME_TEMPLATES.items()}
 _PREFIXES = _cumulative(vocab.MOBILE_PREFIXES)
-_SURNAMES = _cumulative(vocab.SURNAMES)
-_MIDDLE_MALE = _cumulative(vocab.MIDDLE_MALE)
-_MIDDLE_FEMALE = _cumulative(vocab.MIDDLE_FEMALE)
 _TYPES = _cumulative(vocab.TYPE_MIX)
 
 
@@ -456,91 +460,47 @@ def _venues_ensure(*, area: AdministrativeUnit, communes: Sequence[Administrativ
 # --- People -----------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
-def _folded(name: str) -> str:
-    return fold(name)
-
-
-def _person(rng: Random, commune: AdministrativeUnit, reference_year: int,
-            since: datetime) -> Person:
-    male = rng.random() < 0.5
-    surname = _pick(rng, _SURNAMES)
-    if male:
-        middle = _pick(rng, _MIDDLE_MALE)
-        given = rng.choice(vocab.GIVEN_MALE)
-    else:
-        middle = _pick(rng, _MIDDLE_FEMALE)
-        given = rng.choice(vocab.GIVEN_FEMALE)
-    full_name = f"{surname} {middle} {given}"
-    roll = rng.random()
-    age = rng.randint(6, 17) if roll < 0.12 else (
-        rng.randint(18, 59) if roll < 0.85 else rng.randint(60, 90)
-    )
-    year = reference_year - age
-    sex = Sex.MALE if male else Sex.FEMALE
-    person = Person(
-        full_name=full_name, name_folded=_folded(full_name), birth_year=year, sex=sex,
-        commune=commune, street=_address(rng, commune), created_at=_before(rng, since),
-        phone=_mobile(rng) if age >= 12 and rng.random() < 0.85 else "",
-    )
-    # Chip ID cards from 14, with the province where the birth was registered.
-    if age >= 14 and year >= _VIETNAM_BORN and rng.random() < 0.6:
-        province = commune.path.split("/")[1]
-        digit = cccd_century_digit(birth_year=year, sex=sex)
-        person.id_kind = IdKind.CCCD
-        person.id_number = f"0{province}{digit}{year % 100:02d}{rng.randrange(1_000_000):06d}"
-        person.birth_date = date(year, rng.randint(1, 12), rng.randint(1, 28))
-    return person
-
-
 def _people_ensure(*, area: AdministrativeUnit, communes: Sequence[AdministrativeUnit],
                    target: int, seed: int, since: datetime, show: bool,
                    stream: TextIO | None) -> tuple[int, int]:
     """Creates residents of the area until it has ``target``; returns
-    (created, total). An ID number already in use is dropped from the new
-    person rather than failing the load."""
+    (created, total). Drawn as columns, a chunk at a time, while the last
+    chunk is written (``people.PeopleDrawer``). An ID number already in use
+    (or drawn twice) is dropped from the new person rather than failing
+    the load."""
     existing = Person.objects.filter(commune__path__startswith=area.path).count()
     missing = target - existing
     if missing <= 0 or not communes:
         return 0, existing
-    rng = _seeded(f"{seed}:people:{area.path}:{existing}")
-    weights = list(accumulate(_commune_weight(commune) for commune in communes))
-    reference_year = timezone.localtime(since).year
+    postgres = connection.vendor == "postgresql"
+    drawer = PeopleDrawer(
+        _numpy_seeded(f"{seed}:people:{area.path}:{existing}"),
+        [Commune(pk=commune.pk, weight=_commune_weight(commune),
+                 town=commune.kind in (Kind.TOWNSHIP, Kind.WARD),
+                 province=int(commune.path.split("/")[1]), hamlets=_hamlets(commune.code))
+         for commune in communes],
+        reference_year=timezone.localtime(since).year, since=int(since.timestamp()),
+        time_suffix="+00:00" if postgres else "",
+    )
     bar = ProgressBar(label="people  ", total=missing, stream=stream, enabled=show)
-    created = 0
+    now = utc_texts(np.array([int(timezone.now().timestamp())], dtype=np.int64),
+                    "+00:00" if postgres else "")[0]
 
-    def made() -> Iterator[list[Person]]:
+    def chunks() -> Iterator[PeopleColumns]:
         done = 0
         while done < missing:
-            count = min(10_000, missing - done)
-            yield [
-                _person(rng, rng.choices(communes, cum_weights=weights)[0], reference_year,
-                        since)
-                for _index in range(count)
-            ]
+            count = min(PEOPLE_CHUNK, missing - done)
+            yield drawer.draw(count)
             done += count
 
-    # A thread makes the next people while this one checks and writes.
-    chunk = 10_000 if connection.vendor == "postgresql" else 900
-    for people in in_background(made()):
-        count = len(people)
-        numbers = [person.id_number for person in people if person.id_number]
-        used: set[str] = set()
-        for start in range(0, len(numbers), chunk):
-            used.update(
-                number for number in Person.objects.filter(
-                    id_number__in=numbers[start : start + chunk]
-                ).values_list("id_number", flat=True) if number
-            )
-        seen: set[str] = set()
-        for person in people:
-            if person.id_number and (person.id_number in used or person.id_number in seen):
-                person.id_number, person.id_kind = None, ""
-            elif person.id_number:
-                seen.add(person.id_number)
-        instances_write(Person, people)
-        created += count
-        bar.advance(count)
+    # A thread draws the next chunk while this one checks and writes.
+    created = 0
+    for people in in_background(chunks(), depth=1):
+        used = values_taken(Person, "id_number", people.ids())
+        people.drop_ids(used)
+        columns_write(Person, people.as_text(now=now), len(people))
+        created += len(people)
+        bar.advance(len(people))
     bar.finish()
     return created, existing + created
 
@@ -549,19 +509,14 @@ def _people_ensure(*, area: AdministrativeUnit, communes: Sequence[Administrativ
 
 
 class _Pool:
-    """People to draw visitors from, each with a cumulative weight."""
+    """People to draw visitors from, in id order, each with a cumulative
+    weight."""
 
-    __slots__ = ("ids", "cumulative", "total")
+    __slots__ = ("ids", "cumulative")
 
-    def __init__(self) -> None:
-        self.ids = array("q")
-        self.cumulative = array("d")
-        self.total = 0.0
-
-    def add(self, person_id: int, weight: float) -> None:
-        self.total += weight
-        self.ids.append(person_id)
-        self.cumulative.append(self.total)
+    def __init__(self, ids: Ints, weights: NDArray[np.float64]) -> None:
+        self.ids = ids
+        self.cumulative = np.cumsum(weights)
 
 
 @dataclass
@@ -571,29 +526,44 @@ class _Pools:
     communes: dict[int, _Pool]
 
 
-def _pools(area: AdministrativeUnit, district_of: dict[int, int], rng: Random) -> _Pools:
+def _grouped(keys: Ints, ids: Ints, weights: NDArray[np.float64]) -> dict[int, _Pool]:
+    """One pool per key (people with a negative key left out), each in id
+    order."""
+    if not len(keys):
+        return {}
+    order = np.argsort(keys, kind="stable")
+    keys, ids, weights = keys[order], ids[order], weights[order]
+    unique, starts = np.unique(keys, return_index=True)
+    ends = [*starts[1:].tolist(), len(keys)]
+    return {key: _Pool(ids[start:end], weights[start:end])
+            for key, start, end in zip(unique.tolist(), starts.tolist(), ends, strict=True)
+            if key >= 0}
+
+
+def _pools(area: AdministrativeUnit, district_of: dict[int, int],
+           random: np.random.Generator) -> _Pools:
     """Every resident of the area, in id order, with a lognormal appetite for
     going out (a few people scan ten times more than most), higher for
-    people with an account."""
-    pools = _Pools(area=_Pool(), districts={}, communes={})
-    with_account = set(
+    people with an account. As columns: half a million residents are a few
+    numpy calls, not a Python loop."""
+    with_account = int_rows(
         Person.objects.filter(commune__path__startswith=area.path, user__isnull=False)
-        .values_list("pk", flat=True)
-    )
-    rows = (
-        Person.objects.filter(commune__path__startswith=area.path)
-        .order_by("pk").values_list("pk", "commune_id").iterator(chunk_size=20_000)
-    )
-    for person_id, commune_id in rows:
-        weight = min(rng.lognormvariate(0.0, 0.8), MAX_APPETITE)
-        if person_id in with_account:
-            weight *= ACCOUNT_HOLDER_WEIGHT
-        pools.area.add(person_id, weight)
-        district = district_of.get(commune_id)
-        if district is not None:
-            pools.districts.setdefault(district, _Pool()).add(person_id, weight)
-        pools.communes.setdefault(commune_id, _Pool()).add(person_id, weight)
-    return pools
+        .values_list("pk"), 1)[:, 0]
+    pairs = int_rows(Person.objects.filter(commune__path__startswith=area.path)
+                     .order_by("pk").values_list("pk", "commune_id"), 2)
+    ids, communes = pairs[:, 0].copy(), pairs[:, 1].copy()
+    weights = np.minimum(random.lognormal(0.0, 0.8, len(ids)), MAX_APPETITE)
+    weights[np.isin(ids, with_account)] *= ACCOUNT_HOLDER_WEIGHT
+    known = sorted(district_of)
+    if known:
+        keys = np.array(known, dtype=np.int64)
+        found = np.minimum(np.searchsorted(keys, communes), len(keys) - 1)
+        districts = np.where(keys[found] == communes,
+                             np.array([district_of[k] for k in known], dtype=np.int64)[found], -1)
+    else:
+        districts = np.full(len(ids), -1, dtype=np.int64)
+    return _Pools(area=_Pool(ids, weights), districts=_grouped(districts, ids, weights),
+                  communes=_grouped(communes, ids, weights))
 
 
 @dataclass(frozen=True)
@@ -661,6 +631,15 @@ def _day_weight(vtype: str, day: _Day) -> float:
     return vocab.WEEKLY.get(vtype, vocab.WEEKLY_DEFAULT)[day.weekday] * _coverage(vtype, day)
 
 
+class _DayWeights(dict[tuple[str, _Day], float]):
+    """``_day_weight`` of each (type, day), worked out once: the draws ask
+    for it once per venue and day."""
+
+    def __missing__(self, key: tuple[str, _Day]) -> float:
+        weight = self[key] = _day_weight(*key)
+        return weight
+
+
 def _allocate(total: int, weights: Sequence[float]) -> list[int]:
     """``total`` split in proportion to ``weights`` (largest remainders), so
     the parts add up exactly."""
@@ -706,11 +685,9 @@ class _RowMaker:
         # Every pool of people laid end to end, the area's first.
         everyone = [pools.area, *pools.districts.values(), *pools.communes.values()]
         pool_of = {id(pool): index for index, pool in enumerate(everyone)}
-        self.people = Tables([np.frombuffer(pool.cumulative, dtype=np.float64)
-                              for pool in everyone])
+        self.people = Tables([pool.cumulative for pool in everyone])
         self.pool_last = self.people.starts + np.array([len(p.ids) for p in everyone]) - 1
-        self.person_ids = np.concatenate([np.frombuffer(pool.ids, dtype=np.int64)
-                                          for pool in everyone])
+        self.person_ids = np.concatenate([pool.ids for pool in everyone])
         self.sim_type = np.array([type_of[sim.vtype] for sim in sims], dtype=np.int64)
         self.sim_dwell = np.array([sim.dwell for sim in sims], dtype=np.int64)
         self.sim_venue = np.array([sim.venue_id for sim in sims], dtype=np.int64)
@@ -788,14 +765,16 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
                    on_day: Callable[[int, int], None] | None = None) -> None:
     """Generates and writes the check-ins; ``on_day(lo, hi)`` is called as
     each day's rows are all written."""
+    preparing = clock.monotonic()
     # Counting what is there makes a second run with the same seed add new
     # visits instead of copies of the first run's.
     existing = CheckIn.objects.count()
     rng = _seeded(f"{plan.seed}:checkins:{area.path}:{existing}")
     communes = {c.pk: c.parent_id for c in _communes(area)}
     district_of = {pk: parent for pk, parent in communes.items() if parent is not None}
-    pools = _pools(area, district_of, rng)
-    if not pools.area.ids:
+    pools = _pools(area, district_of,
+                   _numpy_seeded(f"{plan.seed}:appetite:{area.path}:{existing}"))
+    if not len(pools.area.ids):
         raise SynthError(f"nobody lives in {area.name} to check in; ask for --people")
     venues = list(
         Venue.objects.filter(commune__path__startswith=area.path, status=VenueStatus.ACTIVE)
@@ -808,6 +787,7 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
                                   user__isnull=False).values_list("venue_id", flat=True)
     )
     days = _days(since, until)
+    day_weight = _DayWeights()
     has_early = any(day.early for day in days)
 
     # Which venues scan at all: a weighted draw without replacement
@@ -874,7 +854,7 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
         if budget == 0:
             break
         choices = recent if index < len(active) else early
-        weights = [_day_weight(sim.vtype, days[i]) for i in choices]
+        weights = [day_weight[(sim.vtype, days[i])] for i in choices]
         day_index = (rng.choices(choices, weights=weights)[0] if sum(weights) > 0
                      else rng.choice(choices))
         forced.setdefault(day_index, []).append(index)
@@ -892,7 +872,7 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
             per_type[phase][vtype] = (per_type[phase].get(vtype, 0.0)
                                       + popularity[index] * regularity[index])
     day_weights = [
-        sum(total * _day_weight(vtype, day) for vtype, total in per_type[day.early].items())
+        sum(total * day_weight[(vtype, day)] for vtype, total in per_type[day.early].items())
         for day in days
     ]
     counts = _allocate(budget, day_weights)
@@ -917,12 +897,12 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
             population = [i for i in eligible(day)
                           if i in pinned_today or rng.random() < regularity[i]]
             cumulative = list(accumulate(
-                popularity[i] * _day_weight(sims[i].vtype, day) for i in population
+                popularity[i] * day_weight[(sims[i].vtype, day)] for i in population
             ))
             if not cumulative or cumulative[-1] <= 0:  # everyone stayed home: a tiny area
                 population = list(eligible(day))
                 cumulative = list(accumulate(
-                    popularity[i] * _day_weight(sims[i].vtype, day) for i in population
+                    popularity[i] * day_weight[(sims[i].vtype, day)] for i in population
                 ))
             venues_drawn = np.array(population, dtype=np.int64)
             weights = np.array(cumulative)
@@ -979,7 +959,10 @@ def _checkins_load(*, area: AdministrativeUnit, plan: SynthPlan, since: int, unt
     # by row made COPY five to ten times slower. Other days (with rows
     # already) take COPY into the partitioned table, one batch per
     # transaction.
+    result.timings["prepare"] = clock.monotonic() - preparing
+    preparing = clock.monotonic()
     free = set(partitions_clear_empty(date_of(days[0]), date_of(days[-1]))) if days else set()
+    result.timings["partitions"] = clock.monotonic() - preparing
     writer = CheckInWriter()
     bar = ProgressBar(label="checkins", total=plan.checkins, stream=stream, enabled=show)
     started = clock.monotonic()
@@ -1048,15 +1031,20 @@ def checkins_after_load_hook() -> Callable[..., object] | None:
 
 class _DayRebuilder:
     """Calls the post-load hook for each day, as soon as the day is written,
-    in a thread of its own (with its own database connection), so that the
-    database derives one day while the next ones load."""
+    in ``workers`` threads of their own (each with its own database
+    connection), so that the database derives days while the next ones
+    load, and the days written last (the load ends with a burst of them)
+    are derived side by side. The hook must take days in any order and two
+    at once (``rollups_rebuild`` does: each day is its own transaction)."""
 
-    def __init__(self, hook: Callable[..., object]) -> None:
+    def __init__(self, hook: Callable[..., object], workers: int = 2) -> None:
         self.hook = hook
         self.days: Queue[tuple[int, int] | None] = Queue()
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="synth-rollups", daemon=True)
-        self.thread.start()
+        self.threads = [threading.Thread(target=self._run, name=f"synth-rollups-{n}",
+                                         daemon=True) for n in range(workers)]
+        for thread in self.threads:
+            thread.start()
 
     def add(self, lo: int, hi: int) -> None:
         self.days.put((lo, hi))
@@ -1073,8 +1061,10 @@ class _DayRebuilder:
             connection.close()
 
     def finish(self) -> None:
-        self.days.put(None)
-        self.thread.join()
+        for _thread in self.threads:
+            self.days.put(None)
+        for thread in self.threads:
+            thread.join()
         if self.error is not None:
             raise self.error
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import F
@@ -22,6 +23,8 @@ from truyvet.checkins.services import recording
 from truyvet.checkins.synth import SynthError, SynthPlan, SynthResult, synth_generate
 from truyvet.checkins.synth import demo as synth_demo
 from truyvet.checkins.synth.bulk import ProgressBar, in_background
+from truyvet.checkins.synth.people import PeopleColumns
+from truyvet.core.text import fold
 from truyvet.places.models import AdministrativeUnit
 from truyvet.site.demo import DEMO_STEPS
 from truyvet.venues import qr
@@ -104,6 +107,8 @@ class TestWhatItMakes:
         people = list(Person.objects.filter(commune__path__startswith=ha_lang.path))
         assert {person.sex for person in people} == {"male", "female"}
         assert all(len(person.full_name.split()) >= 3 for person in people)
+        # Folded word by word when drawn: the same as folding the whole name.
+        assert all(person.name_folded == fold(person.full_name) for person in people)
         assert all(1925 <= (person.birth_year or 0) <= 2015 for person in people)
         with_phone = [person for person in people if person.phone]
         assert 0.6 < len(with_phone) / len(people) < 0.95
@@ -306,6 +311,39 @@ class TestSeedsAndReruns:
         assert len(keys) == len(set(keys)) == 90
         ids = [n for n in Person.objects.values_list("id_number", flat=True) if n]
         assert len(ids) == len(set(ids))
+
+    def test_an_id_number_someone_already_holds_is_left_off_not_refused(
+        self, ha_lang: AdministrativeUnit
+    ) -> None:
+        synth_generate(plan=ha_lang_plan(checkins=0))
+        drawn = {number for number in Person.objects.values_list("id_number", flat=True)
+                 if number}
+        Person.objects.all().delete()
+        taken = min(drawn)
+        Person.objects.create(full_name="Người ở tỉnh khác", id_kind=IdKind.CCCD,
+                              id_number=taken)
+        again = synth_generate(plan=ha_lang_plan(checkins=0))  # the same people drawn
+        assert again.people_created == 400
+        holders = Person.objects.filter(commune__path__startswith=ha_lang.path)
+        assert {number for number in holders.values_list("id_number", flat=True)
+                if number} == drawn - {taken}
+        assert holders.filter(id_number=None, id_kind="", birth_date=None).count() > 0
+
+
+def test_an_id_number_drawn_twice_in_a_chunk_stays_with_its_first_holder() -> None:
+    people = PeopleColumns(
+        full_name=["A", "B", "C", "D"], name_folded=["a", "b", "c", "d"],
+        birth_year=["1990"] * 4, sex=["male"] * 4, commune_id=["1"] * 4, street=[""] * 4,
+        phone=[""] * 4, created_at=["2021-11-01 00:00:00"] * 4,
+        id_number=np.array([4090000001, 0, 4090000001, 4090000002], dtype=np.int64),
+        birth_date=["1990-01-02", None, "1990-03-04", "1990-05-06"],
+    )
+    assert people.ids() == ["004090000001", "004090000001", "004090000002"]
+    assert people.drop_ids({"004090000002"}) == 2
+    text = people.as_text(now="2021-11-01 00:00:00")
+    assert text["id_number"] == ["004090000001", None, None, None]
+    assert text["id_kind"] == ["cccd", "", "", ""]
+    assert text["birth_date"] == ["1990-01-02", None, None, None]
 
 
 @pytest.mark.django_db

@@ -121,6 +121,9 @@ class Command(BaseCommand):
                   f"{local(result.since):%Y-%m-%d %H:%M} to {local(result.until):%Y-%m-%d %H:%M}"
                   f" in {timedelta(seconds=round(result.load_seconds))} "
                   f"({result.rows_per_second:,.0f} rows/s)")
+            write(f"Before the load: visitors and venues drawn up in "
+                  f"{result.timings.get('prepare', 0):.1f} s, empty partitions cleared in "
+                  f"{result.timings.get('partitions', 0):.1f} s")
             write(f"Venues scanning in this run: {result.active_venues:,} in the last 7 days, "
                   f"{result.lapsed_venues:,} only before them")
             if result.hook_called:

@@ -9,7 +9,13 @@ inserts use ``COPY`` instead, its rows formatted by psycopg's C code:
   keys the database gave them are *not* read back (ask for them by a key of
   your own, as ``tracing.services`` does by case and person);
 - ``rows_update(model, objects, fields)``: rows already stored get ``fields``
-  from the objects (``bulk_update`` in batches of 1,000 for now).
+  from the objects (``bulk_update`` in batches of 1,000 for now);
+- ``values_insert(model, names, rows)``: new rows given as tuples of field
+  values, primary keys included, with no model instance built at all (an
+  offline batch's visits, receipts and audit rows, decision 0021). A unique
+  violation raises Django's ``IntegrityError``, as ``bulk_create`` would,
+  and the ``COPY`` is logged where Django logs queries, so query-count pins
+  see it.
 
 On SQLite ``rows_insert`` is ``bulk_create``. Both run inside the caller's
 transaction; nothing here commits.
@@ -18,7 +24,9 @@ transaction; nothing here commits.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
+from enum import Enum
 from operator import attrgetter
 from typing import Any
 
@@ -74,3 +82,63 @@ def rows_update(model: type[Model], objects: Sequence[Model], names: Sequence[st
     read for it); updates are the rarer path (a trace run again)."""
     if objects:
         model._default_manager.bulk_update(objects, list(names), batch_size=1000)
+
+
+def _dumper(field: Field[Any, Any]) -> Callable[[Any], Any] | None:
+    """How a value of ``field`` goes into COPY when psycopg cannot adapt it as
+    it is: JSON dumped once; a choice (an ``Enum``, which psycopg would write
+    by its *name*) as its value; None for everything else."""
+    if isinstance(field, JSONField):
+        encoder = field.encoder
+        return lambda value: None if value is None else json.dumps(value, cls=encoder)
+    if field.choices:
+        return lambda value: value.value if isinstance(value, Enum) else value
+    return None
+
+
+def values_insert(model: type[Model], names: Sequence[str],
+                  rows: Sequence[Sequence[Any]]) -> None:
+    """Inserts ``rows``, each the values of the fields ``names`` (attribute
+    names: ``venue_id``, not ``venue``) in that order, primary keys and
+    defaults included: the caller gives every value. On PostgreSQL one
+    ``COPY`` formatted by psycopg's C code; elsewhere ``bulk_create`` of
+    instances built from the tuples."""
+    if not rows:
+        return
+    meta = model._meta
+    fields = [_field_by_attname(model, name) for name in names]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(
+            [model(**dict(zip(names, row, strict=True))) for row in rows]
+        )
+        return
+    dumpers = [(index, dump) for index, field in enumerate(fields)
+               if (dump := _dumper(field)) is not None]
+    columns = ", ".join(_quote(str(f.column)) for f in fields)
+    sql = f"COPY {_quote(meta.db_table)} ({columns}) FROM STDIN"
+    started = time.monotonic()
+    # Django wraps execute() errors (a duplicate key becomes IntegrityError),
+    # not copy()'s: wrapped here, so that callers catch what they expect.
+    with connection.wrap_database_errors, connection.cursor() as cursor, \
+            cursor.copy(sql) as copy:
+        if dumpers:
+            for row in rows:
+                values = list(row)
+                for index, dump in dumpers:
+                    values[index] = dump(values[index])
+                copy.write_row(values)
+        else:
+            for row in rows:
+                copy.write_row(row)
+    if connection.queries_logged:  # as Django logs every statement it runs
+        connection.queries_log.append({
+            "sql": f"{sql} -- {len(rows)} rows",
+            "time": f"{time.monotonic() - started:.3f}",
+        })
+
+
+def _field_by_attname(model: type[Model], name: str) -> Field[Any, Any]:
+    for field in model._meta.concrete_fields:
+        if field.attname == name:
+            return field
+    raise ValueError(f"{model.__name__} has no concrete field {name!r}")

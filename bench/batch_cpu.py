@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keys", type=Path, default=None,
                         help="what the seeding made (default var/bench/batchcpu-seed.json)")
     parser.add_argument("--keep", action="store_true", help="keep the database made")
+    parser.add_argument("--seed-only", action="store_true",
+                        help="seed a database, keep it and stop (compare code on copies of it)")
     parser.add_argument("--sizes", default="500,5000")
     parser.add_argument("--repeats", type=int, default=8, help="measured requests per size")
     parser.add_argument("--profile", help="write a cProfile of the measured requests here")
@@ -108,9 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not options.database_url:
             data = _seed(url, keys_path)
+        if options.seed_only:
+            return 0
         return _measure(url, data, options)
     finally:
-        if name and not options.keep:
+        if name and not (options.keep or options.seed_only):
             postgres_drop(options.postgres_url, name)
         elif name:
             print(f"kept {url} (seed in {keys_path})")

@@ -192,6 +192,22 @@ def _visit_new(**values: object) -> CheckIn:
     return CheckIn(*[values[name] for name in _VISIT_FIELDS])
 
 
+def _lock_run_people(person_ids: set[int]) -> None:
+    """``recording._lock_people`` for a run's people: on PostgreSQL the ids
+    go as one text parameter (psycopg quoted hundreds of ``%s`` one by one);
+    the rows are locked in id order all the same, so that two batches
+    cannot deadlock."""
+    if connection.vendor != "postgresql" or not person_ids:
+        _lock_people(list(person_ids))
+        return
+    table = connection.ops.quote_name(Person._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id = ANY(string_to_array(%s, ',')::bigint[]) "  # noqa: S608
+            "ORDER BY id FOR UPDATE", [",".join(str(pk) for pk in sorted(person_ids))],
+        )
+
+
 def _rows_for_run(
     *, ids: Sequence[uuid.UUID], person_ids: set[int],
     bounds: tuple[datetime, datetime] | None,
@@ -291,7 +307,7 @@ def _batch_record(
     window = timedelta(minutes=settings.CHECKIN_MERGE_MINUTES)
     venues = {r.venue.pk: r.venue for r in ready}
     person_ids = {r.person_id for r in ready}
-    _lock_people(list(person_ids))
+    _lock_run_people(person_ids)
     ids = [r.item.id for r in ready]
     times = [r.item.scanned_at for r in ready if not timezone.is_naive(r.item.scanned_at)]
     bounds = None

@@ -13,9 +13,10 @@ inserts use ``COPY`` instead, its rows formatted by psycopg's C code:
 - ``values_insert(model, names, rows)``: new rows given as tuples of field
   values, primary keys included, with no model instance built at all (an
   offline batch's visits, receipts and audit rows, decision 0021). A unique
-  violation raises Django's ``IntegrityError``, as ``bulk_create`` would,
-  and the ``COPY`` is logged where Django logs queries, so query-count pins
-  see it.
+  violation raises Django's ``IntegrityError``, as ``bulk_create`` would.
+
+Django's debug cursor logs each ``COPY`` as one statement, so query-count
+pins see them.
 
 On SQLite ``rows_insert`` is ``bulk_create``. Both run inside the caller's
 transaction; nothing here commits.
@@ -24,7 +25,6 @@ transaction; nothing here commits.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Sequence
 from enum import Enum
 from operator import attrgetter
@@ -116,7 +116,6 @@ def values_insert(model: type[Model], names: Sequence[str],
                if (dump := _dumper(field)) is not None]
     columns = ", ".join(_quote(str(f.column)) for f in fields)
     sql = f"COPY {_quote(meta.db_table)} ({columns}) FROM STDIN"
-    started = time.monotonic()
     # Django wraps execute() errors (a duplicate key becomes IntegrityError),
     # not copy()'s: wrapped here, so that callers catch what they expect.
     with connection.wrap_database_errors, connection.cursor() as cursor, \
@@ -130,11 +129,6 @@ def values_insert(model: type[Model], names: Sequence[str],
         else:
             for row in rows:
                 copy.write_row(row)
-    if connection.queries_logged:  # as Django logs every statement it runs
-        connection.queries_log.append({
-            "sql": f"{sql} -- {len(rows)} rows",
-            "time": f"{time.monotonic() - started:.3f}",
-        })
 
 
 def _field_by_attname(model: type[Model], name: str) -> Field[Any, Any]:

@@ -274,6 +274,7 @@ def _visits_write(visits: Sequence[CheckIn], arrivals: dict[uuid.UUID, datetime]
         _visits_update(visits, {v.pk: arrivals.get(v.pk, v.arrived_at) for v in visits})
         return
     table = connection.ops.quote_name(CheckIn._meta.db_table)
+    old = [arrivals.get(v.pk, v.arrived_at) for v in visits]
 
     def joined(values: Sequence[object]) -> str:
         return ",".join(str(value) for value in values)
@@ -285,12 +286,15 @@ def _visits_write(visits: Sequence[CheckIn], arrivals: dict[uuid.UUID, datetime]
             "string_to_array(%s, ',')::uuid[], string_to_array(%s, ',')::timestamptz[], "
             "string_to_array(%s, ',')::timestamptz[], string_to_array(%s, ',')::timestamptz[], "
             "string_to_array(%s, ',')) AS v(id, was, arrived_at, ends_at, departure_kind) "
-            "WHERE c.id = v.id AND c.arrived_at = v.was",
+            "WHERE c.id = v.id AND c.arrived_at = v.was "
+            # Constant bounds, so that only the partitions of these days are planned and read.
+            "AND c.arrived_at >= %s AND c.arrived_at <= %s",
             [joined([v.pk for v in visits]),
-             joined([arrivals.get(v.pk, v.arrived_at).isoformat() for v in visits]),
+             joined([was.isoformat() for was in old]),
              joined([v.arrived_at.isoformat() for v in visits]),
              joined([v.ends_at.isoformat() for v in visits]),
-             joined([DepartureKind(v.departure_kind).value for v in visits])],
+             joined([DepartureKind(v.departure_kind).value for v in visits]),
+             min(old), max(old)],
         )
 
 

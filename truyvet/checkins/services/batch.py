@@ -189,7 +189,9 @@ _audit_values = attrgetter(*_AUDIT_FIELDS)
 
 def _visit_new(**values: object) -> CheckIn:
     """A new visit, not yet stored, from every one of its fields' values."""
-    return CheckIn(*[values[name] for name in _VISIT_FIELDS])
+    # Positional, in the fields' order: the django-stubs plugin types only
+    # keyword arguments.
+    return CheckIn(*[values[name] for name in _VISIT_FIELDS])  # type: ignore[misc]
 
 
 def _lock_run_people(person_ids: set[int]) -> None:
@@ -251,8 +253,9 @@ def _rows_for_run(
         params += [*bounds, ",".join(str(pk) for pk in person_ids), id_list]
     wanted = set(ids)
     for row in CheckIn.objects.raw(sql, params):
-        if row.scan_id is not None:
-            by_receipt.setdefault(row.scan_id, (row, ScanOutcome(row.scan_outcome)))
+        scan_id = getattr(row, "scan_id", None)  # the receipt's columns, when read through one
+        if scan_id is not None:
+            by_receipt.setdefault(scan_id, (row, ScanOutcome(row.scan_outcome)))  # type: ignore[attr-defined]
             continue
         if row.pk in wanted:
             by_visit[row.pk] = (row, ScanOutcome.CREATED)

@@ -10,6 +10,7 @@ BENCHMARKS: dict[str, str] = {
     "reports": "bench.reports_bench",
     "checkins": "bench.checkin_http",
     "qrcache": "bench.qr_cache",
+    "batchcpu": "bench.batch_cpu",
     "tracing": "bench.tracing_bench",
     "certs": "bench.certs_bench",
     "issue": "bench.issue_bench",

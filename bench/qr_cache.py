@@ -7,9 +7,10 @@ batch or a door scan finds a card's Ed25519 signature already verified.
 A district's people, each scanned a few times a day (1 + Poisson(mean 2)
 scans, so 3 on average), in random order, day after day through one
 process's cache (``checkins.personal_qr._signature_verified``, bounded at
-``SIGNATURE_CACHE_SIZE``). Prints the hit rate per day and the cost of a
-check with and without the cache. Needs no database: the tokens are signed
-here with the configured key, as ``personal_qr_token`` would sign them.
+``SIGNATURE_CACHE_SIZE``, keyed by the exact token text). Prints the hit
+rate per day and the cost of a check with and without the cache. Needs no
+database: the tokens are signed here with the configured key, as
+``personal_qr_token`` would sign them.
 """
 
 from __future__ import annotations

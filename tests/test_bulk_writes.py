@@ -95,3 +95,41 @@ def test_array_parameters_reach_postgresql_as_written() -> None:
     assert (times + POSTGRES_EPOCH_MICROSECONDS).tolist() == micros
     assert stored_texts == texts
     assert no_numbers.tolist() == [] and no_texts == [] and count == 0
+
+
+@pytest.mark.django_db
+def test_values_go_in_with_their_keys_choices_as_values_and_json_as_json() -> None:
+    """``values_insert`` (an offline batch's receipts and audit rows): tuples
+    of field values, primary keys included; a choice is stored as its value
+    (psycopg alone would write an Enum's *name*)."""
+    from truyvet.core.bulk import values_insert
+
+    now = timezone.now().replace(microsecond=654321)
+    detail = {"at_venue": TRICKY, "duplicate": False}
+    values_insert(AuditEvent, ("id", "at", "action", "purpose", "target", "detail"), [
+        (9_001, now, AuditAction.TRACE_RUN, TRICKY, "values", detail),
+        (9_002, now, AuditAction.TRACE_RUN.value, "", "values", {}),
+    ])
+    stored = list(AuditEvent.objects.filter(target="values").order_by("id"))
+    assert [e.pk for e in stored] == [9_001, 9_002]
+    assert [e.action for e in stored] == [AuditAction.TRACE_RUN.value] * 2
+    assert stored[0].detail == detail and stored[0].purpose == TRICKY and stored[0].at == now
+    values_insert(AuditEvent, ("id",), [])  # nothing to write
+
+
+@pytest.mark.django_db
+def test_a_key_already_taken_is_djangos_integrity_error() -> None:
+    """What the batch's fallback catches (``batch._batch_flush``), on the
+    COPY path too, and nothing of the failed write is kept."""
+    from django.db import IntegrityError, transaction
+
+    from truyvet.core.bulk import values_insert
+
+    now = timezone.now()
+    names = ("id", "at", "action", "purpose", "target", "detail")
+    values_insert(AuditEvent, names, [(9_101, now, "trace.run", "", "taken", {})])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        values_insert(AuditEvent, names, [(9_102, now, "trace.run", "", "taken", {}),
+                                          (9_101, now, "trace.run", "", "taken", {})])
+    assert list(AuditEvent.objects.filter(target="taken").values_list("id", flat=True)) == [
+        9_101]

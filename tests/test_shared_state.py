@@ -151,9 +151,9 @@ PROCESS_CACHES_REVIEWED = {
     "truyvet/checkins/synth/generate.py:_folded": "synthetic data command",
     "truyvet/certificates/dccschema.py:_validators": "DCC JSON schemas shipped with the code",
     "truyvet/certificates/dccschema.py:valueset": "DCC value sets shipped with the code",
-    "truyvet/checkins/personal_qr.py:_signature_verified": "good Ed25519 signatures by exact "
-    "bytes and key: a valid signature stays valid; revocation and rotation are read from the "
-    "database on every scan (decision 0013)",
+    "truyvet/checkins/personal_qr.py:_signature_verified": "good personal QR tokens by exact "
+    "text and key: a valid signature stays valid; revocation and rotation are read from the "
+    "database on every scan, a claim's expiry when it is read (decisions 0013, 0023)",
     "truyvet/core/api_auth.py:_token_backends": "the bearer-token backends of the settings",
 }
 def _cached_functions(path: Path) -> list[str]:

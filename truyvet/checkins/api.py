@@ -390,8 +390,9 @@ def batch(request: HttpRequest, payload: BatchIn) -> HttpResponse:
     results = services.checkins_batch(actor=_caller(request), items=items, request=request)
     rendered = [
         {
-            "id": r.id, "ok": r.ok, "outcome": r.outcome, "duplicate": r.duplicate,
-            "checkin_id": r.checkin_id, "display": vars(r.display) if r.display else None,
+            "id": str(r.id), "ok": r.ok, "outcome": r.outcome, "duplicate": r.duplicate,
+            "checkin_id": str(r.checkin_id) if r.checkin_id else None,
+            "display": vars(r.display) if r.display else None,
             "code": r.code, "error": str(r.message),
             "errors": [
                 {"field": e.field, "message": str(e.message), "code": e.code} for e in r.errors

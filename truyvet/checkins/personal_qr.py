@@ -190,25 +190,19 @@ def personal_qr_token(person: Person) -> str:
     return f"{signed}.{_b32(signature)}"
 
 
-# Verified signatures, by the exact bytes (and the key): an Ed25519 check costs
-# 60-200 µs here, and a door sees the same regulars' cards day after day.
-# Bounded (least recently used first out), about 300 bytes an entry; only
-# good signatures are kept (a failed check raises, and lru_cache keeps no
-# exception). Revocation and rotation are checked against the database on
-# every scan (``personal_qr_verify``), never here.
+# Verified tokens, by their exact text (and the key): an Ed25519 check costs
+# 60-200 µs here, and a door sees the same regulars' cards day after day; a
+# token seen before costs one dictionary look-up, not its parsing and base32
+# decoding either (decision 0023). Bounded (least recently used first out),
+# about 500 bytes an entry; only good tokens are kept (a failed check raises,
+# and lru_cache keeps no exception). Revocation and rotation are checked
+# against the database on every scan (``personal_qr_verify``), never here; a
+# colour claim's expiry is checked when it is read (``current_claim``).
 SIGNATURE_CACHE_SIZE = 131_072
 
 
-@lru_cache(maxsize=SIGNATURE_CACHE_SIZE)
-def _signature_verified(key: str, signed: str, signature: bytes) -> bool:
-    """Raises InvalidSignature unless ``signature`` signs ``signed`` under
-    the key ``key`` names (the configured private key, base64)."""
-    _private_key_from(key).public_key().verify(signature, signed.encode("ascii"))
-    return True
-
-
 def personal_qr_signature_cache_info() -> tuple[int, int, int]:
-    """(hits, misses, entries) of the verified-signature cache of this process."""
+    """(hits, misses, entries) of the verified-token cache of this process."""
     info = _signature_verified.cache_info()
     return info.hits, info.misses, info.currsize
 
@@ -255,7 +249,14 @@ def current_claim(parsed: ParsedToken, now: datetime | None = None) -> ColourCla
 def personal_qr_check_signature(token: str) -> ParsedToken:
     """Format and signature only, without the database: what an offline
     device can do. Raises PersonalQrError (malformed or forged)."""
-    text = (token or "").strip()
+    return _signature_verified(settings.PERSONAL_QR_PRIVATE_KEY or _generated_key_b64(),
+                               (token or "").strip())
+
+
+@lru_cache(maxsize=SIGNATURE_CACHE_SIZE)
+def _signature_verified(key: str, text: str) -> ParsedToken:
+    """``personal_qr_check_signature`` of ``text`` under the key ``key``
+    names (the configured private key, base64)."""
     match = _TOKEN.fullmatch(text)
     if match is None:
         raise PersonalQrError(
@@ -263,11 +264,13 @@ def personal_qr_check_signature(token: str) -> ParsedToken:
         )
     ref, version, signature = match.group(1), int(match.group(2)), match.group(3)
     claim = None
+    public_key = _private_key_from(key).public_key()
     try:
-        _verify(signature, _signed_part(ref, version))
+        _verify(public_key, signature, _signed_part(ref, version))
         if match.group(4):
             letter, expires = match.group(4), int(match.group(5))
-            _verify(match.group(6), _claim_signed_part(ref, version, letter, expires))
+            _verify(public_key, match.group(6),
+                    _claim_signed_part(ref, version, letter, expires))
             claim = ColourClaim(colour=CLAIM_COLOURS[letter],
                                 expires_at=datetime.fromtimestamp(expires, tz=UTC))
     except (InvalidSignature, ValueError):
@@ -278,14 +281,13 @@ def personal_qr_check_signature(token: str) -> ParsedToken:
     return ParsedToken(ref=ref, version=version, claim=claim)
 
 
-def _verify(signature: str, signed: str) -> None:
+def _verify(public_key: Ed25519PublicKey, signature: str, signed: str) -> None:
     raw_signature = _unb32(signature)
     # Base32 of 64 bytes leaves 3 unused bits in the last character:
     # only the canonical spelling is accepted, so no altered token passes.
     if _b32(raw_signature) != signature:
         raise ValueError("non-canonical base32")
-    _signature_verified(settings.PERSONAL_QR_PRIVATE_KEY or _generated_key_b64(), signed,
-                        raw_signature)
+    public_key.verify(raw_signature, signed.encode("ascii"))
 
 
 def personal_qr_verify(token: str) -> Person:

@@ -14,9 +14,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -47,16 +49,15 @@ from truyvet.checkins.services.recording import (
     _conflict,
     _decide,
     _end_at_next_arrival,
-    _ends_update,
     _in_window,
     _lock_people,
     _record_retrying,
     _visits_update,
     checkin_throttle,
 )
+from truyvet.core.bulk import values_insert
 from truyvet.core.errors import FieldError, ServiceError
 from truyvet.core.models import AuditEvent
-from truyvet.core.services import audit_record_all
 from truyvet.venues.models import Venue
 from truyvet.venues.readiness import venue_require_ready
 
@@ -175,6 +176,131 @@ def _batch_prepare(
                   staff_since=lookups.staff_since(venue))
 
 
+# The columns an offline batch writes by COPY (``core.bulk.values_insert``):
+# every concrete field, in the model's order, so that a new visit is built
+# from positional values (Django's fast path, as for rows read) and written
+# from the same tuple.
+_VISIT_FIELDS = tuple(f.attname for f in CheckIn._meta.concrete_fields)
+_visit_values = attrgetter(*_VISIT_FIELDS)
+_RECEIPT_FIELDS = ("id", "checkin_id", "outcome", "received_at")
+_AUDIT_FIELDS = tuple(f.attname for f in AuditEvent._meta.concrete_fields if not f.primary_key)
+_audit_values = attrgetter(*_AUDIT_FIELDS)
+
+
+def _visit_new(**values: object) -> CheckIn:
+    """A new visit, not yet stored, from every one of its fields' values."""
+    # Positional, in the fields' order: the django-stubs plugin types only
+    # keyword arguments.
+    return CheckIn(*[values[name] for name in _VISIT_FIELDS])  # type: ignore[misc]
+
+
+def _lock_run_people(person_ids: set[int]) -> None:
+    """``recording._lock_people`` for a run's people: on PostgreSQL the ids
+    go as one text parameter (psycopg quoted hundreds of ``%s`` one by one);
+    the rows are locked in id order all the same, so that two batches
+    cannot deadlock."""
+    if connection.vendor != "postgresql" or not person_ids:
+        _lock_people(list(person_ids))
+        return
+    table = connection.ops.quote_name(Person._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id = ANY(string_to_array(%s, ',')::bigint[]) "  # noqa: S608
+            "ORDER BY id FOR UPDATE", [",".join(str(pk) for pk in sorted(person_ids))],
+        )
+
+
+def _rows_for_run(
+    *, ids: Sequence[uuid.UUID], person_ids: set[int],
+    bounds: tuple[datetime, datetime] | None,
+) -> tuple[dict[uuid.UUID, tuple[CheckIn, ScanOutcome]], list[CheckIn]]:
+    """What a run needs to know, read in one statement on PostgreSQL: the
+    earlier answers to its scan ids (the visit a receipt points at, or a
+    visit made under that id), and the visits of its people arriving within
+    ``bounds`` (None when no item has a usable time). As the single scan's
+    read (``recording._rows_sql``), visits are bounded by arrival so that
+    only the partitions around the run are read, and receipts by their key;
+    the lists go as one text parameter each, which psycopg quotes once
+    rather than value by value."""
+    by_visit: dict[uuid.UUID, tuple[CheckIn, ScanOutcome]] = {}
+    by_receipt: dict[uuid.UUID, tuple[CheckIn, ScanOutcome]] = {}
+    around: list[CheckIn] = []
+    if connection.vendor != "postgresql":
+        for visit in CheckIn.objects.filter(pk__in=ids):
+            by_visit[visit.pk] = (visit, ScanOutcome.CREATED)
+        for receipt in ScanReceipt.objects.select_related("checkin").filter(pk__in=ids):
+            by_receipt.setdefault(receipt.pk, (receipt.checkin, ScanOutcome(receipt.outcome)))
+        if bounds is not None:
+            around = list(CheckIn.objects.filter(
+                person_id__in=person_ids, arrived_at__gte=bounds[0], arrived_at__lte=bounds[1]))
+        return {**by_receipt, **by_visit}, around
+    quote = connection.ops.quote_name
+    table, receipt_table = quote(CheckIn._meta.db_table), quote(ScanReceipt._meta.db_table)
+    columns = ", ".join(f"c.{quote(str(f.column))}" for f in CheckIn._meta.concrete_fields)
+    id_list = ",".join(str(pk) for pk in ids)
+    sql = (f"SELECT {columns}, r.id AS scan_id, r.outcome AS scan_outcome "  # noqa: S608
+           f"FROM {receipt_table} r JOIN {table} c ON c.id = r.checkin_id "
+           "WHERE r.id = ANY(string_to_array(%s, ',')::uuid[]) "
+           f"UNION ALL SELECT {columns}, NULL, NULL FROM {table} c WHERE ")
+    params: list[Any] = [id_list]
+    if bounds is None:
+        sql += "c.id = ANY(string_to_array(%s, ',')::uuid[])"
+        params.append(id_list)
+    else:
+        sql += ("c.arrived_at >= %s AND c.arrived_at <= %s AND ("
+                "c.person_id = ANY(string_to_array(%s, ',')::bigint[]) "
+                "OR c.id = ANY(string_to_array(%s, ',')::uuid[]))")
+        params += [*bounds, ",".join(str(pk) for pk in person_ids), id_list]
+    wanted = set(ids)
+    for row in CheckIn.objects.raw(sql, params):
+        scan_id = getattr(row, "scan_id", None)  # the receipt's columns, when read through one
+        if scan_id is not None:
+            by_receipt.setdefault(scan_id, (row, ScanOutcome(row.scan_outcome)))  # type: ignore[attr-defined]
+            continue
+        if row.pk in wanted:
+            by_visit[row.pk] = (row, ScanOutcome.CREATED)
+        if row.person_id in person_ids:
+            around.append(row)
+    return {**by_receipt, **by_visit}, around
+
+
+def _visits_write(visits: Sequence[CheckIn], arrivals: dict[uuid.UUID, datetime]) -> None:
+    """Writes the arrival, end and departure kind of stored ``visits`` (merged,
+    checked out, or ended by rule 5), found by id and the arrival each had
+    when read (``arrivals``; the row moves to its new day's partition when
+    the arrival moved). On PostgreSQL one ``UPDATE ... FROM unnest(...)``,
+    each column one text parameter; elsewhere ``recording._visits_update``'s
+    statement once per row."""
+    if not visits:
+        return
+    if connection.vendor != "postgresql":
+        _visits_update(visits, {v.pk: arrivals.get(v.pk, v.arrived_at) for v in visits})
+        return
+    table = connection.ops.quote_name(CheckIn._meta.db_table)
+    old = [arrivals.get(v.pk, v.arrived_at) for v in visits]
+
+    def joined(values: Sequence[object]) -> str:
+        return ",".join(str(value) for value in values)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS c SET arrived_at = v.arrived_at, ends_at = v.ends_at, "  # noqa: S608
+            "departure_kind = v.departure_kind FROM unnest("
+            "string_to_array(%s, ',')::uuid[], string_to_array(%s, ',')::timestamptz[], "
+            "string_to_array(%s, ',')::timestamptz[], string_to_array(%s, ',')::timestamptz[], "
+            "string_to_array(%s, ',')) AS v(id, was, arrived_at, ends_at, departure_kind) "
+            "WHERE c.id = v.id AND c.arrived_at = v.was "
+            # Constant bounds, so that only the partitions of these days are planned and read.
+            "AND c.arrived_at >= %s AND c.arrived_at <= %s",
+            [joined([v.pk for v in visits]),
+             joined([was.isoformat() for was in old]),
+             joined([v.arrived_at.isoformat() for v in visits]),
+             joined([v.ends_at.isoformat() for v in visits]),
+             joined([DepartureKind(v.departure_kind).value for v in visits]),
+             min(old), max(old)],
+        )
+
+
 def _batch_record(
     actor: User, ready: Sequence[_Ready], ip_address: str | None = None
 ) -> list[ItemResult]:
@@ -188,34 +314,28 @@ def _batch_record(
     window = timedelta(minutes=settings.CHECKIN_MERGE_MINUTES)
     venues = {r.venue.pk: r.venue for r in ready}
     person_ids = {r.person_id for r in ready}
-    _lock_people(list(person_ids))
+    _lock_run_people(person_ids)
     ids = [r.item.id for r in ready]
-    answers: dict[uuid.UUID, tuple[CheckIn, ScanOutcome]] = {
-        visit.pk: (visit, ScanOutcome.CREATED) for visit in CheckIn.objects.filter(pk__in=ids)
-    }
-    for receipt in ScanReceipt.objects.select_related("checkin").filter(pk__in=ids):
-        answers.setdefault(receipt.pk, (receipt.checkin, ScanOutcome(receipt.outcome)))
     times = [r.item.scanned_at for r in ready if not timezone.is_naive(r.item.scanned_at)]
-    visits: dict[tuple[int, int], list[CheckIn]] = defaultdict(list)
-    # Each person's visits anywhere around the run, for rule 5 (recording._end_at_next_arrival).
-    people: dict[int, list[CheckIn]] = defaultdict(list)
+    bounds = None
     if times:
         span = max([window] + [timedelta(minutes=v.effective_dwell_minutes)
                                for v in venues.values()])
-        for visit in CheckIn.objects.filter(
-            person_id__in=person_ids,
-            arrived_at__gte=min(times) - max(span, MAX_DWELL), arrived_at__lte=max(times) + span,
-        ):
-            people[visit.person_id].append(visit)
-            if visit.venue_id in venues:
-                visit.venue = venues[visit.venue_id]
-                visits[(visit.person_id, visit.venue_id)].append(visit)
+        bounds = (min(times) - max(span, MAX_DWELL), max(times) + span)
+    answers, around = _rows_for_run(ids=ids, person_ids=person_ids, bounds=bounds)
+    visits: dict[tuple[int, int], list[CheckIn]] = defaultdict(list)
+    # Each person's visits anywhere around the run, for rule 5 (recording._end_at_next_arrival).
+    people: dict[int, list[CheckIn]] = defaultdict(list)
+    for visit in around:
+        people[visit.person_id].append(visit)
+        if visit.venue_id in venues:
+            visits[(visit.person_id, visit.venue_id)].append(visit)
     arrivals = {visit.pk: visit.arrived_at for group in people.values() for visit in group}
     created: list[CheckIn] = []
     fresh: set[uuid.UUID] = set()
     changed: dict[uuid.UUID, CheckIn] = {}
     cut_ends: dict[uuid.UUID, CheckIn] = {}
-    receipts: list[ScanReceipt] = []
+    receipts: list[tuple[uuid.UUID, uuid.UUID, str, datetime]] = []
     audits: list[AuditEvent] = []
     results: list[ItemResult] = []
     # The door screen's card colours, of every scanned person at once.
@@ -252,34 +372,31 @@ def _batch_record(
         recent = [v for v in pair if _in_window(v, at=at, window=window, dwell=dwell)]
         decision = _decide(recent, at=at, method=r.method, window=window, dwell=dwell)
         if decision.visit is None:
-            visit = CheckIn(
-                id=item.id, venue=r.venue, person_id=r.person_id, arrived_at=at,
-                received_at=now, ends_at=at + dwell, departure_kind=DepartureKind.ESTIMATED,
-                method=r.method, recorded_by=actor,
+            visit = _visit_new(
+                id=item.id, venue_id=r.venue.pk, person_id=r.person_id, arrived_at=at,
+                received_at=now, ends_at=at + dwell, departure_kind=DepartureKind.ESTIMATED.value,
+                method=str(r.method), recorded_by_id=actor.pk,
             )
             created.append(visit)
             fresh.add(visit.pk)
             # Every scan id leaves a receipt (recording._visits_insert).
-            receipts.append(ScanReceipt(id=item.id, checkin=visit, outcome=ScanOutcome.CREATED,
-                                        received_at=now))
+            receipts.append((item.id, visit.pk, ScanOutcome.CREATED.value, now))
             pair.append(visit)
             people[r.person_id].append(visit)
         else:
             visit = decision.visit
             if decision.changed and visit.pk not in fresh:  # new rows go in as they end up
                 changed[visit.pk] = visit
-            receipts.append(ScanReceipt(id=item.id, checkin=visit, outcome=decision.outcome,
-                                        received_at=now))
+            receipts.append((item.id, visit.pk, decision.outcome.value, now))
         # Rule 5 after each item, as a scan sent on its own would (new rows go in as they end up).
         for cut_visit in _end_at_next_arrival(people[r.person_id]):
             cut_ends[cut_visit.pk] = cut_visit
         answers[item.id] = (visit, decision.outcome)
         accepted(r, CheckInResult(visit, decision.outcome))
     cut = [v for v in cut_ends.values() if v.pk not in fresh and v.pk not in changed]
-    CheckIn.objects.bulk_create(created)
+    values_insert(CheckIn, _VISIT_FIELDS, [_visit_values(v) for v in created])
     hooks.checkins_added(rows=[(c.venue_id, c.person_id, c.arrived_at) for c in created])
-    _visits_update(list(changed.values()), arrivals)
-    _ends_update(cut)
+    _visits_write(list(changed.values()) + cut, arrivals)
     # Late-synced earlier scans moved these arrivals back.
     moved = [v for v in changed.values() if v.arrived_at != arrivals[v.pk]]
     if moved:
@@ -288,8 +405,8 @@ def _batch_record(
             for row in ((v.venue_id, v.person_id, arrivals[v.pk]),
                         (v.venue_id, v.person_id, v.arrived_at))
         ])
-    ScanReceipt.objects.bulk_create(receipts)
-    audit_record_all(audits)
+    values_insert(ScanReceipt, _RECEIPT_FIELDS, receipts)
+    values_insert(AuditEvent, _AUDIT_FIELDS, [_audit_values(a) for a in audits])
     return results
 
 

@@ -119,6 +119,30 @@ class TestBulkQueue:
         extra_audits = audit_inserts(500) - audit_inserts(50)
         assert counts[1] <= counts[0] + extra_inserts + extra_rollups + extra_audits
 
+    def test_on_postgresql_ten_times_the_items_cost_exactly_the_same_statements(
+        self, client: Client, personas: Any, restaurant: Any
+    ) -> None:
+        """Decision 0023: visits, receipts and audit rows go in by COPY (one
+        statement each, counted: ``core.bulk.values_insert`` logs it), merged
+        and cut visits in one UPDATE, and the lists of ids as one parameter;
+        nothing is written or read per item."""
+        if connection.vendor != "postgresql":
+            pytest.skip("SQLite splits inserts at 999 values: the test above bounds that")
+        tokens = [personal_qr_token(p) for p in villagers(5)]
+        client.force_login(personas.controller)
+        counts = []
+        for size in (50, 500):
+            items = queue(restaurant.code, tokens, size)
+            CheckIn.objects.all().delete()
+            with CaptureQueriesContext(connection) as captured:
+                body = post_json(client, URL, {"items": items}).json()
+            assert body["accepted"] == size
+            assert {r["outcome"] for r in body["results"]} == {"created", "merged", "checked_out"}
+            statements = [q["sql"] for q in captured.captured_queries]
+            assert sum(s.startswith("COPY ") for s in statements) == 3  # visits, receipts, audits
+            counts.append(len(statements))
+        assert counts[1] == counts[0]
+
     def test_a_batch_records_the_same_visits_as_the_same_scans_one_by_one(
         self, client: Client, personas: Any
     ) -> None:

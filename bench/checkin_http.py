@@ -54,6 +54,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import io
 import json
 import os
 import random
@@ -208,6 +209,136 @@ def seed(options: argparse.Namespace) -> dict[str, Any]:
     out["database"] = connection.vendor
     out["seconds"] = round(time.monotonic() - started, 1)
     return out
+
+
+# --- In-process profile (child process) ------------------------------------------------------
+
+
+PROFILE_PATHS = {"scan": "/api/v1/checkins/scan", "staff": "/api/v1/checkins/staff-scan",
+                 "noop": "/api/v1/health"}
+
+
+def _profile_request(scenario: str, data: dict[str, Any], rng: random.Random
+                     ) -> tuple[str, dict[str, Any] | None, str]:
+    """(path, JSON body or None for a GET, bearer token) of the next request."""
+    if scenario == "noop":
+        return PROFILE_PATHS["noop"], None, ""
+    if scenario == "scan":
+        return (PROFILE_PATHS["scan"],
+                {"venue": rng.choice(data["venues"]), "id": str(uuid.uuid4())},
+                rng.choice(data["citizens"]))
+    who = rng.choice(data["controllers"])
+    return (PROFILE_PATHS["staff"],
+            {"venue": who["venue"], "payload": rng.choice(data["personal_qrs"]),
+             "id": str(uuid.uuid4())}, who["token"])
+
+
+def profile(options: argparse.Namespace) -> dict[str, Any]:
+    """CPU time per request of this process (the app's share: Django,
+    django-ninja, the services and the database driver; not the database
+    server's) and the statements of one request, through Django's test
+    client against a seeded database; with ``--cprofile``, the top of a
+    profile of the same requests."""
+    django_setup(options.database_url)
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    data = json.loads(Path(options.seed_file).read_text())
+    client = Client()
+    rng = random.Random(2021)  # noqa: S311 - load, not security
+    out: dict[str, Any] = {"database": connection.vendor, "scenarios": {}}
+
+    def send(scenario: str) -> int:
+        path, body, token = _profile_request(scenario, data, rng)
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+        if body is None:
+            return int(client.get(path, **headers).status_code)
+        return int(client.post(path, data=json.dumps(body), content_type="application/json",
+                               **headers).status_code)
+
+    for scenario in options.profile_scenarios:
+        for _warm in range(options.profile_warmup):
+            send(scenario)
+        with CaptureQueriesContext(connection) as captured:
+            status = send(scenario)
+        statements = [q["sql"] for q in captured.captured_queries]
+        statuses: Counter[int] = Counter()
+        started = time.process_time()
+        for _index in range(options.profile_requests):
+            statuses[send(scenario)] += 1
+        cpu_ms = (time.process_time() - started) * 1000 / options.profile_requests
+        found: dict[str, Any] = {
+            "cpu_ms_per_request": round(cpu_ms, 3), "statements": len(statements),
+            "statement_heads": [" ".join(sql.split()[:6])[:100] for sql in statements],
+            "status_of_counted": status, "statuses": {str(k): v for k, v in statuses.items()},
+        }
+        if options.cprofile:
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+            for _index in range(options.profile_requests):
+                send(scenario)
+            profiler.disable()
+            report = io.StringIO()
+            pstats.Stats(profiler, stream=report).sort_stats(options.cprofile_sort).print_stats(
+                options.cprofile)
+            found["cprofile"] = report.getvalue()
+        out["scenarios"][scenario] = found
+    return out
+
+
+def run_profile(options: argparse.Namespace) -> int:
+    """Seeds a fresh database per ``--databases`` and profiles the hot
+    endpoints in a child process configured as served (``profile``)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for vendor in options.databases:
+        tag = secrets.token_hex(4)
+        if vendor == "sqlite":
+            path = RESULTS / f"checkins-{tag}.sqlite3"
+            url = f"sqlite:///{path}"
+            cleanup: Callable[[], Any] = lambda: [  # noqa: E731
+                p.unlink(missing_ok=True) for p in RESULTS.glob(f"checkins-{tag}.sqlite3*")]
+        else:
+            name, url = postgres_create(options.postgres_url, prefix=options.db_prefix)
+            cleanup = functools.partial(postgres_drop, options.postgres_url, name)
+        seed_file = RESULTS / f"checkins-seed-{tag}.json"
+        try:
+            subprocess.run(  # noqa: S603 - our own script
+                [sys.executable, "-m", "bench.checkin_http", "seed", "--database-url", url,
+                 "--out", str(seed_file), "--venues", str(options.venues),
+                 "--people", str(options.people), "--citizens", str(options.citizens),
+                 "--qrs", str(options.qrs), "--controllers", str(options.controllers),
+                 "--background", str(options.background)],
+                check=True, cwd=ROOT, env=server_env(url),
+            )
+            report = RESULTS / f"checkins-profile-{tag}.json"
+            subprocess.run(  # noqa: S603 - our own script
+                [sys.executable, "-m", "bench.checkin_http", "profile-run", "--database-url",
+                 url, "--seed-file", str(seed_file), "--out", str(report),
+                 "--profile-requests", str(options.profile_requests),
+                 "--profile-warmup", str(options.profile_warmup),
+                 "--profile-scenarios", ",".join(options.profile_scenarios),
+                 "--cprofile", str(options.cprofile), "--cprofile-sort", options.cprofile_sort],
+                check=True, cwd=ROOT, env=server_env(url),
+            )
+            found = json.loads(report.read_text())
+            report.unlink()
+        finally:
+            seed_file.unlink(missing_ok=True)
+            cleanup()
+        print(f"== {vendor} (1-minute load average {os.getloadavg()[0]:.2f})")
+        for scenario, result in found["scenarios"].items():
+            print(f"{scenario}: {result['cpu_ms_per_request']:.3f} ms CPU per request "
+                  f"in-process, {result['statements']} statements "
+                  f"(statuses {result['statuses']})")
+            for head in result["statement_heads"]:
+                print(f"    {head}")
+            if result.get("cprofile"):
+                print(result["cprofile"])
+    return 0
 
 
 # --- Load generator -----------------------------------------------------------------------
@@ -689,7 +820,10 @@ def _list(text: str) -> list[str]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench checkins", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", default="all", choices=["all", "seed"])
+    parser.add_argument("command", nargs="?", default="all",
+                        choices=["all", "seed", "profile", "profile-run"],
+                        help="all: the HTTP benchmark; profile: CPU per request and "
+                             "statements in-process (Django's test client), no server")
     parser.add_argument("--databases", type=_list, default=["sqlite", "postgresql"],
                         help="sqlite, postgresql or both (default both)")
     parser.add_argument("--postgres-url",
@@ -725,6 +859,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="prefix of the PostgreSQL databases made (and dropped) by the run")
     parser.add_argument("--no-p99", dest="p99", action="store_false",
                         help="skip the latency rows at 70%% of the sustained rate")
+    parser.add_argument("--profile-requests", type=int, default=500,
+                        help="profile: requests counted per endpoint")
+    parser.add_argument("--profile-warmup", type=int, default=100,
+                        help="profile: requests before counting, per endpoint")
+    parser.add_argument("--profile-scenarios", type=_list, default=["noop", "scan", "staff"],
+                        help="profile: any of noop, scan, staff")
+    parser.add_argument("--cprofile", type=int, default=0,
+                        help="profile: print this many lines of a cProfile of each endpoint")
+    parser.add_argument("--cprofile-sort", default="cumulative",
+                        help="profile: cumulative or tottime")
+    parser.add_argument("--seed-file", help="profile-run: what seed wrote")
     parser.add_argument("--database-url", help="seed: the database to fill")
     parser.add_argument("--out", help="seed: where to write what was made (JSON)")
     return parser
@@ -735,6 +880,11 @@ def main(argv: list[str] | None = None) -> int:
     if options.command == "seed":
         Path(options.out).write_text(json.dumps(seed(options)))
         return 0
+    if options.command == "profile-run":
+        Path(options.out).write_text(json.dumps(profile(options)))
+        return 0
+    if options.command == "profile":
+        return run_profile(options)
     unknown = set(options.scenarios) - set(SCENARIOS) | set(options.databases) - {
         "sqlite", "postgresql"}
     if unknown:

@@ -369,25 +369,31 @@ def _conflict() -> ServiceError:
 
 def _rows_for_scan(
     *, venue: Venue, person_id: int, at: datetime, checkin_id: uuid.UUID | None,
-    window: timedelta, dwell: timedelta,
+    window: timedelta, dwell: timedelta, lock: bool = False,
 ) -> tuple[CheckInResult | None, list[CheckIn], list[CheckIn]]:
     """One query for everything a scan needs to know: an earlier answer to
     the same ``checkin_id`` (the visit it created, or the one its receipt
     points at), the person's recent visits at the venue (rules 2 and 3),
     and the person's visits anywhere around ``at`` (rule 5): those arriving
-    up to MAX_DWELL before it and up to ``max(W, D)`` after it."""
+    up to MAX_DWELL before it and up to ``max(W, D)`` after it. With
+    ``lock``, the person's lock (``_lock_people``) is taken first, in the
+    same round trip on PostgreSQL (``_scan_rows``)."""
     rows: list[Any]
     if checkin_id is None and timezone.is_naive(at):
+        if lock:
+            _lock_people([person_id])
         return None, [], []  # refused by _check_time
     if not timezone.is_naive(at):
         sql, parameters = _rows_sql(person_id=person_id, checkin_id=checkin_id,
                                     since=at - MAX_DWELL, until=at + max(window, dwell))
-        rows = list(CheckIn.objects.raw(sql, parameters))
+        rows = _scan_rows(sql, parameters, lock_person=person_id if lock else None)
         return _rows_sorted(rows, venue=venue, person_id=person_id, at=at,
                             checkin_id=checkin_id, window=window, dwell=dwell)
     # A naive time (refused by _check_time once a retry is ruled out): only
     # the earlier answer to the id, which needs no bounds.
     assert checkin_id is not None  # naive times without an id returned above
+    if lock:
+        _lock_people([person_id])
     receipt = ScanReceipt.objects.filter(pk=checkin_id)
     wanted = Q(pk=checkin_id) | Q(pk=Subquery(receipt.values("checkin_id")[:1]))
     rows = list(CheckIn.objects.filter(wanted).annotate(
@@ -427,6 +433,57 @@ def _rows_sql(*, person_id: int, checkin_id: uuid.UUID | None, since: datetime,
         "AND (c.person_id = %s OR c.id = %s OR c.id = r.checkin_id)",
         [scan_id, *bounds, person_id, scan_id],
     )
+
+
+def _scan_rows(sql: str, parameters: list[Any], *, lock_person: int | None) -> list[CheckIn]:
+    """``_rows_sql``'s rows as visits (with ``receipt_checkin`` and
+    ``receipt_outcome`` set; a row without a visit has ``pk`` None), read
+    with a plain cursor: ``RawQuerySet`` cost more than the read.
+
+    With ``lock_person``, that person's lock is taken first. On PostgreSQL
+    the lock and the read go in one round trip, as two statements of one
+    message: in READ COMMITTED each statement takes its own snapshot, so
+    the read still starts after the lock is granted and sees a visit
+    committed while it waited (one statement reading under ``FOR UPDATE``
+    would not)."""
+    meta = CheckIn._meta
+    fields = list(meta.concrete_fields)
+    with connection.cursor() as cursor:
+        if lock_person is not None and connection.vendor == "postgresql":
+            table = connection.ops.quote_name(Person._meta.db_table)
+            cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE; "  # noqa: S608
+                           + sql, [lock_person, *parameters])
+            cursor.nextset()
+        else:
+            if lock_person is not None:
+                _lock_people([lock_person])
+            cursor.execute(sql, parameters)
+        fetched = cursor.fetchall()
+    converters = [
+        (index, column, [*connection.ops.get_db_converters(column),
+                         *column.get_db_converters(connection)])
+        for index, column in ((i, f.get_col(meta.db_table)) for i, f in enumerate(fields))
+    ]
+    outcome_at, names = len(fields) + 1, [f.attname for f in fields]
+    receipt_checkin = ScanReceipt._meta.get_field("checkin").get_col(ScanReceipt._meta.db_table)
+    receipt_converters = [*connection.ops.get_db_converters(receipt_checkin),
+                          *receipt_checkin.get_db_converters(connection)]
+    rows = []
+    for found in fetched:
+        values = list(found[:len(fields)])
+        if values[0] is not None:
+            for index, column, functions in converters:
+                for function in functions:
+                    values[index] = function(values[index], column, connection)
+            row = CheckIn.from_db(connection.alias, names, values)
+        else:
+            row = CheckIn(id=None)  # the receipt alone
+        receipt = found[len(fields)]
+        for function in receipt_converters if receipt is not None else ():
+            receipt = function(receipt, receipt_checkin, connection)
+        vars(row).update(receipt_checkin=receipt, receipt_outcome=found[outcome_at])
+        rows.append(row)
+    return rows
 
 
 def _rows_sorted(
@@ -490,10 +547,9 @@ def _record(
     earliest time a scan by staff may carry (``door._door_floor``)."""
     window = timedelta(minutes=settings.CHECKIN_MERGE_MINUTES)
     dwell = timedelta(minutes=venue.effective_dwell_minutes)
-    _lock_people([person_id])
     earlier, recent, person = _rows_for_scan(
         venue=venue, person_id=person_id, at=at, checkin_id=checkin_id, window=window,
-        dwell=dwell,
+        dwell=dwell, lock=True,
     )
     if earlier is not None:
         return earlier

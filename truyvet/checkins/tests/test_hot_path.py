@@ -267,14 +267,15 @@ class TestStatementCounts:
         assert response.json()["outcome"] == "merged"
         statements = [q["sql"].split()[0].upper() for q in created.captured_queries]
         # The transaction (a savepoint under the test's own, two statements),
-        # the person's lock (PostgreSQL), one read of the receipt and the
-        # person's visits, the insert of the visit and its receipt (one
-        # statement on PostgreSQL), and the reports' rollups (checkins.hooks: the
-        # venue's areas, then venue-day, last scan, person-day (two) and
-        # area-day upserts). No token, venue or answer read: all in memory.
-        assert len(created.captured_queries) == 10 + _lock() + _receipt(), statements
-        # A merge: lock, read, receipt; no rollups, no venue read for the answer.
-        assert len(merged.captured_queries) == 4 + _lock(), [
+        # one read of the receipt and the person's visits (sent with the
+        # person's lock on PostgreSQL: one round trip), the insert of the
+        # visit and its receipt (one statement on PostgreSQL), and the
+        # reports' rollups (checkins.hooks: the venue's areas, then
+        # venue-day, last scan, person-day (two) and area-day upserts). No
+        # token, venue or answer read: all in memory.
+        assert len(created.captured_queries) == 10 + _receipt(), statements
+        # A merge: lock and read, receipt; no rollups, no venue read for the answer.
+        assert len(merged.captured_queries) == 4, [
             q["sql"][:80] for q in merged.captured_queries]
 
     def test_a_staff_scan_of_a_personal_qr_costs_a_fixed_set_of_statements(
@@ -296,7 +297,7 @@ class TestStatementCounts:
         # scan's statements and the door scan's audit row; then the card
         # colour the door is shown (issue 16, checkins.hooks.card_status): the
         # person's doses, tests and recoveries, their province and its rule.
-        assert len(pinned) == 13 + 5 + _lock() + _receipt(), "\n".join(pinned)
+        assert len(pinned) == 13 + 5 + _receipt(), "\n".join(pinned)
 
 
 def _receipt() -> int:
@@ -304,6 +305,3 @@ def _receipt() -> int:
     return 1 if connection.vendor != "postgresql" else 0
 
 
-def _lock() -> int:
-    """The person's row lock (PostgreSQL; SQLite runs one writer at a time)."""
-    return 1 if connection.features.has_select_for_update else 0

@@ -3,7 +3,8 @@ the real server (gunicorn, as ``truyvet serve`` runs it) on 127.0.0.1, beside
 the same server's no-op endpoint, on SQLite and PostgreSQL.
 
     python -m bench checkins                          # defaults below, writes docs/performance.md
-    python -m bench checkins --databases sqlite --duration 5 --configs sync:2
+    python -m bench checkins --databases sqlite --duration 5 --configs granian:2x4
+    python -m bench checkins profile --databases postgresql   # CPU/request in-process
     python -m bench checkins --scenarios noop,scan --clients 64
     python -m bench checkins --postgres-url postgres://postgres@127.0.0.1:5432
 
@@ -12,11 +13,12 @@ or ``truyvet_bench_checkins_<random>`` on the PostgreSQL server, dropped
 afterwards) and seeded in a child process through ``truyvet synth`` (a Hạ
 Lang-sized district: venues, people and a background of past check-ins) and
 the services (citizens' accounts and bearer tokens, controllers at venues,
-personal QR tokens). Then, for each server configuration (``sync:N`` is N
-sync workers; ``gthread:NxT`` is N workers with T threads each, which is what
-``truyvet serve`` runs with N = WEB_CONCURRENCY, default 3, and T = 4),
-gunicorn is started with the same arguments ``truyvet serve`` uses (access log
-included, written to ``var/bench/``), with ``DEBUG=0`` and the check-in rate
+personal QR tokens). Then, for each server configuration (``granian:NxT`` is
+granian with N workers of T blocking threads, what ``truyvet serve`` runs
+with N = WEB_CONCURRENCY, default 3, and T = 4; ``gthread:NxT`` and ``sync:N``
+are gunicorn's threaded and sync workers, ``WEB_SERVER=gunicorn``), the
+server is started with ``truyvet serve``'s arguments (access log included,
+written to ``var/bench/``), with ``DEBUG=0`` and the check-in rate
 limits switched off (``CHECKIN_RATELIMIT_*=0``: one load generator stands in
 for thousands of phones), and these are measured in turn:
 
@@ -105,6 +107,48 @@ LABELS = {"noop": "no-op (GET /health)", "lean": "lean reference (anchor)",
 LEAN_DEFAULT = ROOT.parent / "shared" / "anchors" / "lean_checkin.py"
 
 
+@dataclass(frozen=True)
+class GranianConfig(ServerConfig):
+    """granian (a Rust HTTP server) with ``workers`` processes of ``threads``
+    blocking threads each, as ``truyvet serve`` would run it with
+    ``SERVER=granian``."""
+
+    @property
+    def label(self) -> str:
+        return f"granian {self.workers} × {self.threads}"
+
+
+def server_config(text: str) -> ServerConfig:
+    """``sync:N``, ``gthread:NxT`` (gunicorn) or ``granian:NxT``."""
+    kind, _sep, size = text.partition(":")
+    if kind == "granian":
+        workers, _x, threads = size.partition("x")
+        return GranianConfig(workers=int(workers), threads=int(threads or 4))
+    return ServerConfig.parse(text)
+
+
+def _granian_command(config: ServerConfig, app: str, port: int, access_log: bool) -> list[str]:
+    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", HOST,
+            "--port", str(port), "--workers", str(config.workers),
+            "--blocking-threads", str(config.threads), "--backlog", "2048",
+            "--access-log" if access_log else "--no-access-log", app]
+
+
+class GranianServer(Server):
+    """The project under granian, with ``truyvet serve``'s environment."""
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # noqa: S603 - our own server
+            _granian_command(self.config, "truyvet.wsgi:application", self.port,
+                             self.access_log),
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log,
+        )
+
+
+def make_server(config: ServerConfig, url: str, log: Path) -> Server:
+    return (GranianServer if isinstance(config, GranianConfig) else Server)(config, url, log)
+
+
 class LeanServer(Server):
     """The lean reference under gunicorn, from its own directory, with the
     same workers and threads as the server it is compared with."""
@@ -117,6 +161,11 @@ class LeanServer(Server):
         super().__init__(config, dsn, log, env=env, access_log=False)
 
     def _start(self) -> subprocess.Popen[bytes]:
+        if isinstance(self.config, GranianConfig):  # as its docstring says too
+            return subprocess.Popen(  # noqa: S603 - the anchor, run as its docstring says
+                _granian_command(self.config, f"{self.anchor.stem}:wsgi", self.port, False),
+                cwd=self.anchor.parent, env=self.env, stdout=self.log, stderr=self.log,
+            )
         return subprocess.Popen(  # noqa: S603 - the anchor, run as its docstring says
             [sys.executable, "-m", "gunicorn", f"{self.anchor.stem}:wsgi",
              "--bind", f"{HOST}:{self.port}", "--workers", str(self.config.workers),
@@ -290,6 +339,11 @@ def profile(options: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _remove_sqlite(tag: str) -> None:
+    for path in RESULTS.glob(f"checkins-{tag}.sqlite3*"):
+        path.unlink(missing_ok=True)
+
+
 def run_profile(options: argparse.Namespace) -> int:
     """Seeds a fresh database per ``--databases`` and profiles the hot
     endpoints in a child process configured as served (``profile``)."""
@@ -299,8 +353,7 @@ def run_profile(options: argparse.Namespace) -> int:
         if vendor == "sqlite":
             path = RESULTS / f"checkins-{tag}.sqlite3"
             url = f"sqlite:///{path}"
-            cleanup: Callable[[], Any] = lambda: [  # noqa: E731
-                p.unlink(missing_ok=True) for p in RESULTS.glob(f"checkins-{tag}.sqlite3*")]
+            cleanup: Callable[[], Any] = functools.partial(_remove_sqlite, tag)
         else:
             name, url = postgres_create(options.postgres_url, prefix=options.db_prefix)
             cleanup = functools.partial(postgres_drop, options.postgres_url, name)
@@ -634,7 +687,7 @@ def run_database(vendor: str, options: argparse.Namespace) -> list[dict[str, Any
                                    postgres_cpu(options.postgres_url, lean_name)))
                 finally:
                     lean.stop()
-            server = Server(config, url, log)
+            server = make_server(config, url, log)
             try:
                 for scenario in options.scenarios:
                     if scenario == "lean":
@@ -830,10 +883,11 @@ def _parser() -> argparse.ArgumentParser:
                         default=os.environ.get("BENCH_POSTGRES_URL",
                                                "postgres://postgres@127.0.0.1:5432"),
                         help="PostgreSQL server URL without a database name")
-    parser.add_argument("--configs", type=lambda t: [ServerConfig.parse(c) for c in _list(t)],
-                        default=[ServerConfig(2, 1), ServerConfig(4, 1), ServerConfig(3, 4)],
-                        help="server configurations: sync:N, gthread:NxT (default "
-                             "sync:2,sync:4,gthread:3x4)")
+    parser.add_argument("--configs", type=lambda t: [server_config(c) for c in _list(t)],
+                        default=[ServerConfig(3, 4), GranianConfig(2, 4), GranianConfig(3, 4)],
+                        help="server configurations: sync:N, gthread:NxT (gunicorn), "
+                             "granian:NxT (default gthread:3x4,granian:2x4,granian:3x4; "
+                             "the lean reference runs under each)")
     parser.add_argument("--scenarios", type=_list, default=list(SCENARIOS),
                         help=f"any of {', '.join(SCENARIOS)}")
     parser.add_argument("--duration", type=float, default=6.0, help="seconds per row")

@@ -14,11 +14,12 @@ import logging
 import threading
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.db import DatabaseError, connections, router
+from django.db.models import Field
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -120,9 +121,9 @@ def _token_row(key_hash: str, now: datetime) -> tuple[Any, ...] | None:
     unexpired, the account active."""
     connection = connections[_alias()]
     quote = connection.ops.quote_name
-    token_fields = [AccessToken._meta.get_field(name)
+    token_fields = [cast("Field[Any, Any]", AccessToken._meta.get_field(name))
                     for name in ("id", "expires_at", "last_used_at")]
-    fields = [*token_fields, *User._meta.concrete_fields]
+    fields: list[Field[Any, Any]] = [*token_fields, *User._meta.concrete_fields]
     columns = ", ".join(
         [f"t.{quote(str(f.column))}" for f in token_fields]
         + [f"u.{quote(str(f.column))}" for f in User._meta.concrete_fields])

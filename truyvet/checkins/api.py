@@ -117,7 +117,8 @@ def _staff_out(staff: services.StaffScanResult) -> dict[str, Any]:
     checkin = staff.result.checkin
     return {
         "ok": True, "kind": "checkin", "outcome": staff.result.outcome,
-        "duplicate": staff.result.duplicate, "checkin_id": checkin.pk, "arrived_at": checkin.arrived_at, "ends_at": checkin.ends_at,
+        "duplicate": staff.result.duplicate, "checkin_id": checkin.pk,
+        "arrived_at": checkin.arrived_at, "ends_at": checkin.ends_at,
         "display": vars(staff.display),
     }
 

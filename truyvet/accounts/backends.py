@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from truyvet.accounts.models import AccessToken, User
 from truyvet.accounts.phones import PhoneError, normalize_phone
+from truyvet.core.rawrows import python_values
 
 logger = logging.getLogger(__name__)
 
@@ -137,12 +138,7 @@ def _token_row(key_hash: str, now: datetime) -> tuple[Any, ...] | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row)
-    for index, field in enumerate(fields):
-        column = field.get_col(field.model._meta.db_table)
-        for converter in connection.ops.get_db_converters(column):
-            values[index] = converter(values[index], column, connection)
-    return tuple(values)
+    return tuple(python_values(connection, fields, row))
 
 
 # Last uses noted since the last write, by token id (see ``_note_used``).

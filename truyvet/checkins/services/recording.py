@@ -68,6 +68,7 @@ from truyvet.checkins import hooks
 from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind, ScanOutcome, ScanReceipt
 from truyvet.core import ratelimit
 from truyvet.core.errors import FieldError, ServiceError, Throttled
+from truyvet.core.rawrows import instance_from_row, python_values
 from truyvet.core.requests import client_ip
 from truyvet.venues.models import Venue
 from truyvet.venues.readiness import venue_require_ready
@@ -446,8 +447,7 @@ def _scan_rows(sql: str, parameters: list[Any], *, lock_person: int | None) -> l
     the read still starts after the lock is granted and sees a visit
     committed while it waited (one statement reading under ``FOR UPDATE``
     would not)."""
-    meta = CheckIn._meta
-    fields = list(meta.concrete_fields)
+    fields = list(CheckIn._meta.concrete_fields)
     with connection.cursor() as cursor:
         # Two statements in one message need client-side binding (Django's
         # default; a server-side binding cursor prepares one statement).
@@ -462,29 +462,14 @@ def _scan_rows(sql: str, parameters: list[Any], *, lock_person: int | None) -> l
                 _lock_people([lock_person])
             cursor.execute(sql, parameters)
         fetched = cursor.fetchall()
-    converters = [
-        (index, column, [*connection.ops.get_db_converters(column),
-                         *column.get_db_converters(connection)])
-        for index, column in ((i, f.get_col(meta.db_table)) for i, f in enumerate(fields))
-    ]
-    outcome_at, names = len(fields) + 1, [f.attname for f in fields]
-    receipt_checkin = ScanReceipt._meta.get_field("checkin").get_col(ScanReceipt._meta.db_table)
-    receipt_converters = [*connection.ops.get_db_converters(receipt_checkin),
-                          *receipt_checkin.get_db_converters(connection)]
+    receipt_field = ScanReceipt._meta.get_field("checkin")
     rows = []
     for found in fetched:
-        values = list(found[:len(fields)])
-        if values[0] is not None:
-            for index, column, functions in converters:
-                for function in functions:
-                    values[index] = function(values[index], column, connection)
-            row = CheckIn.from_db(connection.alias, names, values)
-        else:
-            row = CheckIn(id=None)  # the receipt alone
-        receipt = found[len(fields)]
-        for function in receipt_converters if receipt is not None else ():
-            receipt = function(receipt, receipt_checkin, connection)
-        vars(row).update(receipt_checkin=receipt, receipt_outcome=found[outcome_at])
+        width = len(fields)
+        row = (instance_from_row(CheckIn, connection, found[:width]) if found[0] is not None
+               else CheckIn(id=None))  # the receipt alone
+        receipt = python_values(connection, [receipt_field], [found[width]])[0]
+        vars(row).update(receipt_checkin=receipt, receipt_outcome=found[width + 1])
         rows.append(row)
     return rows
 

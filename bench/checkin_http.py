@@ -3,7 +3,8 @@ the real server (gunicorn, as ``truyvet serve`` runs it) on 127.0.0.1, beside
 the same server's no-op endpoint, on SQLite and PostgreSQL.
 
     python -m bench checkins                          # defaults below, writes docs/performance.md
-    python -m bench checkins --databases sqlite --duration 5 --configs sync:2
+    python -m bench checkins --databases sqlite --duration 5 --configs granian:2x4
+    python -m bench checkins profile --databases postgresql   # CPU/request in-process
     python -m bench checkins --scenarios noop,scan --clients 64
     python -m bench checkins --postgres-url postgres://postgres@127.0.0.1:5432
 
@@ -12,11 +13,12 @@ or ``truyvet_bench_checkins_<random>`` on the PostgreSQL server, dropped
 afterwards) and seeded in a child process through ``truyvet synth`` (a Hạ
 Lang-sized district: venues, people and a background of past check-ins) and
 the services (citizens' accounts and bearer tokens, controllers at venues,
-personal QR tokens). Then, for each server configuration (``sync:N`` is N
-sync workers; ``gthread:NxT`` is N workers with T threads each, which is what
-``truyvet serve`` runs with N = WEB_CONCURRENCY, default 3, and T = 4),
-gunicorn is started with the same arguments ``truyvet serve`` uses (access log
-included, written to ``var/bench/``), with ``DEBUG=0`` and the check-in rate
+personal QR tokens). Then, for each server configuration (``granian:NxT`` is
+granian with N workers of T blocking threads, what ``truyvet serve`` runs
+with N = WEB_CONCURRENCY, default 3, and T = 4; ``gthread:NxT`` and ``sync:N``
+are gunicorn's threaded and sync workers, ``WEB_SERVER=gunicorn``), the
+server is started with ``truyvet serve``'s arguments (access log included,
+written to ``var/bench/``), with ``DEBUG=0`` and the check-in rate
 limits switched off (``CHECKIN_RATELIMIT_*=0``: one load generator stands in
 for thousands of phones), and these are measured in turn:
 
@@ -54,6 +56,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import io
 import json
 import os
 import random
@@ -64,7 +67,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -104,6 +109,48 @@ LABELS = {"noop": "no-op (GET /health)", "lean": "lean reference (anchor)",
 LEAN_DEFAULT = ROOT.parent / "shared" / "anchors" / "lean_checkin.py"
 
 
+@dataclass(frozen=True)
+class GranianConfig(ServerConfig):
+    """granian (a Rust HTTP server) with ``workers`` processes of ``threads``
+    blocking threads each, as ``truyvet serve`` would run it with
+    ``SERVER=granian``."""
+
+    @property
+    def label(self) -> str:
+        return f"granian {self.workers} × {self.threads}"
+
+
+def server_config(text: str) -> ServerConfig:
+    """``sync:N``, ``gthread:NxT`` (gunicorn) or ``granian:NxT``."""
+    kind, _sep, size = text.partition(":")
+    if kind == "granian":
+        workers, _x, threads = size.partition("x")
+        return GranianConfig(workers=int(workers), threads=int(threads or 4))
+    return ServerConfig.parse(text)
+
+
+def _granian_command(config: ServerConfig, app: str, port: int, access_log: bool) -> list[str]:
+    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", HOST,
+            "--port", str(port), "--workers", str(config.workers),
+            "--blocking-threads", str(config.threads), "--backlog", "2048",
+            "--access-log" if access_log else "--no-access-log", app]
+
+
+class GranianServer(Server):
+    """The project under granian, with ``truyvet serve``'s environment."""
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # noqa: S603 - our own server
+            _granian_command(self.config, "truyvet.wsgi:application", self.port,
+                             self.access_log),
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log,
+        )
+
+
+def make_server(config: ServerConfig, url: str, log: Path) -> Server:
+    return (GranianServer if isinstance(config, GranianConfig) else Server)(config, url, log)
+
+
 class LeanServer(Server):
     """The lean reference under gunicorn, from its own directory, with the
     same workers and threads as the server it is compared with."""
@@ -116,6 +163,11 @@ class LeanServer(Server):
         super().__init__(config, dsn, log, env=env, access_log=False)
 
     def _start(self) -> subprocess.Popen[bytes]:
+        if isinstance(self.config, GranianConfig):  # as its docstring says too
+            return subprocess.Popen(  # noqa: S603 - the anchor, run as its docstring says
+                _granian_command(self.config, f"{self.anchor.stem}:wsgi", self.port, False),
+                cwd=self.anchor.parent, env=self.env, stdout=self.log, stderr=self.log,
+            )
         return subprocess.Popen(  # noqa: S603 - the anchor, run as its docstring says
             [sys.executable, "-m", "gunicorn", f"{self.anchor.stem}:wsgi",
              "--bind", f"{HOST}:{self.port}", "--workers", str(self.config.workers),
@@ -208,6 +260,140 @@ def seed(options: argparse.Namespace) -> dict[str, Any]:
     out["database"] = connection.vendor
     out["seconds"] = round(time.monotonic() - started, 1)
     return out
+
+
+# --- In-process profile (child process) ------------------------------------------------------
+
+
+PROFILE_PATHS = {"scan": "/api/v1/checkins/scan", "staff": "/api/v1/checkins/staff-scan",
+                 "noop": "/api/v1/health"}
+
+
+def _profile_request(scenario: str, data: dict[str, Any], rng: random.Random
+                     ) -> tuple[str, dict[str, Any] | None, str]:
+    """(path, JSON body or None for a GET, bearer token) of the next request."""
+    if scenario == "noop":
+        return PROFILE_PATHS["noop"], None, ""
+    if scenario == "scan":
+        return (PROFILE_PATHS["scan"],
+                {"venue": rng.choice(data["venues"]), "id": str(uuid.uuid4())},
+                rng.choice(data["citizens"]))
+    who = rng.choice(data["controllers"])
+    return (PROFILE_PATHS["staff"],
+            {"venue": who["venue"], "payload": rng.choice(data["personal_qrs"]),
+             "id": str(uuid.uuid4())}, who["token"])
+
+
+def profile(options: argparse.Namespace) -> dict[str, Any]:
+    """CPU time per request of this process (the app's share: Django,
+    django-ninja, the services and the database driver; not the database
+    server's) and the statements of one request, through Django's test
+    client against a seeded database; with ``--cprofile``, the top of a
+    profile of the same requests."""
+    django_setup(options.database_url)
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    data = json.loads(Path(options.seed_file).read_text())
+    client = Client()
+    rng = random.Random(2021)  # noqa: S311 - load, not security
+    out: dict[str, Any] = {"database": connection.vendor, "scenarios": {}}
+
+    def send(scenario: str) -> int:
+        path, body, token = _profile_request(scenario, data, rng)
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+        if body is None:
+            return int(client.get(path, **headers).status_code)
+        return int(client.post(path, data=json.dumps(body), content_type="application/json",
+                               **headers).status_code)
+
+    for scenario in options.profile_scenarios:
+        for _warm in range(options.profile_warmup):
+            send(scenario)
+        with CaptureQueriesContext(connection) as captured:
+            status = send(scenario)
+        statements = [q["sql"] for q in captured.captured_queries]
+        statuses: Counter[int] = Counter()
+        started = time.process_time()
+        for _index in range(options.profile_requests):
+            statuses[send(scenario)] += 1
+        cpu_ms = (time.process_time() - started) * 1000 / options.profile_requests
+        found: dict[str, Any] = {
+            "cpu_ms_per_request": round(cpu_ms, 3), "statements": len(statements),
+            "statement_heads": [" ".join(sql.split()[:6])[:100] for sql in statements],
+            "status_of_counted": status, "statuses": {str(k): v for k, v in statuses.items()},
+        }
+        if options.cprofile:
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+            for _index in range(options.profile_requests):
+                send(scenario)
+            profiler.disable()
+            report = io.StringIO()
+            pstats.Stats(profiler, stream=report).sort_stats(options.cprofile_sort).print_stats(
+                options.cprofile)
+            found["cprofile"] = report.getvalue()
+        out["scenarios"][scenario] = found
+    return out
+
+
+def _remove_sqlite(tag: str) -> None:
+    for path in RESULTS.glob(f"checkins-{tag}.sqlite3*"):
+        path.unlink(missing_ok=True)
+
+
+def run_profile(options: argparse.Namespace) -> int:
+    """Seeds a fresh database per ``--databases`` and profiles the hot
+    endpoints in a child process configured as served (``profile``)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for vendor in options.databases:
+        tag = secrets.token_hex(4)
+        if vendor == "sqlite":
+            path = RESULTS / f"checkins-{tag}.sqlite3"
+            url = f"sqlite:///{path}"
+            cleanup: Callable[[], Any] = functools.partial(_remove_sqlite, tag)
+        else:
+            name, url = postgres_create(options.postgres_url, prefix=options.db_prefix)
+            cleanup = functools.partial(postgres_drop, options.postgres_url, name)
+        seed_file = RESULTS / f"checkins-seed-{tag}.json"
+        try:
+            subprocess.run(  # noqa: S603 - our own script
+                [sys.executable, "-m", "bench.checkin_http", "seed", "--database-url", url,
+                 "--out", str(seed_file), "--venues", str(options.venues),
+                 "--people", str(options.people), "--citizens", str(options.citizens),
+                 "--qrs", str(options.qrs), "--controllers", str(options.controllers),
+                 "--background", str(options.background)],
+                check=True, cwd=ROOT, env=server_env(url),
+            )
+            report = RESULTS / f"checkins-profile-{tag}.json"
+            subprocess.run(  # noqa: S603 - our own script
+                [sys.executable, "-m", "bench.checkin_http", "profile-run", "--database-url",
+                 url, "--seed-file", str(seed_file), "--out", str(report),
+                 "--profile-requests", str(options.profile_requests),
+                 "--profile-warmup", str(options.profile_warmup),
+                 "--profile-scenarios", ",".join(options.profile_scenarios),
+                 "--cprofile", str(options.cprofile), "--cprofile-sort", options.cprofile_sort],
+                check=True, cwd=ROOT, env=server_env(url),
+            )
+            found = json.loads(report.read_text())
+            report.unlink()
+        finally:
+            seed_file.unlink(missing_ok=True)
+            cleanup()
+        print(f"== {vendor} (1-minute load average {os.getloadavg()[0]:.2f})")
+        for scenario, result in found["scenarios"].items():
+            print(f"{scenario}: {result['cpu_ms_per_request']:.3f} ms CPU per request "
+                  f"in-process, {result['statements']} statements "
+                  f"(statuses {result['statuses']})")
+            for head in result["statement_heads"]:
+                print(f"    {head}")
+            if result.get("cprofile"):
+                print(result["cprofile"])
+    return 0
 
 
 # --- Load generator -----------------------------------------------------------------------
@@ -449,7 +635,7 @@ def run_database(vendor: str, options: argparse.Namespace) -> list[dict[str, Any
                                    postgres_cpu(options.postgres_url, lean_name)))
                 finally:
                     lean.stop()
-            server = Server(config, url, log)
+            server = make_server(config, url, log)
             try:
                 for scenario in options.scenarios:
                     if scenario == "lean":
@@ -629,14 +815,16 @@ def write_doc(results: list[dict[str, Any]], options: argparse.Namespace) -> Non
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = bench_parser("python -m bench checkins", __doc__)
+    parser = bench_parser("python -m bench checkins", __doc__,
+                          commands=("all", "seed", "profile", "profile-run"))
     parser.add_argument("--databases", type=comma_list, default=["sqlite", "postgresql"],
                         help="sqlite, postgresql or both (default both)")
-    parser.add_argument("--configs",
-                        type=lambda t: [ServerConfig.parse(c) for c in comma_list(t)],
-                        default=[ServerConfig(2, 1), ServerConfig(4, 1), ServerConfig(3, 4)],
-                        help="server configurations: sync:N, gthread:NxT (default "
-                             "sync:2,sync:4,gthread:3x4)")
+    parser.add_argument("--configs", type=lambda t: [server_config(c) for c in comma_list(t)],
+                        default=[ServerConfig(3, 4), GranianConfig(2, 4), GranianConfig(3, 4)],
+                        help="server configurations: sync:N, gthread:NxT (gunicorn), "
+                             "granian:NxT (default gthread:3x4,granian:2x4,granian:3x4; "
+                             "the lean reference runs under each); profile: all runs "
+                             "in-process, no server")
     parser.add_argument("--scenarios", type=comma_list, default=list(SCENARIOS),
                         help=f"any of {', '.join(SCENARIOS)}")
     parser.add_argument("--duration", type=float, default=6.0, help="seconds per row")
@@ -661,6 +849,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="prefix of the PostgreSQL databases made (and dropped) by the run")
     parser.add_argument("--no-p99", dest="p99", action="store_false",
                         help="skip the latency rows at 70%% of the sustained rate")
+    parser.add_argument("--profile-requests", type=int, default=500,
+                        help="profile: requests counted per endpoint")
+    parser.add_argument("--profile-warmup", type=int, default=100,
+                        help="profile: requests before counting, per endpoint")
+    parser.add_argument("--profile-scenarios", type=comma_list, default=["noop", "scan", "staff"],
+                        help="profile: any of noop, scan, staff")
+    parser.add_argument("--cprofile", type=int, default=0,
+                        help="profile: print this many lines of a cProfile of each endpoint")
+    parser.add_argument("--cprofile-sort", default="cumulative",
+                        help="profile: cumulative or tottime")
+    parser.add_argument("--seed-file", help="profile-run: what seed wrote")
     return parser
 
 
@@ -669,6 +868,11 @@ def main(argv: list[str] | None = None) -> int:
     if options.command == "seed":
         Path(options.out).write_text(json.dumps(seed(options)))
         return 0
+    if options.command == "profile-run":
+        Path(options.out).write_text(json.dumps(profile(options)))
+        return 0
+    if options.command == "profile":
+        return run_profile(options)
     unknown = set(options.scenarios) - set(SCENARIOS) | set(options.databases) - {
         "sqlite", "postgresql"}
     if unknown:

@@ -481,13 +481,14 @@ def comma_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def bench_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
+def bench_parser(prog: str, description: str | None,
+                 commands: tuple[str, ...] = ("all", "seed")) -> argparse.ArgumentParser:
     """The arguments every HTTP benchmark takes: the command (``all`` to
     measure; ``seed`` for the child process that fills a database, with
     ``--database-url`` and ``--out``), ``--postgres-url`` and ``--no-doc``."""
     parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", default="all", choices=["all", "seed"])
+    parser.add_argument("command", nargs="?", default="all", choices=list(commands))
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
                         help="PostgreSQL server URL without a database name")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/performance.md")

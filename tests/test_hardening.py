@@ -480,6 +480,10 @@ def test_a_camera_frame_must_be_the_image_type_it_claims_and_not_a_pixel_bomb(
 # text (names from the model, placeholders, values as parameters). A new one
 # fails this test until it has been read and added.
 RAW_SQL_MODULES = {
+    "truyvet/accounts/backends.py": "the bearer token's read (decision 0013): names from the "
+                                    "models, the token's hash and the time as %s values",
+    "truyvet/venues/qr.py": "a venue and its commune's chain by code (decision 0013): names "
+                            "from the models, the code as a %s value",
     "truyvet/checkins/services/recording.py": "the scan's read, lock and writes (decision "
                                               "0013): names from the model, %s values",
     "truyvet/checkins/partitions.py": "partition DDL: fixed names + {yyyymmdd:d}, %s bounds",

@@ -1,6 +1,6 @@
 """The ``truyvet`` command.
 
-    truyvet serve [--host H] [--port P]   migrate, then serve with gunicorn
+    truyvet serve [--host H] [--port P]   migrate, then serve (granian)
     truyvet demo  [--host H] [--port P]   the same, after loading the Hạ Lang demo, with
                                           the worker beside it (its dashboards follow the scans)
     truyvet load-divisions                load Vietnam's administrative units
@@ -51,15 +51,27 @@ def _serve(host: str, port: int, banner: list[str]) -> None:
     for line in banner:
         print(line)
     sys.stdout.flush()
-    workers = os.environ.get("WEB_CONCURRENCY", "3")
     os.execvp(  # noqa: S606 - replaces this process with the production server
-        sys.executable,
-        [
-            sys.executable, "-m", "gunicorn", "truyvet.wsgi:application",
-            "--bind", f"{host}:{port}", "--workers", workers, "--threads", "4",
-            "--access-logfile", "-", "--graceful-timeout", "20",
-        ],
-    )
+        sys.executable, server_command(host, port))
+
+
+def server_command(host: str, port: int) -> list[str]:
+    """The production server's command line: granian (decision 0013: it
+    spent about 0.4 ms less CPU per request than gunicorn's threads on the
+    same workers), or gunicorn with WEB_SERVER=gunicorn. WEB_CONCURRENCY
+    worker processes of 4 threads each, access log on stdout, requests in
+    flight finished on SIGTERM for up to 20 s."""
+    workers = os.environ.get("WEB_CONCURRENCY", "3")
+    server = os.environ.get("WEB_SERVER", "granian")
+    if server == "gunicorn":
+        return [sys.executable, "-m", "gunicorn", "truyvet.wsgi:application",
+                "--bind", f"{host}:{port}", "--workers", workers, "--threads", "4",
+                "--access-logfile", "-", "--graceful-timeout", "20"]
+    if server != "granian":
+        raise SystemExit(f"WEB_SERVER must be granian or gunicorn, not {server!r}")
+    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", host,
+            "--port", str(port), "--workers", workers, "--blocking-threads", "4",
+            "--access-log", "--workers-kill-timeout", "20", "truyvet.wsgi:application"]
 
 
 def _worker_beside() -> str:

@@ -227,3 +227,41 @@ def test_a_parallel_burst_on_redis_allows_exactly_the_limit(redis_cache: None) -
         lambda: str(ratelimit.hit(key, limit=5, window_seconds=3600)[0]), count=24)
 
     assert Counter(answers) == {"True": 5, "False": 19}
+
+
+def test_a_parallel_burst_of_two_key_hits_on_redis_allows_exactly_the_limit(
+    redis_cache: None,
+) -> None:
+    """``hit_many`` (a check-in's per-address and per-account limits, one
+    round trip): each key's limit holds as ``hit``'s does."""
+    from truyvet.core import ratelimit
+
+    address, account = f"ip-{uuid.uuid4().hex}", f"user-{uuid.uuid4().hex}"
+    answers = _in_parallel(lambda: str(ratelimit.hit_many(
+        [(address, 50), (account, 5)], window_seconds=3600)[0]), count=24)
+
+    assert Counter(answers) == {"None": 5, account: 19}
+    assert ratelimit.peek(address, window_seconds=3600) == 24
+    assert ratelimit.peek(account, window_seconds=3600) == 24
+
+
+def test_two_keys_cost_one_round_trip_to_redis(
+    redis_cache: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+
+    from truyvet.core import ratelimit
+
+    sent: list[str] = []
+    single = redis.Redis.execute_command
+    batched = redis.client.Pipeline.execute
+    monkeypatch.setattr(redis.Redis, "execute_command",
+                        lambda self, *args, **kw: sent.append("single") or single(
+                            self, *args, **kw))
+    monkeypatch.setattr(redis.client.Pipeline, "execute",
+                        lambda self, *args, **kw: sent.append("pipeline") or batched(
+                            self, *args, **kw))
+    keys = [(f"ip-{uuid.uuid4().hex}", 10), (f"user-{uuid.uuid4().hex}", 10)]
+
+    assert ratelimit.hit_many(keys, window_seconds=60)[0] is None
+    assert sent == ["pipeline"]

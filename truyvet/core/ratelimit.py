@@ -14,11 +14,12 @@ right password) gives its slot back with ``undo``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.redis import RedisCache
 from django.db import connections, router, transaction
 
 
@@ -69,6 +70,39 @@ def hit(key: str, *, limit: int, window_seconds: int) -> tuple[bool, int]:
             count = 1
     reset_in = window_seconds - int(time.time()) % window_seconds
     return count <= limit, reset_in
+
+
+def hit_many(keys: Sequence[tuple[str, int]], *, window_seconds: int) -> tuple[str | None, int]:
+    """Counts one event for each ``(key, limit)`` in order, as ``hit`` does,
+    and stops at the first whose limit is exceeded. Returns that key (None
+    when all are allowed) and the seconds until the window resets.
+
+    With Redis every key is counted in one round trip (``INCR`` and
+    ``EXPIRE`` of each, pipelined): a check-in counts two keys and this is
+    on its hot path. Each ``INCR`` is atomic by itself, so the guarantee of
+    the module's docstring holds per key; the keys after a refused one are
+    counted too there (one request more against them), where the database
+    cache stops at the refused one."""
+    reset_in = window_seconds - int(time.time()) % window_seconds
+    backend = caches["default"]
+    if keys and isinstance(backend, RedisCache):
+        buckets = [backend.make_and_validate_key(_bucket(key, window_seconds))
+                   for key, _limit in keys]
+        pipeline = backend._cache.get_client(buckets[0], write=True).pipeline(
+            transaction=False)
+        for bucket in buckets:
+            pipeline.incr(bucket)
+            pipeline.expire(bucket, window_seconds + 5)
+        counts = pipeline.execute()[0::2]
+        for (key, limit), count in zip(keys, counts, strict=True):
+            if int(count) > limit:
+                return key, reset_in
+        return None, reset_in
+    for key, limit in keys:
+        allowed, reset_in = hit(key, limit=limit, window_seconds=window_seconds)
+        if not allowed:
+            return key, reset_in
+    return None, reset_in
 
 
 def undo(key: str, *, window_seconds: int) -> None:

@@ -68,6 +68,7 @@ from truyvet.checkins import hooks
 from truyvet.checkins.models import CheckIn, CheckInMethod, DepartureKind, ScanOutcome, ScanReceipt
 from truyvet.core import ratelimit
 from truyvet.core.errors import FieldError, ServiceError, Throttled
+from truyvet.core.rawrows import instance_from_row, python_values
 from truyvet.core.requests import client_ip
 from truyvet.venues.models import Venue
 from truyvet.venues.readiness import venue_require_ready
@@ -125,40 +126,40 @@ def _check_time(at: datetime, *, now: datetime, earliest: datetime | None = None
         )
 
 
-def _throttle(key: str, limit: int) -> None:
-    """Counts one request against ``limit`` per minute; 0 means no limit."""
-    if limit <= 0:
-        return
-    allowed, reset_in = ratelimit.hit(f"checkins:{key}", limit=limit, window_seconds=60)
-    if not allowed:
-        raise Throttled(
-            _("Bạn thao tác quá nhanh. Vui lòng thử lại sau %(seconds)s giây.")
-            % {"seconds": reset_in},
-            retry_after=reset_in,
-        )
-
-
 def checkin_throttle(
     *, scope: str, request: HttpRequest | None, user: Viewer | None = None
 ) -> None:
     """Rate limits shared by the pages and the API: per caller address, and
     per account (controllers get a higher limit than citizens). ``scope``
-    names the action so that, say, guest forms do not eat into scans."""
+    names the action so that, say, guest forms do not eat into scans. Each
+    limit counts one request per minute (0 means no limit); both are counted
+    together (one round trip with Redis, ``ratelimit.hit_many``)."""
     # A controller's camera sends a frame to /decode every ~400 ms, so decoding
     # counts as staff work (it needs a login) with the staff budget.
     staff_work = scope in {"staff", "batch", "lookup", "decode"}
+    keys: list[tuple[str, int]] = []
     if request is not None:
         ip_limit = settings.CHECKIN_RATELIMIT_IP_PER_MINUTE
         if staff_work and ip_limit:
             ip_limit = max(ip_limit, settings.CHECKIN_RATELIMIT_STAFF_PER_MINUTE)
-        _throttle(f"{scope}:ip:{client_ip(request) or 'unknown'}", ip_limit)
+        keys.append((f"checkins:{scope}:ip:{client_ip(request) or 'unknown'}", ip_limit))
     if user is not None and user.is_authenticated:
         limit = (
             settings.CHECKIN_RATELIMIT_STAFF_PER_MINUTE
             if staff_work
             else settings.CHECKIN_RATELIMIT_USER_PER_MINUTE
         )
-        _throttle(f"{scope}:user:{user.pk}", limit)
+        keys.append((f"checkins:{scope}:user:{user.pk}", limit))
+    keys = [(key, limit) for key, limit in keys if limit > 0]
+    if not keys:
+        return
+    refused, reset_in = ratelimit.hit_many(keys, window_seconds=60)
+    if refused is not None:
+        raise Throttled(
+            _("Bạn thao tác quá nhanh. Vui lòng thử lại sau %(seconds)s giây.")
+            % {"seconds": reset_in},
+            retry_after=reset_in,
+        )
 
 
 def _lock_people(person_ids: Sequence[int]) -> None:
@@ -369,25 +370,31 @@ def _conflict() -> ServiceError:
 
 def _rows_for_scan(
     *, venue: Venue, person_id: int, at: datetime, checkin_id: uuid.UUID | None,
-    window: timedelta, dwell: timedelta,
+    window: timedelta, dwell: timedelta, lock: bool = False,
 ) -> tuple[CheckInResult | None, list[CheckIn], list[CheckIn]]:
     """One query for everything a scan needs to know: an earlier answer to
     the same ``checkin_id`` (the visit it created, or the one its receipt
     points at), the person's recent visits at the venue (rules 2 and 3),
     and the person's visits anywhere around ``at`` (rule 5): those arriving
-    up to MAX_DWELL before it and up to ``max(W, D)`` after it."""
+    up to MAX_DWELL before it and up to ``max(W, D)`` after it. With
+    ``lock``, the person's lock (``_lock_people``) is taken first, in the
+    same round trip on PostgreSQL (``_scan_rows``)."""
     rows: list[Any]
     if checkin_id is None and timezone.is_naive(at):
+        if lock:
+            _lock_people([person_id])
         return None, [], []  # refused by _check_time
     if not timezone.is_naive(at):
         sql, parameters = _rows_sql(person_id=person_id, checkin_id=checkin_id,
                                     since=at - MAX_DWELL, until=at + max(window, dwell))
-        rows = list(CheckIn.objects.raw(sql, parameters))
+        rows = _scan_rows(sql, parameters, lock_person=person_id if lock else None)
         return _rows_sorted(rows, venue=venue, person_id=person_id, at=at,
                             checkin_id=checkin_id, window=window, dwell=dwell)
     # A naive time (refused by _check_time once a retry is ruled out): only
     # the earlier answer to the id, which needs no bounds.
     assert checkin_id is not None  # naive times without an id returned above
+    if lock:
+        _lock_people([person_id])
     receipt = ScanReceipt.objects.filter(pk=checkin_id)
     wanted = Q(pk=checkin_id) | Q(pk=Subquery(receipt.values("checkin_id")[:1]))
     rows = list(CheckIn.objects.filter(wanted).annotate(
@@ -427,6 +434,44 @@ def _rows_sql(*, person_id: int, checkin_id: uuid.UUID | None, since: datetime,
         "AND (c.person_id = %s OR c.id = %s OR c.id = r.checkin_id)",
         [scan_id, *bounds, person_id, scan_id],
     )
+
+
+def _scan_rows(sql: str, parameters: list[Any], *, lock_person: int | None) -> list[CheckIn]:
+    """``_rows_sql``'s rows as visits (with ``receipt_checkin`` and
+    ``receipt_outcome`` set; a row without a visit has ``pk`` None), read
+    with a plain cursor: ``RawQuerySet`` cost more than the read.
+
+    With ``lock_person``, that person's lock is taken first. On PostgreSQL
+    the lock and the read go in one round trip, as two statements of one
+    message: in READ COMMITTED each statement takes its own snapshot, so
+    the read still starts after the lock is granted and sees a visit
+    committed while it waited (one statement reading under ``FOR UPDATE``
+    would not)."""
+    fields = list(CheckIn._meta.concrete_fields)
+    with connection.cursor() as cursor:
+        # Two statements in one message need client-side binding (Django's
+        # default; a server-side binding cursor prepares one statement).
+        if lock_person is not None and connection.vendor == "postgresql" and (
+                connection.settings_dict["OPTIONS"].get("server_side_binding") is not True):
+            table = connection.ops.quote_name(Person._meta.db_table)
+            cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE; "  # noqa: S608
+                           + sql, [lock_person, *parameters])
+            cursor.nextset()
+        else:
+            if lock_person is not None:
+                _lock_people([lock_person])
+            cursor.execute(sql, parameters)
+        fetched = cursor.fetchall()
+    receipt_field = ScanReceipt._meta.get_field("checkin")
+    rows = []
+    for found in fetched:
+        width = len(fields)
+        row = (instance_from_row(CheckIn, connection, found[:width]) if found[0] is not None
+               else CheckIn(id=None))  # the receipt alone
+        receipt = python_values(connection, [receipt_field], [found[width]])[0]
+        vars(row).update(receipt_checkin=receipt, receipt_outcome=found[width + 1])
+        rows.append(row)
+    return rows
 
 
 def _rows_sorted(
@@ -490,10 +535,9 @@ def _record(
     earliest time a scan by staff may carry (``door._door_floor``)."""
     window = timedelta(minutes=settings.CHECKIN_MERGE_MINUTES)
     dwell = timedelta(minutes=venue.effective_dwell_minutes)
-    _lock_people([person_id])
     earlier, recent, person = _rows_for_scan(
         venue=venue, person_id=person_id, at=at, checkin_id=checkin_id, window=window,
-        dwell=dwell,
+        dwell=dwell, lock=True,
     )
     if earlier is not None:
         return earlier

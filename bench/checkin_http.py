@@ -69,7 +69,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,6 +78,7 @@ from bench.serving import (
     HOST,
     RESULTS,
     ROOT,
+    GranianConfig,
     Server,
     ServerConfig,
     Tally,
@@ -87,13 +87,16 @@ from bench.serving import (
     cpu_of,
     databases_run,
     django_setup,
+    granian_command,
     load_run,
     machine,
+    make_server,
     percentile,
     performance_section_write,
     postgres_create,
     postgres_drop,
     read_response,
+    server_config,
     server_env,
 )
 from bench.serving import http_request as _request
@@ -107,48 +110,6 @@ SCENARIOS = ("noop", "lean", "scan", "staff", "batch")
 LABELS = {"noop": "no-op (GET /health)", "lean": "lean reference (anchor)",
           "scan": "citizen scan", "staff": "staff scan", "batch": "batch"}
 LEAN_DEFAULT = ROOT.parent / "shared" / "anchors" / "lean_checkin.py"
-
-
-@dataclass(frozen=True)
-class GranianConfig(ServerConfig):
-    """granian (a Rust HTTP server) with ``workers`` processes of ``threads``
-    blocking threads each, as ``truyvet serve`` would run it with
-    ``SERVER=granian``."""
-
-    @property
-    def label(self) -> str:
-        return f"granian {self.workers} × {self.threads}"
-
-
-def server_config(text: str) -> ServerConfig:
-    """``sync:N``, ``gthread:NxT`` (gunicorn) or ``granian:NxT``."""
-    kind, _sep, size = text.partition(":")
-    if kind == "granian":
-        workers, _x, threads = size.partition("x")
-        return GranianConfig(workers=int(workers), threads=int(threads or 4))
-    return ServerConfig.parse(text)
-
-
-def _granian_command(config: ServerConfig, app: str, port: int, access_log: bool) -> list[str]:
-    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", HOST,
-            "--port", str(port), "--workers", str(config.workers),
-            "--blocking-threads", str(config.threads), "--backlog", "2048",
-            "--access-log" if access_log else "--no-access-log", app]
-
-
-class GranianServer(Server):
-    """The project under granian, with ``truyvet serve``'s environment."""
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(  # noqa: S603 - our own server
-            _granian_command(self.config, "truyvet.wsgi:application", self.port,
-                             self.access_log),
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log,
-        )
-
-
-def make_server(config: ServerConfig, url: str, log: Path) -> Server:
-    return (GranianServer if isinstance(config, GranianConfig) else Server)(config, url, log)
 
 
 class LeanServer(Server):
@@ -165,7 +126,7 @@ class LeanServer(Server):
     def _start(self) -> subprocess.Popen[bytes]:
         if isinstance(self.config, GranianConfig):  # as its docstring says too
             return subprocess.Popen(  # noqa: S603 - the anchor, run as its docstring says
-                _granian_command(self.config, f"{self.anchor.stem}:wsgi", self.port, False),
+                granian_command(self.config, f"{self.anchor.stem}:wsgi", self.port, False),
                 cwd=self.anchor.parent, env=self.env, stdout=self.log, stderr=self.log,
             )
         return subprocess.Popen(  # noqa: S603 - the anchor, run as its docstring says

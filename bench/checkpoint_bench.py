@@ -52,6 +52,7 @@ from bench.serving import (
     DOC,
     RESULTS,
     ROOT,
+    GranianConfig,
     RequestMaker,
     Server,
     ServerConfig,
@@ -61,10 +62,12 @@ from bench.serving import (
     django_setup,
     load_run,
     machine,
+    make_server,
     percentile,
     performance_section_write,
     postgres_create,
     postgres_drop,
+    server_config,
     server_env,
 )
 from bench.serving import http_request as _request
@@ -240,7 +243,7 @@ def run_database(vendor: str, options: argparse.Namespace) -> list[dict[str, Any
         log = RESULTS / f"checkpoints-server-{vendor}.log"
         log.unlink(missing_ok=True)
         for config in options.configs:
-            server = Server(config, url, log)
+            server = make_server(config, url, log)
             try:
                 runs = [(scenario, interval) for interval in options.intervals
                         for scenario in options.scenarios
@@ -336,10 +339,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--databases", type=comma_list, default=["postgresql"],
                         help="sqlite, postgresql or both (default postgresql)")
     parser.add_argument("--configs",
-                        type=lambda t: [ServerConfig.parse(c) for c in comma_list(t)],
-                        default=[ServerConfig(3, 4)],
-                        help="server configurations: sync:N, gthread:NxT (default gthread:3x4, "
-                             "`truyvet serve`'s)")
+                        type=lambda t: [server_config(c) for c in comma_list(t)],
+                        default=[ServerConfig(3, 4), GranianConfig(3, 4)],
+                        help="server configurations: sync:N, gthread:NxT (gunicorn) or "
+                             "granian:NxT (default gthread:3x4,granian:3x4; `truyvet serve` "
+                             "runs granian 3 x 4)")
     parser.add_argument("--scenarios", type=comma_list, default=list(SCENARIOS),
                         help=f"any of {', '.join(SCENARIOS)}")
     parser.add_argument("--clients", type=int, default=50, help="controllers scanning at once")

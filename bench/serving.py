@@ -392,6 +392,48 @@ class Server:
 # --- Measuring --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class GranianConfig(ServerConfig):
+    """granian (a Rust HTTP server) with ``workers`` processes of ``threads``
+    blocking threads each, as ``truyvet serve`` would run it with
+    ``SERVER=granian``."""
+
+    @property
+    def label(self) -> str:
+        return f"granian {self.workers} × {self.threads}"
+
+
+def server_config(text: str) -> ServerConfig:
+    """``sync:N``, ``gthread:NxT`` (gunicorn) or ``granian:NxT``."""
+    kind, _sep, size = text.partition(":")
+    if kind == "granian":
+        workers, _x, threads = size.partition("x")
+        return GranianConfig(workers=int(workers), threads=int(threads or 4))
+    return ServerConfig.parse(text)
+
+
+def granian_command(config: ServerConfig, app: str, port: int, access_log: bool) -> list[str]:
+    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", HOST,
+            "--port", str(port), "--workers", str(config.workers),
+            "--blocking-threads", str(config.threads), "--backlog", "2048",
+            "--access-log" if access_log else "--no-access-log", app]
+
+
+class GranianServer(Server):
+    """The project under granian, with ``truyvet serve``'s environment."""
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # noqa: S603 - our own server
+            granian_command(self.config, "truyvet.wsgi:application", self.port,
+                             self.access_log),
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log,
+        )
+
+
+def make_server(config: ServerConfig, url: str, log: Path) -> Server:
+    return (GranianServer if isinstance(config, GranianConfig) else Server)(config, url, log)
+
+
 def percentile(values: list[float], share: float) -> float:
     """The sample at rank ``share`` of the sorted values (nearest rank on
     0..n-1); 0.0 for no values."""

@@ -1,6 +1,7 @@
-"""Model instances from hand-written SQL on the hot paths (decision 0013):
-the ORM's query building cost more than the reads it built, and
-``RawQuerySet`` more than a plain cursor."""
+"""Model instances from hand-written SQL on the hot paths, and a few rows
+written the same way (decisions 0013 and 0015): the ORM's query building
+cost more than the reads and writes it built, and ``RawQuerySet`` more than
+a plain cursor."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db import connections, router
 from django.db.models import Field, Model
 
 
@@ -25,11 +27,26 @@ def python_values(connection: BaseDatabaseWrapper, fields: Sequence[Field[Any, A
     for index, field in enumerate(fields):
         if converted[index] is None:
             continue
-        column = field.get_col(field.model._meta.db_table)
-        for converter in (*connection.ops.get_db_converters(column),
-                          *column.get_db_converters(connection)):
+        column, converters = _converters(connection, field)
+        for converter in converters:
             converted[index] = converter(converted[index], column, connection)
     return converted
+
+
+def _converters(connection: BaseDatabaseWrapper, field: Field[Any, Any]
+                ) -> tuple[Any, tuple[Any, ...]]:
+    """A field's column and the converters the ORM would run on it, found
+    once per connection: finding them cost more than converting (most
+    fields on PostgreSQL have none). Kept on the connection object, which
+    belongs to one thread, as its converters do."""
+    kept: dict[Field[Any, Any], tuple[Any, tuple[Any, ...]]] = connection.__dict__.setdefault(
+        "_rawrows_converters", {})
+    found = kept.get(field)
+    if found is None:
+        column = field.get_col(field.model._meta.db_table)
+        found = kept[field] = (column, (*connection.ops.get_db_converters(column),
+                                        *column.get_db_converters(connection)))
+    return found
 
 
 def instance_from_row(model: type[Model], connection: BaseDatabaseWrapper,
@@ -38,3 +55,35 @@ def instance_from_row(model: type[Model], connection: BaseDatabaseWrapper,
     fields = list(model._meta.concrete_fields)
     return model.from_db(connection.alias, [f.attname for f in fields],
                          python_values(connection, fields, values))
+
+
+def instances_insert(*objects: Model) -> None:
+    """Inserts new ``objects`` (of any models), each with every concrete
+    field (an automatic primary key left to the database, and not read
+    back): one round trip on PostgreSQL, one statement each on SQLite, in
+    the caller's transaction. For a hot path's few rows, where the ORM's
+    ``save`` cost more to build than to run; a unique violation raises
+    Django's ``IntegrityError`` as ``save`` would."""
+    connection = connections[router.db_for_write(type(objects[0]))]
+    statements: list[tuple[str, list[Any]]] = []
+    for obj in objects:
+        meta = obj._meta
+        fields = [f for f in meta.concrete_fields
+                  if not (f.primary_key and getattr(obj, f.attname) is None)]
+        quote = connection.ops.quote_name
+        statements.append((
+            "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model
+                quote(meta.db_table), ", ".join(quote(str(f.column)) for f in fields),
+                ", ".join(["%s"] * len(fields))),
+            [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Django's psycopg cursor binds on the client, so several
+            # statements travel as one message.
+            cursor.execute("; ".join(sql for sql, _values in statements),
+                           [value for _sql, values in statements for value in values])
+        else:
+            for sql, values in statements:
+                cursor.execute(sql, values)
+    for obj in objects:
+        obj._state.adding, obj._state.db = False, connection.alias

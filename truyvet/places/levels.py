@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy
 
 from truyvet.core.errors import ErrorCollector, NotFound
 from truyvet.core.models import AuditAction
+from truyvet.core.rawrows import columns_of, instance_from_row
 from truyvet.core.services import audit_event, audit_record_all
 from truyvet.core.text import clean_line
 from truyvet.core.time import local_day
@@ -128,11 +129,19 @@ def commune_levels_at(
     if not ids:
         return {}
     found: dict[int, CommuneLevel] = {}
-    # The latest entry of each commune picked here rather than by ORDER BY:
-    # a commune has a few entries, and on a checkpoint scan the ORM's
-    # compiling of the ordering cost more than the query.
-    for entry in CommuneLevel.objects.filter(commune_id__in=ids,
-                                             effective_from__lte=_day(at)).order_by():
+    # Hand-written, and the latest entry of each commune picked here rather
+    # than by ORDER BY: a commune has a few entries, and on a checkpoint
+    # scan the ORM's building of the query cost more than running it.
+    table = connection.ops.quote_name(CommuneLevel._meta.db_table)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns_of(CommuneLevel, table, connection)} FROM {table} "
+            f"WHERE commune_id IN ({marks}) AND effective_from <= %s",
+            [*ids, connection.ops.adapt_datefield_value(_day(at))])
+        rows = cursor.fetchall()
+    for row in rows:
+        entry: CommuneLevel = instance_from_row(CommuneLevel, connection, row)
         kept = found.get(entry.commune_id)
         if kept is None or (entry.effective_from, entry.pk) > (kept.effective_from, kept.pk):
             found[entry.commune_id] = entry

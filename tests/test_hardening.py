@@ -501,6 +501,17 @@ RAW_SQL_MODULES = {
     "truyvet/vaccination/rollups.py": "coverage upserts: table names from the model, %s values",
     "truyvet/vaccination/importing.py": "staging-row updates: names from the model, %s values",
     "truyvet/vaccination/synth.py": "bulk loader of generated doses: COPY/INSERT, %s values",
+    "truyvet/core/rawrows.py": "a hot path's few inserts (decision 0015): names from the "
+                               "models, every value a %s parameter",
+    "truyvet/certificates/status_selectors.py": "a person's doses, tests and recoveries in "
+                                                "one UNION ALL: names from the models, ids as "
+                                                "%s values",
+    "truyvet/declarations/checkpoints.py": "the current declaration of a QR with its person: "
+                                           "names from the models, the reference as a %s value",
+    "truyvet/places/levels.py": "communes' level entries: names from the model, ids and the "
+                                "day as %s values",
+    "truyvet/venues/permissions.py": "a venue's staff row: fixed text with the table's name, "
+                                     "ids and roles as %s values",
 }
 SQL_CALLS = {"execute", "executemany", "copy", "raw", "extra", "RawSQL"}
 

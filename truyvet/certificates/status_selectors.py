@@ -171,6 +171,7 @@ def _colour_rows(ids: list[int]) -> list[tuple[Any, ...]]:
     dose, test, recovery = Dose._meta, TestResult._meta, Recovery._meta
     vaccine = Vaccine._meta
     marks = ", ".join(["%s"] * len(ids))
+    # Names from the models, ids as parameters (tests/test_hardening.py).
     sql = f"""
         SELECT 'd', d.person_id, d.dose_number, d.kind, v.primary_doses,
                CAST(NULL AS text), d.given_on, CAST(NULL AS timestamptz), CAST(NULL AS date)
@@ -183,7 +184,7 @@ def _colour_rows(ids: list[int]) -> list[tuple[Any, ...]]:
         UNION ALL
         SELECT 'r', r.person_id, NULL, NULL, NULL, NULL, r.first_positive_on, NULL,
                r.recovered_on
-          FROM {quote(recovery.db_table)} r WHERE r.person_id IN ({marks})"""
+          FROM {quote(recovery.db_table)} r WHERE r.person_id IN ({marks})"""  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [*ids, *ids, *ids])
         fetched = cursor.fetchall()

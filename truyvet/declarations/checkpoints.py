@@ -28,8 +28,8 @@ from truyvet.checkins.hooks import ClaimedScan
 from truyvet.checkins.services import checkin_throttle
 from truyvet.core.errors import FieldError, NotFound, ServiceError
 from truyvet.core.masking import mask_name
-from truyvet.core.rawrows import columns_of, instance_from_row, instances_insert
 from truyvet.core.models import AuditAction
+from truyvet.core.rawrows import columns_of, instance_from_row, instances_insert
 from truyvet.core.services import audit_event
 from truyvet.declarations import permissions, qr, zones
 from truyvet.declarations.models import CheckpointPass, Declaration, DeclarationKind, PassDirection

@@ -136,7 +136,7 @@ def commune_levels_at(
     marks = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {columns_of(CommuneLevel, table, connection)} FROM {table} "
+            f"SELECT {columns_of(CommuneLevel, table, connection)} FROM {table} "  # noqa: S608
             f"WHERE commune_id IN ({marks}) AND effective_from <= %s",
             [*ids, connection.ops.adapt_datefield_value(_day(at))])
         rows = cursor.fetchall()

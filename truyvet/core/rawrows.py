@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
@@ -60,30 +60,33 @@ def instance_from_row(model: type[Model], connection: BaseDatabaseWrapper,
 def instances_insert(*objects: Model) -> None:
     """Inserts new ``objects`` (of any models), each with every concrete
     field (an automatic primary key left to the database, and not read
-    back): one round trip on PostgreSQL, one statement each on SQLite, in
-    the caller's transaction. For a hot path's few rows, where the ORM's
-    ``save`` cost more to build than to run; a unique violation raises
-    Django's ``IntegrityError`` as ``save`` would."""
+    back), all or none. For a hot path's few rows, where the ORM's ``save``
+    cost more to build than to run; a unique violation raises Django's
+    ``IntegrityError`` as ``save`` would, and leaves nothing written.
+
+    On PostgreSQL outside a transaction the inserts travel as one message,
+    which the server runs as one implicit transaction: no BEGIN and COMMIT
+    round trips (Django's psycopg cursor binds values on the client, so a
+    message may hold several statements). Inside a transaction, or on
+    SQLite, they run in a savepoint or a transaction of their own."""
     connection = connections[router.db_for_write(type(objects[0]))]
-    statements: list[tuple[str, list[Any]]] = []
+    quote = connection.ops.quote_name
+    statements: list[str] = []
+    values: list[Any] = []
     for obj in objects:
         meta = obj._meta
         fields = [f for f in meta.concrete_fields
                   if not (f.primary_key and getattr(obj, f.attname) is None)]
-        quote = connection.ops.quote_name
-        statements.append((
-            "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model
-                quote(meta.db_table), ", ".join(quote(str(f.column)) for f in fields),
-                ", ".join(["%s"] * len(fields))),
-            [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]))
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Django's psycopg cursor binds on the client, so several
-            # statements travel as one message.
-            cursor.execute("; ".join(sql for sql, _values in statements),
-                           [value for _sql, values in statements for value in values])
-        else:
-            for sql, values in statements:
-                cursor.execute(sql, values)
+        statements.append("INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - model names
+            quote(meta.db_table), ", ".join(quote(str(f.column)) for f in fields),
+            ", ".join(["%s"] * len(fields))))
+        values.append([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("; ".join(statements), [v for own in values for v in own])
+    else:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            for sql, own in zip(statements, values, strict=True):
+                cursor.execute(sql, own)
     for obj in objects:
         obj._state.adding, obj._state.db = False, connection.alias

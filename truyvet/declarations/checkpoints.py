@@ -167,15 +167,16 @@ def _record_pass(*, controller: User, venue: Venue, declaration: Declaration, at
     )
     try:
         # The client's id is the idempotency key: a retry fails to insert
-        # and answers as before (no look-up first: retries are rare).
-        with transaction.atomic():
-            instances_insert(row, audit_event(
-                actor=controller, action=AuditAction.PERSON_READ,
-                purpose=_("Quét tờ khai tại chốt %(venue)s") % {"venue": venue.name},
-                subject_person=declaration.person, target=f"declaration:{declaration.pk}",
-                unit=venue.commune, request=request,
-                detail={"at_venue": venue.name, "pass": str(row.pk), "direction": row.direction},
-            ))
+        # and answers as before (no look-up first: retries are rare). The
+        # pass and its audit row are written together or not at all: an
+        # audited read is never served without its audit row.
+        instances_insert(row, audit_event(
+            actor=controller, action=AuditAction.PERSON_READ,
+            purpose=_("Quét tờ khai tại chốt %(venue)s") % {"venue": venue.name},
+            subject_person=declaration.person, target=f"declaration:{declaration.pk}",
+            unit=venue.commune, request=request,
+            detail={"at_venue": venue.name, "pass": str(row.pk), "direction": row.direction},
+        ))
     except IntegrityError:
         return _seen(CheckpointPass.objects.select_related("declaration").get(pk=row.pk),
                      venue, declaration)

@@ -36,11 +36,13 @@ def _fast_and_offline(settings: Any) -> Iterator[None]:
     from truyvet.accounts.backends import token_cache_forget
     from truyvet.certificates.status_selectors import colour_rules_cache_clear
     from truyvet.places.cache import units_cache_clear
+    from truyvet.places.levels import commune_levels_cache_clear
     from truyvet.venues.qr import venue_qr_cache_clear
 
     token_cache_forget()
     venue_qr_cache_clear()
     units_cache_clear()
+    commune_levels_cache_clear()
     colour_rules_cache_clear()
     # The test client leaves the last request's language active on the
     # thread; every test starts from the default, Vietnamese.

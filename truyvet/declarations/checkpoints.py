@@ -154,7 +154,7 @@ def _record_pass(*, controller: User, venue: Venue, declaration: Declaration, at
         raise ServiceError(message, code="validation_error",
                            errors=[FieldError("direction", message, "invalid")])
     assert declaration.origin is not None and declaration.destination is not None
-    levels = zones.levels_at([declaration.origin, declaration.destination], at)
+    levels = zones.levels_at([declaration.origin, declaration.destination], at, cached=True)
     origin_entry = levels.get(declaration.origin.pk)
     destination_entry = levels.get(declaration.destination.pk)
     row = CheckpointPass(

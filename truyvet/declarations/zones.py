@@ -35,10 +35,13 @@ def level_at(commune: AdministrativeUnit | None, at: datetime) -> int | None:
     return entry.level if entry is not None else None
 
 
-def levels_at(communes: list[AdministrativeUnit], at: datetime) -> dict[int, CommuneLevel]:
+def levels_at(communes: list[AdministrativeUnit], at: datetime, *, cached: bool = False
+              ) -> dict[int, CommuneLevel]:
     """The entries in force at ``at`` for several communes, in one query:
-    {commune id: entry}; communes without a level are left out."""
-    return commune_levels_at(communes, at)
+    {commune id: entry}; communes without a level are left out. ``cached``:
+    from the process's memory (``places.levels.LEVELS_CACHE_SECONDS``), for
+    the checkpoint scan."""
+    return commune_levels_at(communes, at, cached=cached)
 
 
 def levels_on(ends: list[tuple[int, date]]) -> dict[tuple[int, date], CommuneLevel]:

@@ -9,9 +9,12 @@ class PlacesConfig(AppConfig):
 
     def ready(self) -> None:
         from truyvet.places.cache import units_cache_clear
-        from truyvet.places.models import AdministrativeUnit
+        from truyvet.places.levels import commune_levels_cache_clear
+        from truyvet.places.models import AdministrativeUnit, CommuneLevel
 
         # A unit saved or deleted through this process is never served stale here.
         for signal in (post_save, post_delete):
             signal.connect(units_cache_clear, sender=AdministrativeUnit,
                            dispatch_uid=f"places.units_cache.{signal is post_save}")
+            signal.connect(commune_levels_cache_clear, sender=CommuneLevel,
+                           dispatch_uid=f"places.levels_cache.{signal is post_save}")

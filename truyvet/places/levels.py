@@ -17,6 +17,7 @@ places: the caller (declarations) checks it before calling ``commune_levels_set`
 from __future__ import annotations
 
 import bisect
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -121,31 +122,88 @@ def commune_level_at(
 
 
 def commune_levels_at(
-    communes: Iterable[AdministrativeUnit | int], at: date | datetime | None = None
+    communes: Iterable[AdministrativeUnit | int], at: date | datetime | None = None,
+    *, cached: bool = False,
 ) -> dict[int, CommuneLevel]:
     """``commune_level_at`` for many communes on one day, in one query:
-    {commune id: entry}; communes without a level are left out."""
+    {commune id: entry}; communes without a level are left out.
+
+    With ``cached`` (a checkpoint scan), each commune's history comes from
+    the process's memory for ``LEVELS_CACHE_SECONDS``; the entries are
+    shared, read them only."""
     ids = {_commune_id(c) for c in communes}
     if not ids:
         return {}
-    found: dict[int, CommuneLevel] = {}
-    # Hand-written, and the latest entry of each commune picked here rather
-    # than by ORDER BY: a commune has a few entries, and on a checkpoint
-    # scan the ORM's building of the query cost more than running it.
+    day = _day(at)
+    if cached:
+        found: dict[int, CommuneLevel] = {}
+        for commune_id, history in _histories(ids).items():
+            in_force = [entry for entry in history if entry.effective_from <= day]
+            if in_force:
+                found[commune_id] = in_force[-1]
+        return found
+    return {commune_id: history[-1]
+            for commune_id, history in _histories_read(ids, until=day).items()}
+
+
+def _histories_read(ids: set[int], *, until: date | None = None
+                    ) -> dict[int, list[CommuneLevel]]:
+    """The communes' entries (effective by ``until`` when given) in the
+    order they hold, {commune id: entries}; communes without one are left
+    out. Hand-written, and ordered here rather than by ORDER BY: a commune
+    has a few entries, and on a checkpoint scan the ORM's building of the
+    query cost more than running it."""
     table = connection.ops.quote_name(CommuneLevel._meta.db_table)
-    marks = ", ".join(["%s"] * len(ids))
+    sql = (f"SELECT {columns_of(CommuneLevel, table, connection)} FROM {table} "  # noqa: S608
+           f"WHERE commune_id IN ({', '.join(['%s'] * len(ids))})")
+    values: list[Any] = list(ids)
+    if until is not None:
+        sql += " AND effective_from <= %s"
+        values.append(connection.ops.adapt_datefield_value(until))
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns_of(CommuneLevel, table, connection)} FROM {table} "  # noqa: S608
-            f"WHERE commune_id IN ({marks}) AND effective_from <= %s",
-            [*ids, connection.ops.adapt_datefield_value(_day(at))])
+        cursor.execute(sql, values)
         rows = cursor.fetchall()
+    histories: dict[int, list[CommuneLevel]] = defaultdict(list)
     for row in rows:
         entry: CommuneLevel = instance_from_row(CommuneLevel, connection, row)
-        kept = found.get(entry.commune_id)
-        if kept is None or (entry.effective_from, entry.pk) > (kept.effective_from, kept.pk):
-            found[entry.commune_id] = entry
+        histories[entry.commune_id].append(entry)
+    for history in histories.values():
+        history.sort(key=lambda entry: (entry.effective_from, entry.pk))
+    return histories
+
+
+# Each commune's level history kept in the process for a checkpoint scan
+# (decision 0015): levels are set for a day, rarely, and by officials; a
+# scan read them on every pass. A level set or an entry saved through this
+# process is seen at once (``commune_levels_cache_clear``); another process
+# sees it within the bound.
+LEVELS_CACHE_SECONDS = 5.0
+_HISTORIES: dict[int, tuple[float, list[CommuneLevel]]] = {}
+
+
+def _histories(ids: set[int]) -> dict[int, list[CommuneLevel]]:
+    now = time.monotonic()
+    found: dict[int, list[CommuneLevel]] = {}
+    missing: set[int] = set()
+    for commune_id in ids:
+        kept = _HISTORIES.get(commune_id)
+        if kept is not None and kept[0] > now:
+            found[commune_id] = kept[1]
+        else:
+            missing.add(commune_id)
+    if missing:
+        read = _histories_read(missing)
+        for commune_id in missing:
+            history = read.get(commune_id, [])
+            _HISTORIES[commune_id] = (now + LEVELS_CACHE_SECONDS, history)
+            found[commune_id] = history
     return found
+
+
+def commune_levels_cache_clear(**_signal: Any) -> None:
+    """Forgets the histories kept (also a receiver of ``CommuneLevel``'s
+    ``post_save`` and ``post_delete``)."""
+    _HISTORIES.clear()
 
 
 def commune_levels_on(
@@ -344,6 +402,7 @@ def commune_levels_set(
             )
             for c in communes
         ])
+    commune_levels_cache_clear()  # bulk_create sends no post_save
     return [LevelChange(commune=c, previous=latest.get(c.pk), entry=e)
             for c, e in zip(communes, entries, strict=True)]
 

@@ -266,8 +266,8 @@ def test_a_checkpoint_scan_costs_a_fixed_set_of_statements(
 ) -> None:
     """Pins the cost behind issue 14's p95 bar (decision 0015): a regression
     that adds a round trip to a scan fails here. The controller's token, the
-    checkpoint, the places and the colour rules are in memory after the
-    first scan."""
+    checkpoint, the places, the levels and the colour rules are in memory
+    after the first scan."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -282,14 +282,14 @@ def test_a_checkpoint_scan_costs_a_fixed_set_of_statements(
     assert response.status_code == 201, response.content
     assert response.json()["card_colour" if "declarations" in path else "display"]
     statements = [q["sql"][:90] for q in captured.captured_queries]
-    # Being staff there; the declaration with its person (its places from
-    # memory); both ends' levels in one query; the pass and its audit row in
-    # one transaction (here a savepoint under the test's), the two inserts
-    # in one message on PostgreSQL; the card colour
+    # Being staff there; the declaration with its person (its places and
+    # both ends' levels from memory); the pass and its audit row together
+    # (here a savepoint under the test's transaction), the two inserts in
+    # one message on PostgreSQL; the card colour
     # (certificates.person_colours): the person's doses, tests and
     # recoveries in one statement (the province's rules from memory).
     inserts = 1 if connection.vendor == "postgresql" else 2
-    assert len(statements) == 1 + 1 + 1 + (inserts + 2) + 1, "\n".join(statements)
+    assert len(statements) == 1 + 1 + (inserts + 2) + 1, "\n".join(statements)
 
 
 def test_the_scan_shows_the_persons_card_colour(personas: Any, checkpoint: Any) -> None:

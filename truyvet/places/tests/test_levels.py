@@ -110,3 +110,33 @@ def test_a_badge_says_the_level_in_words_and_names_its_colour() -> None:
     assert (badge.colour, badge.colour_name, badge.label) == ("red", "Đỏ",
                                                               "Cấp 4 – Nguy cơ rất cao")
     assert "Cấp 4" in badge.text and "Đỏ" in badge.text
+
+
+def test_the_scans_memory_of_levels_sees_this_process_at_once_and_others_within_the_bound(
+    units: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Decision 0015: a checkpoint scan reads both ends' levels from memory.
+    A level set through this process is seen by the next scan; an entry
+    written by another process (here bulk_create, which sends no signal,
+    stands in for it) is seen once ``LEVELS_CACHE_SECONDS`` have passed."""
+    from truyvet.places import levels
+
+    put(units, units.thanh_nhat, 2, date(2021, 11, 1), "Ca cộng đồng")
+
+    def cached(day: date) -> dict[int, int]:
+        found = commune_levels_at([units.thanh_nhat, units.an_lac], day, cached=True)
+        return {k: v.level for k, v in found.items()}
+
+    assert cached(TODAY) == {units.thanh_nhat.pk: 2}
+    put(units, units.thanh_nhat, 3, TODAY, "Ổ dịch mới")
+    assert cached(TODAY) == {units.thanh_nhat.pk: 3}  # this process: at once
+    assert cached(date(2021, 11, 14)) == {units.thanh_nhat.pk: 2}  # the history, by day
+    CommuneLevel.objects.bulk_create([CommuneLevel(
+        commune=units.an_lac, level=4, effective_from=TODAY, reason="khác")])
+    assert cached(TODAY) == {units.thanh_nhat.pk: 3}  # another process: not yet
+    clock = levels.time.monotonic() + levels.LEVELS_CACHE_SECONDS + 0.1
+    monkeypatch.setattr(levels.time, "monotonic", lambda: clock)
+    assert cached(TODAY) == {units.thanh_nhat.pk: 3, units.an_lac.pk: 4}
+    # The memory answers as the database does.
+    assert cached(TODAY) == {k: v.level for k, v in commune_levels_at(
+        [units.thanh_nhat, units.an_lac], TODAY).items()}

@@ -206,15 +206,15 @@ class PersonColour:
 
 def person_colour(person: Person, at: datetime | None = None) -> PersonColour:
     """The person's card colour at ``at`` (now by default), why, and when it
-    will change. Three to five queries (see ``person_colours``)."""
+    will change. One to three queries (see ``person_colours``)."""
     return person_colours([person], at)[person.pk]
 
 
 def person_colours(people: Sequence[Person], at: datetime | None = None
                    ) -> dict[int, PersonColour]:
     """``person_colour`` of many people (a door's offline batch, a
-    checkpoint's list) in a fixed number of queries: three for the
-    records, one for the communes (none when every person's commune was
+    checkpoint's list) in a fixed number of queries: one for the records
+    (per 2,000 people), one for the communes (none when every person's commune was
     loaded with them, as a checkpoint scan does), one per distinct province
     for its rules (none while they are kept: ``RULES_CACHE_SECONDS``)."""
     at = at or timezone.now()

@@ -5,6 +5,7 @@ a plain cursor."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,11 +65,12 @@ def instances_insert(*objects: Model) -> None:
     cost more to build than to run; a unique violation raises Django's
     ``IntegrityError`` as ``save`` would, and leaves nothing written.
 
-    On PostgreSQL outside a transaction the inserts travel as one message,
-    which the server runs as one implicit transaction: no BEGIN and COMMIT
-    round trips (Django's psycopg cursor binds values on the client, so a
-    message may hold several statements). Inside a transaction, or on
-    SQLite, they run in a savepoint or a transaction of their own."""
+    On PostgreSQL the inserts travel as one message (Django's psycopg cursor
+    binds values on the client, so a message may hold several statements).
+    Outside a transaction the server runs that message as one implicit
+    transaction: no BEGIN and COMMIT round trips. Inside one, or on SQLite
+    (one statement at a time), they run in a savepoint or a transaction of
+    their own."""
     connection = connections[router.db_for_write(type(objects[0]))]
     quote = connection.ops.quote_name
     statements: list[str] = []
@@ -81,11 +83,12 @@ def instances_insert(*objects: Model) -> None:
             quote(meta.db_table), ", ".join(quote(str(f.column)) for f in fields),
             ", ".join(["%s"] * len(fields))))
         values.append([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        with connection.cursor() as cursor:
+    one_message = connection.vendor == "postgresql"
+    with (contextlib.nullcontext() if one_message and not connection.in_atomic_block
+          else transaction.atomic(using=connection.alias)), connection.cursor() as cursor:
+        if one_message:
             cursor.execute("; ".join(statements), [v for own in values for v in own])
-    else:
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        else:
             for sql, own in zip(statements, values, strict=True):
                 cursor.execute(sql, own)
     for obj in objects:

@@ -323,11 +323,12 @@ def write_doc(results: list[dict[str, Any]], options: argparse.Namespace) -> Non
         "average before: "
         + ", ".join(sorted({f"{r['database']} {r['load_before']:.2f}" for r in results})) + ".",
         "", HEADER, *[_row(r) for r in results], "", *verdicts(results), "",
-        "What a scan costs, and why it is 10 statements: decisions/0015 (\"What a scan "
-        "costs\"); the count is pinned by "
+        "What a scan costs, and why it is four statements on PostgreSQL: decisions/0015 "
+        "(\"What a scan costs\" and its second round); the count is pinned by "
         "`declarations/tests/test_checkpoints.py::test_a_checkpoint_scan_costs_a_fixed_set_of"
-        "_statements`. App CPU is the gunicorn workers' time per answered scan, DB CPU that "
-        "of the PostgreSQL backends serving the benchmark database.", "",
+        "_statements`. App CPU is the server's workers' time per answered scan, DB CPU that "
+        "of the PostgreSQL backends serving the benchmark database. `truyvet serve` runs "
+        "granian 3 × 4 unless told otherwise (decision 0013).", "",
         "Reproduce: `make bench`, or `python -m bench checkpoints --help`.", ""]))
 
 

@@ -257,6 +257,16 @@ def _end_at_next_arrival(visits: Sequence[CheckIn]) -> list[CheckIn]:
     return changed
 
 
+def _run_per_row(cursor: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """``executemany``, but a single row (a single scan's write, the usual
+    case) with ``execute``: psycopg runs ``executemany`` in pipeline mode,
+    whose entry and exit cost a single row more than the statement."""
+    if len(rows) == 1:
+        cursor.execute(sql, rows[0])
+    else:
+        cursor.executemany(sql, rows)
+
+
 def _ends_update(visits: Sequence[CheckIn]) -> None:
     """Writes the ends rule 5 moved, one prepared statement run once per row,
     by id and arrival so that PostgreSQL reads one partition."""
@@ -266,7 +276,8 @@ def _ends_update(visits: Sequence[CheckIn]) -> None:
     at, pk = meta.get_field("arrived_at"), meta.get_field("id")
     table = connection.ops.quote_name(meta.db_table)
     with connection.cursor() as cursor:
-        cursor.executemany(
+        _run_per_row(
+            cursor,
             f"UPDATE {table} SET ends_at = %s WHERE id = %s AND arrived_at = %s",  # noqa: S608
             [(at.get_db_prep_save(v.ends_at, connection), pk.get_db_prep_save(v.pk, connection),
               at.get_db_prep_save(v.arrived_at, connection)) for v in visits],
@@ -304,13 +315,13 @@ def _visits_insert(visits: Sequence[CheckIn], *, receipts: bool = False,
     with connection.cursor() as cursor:
         if receipts and connection.vendor == "postgresql":
             # One round trip: a data-modifying WITH runs whether read or not.
-            cursor.executemany(f"WITH visit AS ({sql}) {receipt_sql}",
-                               [row + receipt for row, receipt in zip(rows, receipt_rows,
-                                                                        strict=True)])
+            _run_per_row(cursor, f"WITH visit AS ({sql}) {receipt_sql}",
+                         [row + receipt for row, receipt in zip(rows, receipt_rows,
+                                                                  strict=True)])
         else:
-            cursor.executemany(sql, rows)
+            _run_per_row(cursor, sql, rows)
             if receipts:
-                cursor.executemany(receipt_sql, receipt_rows)
+                _run_per_row(cursor, receipt_sql, receipt_rows)
     for visit in visits:
         visit._state.adding, visit._state.db = False, connection.alias
 
@@ -333,7 +344,7 @@ def _visits_update(visits: Sequence[CheckIn], arrivals: dict[uuid.UUID, datetime
         quote(meta.db_table), ", ".join(f"{quote(str(f.column))} = %s" for f in columns),
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [
+        _run_per_row(cursor, sql, [
             [f.get_db_prep_save(getattr(v, f.attname), connection) for f in columns]
             + [pk.get_db_prep_save(v.pk, connection),
                at.get_db_prep_save(arrivals[v.pk], connection)]

@@ -11,8 +11,8 @@ test client, as a phone would: ``SCANS`` citizens each make a new visit at
 one venue (warm: tokens and the venue in memory), then each scans again (a
 merge). It prints the statements of one new visit and of one merge, and
 the process CPU time per scan (``time.process_time``: this process only;
-on PostgreSQL the server's own CPU is not in it, on SQLite it is). When the
-reports' rollups are folded by the worker (decision 0022), it also prints
+on PostgreSQL the server's own CPU is not in it, on SQLite it is). The
+reports' rollups are folded by the worker (decision 0022): it also prints
 what the fold of those visits costs, so that the work moved off the
 request is shown, not hidden. Not part of ``make test`` (bench/ is not a
 test path); CPU figures on a busy machine are noisy, statement counts are
@@ -47,14 +47,6 @@ def _post(client: Client, body: dict[str, Any], token: str) -> Any:
                        HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
-def _fold() -> Any:
-    try:
-        from truyvet.reports.rollups import rollups_fold  # type: ignore[attr-defined]
-    except ImportError:  # rollups written inline by the scan (before decision 0022)
-        return None
-    return rollups_fold
-
-
 def test_scan_cost(personas: Any, settings: Any) -> None:
     settings.CHECKIN_RATELIMIT_IP_PER_MINUTE = 0
     settings.CHECKIN_RATELIMIT_USER_PER_MINUTE = 0
@@ -73,9 +65,9 @@ def test_scan_cost(personas: Any, settings: Any) -> None:
         for n in range(SCANS + 2)
     ]
     client = Client()
-    fold = _fold()
+    from truyvet.reports.rollups import rollups_fold
     # Warm: one scan by each of two citizens (token cache, venue cache,
-    # today's rollup rows), folded if there is a fold.
+    # today's rollup rows), folded.
     for token in tokens[-2:]:
         assert _post(client, {"venue": payload, "id": str(uuid.uuid4())}, token).status_code == 201
     # Each citizen's token used once (a phone's first request reads it and
@@ -86,8 +78,7 @@ def test_scan_cost(personas: Any, settings: Any) -> None:
     for token in tokens:
         assert _post(client, {"venue": payload, "id": str(uuid.uuid4()),
                               "scanned_at": earlier}, token).status_code == 201
-    if fold is not None:
-        fold()
+    rollups_fold()
 
     # CaptureQueriesContext slices a log of at most 9,000 queries, which the
     # set-up may have filled.
@@ -111,16 +102,14 @@ def test_scan_cost(personas: Any, settings: Any) -> None:
         response = _post(client, {"venue": payload, "id": str(uuid.uuid4())}, token)
         assert response.json()["outcome"] == "merged"
     merge_cpu = (time.process_time() - started) / (len(tokens) - 1)
-    fold_line = "rollups written inline by the scan"
-    if fold is not None:
-        started = time.process_time()
-        connection.queries_log.clear()
-        with CaptureQueriesContext(connection) as folded:
-            fold()
-        fold_cpu = time.process_time() - started
-        each = fold_cpu / len(tokens) * 1e6
-        fold_line = (f"fold of {len(tokens)} new visits: {len(folded)} statements, "
-                     f"{fold_cpu * 1000:.1f} ms CPU ({each:.0f} µs a visit)")
+    started = time.process_time()
+    connection.queries_log.clear()
+    with CaptureQueriesContext(connection) as folded:
+        rollups_fold()
+    fold_cpu = time.process_time() - started
+    each = fold_cpu / len(tokens) * 1e6
+    fold_line = (f"fold of {len(tokens)} new visits: {len(folded)} statements, "
+                 f"{fold_cpu * 1000:.1f} ms CPU ({each:.0f} µs a visit)")
 
     print(f"\n[{connection.vendor}] citizen scan, new visit: {len(new_sql)} statements, "
           f"{new_cpu * 1e6:.0f} µs CPU a scan (mean of {len(tokens) - 1})")

@@ -7,7 +7,6 @@ declarations' checkpoints call it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from truyvet.certificates import colour as rules
 from truyvet.certificates import status_permissions as permissions
 from truyvet.certificates.models import ColourRule, Recovery, TestOutcome, TestResult
 from truyvet.core.errors import FieldError, NotFound, ServiceError
+from truyvet.core.memory import KeptInProcess
 from truyvet.core.models import AuditAction
 from truyvet.core.rawrows import python_values
 from truyvet.core.services import audit_event
@@ -66,7 +66,8 @@ def rules_for(unit: AdministrativeUnit | None) -> list[rules.Rule]:
 # at once (``colour_rules_cache_clear`` on save and delete); by another
 # process within the bound.
 RULES_CACHE_SECONDS = 5.0
-_RULES: dict[tuple[str, str] | None, tuple[float, list[rules.Rule]]] = {}
+_RULES: KeptInProcess[tuple[str, str] | None, list[rules.Rule]] = KeptInProcess(
+    RULES_CACHE_SECONDS)
 
 
 def colour_rules_cache_clear(**_signal: Any) -> None:
@@ -76,13 +77,8 @@ def colour_rules_cache_clear(**_signal: Any) -> None:
 
 def _rules_for_province(province: tuple[str, str] | None) -> list[rules.Rule]:
     """``rules_for`` by (scheme, province code); the list is shared: read it only."""
-    now = time.monotonic()
-    kept = _RULES.get(province)
-    if kept is not None and kept[0] > now:
-        return kept[1]
-    found = _rules_read(province)
-    _RULES[province] = (now + RULES_CACHE_SECONDS, found)
-    return found
+    return _RULES.many([province], lambda missing: {p: _rules_read(p) for p in missing})[
+        province]
 
 
 def _rules_read(province: tuple[str, str] | None) -> list[rules.Rule]:

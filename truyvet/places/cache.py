@@ -16,37 +16,26 @@ change them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
+from truyvet.core.memory import KeptInProcess
 from truyvet.places.models import AdministrativeUnit
 
 UNIT_CACHE_SECONDS = 300.0
 
-_UNITS: dict[int, tuple[float, AdministrativeUnit]] = {}
+_UNITS: KeptInProcess[int, AdministrativeUnit] = KeptInProcess(UNIT_CACHE_SECONDS)
 
 
 def units_by_id(ids: Iterable[int | None]) -> dict[int, AdministrativeUnit]:
     """{id: unit} for ``ids`` (None and unknown ids are left out): from
     memory, the others in one query."""
-    now = time.monotonic()
-    found: dict[int, AdministrativeUnit] = {}
-    missing: set[int] = set()
-    for pk in ids:
-        if pk is None or pk in found:
-            continue
-        kept = _UNITS.get(pk)
-        if kept is not None and kept[0] > now:
-            found[pk] = kept[1]
-        else:
-            missing.add(pk)
-    if missing:
-        for unit in (AdministrativeUnit.objects.filter(pk__in=missing)
-                     .select_related("parent__parent").order_by()):
-            _UNITS[unit.pk] = (now + UNIT_CACHE_SECONDS, unit)
-            found[unit.pk] = unit
-    return found
+    return _UNITS.many((pk for pk in ids if pk is not None), _units_read)
+
+
+def _units_read(ids: set[int]) -> dict[int, AdministrativeUnit]:
+    return {unit.pk: unit for unit in AdministrativeUnit.objects.filter(pk__in=ids)
+            .select_related("parent__parent").order_by()}
 
 
 def units_cache_clear(**_signal: Any) -> None:

@@ -17,7 +17,6 @@ places: the caller (declarations) checks it before calling ``commune_levels_set`
 from __future__ import annotations
 
 import bisect
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from truyvet.core.errors import ErrorCollector, NotFound
+from truyvet.core.memory import KeptInProcess
 from truyvet.core.models import AuditAction
 from truyvet.core.rawrows import columns_of, instance_from_row
 from truyvet.core.services import audit_event, audit_record_all
@@ -178,26 +178,12 @@ def _histories_read(ids: set[int], *, until: date | None = None
 # process is seen at once (``commune_levels_cache_clear``); another process
 # sees it within the bound.
 LEVELS_CACHE_SECONDS = 5.0
-_HISTORIES: dict[int, tuple[float, list[CommuneLevel]]] = {}
+_HISTORIES: KeptInProcess[int, list[CommuneLevel]] = KeptInProcess(LEVELS_CACHE_SECONDS)
 
 
 def _histories(ids: set[int]) -> dict[int, list[CommuneLevel]]:
-    now = time.monotonic()
-    found: dict[int, list[CommuneLevel]] = {}
-    missing: set[int] = set()
-    for commune_id in ids:
-        kept = _HISTORIES.get(commune_id)
-        if kept is not None and kept[0] > now:
-            found[commune_id] = kept[1]
-        else:
-            missing.add(commune_id)
-    if missing:
-        read = _histories_read(missing)
-        for commune_id in missing:
-            history = read.get(commune_id, [])
-            _HISTORIES[commune_id] = (now + LEVELS_CACHE_SECONDS, history)
-            found[commune_id] = history
-    return found
+    """Every commune of ``ids`` with its history, empty when it has none."""
+    return _HISTORIES.many(ids, _histories_read, absent=list)
 
 
 def commune_levels_cache_clear(**_signal: Any) -> None:

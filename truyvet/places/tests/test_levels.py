@@ -119,6 +119,7 @@ def test_the_scans_memory_of_levels_sees_this_process_at_once_and_others_within_
     A level set through this process is seen by the next scan; an entry
     written by another process (here bulk_create, which sends no signal,
     stands in for it) is seen once ``LEVELS_CACHE_SECONDS`` have passed."""
+    from truyvet.core import memory
     from truyvet.places import levels
 
     put(units, units.thanh_nhat, 2, date(2021, 11, 1), "Ca cộng đồng")
@@ -134,8 +135,8 @@ def test_the_scans_memory_of_levels_sees_this_process_at_once_and_others_within_
     CommuneLevel.objects.bulk_create([CommuneLevel(
         commune=units.an_lac, level=4, effective_from=TODAY, reason="khác")])
     assert cached(TODAY) == {units.thanh_nhat.pk: 3}  # another process: not yet
-    clock = levels.time.monotonic() + levels.LEVELS_CACHE_SECONDS + 0.1
-    monkeypatch.setattr(levels.time, "monotonic", lambda: clock)
+    clock = memory.time.monotonic() + levels.LEVELS_CACHE_SECONDS + 0.1
+    monkeypatch.setattr(memory.time, "monotonic", lambda: clock)
     assert cached(TODAY) == {units.thanh_nhat.pk: 3, units.an_lac.pk: 4}
     # The memory answers as the database does.
     assert cached(TODAY) == {k: v.level for k, v in commune_levels_at(

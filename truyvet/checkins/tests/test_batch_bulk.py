@@ -70,6 +70,26 @@ def queue(venue: str, tokens: list[str], count: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.django_db
+def batches_of_50_and_500(client: Client, personas: Any, restaurant: Any
+                          ) -> list[tuple[int, dict[str, Any], list[str]]]:
+    """(size, answer, statements) of a batch of 50 and one of 500 by the
+    controller, each into an empty check-in table. The per-process memories
+    (venue, units, the province's colour rules: decisions 0013 and 0015) are
+    warmed first, so that both sizes pay the same reads and the comparison
+    is of the batch alone."""
+    tokens = [personal_qr_token(p) for p in villagers(5)]
+    client.force_login(personas.controller)
+    post_json(client, URL, {"items": queue(restaurant.code, tokens, 5)})
+    found = []
+    for size in (50, 500):
+        items = queue(restaurant.code, tokens, size)
+        CheckIn.objects.all().delete()
+        with CaptureQueriesContext(connection) as captured:
+            body = post_json(client, URL, {"items": items}).json()
+        found.append((size, body, [q["sql"] for q in captured.captured_queries]))
+    return found
+
+
 class TestBulkQueue:
     def test_a_full_batch_costs_a_fixed_number_of_queries(
         self, client: Client, personas: Any, restaurant: Any,
@@ -97,20 +117,10 @@ class TestBulkQueue:
         """Only the inserts may grow: SQLite takes at most 999 values per
         statement (Django's limit), so new visits and receipts go in ~100
         rows at a time; PostgreSQL takes them in one."""
-        tokens = [personal_qr_token(p) for p in villagers(5)]
-        client.force_login(personas.controller)
-        # Warm the per-process memories first (venue, units, the province's
-        # colour rules: decisions 0013 and 0015), so that both sizes below
-        # pay the same reads and the comparison is of the batch alone.
-        post_json(client, URL, {"items": queue(restaurant.code, tokens, 5)})
         counts = []
-        for size in (50, 500):
-            items = queue(restaurant.code, tokens, size)
-            CheckIn.objects.all().delete()
-            with CaptureQueriesContext(connection) as captured:
-                body = post_json(client, URL, {"items": items}).json()
+        for size, body, statements in batches_of_50_and_500(client, personas, restaurant):
             assert body["accepted"] == size
-            counts.append(len(captured.captured_queries))
+            counts.append(len(statements))
         fields = CheckIn._meta.concrete_fields
         per_insert = connection.ops.bulk_batch_size(fields, list(range(500))) or 500
         extra_inserts = 2 * (math.ceil(500 / per_insert) - 1)  # visits and receipts
@@ -132,21 +142,10 @@ class TestBulkQueue:
         nothing is written or read per item."""
         if connection.vendor != "postgresql":
             pytest.skip("SQLite splits inserts at 999 values: the test above bounds that")
-        tokens = [personal_qr_token(p) for p in villagers(5)]
-        client.force_login(personas.controller)
-        # Warm the per-process memories first (venue, units, the province's
-        # colour rules: decisions 0013 and 0015), so that both sizes below
-        # pay the same reads and the comparison is of the batch alone.
-        post_json(client, URL, {"items": queue(restaurant.code, tokens, 5)})
         counts = []
-        for size in (50, 500):
-            items = queue(restaurant.code, tokens, size)
-            CheckIn.objects.all().delete()
-            with CaptureQueriesContext(connection) as captured:
-                body = post_json(client, URL, {"items": items}).json()
+        for size, body, statements in batches_of_50_and_500(client, personas, restaurant):
             assert body["accepted"] == size
             assert {r["outcome"] for r in body["results"]} == {"created", "merged", "checked_out"}
-            statements = [q["sql"] for q in captured.captured_queries]
             assert sum(s.startswith("COPY ") for s in statements) == 3  # visits, receipts, audits
             counts.append(len(statements))
         assert counts[1] == counts[0]

@@ -120,13 +120,16 @@ def test_a_paper_declaration_is_typed_in_by_keyboard_alone_in_under_30_seconds(
     keys.press("Tab")
     keys.type(units.thanh_nhat.code)
     keys.press("Tab")  # the departure date is today's unless typed over
-    keys.press("Enter")
-    page.wait_for_load_state()
+    # Wait for the answer page itself: waiting on the load state of the page
+    # that was already loaded returns at once, and a screenshot taken while
+    # the form's POST is in flight can hang until Playwright's timeout.
+    with page.expect_navigation():
+        keys.press("Enter")
+    page.wait_for_selector("#paper-result, .errorlist, .form-error")
+    elapsed = clock.monotonic() - started
     save_screenshot(page, "checkpoint-paper.png")
     errors = page.locator(".errorlist, .form-error").all_inner_texts()
     assert page.locator("#paper-result").count() == 1, errors
-    elapsed = clock.monotonic() - started
-    save_screenshot(page, "checkpoint-paper.png")
     assert elapsed < 30, elapsed
     passed = CheckpointPass.objects.get()
     declaration = passed.declaration

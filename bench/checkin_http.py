@@ -38,8 +38,10 @@ for thousands of phones), and these are measured in turn:
   ``LEAN_SHARE`` of the reference's rate *in the same run*, so that other work
   on the machine lowers both alike. Its code is run, never copied.
 
-The 1-minute load average is recorded before every row, and each row says
-whether its target is met or by how much it is missed.
+The 1-minute load average is recorded before every row (before its
+warm-up), and each row says whether its target is met or by how much it is
+missed. ``--settle-load 0.5`` waits before each row until the average is
+below 0.5, as the quiet run in docs/performance.md asks.
 
 The load generator is ``bench.serving``'s: N concurrent asyncio clients with
 keep-alive HTTP/1.1 connections (reconnecting when a sync worker closes
@@ -436,15 +438,37 @@ def postgres_cpu(server_url: str, name: str) -> Callable[[], float]:
     return cpu
 
 
+def settle(options: argparse.Namespace) -> None:
+    """Waits, before a row, until the 1-minute load average is below
+    ``--settle-load`` (at most ``--settle-max`` seconds), so that each row
+    starts on a quiet machine rather than in the wake of the row before: the
+    rows themselves load both cores, and the average takes about a minute to
+    forget them. 0 measures at once."""
+    bound = options.settle_load
+    if not bound:
+        return
+    waited, deadline = 0.0, time.monotonic() + options.settle_max
+    while (load_1m := os.getloadavg()[0]) >= bound and time.monotonic() < deadline:
+        if not waited:
+            print(f"   waiting for the 1-minute load average ({load_1m:.2f}) to fall "
+                  f"below {bound:g} ...", flush=True)
+        time.sleep(2)
+        waited += 2
+    if load_1m >= bound:
+        print(f"   the load average is still {load_1m:.2f} after {options.settle_max:g} s: "
+              "measuring anyway (other work on this machine?)", flush=True)
+
+
 def measure(server: Server, scenario: str, data: dict[str, Any],
             options: argparse.Namespace, db_cpu: Callable[[], float]) -> dict[str, Any]:
+    settle(options)
     rng = random.Random(secrets.randbits(32))  # noqa: S311 - load, not security
     make, batch = request_maker(scenario, data, options.batch_size, rng)
     clients = options.batch_clients if batch else options.clients
+    load_1m = os.getloadavg()[0]  # before the row's warm-up
     # Warm-up: lazy imports, connections, caches.
     load(server.port, make, clients=clients, seconds=options.warmup,
          max_requests=options.max_requests, batch=batch)
-    load_1m = os.getloadavg()[0]
     cpu_before, db_before = server.cpu_seconds(), db_cpu()
     tally, wall, client_cpu = load(server.port, make, clients=clients, seconds=options.duration,
                                    max_requests=options.max_requests, batch=batch)
@@ -484,6 +508,7 @@ def measure_p99(server: Server, scenario: str, data: dict[str, Any],
     """Latency at a fixed offered rate (``rate`` requests/s, open loop: each
     request is sent at its planned time whether or not earlier ones were
     answered, so queueing shows): p50 and p99 as the client saw them."""
+    settle(options)
     rng = random.Random(secrets.randbits(32))  # noqa: S311 - load, not security
     make, _batch = request_maker(scenario, data, options.batch_size, rng)
     latencies: list[float] = []
@@ -726,7 +751,9 @@ def write_doc(results: list[dict[str, Any]], options: argparse.Namespace) -> Non
         "as a row of the same run with the same server configuration and load generator, so "
         "that other work on the machine lowers both alike), and a p99 ≤ "
         f"{TARGET_P99_MS:g} ms at 70% of the sustained rate (open loop). The 1-minute load "
-        "average is recorded before every row (last column).",
+        "average is recorded before every row, before its warm-up (last column)"
+        + (f"; each row first waited until it was below {options.settle_load:g} (at most "
+           f"{options.settle_max:g} s, `--settle-load`)." if options.settle_load else "."),
         "",
         f"Machine: {info['cpus']} CPUs; {info['cpu']}; {info['ram']} RAM; "
         f"Python {info['python']}; {info['os']}. The load generator (Python asyncio, "
@@ -790,6 +817,12 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"any of {', '.join(SCENARIOS)}")
     parser.add_argument("--duration", type=float, default=6.0, help="seconds per row")
     parser.add_argument("--warmup", type=float, default=1.5, help="seconds before each row")
+    parser.add_argument("--settle-load", type=float, default=0.0,
+                        help="before each row, wait until the 1-minute load average is "
+                             "below this (0: don't wait; 0.5 for the quiet run "
+                             "docs/performance.md carries)")
+    parser.add_argument("--settle-max", type=float, default=240.0,
+                        help="longest wait for --settle-load, in seconds")
     parser.add_argument("--clients", type=int, default=32,
                         help="concurrent connections for single requests")
     parser.add_argument("--batch-clients", type=int, default=4,

@@ -739,7 +739,7 @@ def write_doc(results: list[dict[str, Any]], options: argparse.Namespace) -> Non
     section = "\n".join([
         SECTION,
         "",
-        "Check-ins over HTTP on 127.0.0.1 against the real server (gunicorn with "
+        "Check-ins over HTTP on 127.0.0.1 against the real server (granian, or gunicorn, with "
         "`truyvet serve`'s arguments, access log on, `DEBUG=0`, signing keys from the "
         "environment as in production), written by `python -m bench checkins` "
         "(`bench/checkin_http.py`). **The check-in rate limits "

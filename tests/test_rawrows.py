@@ -50,3 +50,33 @@ def test_inside_a_transaction_a_failing_row_rolls_back_only_its_own_savepoint() 
         assert not AuditEvent.objects.filter(target="raw:inside").exists()
     message = OutboxMessage.objects.get(dedupe_key="raw-3")
     assert (message.body, message.attempts, message.sent_at) == (TRICKY, 0, None)
+
+
+@pytest.mark.django_db
+def test_a_row_of_several_models_splits_into_instances_and_a_missing_side_is_none() -> None:
+    """``instances_from_row``: each model's columns in turn, converted as the
+    ORM converts them; the side of a LEFT JOIN that found nothing is None."""
+    from django.db import connection
+
+    from truyvet.core.rawrows import columns_of, instances_from_row
+
+    instances_insert(_message("raw-split"), _event("raw:split"))
+    quote = connection.ops.quote_name
+    sql = (f"SELECT {columns_of(OutboxMessage, 'm', connection)}, "  # noqa: S608 - names from the models, values bound
+           f"{columns_of(AuditEvent, 'e', connection)} "
+           f"FROM {quote(OutboxMessage._meta.db_table)} m "
+           f"LEFT JOIN {quote(AuditEvent._meta.db_table)} e ON e.target = %s "
+           "WHERE m.dedupe_key = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ["raw:split", "raw-split"])
+        found = cursor.fetchone()
+        cursor.execute(sql, ["raw:nobody", "raw-split"])
+        alone = cursor.fetchone()
+    message, event = instances_from_row(connection, found, OutboxMessage, AuditEvent)
+    assert message == OutboxMessage.objects.get(dedupe_key="raw-split")
+    assert (message.body, message.next_attempt_at) == (
+        TRICKY, OutboxMessage.objects.get(pk=message.pk).next_attempt_at)
+    assert event == AuditEvent.objects.get(target="raw:split")
+    assert event.detail == {"lines": [TRICKY], "n": 1}
+    message, event = instances_from_row(connection, alone, OutboxMessage, AuditEvent)
+    assert message.dedupe_key == "raw-split" and event is None

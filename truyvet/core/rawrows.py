@@ -58,6 +58,23 @@ def instance_from_row(model: type[Model], connection: BaseDatabaseWrapper,
                          python_values(connection, fields, values))
 
 
+def instances_from_row(connection: BaseDatabaseWrapper, row: Sequence[Any],
+                       *models: type[Model]) -> list[Any]:
+    """One instance per model from a row that holds each model's concrete
+    fields in turn (``columns_of`` for each, in the same order), or None for
+    a model whose primary key is NULL: the side of a LEFT JOIN that found
+    nothing."""
+    instances: list[Any] = []
+    start = 0
+    for model in models:
+        width = len(model._meta.concrete_fields)
+        values = row[start:start + width]
+        instances.append(instance_from_row(model, connection, values)
+                         if values[0] is not None else None)
+        start += width
+    return instances
+
+
 def instances_insert(*objects: Model) -> None:
     """Inserts new ``objects`` (of any models), each with every concrete
     field (an automatic primary key left to the database, and not read

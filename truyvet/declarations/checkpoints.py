@@ -29,7 +29,7 @@ from truyvet.checkins.services import checkin_throttle
 from truyvet.core.errors import FieldError, NotFound, ServiceError
 from truyvet.core.masking import mask_name
 from truyvet.core.models import AuditAction
-from truyvet.core.rawrows import columns_of, instance_from_row, instances_insert
+from truyvet.core.rawrows import columns_of, instances_from_row, instances_insert
 from truyvet.core.services import audit_event
 from truyvet.declarations import permissions, qr, zones
 from truyvet.declarations.models import CheckpointPass, Declaration, DeclarationKind, PassDirection
@@ -110,10 +110,9 @@ def _current_declaration(ref: str) -> Declaration | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    width = len(Declaration._meta.concrete_fields)
-    declaration: Declaration = instance_from_row(Declaration, connection, row[:width])
-    declaration.person = (instance_from_row(Person, connection, row[width:])
-                          if declaration.person_id is not None else None)
+    declaration: Declaration
+    declaration, person = instances_from_row(connection, row, Declaration, Person)
+    declaration.person = person
     return declaration
 
 

@@ -38,7 +38,7 @@ from django.utils.translation import gettext_lazy as _
 
 from truyvet.core import signing
 from truyvet.core.errors import NotFound, ServiceError
-from truyvet.core.rawrows import columns_of, instance_from_row
+from truyvet.core.rawrows import columns_of, instances_from_row
 from truyvet.places.models import AdministrativeUnit
 from truyvet.venues.models import Venue
 
@@ -162,7 +162,6 @@ def _venue_read(code: str) -> Venue | None:
     connection = connections[router.db_for_read(Venue)]
     quote = connection.ops.quote_name
     units = quote(AdministrativeUnit._meta.db_table)
-    width = len(AdministrativeUnit._meta.concrete_fields)
     sql = (
         f"SELECT {columns_of(Venue, 'v', connection)}, "  # noqa: S608 - model names
         f"{columns_of(AdministrativeUnit, 'c', connection)}, "
@@ -178,12 +177,8 @@ def _venue_read(code: str) -> Venue | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    start = len(Venue._meta.concrete_fields)
-    venue = instance_from_row(Venue, connection, row[:start])
-    chain = [instance_from_row(AdministrativeUnit, connection, row[at:at + width])
-             if row[at] is not None else None
-             for at in (start, start + width, start + 2 * width)]
-    commune, district, province = chain
+    venue, commune, district, province = instances_from_row(
+        connection, row, Venue, AdministrativeUnit, AdministrativeUnit, AdministrativeUnit)
     venue._state.fields_cache["commune"] = commune
     for unit, parent in ((commune, district), (district, province)):
         if unit is not None:

@@ -447,13 +447,13 @@ def settle(options: argparse.Namespace) -> None:
     bound = options.settle_load
     if not bound:
         return
-    waited, deadline = 0.0, time.monotonic() + options.settle_max
-    while (load_1m := os.getloadavg()[0]) >= bound and time.monotonic() < deadline:
-        if not waited:
-            print(f"   waiting for the 1-minute load average ({load_1m:.2f}) to fall "
-                  f"below {bound:g} ...", flush=True)
+    deadline = time.monotonic() + options.settle_max
+    if (load_1m := os.getloadavg()[0]) >= bound:
+        print(f"   waiting for the 1-minute load average ({load_1m:.2f}) to fall "
+              f"below {bound:g} ...", flush=True)
+    while load_1m >= bound and time.monotonic() < deadline:
         time.sleep(2)
-        waited += 2
+        load_1m = os.getloadavg()[0]
     if load_1m >= bound:
         print(f"   the load average is still {load_1m:.2f} after {options.settle_max:g} s: "
               "measuring anyway (other work on this machine?)", flush=True)

@@ -129,7 +129,7 @@ def _token_row(key_hash: str, now: datetime) -> tuple[Any, ...] | None:
         [f"t.{quote(str(f.column))}" for f in token_fields]
         + [f"u.{quote(str(f.column))}" for f in User._meta.concrete_fields])
     sql = (
-        f"SELECT {columns} FROM {quote(AccessToken._meta.db_table)} t "  # noqa: S608
+        f"SELECT {columns} FROM {quote(AccessToken._meta.db_table)} t "  # noqa: S608 - names from the models, values bound
         f"JOIN {quote(User._meta.db_table)} u ON u.id = t.user_id "
         "WHERE t.key_hash = %s AND t.expires_at > %s AND u.is_active"
     )

@@ -78,7 +78,7 @@ def _purge_rows_postgresql(cutoff: datetime, chunk: int) -> int:
     receipt_checkin = quote(str(ScanReceipt._meta.get_field("checkin").column))
     # Names from the models only; the values are parameters.
     sql = (
-        f"WITH doomed AS (SELECT id, arrived_at FROM {table} WHERE arrived_at < %s "  # noqa: S608
+        f"WITH doomed AS (SELECT id, arrived_at FROM {table} WHERE arrived_at < %s "  # noqa: S608 - names from the models, values bound
         "ORDER BY arrived_at LIMIT %s), "
         f"receipts AS (DELETE FROM {receipts} WHERE {receipt_checkin} IN "
         "(SELECT id FROM doomed)) "

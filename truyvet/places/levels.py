@@ -154,7 +154,7 @@ def _histories_read(ids: set[int], *, until: date | None = None
     has a few entries, and on a checkpoint scan the ORM's building of the
     query cost more than running it."""
     table = connection.ops.quote_name(CommuneLevel._meta.db_table)
-    sql = (f"SELECT {columns_of(CommuneLevel, table, connection)} FROM {table} "  # noqa: S608
+    sql = (f"SELECT {columns_of(CommuneLevel, table, connection)} FROM {table} "  # noqa: S608 - names from the models, values bound
            f"WHERE commune_id IN ({', '.join(['%s'] * len(ids))})")
     values: list[Any] = list(ids)
     if until is not None:

@@ -191,7 +191,7 @@ def venue_areas(venue_ids: Iterable[int]) -> dict[int, VenueAreas]:
         # the database to answer it (decision 0013).
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT v.id, v.venue_type, v.commune_id, c.parent_id, p.parent_id "  # noqa: S608
+                f"SELECT v.id, v.venue_type, v.commune_id, c.parent_id, p.parent_id "  # noqa: S608 - names from the models, values bound
                 f"FROM {venues} v LEFT JOIN {units} c ON c.id = v.commune_id "
                 f"LEFT JOIN {units} p ON p.id = c.parent_id "
                 f"WHERE v.id IN ({', '.join(['%s'] * len(chunk))})", list(chunk),
@@ -227,7 +227,7 @@ def _raise_last_scans(cursor: Any, latest: dict[int, datetime]) -> None:
     adapt = connection.ops.adapt_datetimefield_value
     for chunk in _chunks(sorted(latest.items()), _rows_per_statement(2)):
         cursor.execute(
-            f"INSERT INTO {table} (venue_id, last_scan_at) VALUES "  # noqa: S608
+            f"INSERT INTO {table} (venue_id, last_scan_at) VALUES "  # noqa: S608 - names from the models, values bound
             + ", ".join(["(%s, %s)"] * len(chunk))
             + " ON CONFLICT (venue_id) DO UPDATE SET last_scan_at = excluded.last_scan_at"
             f" WHERE excluded.last_scan_at > {table}.last_scan_at",
@@ -245,7 +245,7 @@ def _person_days_locked(
     found: dict[tuple[date, int], set[str]] = {}
     for chunk in _chunks(sorted(pairs), _rows_per_statement(2)):
         cursor.execute(
-            f"SELECT day, person_id, visits FROM {table} WHERE (day, person_id) IN ("  # noqa: S608
+            f"SELECT day, person_id, visits FROM {table} WHERE (day, person_id) IN ("  # noqa: S608 - names from the models, values bound
             + ", ".join(["(%s, %s)"] * len(chunk)) + ")" + lock,
             [value for day, person in chunk for value in (days[day], person)],
         )
@@ -278,7 +278,7 @@ def _merge_person_days(
     items = sorted(wanted.items())
     for chunk in _chunks(items, _rows_per_statement(3)):
         cursor.execute(
-            f"INSERT INTO {table} (day, person_id, visits) VALUES "  # noqa: S608
+            f"INSERT INTO {table} (day, person_id, visits) VALUES "  # noqa: S608 - names from the models, values bound
             + ", ".join(["(%s, %s, %s)"] * len(chunk))
             + " ON CONFLICT DO NOTHING RETURNING day, person_id",
             [value for (day, person), entries in chunk
@@ -301,7 +301,7 @@ def _merge_person_days(
             updates.append((",".join(sorted(merged)), days[day], person))
     if updates:
         cursor.executemany(
-            f"UPDATE {table} SET visits = %s WHERE day = %s AND person_id = %s",  # noqa: S608
+            f"UPDATE {table} SET visits = %s WHERE day = %s AND person_id = %s",  # noqa: S608 - names from the models, values bound
             updates,
         )
     return people
@@ -315,7 +315,7 @@ def _add_area_days(
     days = _DayParams()
     for chunk in _chunks(keys, _rows_per_statement(6)):
         cursor.execute(
-            f"INSERT INTO {table} (unit_key, day, venue_type, shard, scans, people) VALUES "  # noqa: S608
+            f"INSERT INTO {table} (unit_key, day, venue_type, shard, scans, people) VALUES "  # noqa: S608 - names from the models, values bound
             + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
             + f" ON CONFLICT (unit_key, day, venue_type, shard) DO UPDATE SET"
             f" scans = {table}.scans + excluded.scans, people = {table}.people + excluded.people",
@@ -456,12 +456,12 @@ def _refresh_day(day: date, venue_ids: list[int], person_ids: list[int]) -> None
                 people[(unit, day, venue_type, 0)] -= 1
             if new:
                 cursor.execute(
-                    f"INSERT INTO {table} (day, person_id, visits) VALUES (%s, %s, %s)"  # noqa: S608
+                    f"INSERT INTO {table} (day, person_id, visits) VALUES (%s, %s, %s)"  # noqa: S608 - names from the models, values bound
                     " ON CONFLICT (day, person_id) DO UPDATE SET visits = excluded.visits",
                     [days[day], person_id, ",".join(sorted(new))],
                 )
             else:
-                cursor.execute(f"DELETE FROM {table} WHERE day = %s AND person_id = %s",  # noqa: S608
+                cursor.execute(f"DELETE FROM {table} WHERE day = %s AND person_id = %s",  # noqa: S608 - names from the models, values bound
                                [days[day], person_id])
         _add_area_days(cursor, scans, people)
 
@@ -536,7 +536,7 @@ def _rebuild_parts(checkin: str) -> dict[str, str]:
         joined = "group_concat(entry, ',')"
     return {
         "pairs": (
-            "SELECT venue_id, person_id, COUNT(*) AS scans, MAX(arrived_at) AS last_at"  # noqa: S608
+            "SELECT venue_id, person_id, COUNT(*) AS scans, MAX(arrived_at) AS last_at"  # noqa: S608 - names from the models, values bound
             f" FROM {checkin} WHERE arrived_at >= %s AND arrived_at < %s"
             " GROUP BY venue_id, person_id"
         ),
@@ -547,23 +547,23 @@ def _rebuild_parts(checkin: str) -> dict[str, str]:
         # Entries of the venues of the day only: a few thousand strings,
         # not one per check-in.
         "entries": (
-            f"SELECT v.id AS venue_id, {_entry_sql()} AS entry FROM {venue} v"  # noqa: S608
+            f"SELECT v.id AS venue_id, {_entry_sql()} AS entry FROM {venue} v"  # noqa: S608 - names from the models, values bound
             f" JOIN {unit} u1 ON u1.id = v.commune_id"
             f" LEFT JOIN {unit} u2 ON u2.id = u1.parent_id"
             " WHERE v.id IN (SELECT venue_id FROM venues)"
         ),
         "people": (
-            f"SELECT person_id, {joined} AS visits FROM ("  # noqa: S608
+            f"SELECT person_id, {joined} AS visits FROM ("  # noqa: S608 - names from the models, values bound
             " SELECT DISTINCT p.person_id AS person_id, e.entry AS entry"
             " FROM pairs p JOIN entries e ON e.venue_id = p.venue_id"
             " ORDER BY 1, 2) places GROUP BY person_id"
         ),
         "venue_day": (
-            f"INSERT INTO {_table(VenueDay)} (venue_id, day, scans)"  # noqa: S608
+            f"INSERT INTO {_table(VenueDay)} (venue_id, day, scans)"  # noqa: S608 - names from the models, values bound
             f" SELECT venue_id, {literal}, scans FROM venues"
         ),
         "venue_activity": (
-            f"INSERT INTO {activity} (venue_id, last_scan_at)"  # noqa: S608
+            f"INSERT INTO {activity} (venue_id, last_scan_at)"  # noqa: S608 - names from the models, values bound
             # In venue order, so that two days rebuilt at once lock their
             # venues' rows in the same order (no deadlock).
             " SELECT venue_id, last_at FROM venues WHERE true ORDER BY venue_id"
@@ -571,7 +571,7 @@ def _rebuild_parts(checkin: str) -> dict[str, str]:
             f" WHERE excluded.last_scan_at > {activity}.last_scan_at"
         ),
         "person_day": (
-            f"INSERT INTO {_table(PersonDay)} (day, person_id, visits)"  # noqa: S608
+            f"INSERT INTO {_table(PersonDay)} (day, person_id, visits)"  # noqa: S608 - names from the models, values bound
             f" SELECT {literal}, person_id, visits FROM people"
         ),
         "counts": (
@@ -599,7 +599,7 @@ def _rebuild_day(cursor: Any, day: date) -> int:
     the_day = _date_param(day)
     parts = _rebuild_parts(_table(CheckIn))
     for table in (VenueDay, PersonDay, AreaDay):
-        cursor.execute(f"DELETE FROM {_table(table)} WHERE day = %s", [the_day])  # noqa: S608
+        cursor.execute(f"DELETE FROM {_table(table)} WHERE day = %s", [the_day])  # noqa: S608 - names from the models, values bound
     if connection.vendor == "postgresql":
         # Room for the day's (venue, person) pairs and their sorts in memory,
         # for this transaction only: at a million check-ins a day the
@@ -711,7 +711,7 @@ def rollups_purge_expired(*, now: datetime | None = None) -> int:
         if oldest is None:
             return total
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {table} WHERE day = %s",  # noqa: S608
+            cursor.execute(f"DELETE FROM {table} WHERE day = %s",  # noqa: S608 - names from the models, values bound
                            [_date_param(oldest)])
             total += max(cursor.rowcount, 0)
 
@@ -738,7 +738,7 @@ def _note(kind: str, notes: Sequence[tuple[int | None, int | None, datetime, dat
     with connection.cursor() as cursor:
         for chunk in _chunks(notes, _rows_per_statement(6)):
             cursor.execute(
-                f"INSERT INTO {table} (kind, venue_id, person_id, arrived_at, until, noted_at)"  # noqa: S608
+                f"INSERT INTO {table} (kind, venue_id, person_id, arrived_at, until, noted_at)"  # noqa: S608 - names from the models, values bound
                 " VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk)),
                 [value for venue, person, at, until in chunk
                  for value in (kind, venue, person, adapt(at), adapt(until), noted_at)],
@@ -839,7 +839,7 @@ def _fold_once() -> FoldReport:
         last = 0
         while True:
             cursor.execute(
-                f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE id > %s"  # noqa: S608
+                f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE id > %s"  # noqa: S608 - names from the models, values bound
                 " ORDER BY id LIMIT %s) RETURNING id, kind, venue_id, person_id, arrived_at, until",
                 [last, FOLD_CHUNK],
             )

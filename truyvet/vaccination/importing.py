@@ -357,7 +357,7 @@ def _write_staged(rows: list[tuple[Any, ...]]) -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(name) for name in STAGED)
     marks = "(" + ", ".join(["%s"] * len(STAGED)) + ")"
-    insert = f"INSERT INTO {_table()} ({columns}) VALUES "  # noqa: S608
+    insert = f"INSERT INTO {_table()} ({columns}) VALUES "  # noqa: S608 - names from the models, values bound
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             cursor.executemany(insert + marks, rows)  # in-process: one row at a time is fast
@@ -466,7 +466,7 @@ def _update_rows(columns: tuple[str, ...], keys: tuple[str, ...],
     if connection.vendor != "postgresql":
         sets = ", ".join(f"{quote(c)} = %s" for c in columns)
         where = " AND ".join(f"{quote(k)} = %s" for k in keys)
-        _executemany(f"UPDATE {table} SET {sets} WHERE {where}", rows)  # noqa: S608
+        _executemany(f"UPDATE {table} SET {sets} WHERE {where}", rows)  # noqa: S608 - names from the models, values bound
         return
     fields = {f.column: f for f in DoseImportRow._meta.concrete_fields}
     names = (*columns, *keys)
@@ -484,7 +484,7 @@ def _update_rows(columns: tuple[str, ...], keys: tuple[str, ...],
         # hex suffix only.
         cursor.execute(f"CREATE TEMPORARY TABLE {scratch} ({definition}) ON COMMIT DROP", ())
         _copy(cursor, scratch, positional, rows)
-        cursor.execute(f"UPDATE {table} SET {sets} FROM {scratch} AS v WHERE {where}",  # noqa: S608
+        cursor.execute(f"UPDATE {table} SET {sets} FROM {scratch} AS v WHERE {where}",  # noqa: S608 - names from the models, values bound
                        ())
 
 
@@ -694,7 +694,7 @@ def _insert_doses(rows: list[tuple[Any, ...]]) -> None:
         for start in range(0, len(rows), 1000):
             chunk = rows[start:start + 1000]
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([marks] * len(chunk))}",  # noqa: S608
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([marks] * len(chunk))}",  # noqa: S608 - names from the models, values bound
                 [value for row in chunk for value in row])
 
 

@@ -274,7 +274,7 @@ def _upsert(model: Any, key: tuple[str, ...], rows: list[tuple[Any, ...]]) -> No
     with connection.cursor() as cursor:
         for chunk in _chunks(rows, per_statement):
             sql = (
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([marks] * len(chunk))} "  # noqa: S608
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([marks] * len(chunk))} "  # noqa: S608 - names from the models, values bound
                 f"ON CONFLICT ({conflict}) DO UPDATE SET "
                 f"{quote('people')} = {table}.{quote('people')} + excluded.{quote('people')}"
             )

@@ -302,7 +302,7 @@ def _write(rows: list[tuple[int, int, str, str, date, int, str]], now: Any) -> N
         else:
             marks = ", ".join(["%s"] * len(columns))
             cursor.executemany(
-                f"INSERT INTO {table} ({quoted}) VALUES ({marks})",  # noqa: S608
+                f"INSERT INTO {table} ({quoted}) VALUES ({marks})",  # noqa: S608 - names from the models, values bound
                 [(person, number, kind, product, day.isoformat(), site, lot, "",
                   DoseSource.IMPORTED, stamp, "", "", stamp)
                  for person, number, kind, product, day, site, lot in rows])

@@ -115,7 +115,7 @@ def venue_staff_since(user: Viewer, venue: Venue) -> datetime | None:
     roles = sorted(_VENUE_STAFF)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT added_at FROM {connection.ops.quote_name(VenueStaff._meta.db_table)} "  # noqa: S608
+            f"SELECT added_at FROM {connection.ops.quote_name(VenueStaff._meta.db_table)} "  # noqa: S608 - names from the models, values bound
             f"WHERE venue_id = %s AND user_id = %s AND role IN ({', '.join(['%s'] * len(roles))}) "
             "ORDER BY id LIMIT 1", [venue.pk, user.pk, *roles])
         row = cursor.fetchone()

@@ -205,7 +205,7 @@ def _lock_run_people(person_ids: set[int]) -> None:
     table = connection.ops.quote_name(Person._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id FROM {table} WHERE id = ANY(string_to_array(%s, ',')::bigint[]) "  # noqa: S608
+            f"SELECT id FROM {table} WHERE id = ANY(string_to_array(%s, ',')::bigint[]) "  # noqa: S608 - names from the models, values bound
             "ORDER BY id FOR UPDATE", [",".join(str(pk) for pk in sorted(person_ids))],
         )
 
@@ -238,7 +238,7 @@ def _rows_for_run(
     table, receipt_table = quote(CheckIn._meta.db_table), quote(ScanReceipt._meta.db_table)
     columns = ", ".join(f"c.{quote(str(f.column))}" for f in CheckIn._meta.concrete_fields)
     id_list = ",".join(str(pk) for pk in ids)
-    sql = (f"SELECT {columns}, r.id AS scan_id, r.outcome AS scan_outcome "  # noqa: S608
+    sql = (f"SELECT {columns}, r.id AS scan_id, r.outcome AS scan_outcome "  # noqa: S608 - names from the models, values bound
            f"FROM {receipt_table} r JOIN {table} c ON c.id = r.checkin_id "
            "WHERE r.id = ANY(string_to_array(%s, ',')::uuid[]) "
            f"UNION ALL SELECT {columns}, NULL, NULL FROM {table} c WHERE ")
@@ -284,7 +284,7 @@ def _visits_write(visits: Sequence[CheckIn], arrivals: dict[uuid.UUID, datetime]
 
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS c SET arrived_at = v.arrived_at, ends_at = v.ends_at, "  # noqa: S608
+            f"UPDATE {table} AS c SET arrived_at = v.arrived_at, ends_at = v.ends_at, "  # noqa: S608 - names from the models, values bound
             "departure_kind = v.departure_kind FROM unnest("
             "string_to_array(%s, ',')::uuid[], string_to_array(%s, ',')::timestamptz[], "
             "string_to_array(%s, ',')::timestamptz[], string_to_array(%s, ',')::timestamptz[], "

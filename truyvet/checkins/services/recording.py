@@ -172,7 +172,7 @@ def _lock_people(person_ids: Sequence[int]) -> None:
         table = connection.ops.quote_name(Person._meta.db_table)
         with connection.cursor() as cursor:  # plain SQL: the ORM cost more than the lock
             cursor.execute(
-                f"SELECT id FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) "  # noqa: S608
+                f"SELECT id FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) "  # noqa: S608 - names from the models, values bound
                 "ORDER BY id FOR UPDATE", ids,
             )
 
@@ -278,7 +278,7 @@ def _ends_update(visits: Sequence[CheckIn]) -> None:
     with connection.cursor() as cursor:
         _run_per_row(
             cursor,
-            f"UPDATE {table} SET ends_at = %s WHERE id = %s AND arrived_at = %s",  # noqa: S608
+            f"UPDATE {table} SET ends_at = %s WHERE id = %s AND arrived_at = %s",  # noqa: S608 - names from the models, values bound
             [(at.get_db_prep_save(v.ends_at, connection), pk.get_db_prep_save(v.pk, connection),
               at.get_db_prep_save(v.arrived_at, connection)) for v in visits],
         )
@@ -306,7 +306,7 @@ def _visits_insert(visits: Sequence[CheckIn], *, receipts: bool = False,
     if receipts:
         pk = cast("models.Field[Any, Any]", meta.pk)
         at = ScanReceipt._meta.get_field("received_at")
-        receipt_sql = (f"INSERT INTO {quote(ScanReceipt._meta.db_table)} "  # noqa: S608
+        receipt_sql = (f"INSERT INTO {quote(ScanReceipt._meta.db_table)} "  # noqa: S608 - names from the models, values bound
                        "(id, checkin_id, outcome, received_at) VALUES (%s, %s, %s, %s)")
         receipt_rows = [[pk.get_db_prep_save(v.pk, connection),
                          pk.get_db_prep_save(v.pk, connection), ScanOutcome.CREATED.value,
@@ -340,7 +340,7 @@ def _visits_update(visits: Sequence[CheckIn], arrivals: dict[uuid.UUID, datetime
     columns = [at, *(cast("models.Field[Any, Any]", meta.get_field(name))
                      for name in ("ends_at", "departure_kind"))]
     quote = connection.ops.quote_name
-    sql = "UPDATE {} SET {} WHERE id = %s AND arrived_at = %s".format(  # noqa: S608
+    sql = "UPDATE {} SET {} WHERE id = %s AND arrived_at = %s".format(  # noqa: S608 - names from the models, values bound
         quote(meta.db_table), ", ".join(f"{quote(str(f.column))} = %s" for f in columns),
     )
     with connection.cursor() as cursor:
@@ -432,13 +432,13 @@ def _rows_sql(*, person_id: int, checkin_id: uuid.UUID | None, since: datetime,
     bounds = [connection.ops.adapt_datetimefield_value(since),
               connection.ops.adapt_datetimefield_value(until)]
     if checkin_id is None:
-        return (f"SELECT {columns}, NULL AS receipt_checkin, NULL AS receipt_outcome "  # noqa: S608
+        return (f"SELECT {columns}, NULL AS receipt_checkin, NULL AS receipt_outcome "  # noqa: S608 - names from the models, values bound
                 f"FROM {table} c "
                 "WHERE c.arrived_at >= %s AND c.arrived_at <= %s AND c.person_id = %s",
                 [*bounds, person_id])
     scan_id = cast("models.Field[Any, Any]", meta.pk).get_db_prep_value(checkin_id, connection)
     return (
-        f"SELECT {columns}, r.checkin_id AS receipt_checkin, "  # noqa: S608
+        f"SELECT {columns}, r.checkin_id AS receipt_checkin, "  # noqa: S608 - names from the models, values bound
         f"r.outcome AS receipt_outcome FROM (SELECT 1 AS one) o "
         f"LEFT JOIN {receipt_table} r ON r.id = %s "
         f"LEFT JOIN {table} c ON c.arrived_at >= %s AND c.arrived_at <= %s "
@@ -465,7 +465,7 @@ def _scan_rows(sql: str, parameters: list[Any], *, lock_person: int | None) -> l
         if lock_person is not None and connection.vendor == "postgresql" and (
                 connection.settings_dict["OPTIONS"].get("server_side_binding") is not True):
             table = connection.ops.quote_name(Person._meta.db_table)
-            cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE; "  # noqa: S608
+            cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE; "  # noqa: S608 - names from the models, values bound
                            + sql, [lock_person, *parameters])
             cursor.nextset()
         else:

@@ -226,7 +226,7 @@ class TestBearerTokens:
         assert post_json(client, SCAN, poster, **auth).status_code == 201
         # Deleted by raw SQL, as another instance's delete looks from here: no signal.
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {AccessToken._meta.db_table}")  # noqa: S608
+            cursor.execute(f"DELETE FROM {AccessToken._meta.db_table}")  # noqa: S608 - names from the models, values bound
         clock.now += 4.9
         assert post_json(client, SCAN, poster, **auth).status_code == 200
         clock.now += 0.2
